@@ -1,0 +1,231 @@
+"""Findings and data notices rendered as CDS Hooks 2.0 cards.
+
+Cards follow the specification's normative rules: a summary under 140 characters, no null or empty field,
+``selectionBehavior`` whenever there are suggestions, ``display`` on every override reason. Advice cards start
+their summary with Avoid, Hold or Monitor; a data notice never does.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cds_hooks.engine import Finding, Implicated
+from cds_hooks.knowledge.model import AVOID, HOLD, MONITOR, KnowledgeBase, Rule
+from cds_hooks.prefetch import Gap
+from cds_hooks.services import MEDICATION_KEYS
+
+SUMMARY_LIMIT = 139
+"""The specification asks for fewer than 140 characters."""
+EXTENSION_KEY = "org.ketamine-cds"
+TOPIC_SYSTEM = "https://ketamine-cds.org/fhir/CodeSystem/rule"
+OVERRIDE_SYSTEM = "https://ketamine-cds.org/fhir/CodeSystem/override-reason"
+INDICATOR = {AVOID: "critical", HOLD: "warning", MONITOR: "info"}
+ADVICE_WORD = {AVOID: "Avoid", HOLD: "Hold", MONITOR: "Monitor"}
+SOURCE_LABEL = "ketamine-cds knowledge base"
+
+
+@dataclass(frozen=True, slots=True)
+class UnreadableEntry:
+    """A record that could matter but could not be read (invalid FHIR, or no medication), named for the card."""
+
+    reference: str | None
+    label: str | None
+    problem: str
+    names: tuple[str, ...] = ()
+    """Interacting ingredients or conditions it seems to name."""
+
+
+def render(
+    findings: Sequence[Finding],
+    gaps: Sequence[Gap],
+    unreadable: Sequence[UnreadableEntry],
+    kb: KnowledgeBase,
+    new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+) -> list[dict[str, Any]]:
+    """Advice cards, most severe first, then one notice card when some data could not be checked."""
+    cards = [_advice_card(finding, kb, new_id) for finding in findings]
+    if gaps or unreadable:
+        cards.append(_notice_card(gaps, unreadable, kb, new_id))
+    return cards
+
+
+def _advice_card(finding: Finding, kb: KnowledgeBase, new_id: Callable[[], str]) -> dict[str, Any]:
+    rule, advice = finding.rule, finding.advice
+    card: dict[str, Any] = {
+        "uuid": new_id(),
+        "summary": summary(ADVICE_WORD[advice], finding.ordered.label, [i.label for i in finding.implicated],
+                           rule.summary),
+        "indicator": INDICATOR[advice],
+        "detail": _detail(finding, kb),
+        "source": _source(rule, kb),
+    }
+    reference = finding.ordered.order.reference
+    if advice == AVOID and reference:
+        card["suggestions"] = [
+            {
+                "label": f"Cancel the {finding.ordered.label} order",
+                "uuid": new_id(),
+                "isRecommended": True,
+                "actions": [
+                    {
+                        "type": "delete",
+                        "description": f"Remove the draft {finding.ordered.label} order from this ordering session.",
+                        "resourceId": reference,
+                    }
+                ],
+            }
+        ]
+        card["selectionBehavior"] = "at-most-one"
+    reasons = kb.override_reasons.get(advice, ())
+    if advice in (AVOID, HOLD) and reasons:
+        card["overrideReasons"] = [
+            {"system": OVERRIDE_SYSTEM, "code": reason.code, "display": reason.display} for reason in reasons
+        ]
+    links = _links(rule)
+    if links:
+        card["links"] = links
+    card["extension"] = {EXTENSION_KEY: _extension(finding, kb)}
+    return card
+
+
+def summary(word: str, ordered: str, names: Iterable[str], reason: str) -> str:
+    """``Avoid esketamine with Nardil (phenelzine): MAOI, risk of hypertensive crisis``, cut to fit the limit.
+
+    Names are listed while they fit, then counted ("and 2 more"); the reason is shortened last.
+
+    >>> summary("Hold", "ketamine", ["alprazolam"], "additive sedation")
+    'Hold ketamine with alprazolam: additive sedation'
+    >>> len(summary("Monitor", "ketamine", ["a-very-long-ingredient-name"] * 9, "x" * 80)) < 140
+    True
+    """
+    unique = list(dict.fromkeys(names))
+    for shown in range(len(unique), 0, -1):
+        rest = len(unique) - shown
+        listed = ", ".join(unique[:shown]) + (f" and {rest} more" if rest else "")
+        text = f"{word} {ordered} with {listed}: {reason}"
+        if len(text) <= SUMMARY_LIMIT:
+            return text
+    text = f"{word} {ordered} with {unique[0]}" + (f" and {len(unique) - 1} more" if len(unique) > 1 else "")
+    return _cut(f"{text}: {reason}")
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= SUMMARY_LIMIT else text[: SUMMARY_LIMIT - 1].rstrip() + "…"
+
+
+def _detail(finding: Finding, kb: KnowledgeBase) -> str:
+    rule, word = finding.rule, ADVICE_WORD[finding.advice]
+    lines = [f"**{word}**: {finding.ordered.label} with:", ""]
+    lines.extend(_implicated_line(item, finding.advice) for item in finding.implicated)
+    lines += ["", f"**What to do:** {rule.management}", "", f"**Why:** {rule.consequence} {rule.mechanism}"]
+    lines += ["", f"**Monitor:** {rule.monitoring}", "", f"**Timing:** {rule.timing}"]
+    if rule.label_note:
+        lines += ["", f"**Compared with the label:** {rule.label_note}"]
+    if rule.site_note:
+        lines += ["", f"**Site policy:** {rule.site_note}"]
+    for note in finding.notes:
+        lines += ["", f"**Note:** {note}"]
+    strength = "weak" if rule.evidence.weak else "established"
+    lines += ["", f"**Evidence ({rule.evidence.grade}, {strength}):** {rule.evidence.summary}"]
+    sources = "; ".join(f"[{c.label}]({c.url})" if c.url else c.label for c in rule.citations)
+    lines += ["", f"**Sources:** {sources}", "", f"Knowledge base {kb.version}, rule `{rule.id}`."]
+    return "\n".join(lines)
+
+
+def _implicated_line(item: Implicated, card_advice: str) -> str:
+    record = item.medication or item.condition
+    described = record.label if record is not None and record.label else item.label
+    text = f"- {item.label}"
+    if described and described.lower() != item.label.lower():
+        text += f": {described}"
+    if record is not None and record.reference:
+        text += f" (`{record.reference}`)"
+    if item.advice != card_advice:
+        text += f"; advice for this one: {ADVICE_WORD.get(item.advice, item.advice)}"
+    for note in item.notes:
+        text += f"; {note}"
+    return text
+
+
+def _source(rule: Rule, kb: KnowledgeBase) -> dict[str, Any]:
+    source: dict[str, Any] = {
+        "label": f"{SOURCE_LABEL} {kb.version}",
+        "topic": {"system": TOPIC_SYSTEM, "code": rule.id, "display": rule.topic},
+    }
+    url = next((c.url for c in rule.citations if c.url), None)
+    if url:
+        source["url"] = url
+    return source
+
+
+def _links(rule: Rule) -> list[dict[str, str]]:
+    return [
+        {"label": _cut(citation.label), "url": citation.url, "type": "absolute"}
+        for citation in rule.citations
+        if citation.url
+    ]
+
+
+def _extension(finding: Finding, kb: KnowledgeBase) -> dict[str, Any]:
+    ordered = {"name": finding.ordered.name}
+    if finding.ordered.order.reference:
+        ordered["reference"] = finding.ordered.order.reference
+    return {
+        "advice": finding.advice,
+        "ruleId": finding.rule.id,
+        "knowledgeVersion": kb.version,
+        "evidenceGrade": finding.rule.evidence.grade,
+        "orderedDrug": ordered,
+        "implicated": [entry for item in finding.implicated for entry in _implicated_entries(item)],
+    }
+
+
+def _implicated_entries(item: Implicated) -> list[dict[str, str]]:
+    if item.condition is not None:
+        entry = {"condition": item.label, "advice": item.advice}
+        if item.condition.reference:
+            entry["reference"] = item.condition.reference
+        return [entry]
+    entries = []
+    for match in item.matches:
+        entry = {"ingredient": match.ingredient.name, "advice": item.advice}
+        if item.medication is not None and item.medication.reference:
+            entry["reference"] = item.medication.reference
+        if match.ingredient.rxcui:
+            entry["rxnorm"] = match.ingredient.rxcui
+        entries.append(entry)
+    return entries
+
+
+def _notice_card(
+    gaps: Sequence[Gap], unreadable: Sequence[UnreadableEntry], kb: KnowledgeBase, new_id: Callable[[], str]
+) -> dict[str, Any]:
+    medication_gap = any(gap.key in MEDICATION_KEYS for gap in gaps)
+    if medication_gap:
+        headline = "Interaction check incomplete: medications could not be read from the EHR"
+    elif gaps:
+        headline = f"Interaction check incomplete: {gaps[0].what} could not be read from the EHR"
+    else:
+        count = len(unreadable)
+        headline = f"Interaction check incomplete: {count} record{'' if count == 1 else 's'} could not be read"
+    lines = ["Some of the patient's data could not be checked for interactions with ketamine or esketamine:", ""]
+    lines.extend(f"- {gap.what.capitalize()}: {gap.reason}." for gap in gaps)
+    for entry in unreadable:
+        name = " ".join(part for part in (entry.label, f"(`{entry.reference}`)" if entry.reference else None) if part)
+        text = f"- {name or 'A record'}: {entry.problem}."
+        if entry.names:
+            text += f" It appears to name {', '.join(entry.names)}, which has an interaction rule."
+        lines.append(text)
+    lines += ["", "Review these medications and conditions by hand before signing; the cards shown cover only "
+                  "what could be read.", "", f"Knowledge base {kb.version}."]
+    return {
+        "uuid": new_id(),
+        "summary": _cut(headline),
+        "indicator": "warning",
+        "detail": "\n".join(lines),
+        "source": {"label": f"{SOURCE_LABEL} {kb.version}"},
+        "extension": {EXTENSION_KEY: {"notice": "data-incomplete", "knowledgeVersion": kb.version}},
+    }

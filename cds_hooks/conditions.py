@@ -1,0 +1,55 @@
+"""Condition facts: a patient's problems with their codes, text and whether they are current."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cds_hooks import fhir_json as fhir
+
+_ACTIVE = frozenset({"active", "recurrence", "relapse"})
+_PAST = frozenset({"inactive", "remission", "resolved"})
+_NOT_TRUE = frozenset({"refuted", "entered-in-error"})
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionFact:
+    reference: str | None
+    label: str | None
+    codes: tuple[tuple[str, str], ...]
+    """(system, code) pairs."""
+    texts: tuple[str, ...]
+    active: bool
+    """An active problem (active, recurrence, relapse; or no clinical status recorded)."""
+    past: bool
+    """Recorded but no longer active: counts only for rules about a history of the condition."""
+
+
+def read_condition(resource: Mapping[str, Any]) -> ConditionFact | None:
+    """A Condition as a fact; None when it is refuted or entered in error (it never counts)."""
+    verification = _status_code(resource.get("verificationStatus"))
+    if verification in _NOT_TRUE:
+        return None
+    clinical = _status_code(resource.get("clinicalStatus"))
+    code = resource.get("code")
+    pairs = tuple(
+        (str(c.get("system", "")), c["code"].strip())
+        for c in fhir.codings(code)
+        if isinstance(c.get("code"), str) and c["code"].strip()
+    )
+    return ConditionFact(
+        reference=fhir.reference_of(resource),
+        label=fhir.concept_label(code),
+        codes=pairs,
+        texts=tuple(fhir.concept_texts(code)),
+        active=clinical in _ACTIVE or clinical is None,
+        past=clinical in _PAST,
+    )
+
+
+def _status_code(concept: object) -> str | None:
+    for coding in fhir.codings(concept):
+        if isinstance(coding.get("code"), str):
+            return coding["code"]
+    return None

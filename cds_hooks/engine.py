@@ -1,0 +1,229 @@
+"""The rules engine: medication and condition facts in, findings out.
+
+A finding is one rule firing for one ordered drug, with every co-medication or condition it implicates and the
+advice each one earns after modifying factors. The engine reads only facts and the knowledge base; it knows
+nothing of FHIR JSON, HTTP or cards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from cds_hooks.conditions import ConditionFact
+from cds_hooks.knowledge.model import (
+    ADVICE_RANK,
+    NONE,
+    ORDERED_DRUGS,
+    KnowledgeBase,
+    Modifier,
+    Rule,
+)
+from cds_hooks.medications import CURRENT, ENDED, MedicationFact
+from cds_hooks.terminology import IngredientMatch
+
+
+@dataclass(frozen=True, slots=True)
+class OrderedDrug:
+    """A ketamine or esketamine draft order being checked."""
+
+    name: str
+    """``ketamine`` or ``esketamine``."""
+    match: IngredientMatch
+    order: MedicationFact
+    anaesthesia: bool
+    """The order reads as anaesthetic or procedural use."""
+
+    @property
+    def label(self) -> str:
+        return self.match.label
+
+
+@dataclass(frozen=True, slots=True)
+class Implicated:
+    """A co-medication or condition that makes a rule fire, with the advice it earns."""
+
+    advice: str
+    notes: tuple[str, ...]
+    medication: MedicationFact | None = None
+    matches: tuple[IngredientMatch, ...] = ()
+    condition: ConditionFact | None = None
+
+    @property
+    def label(self) -> str:
+        """``sertraline``; ``Nardil (phenelzine)``; ``Adderall (amphetamine, dextroamphetamine)``; a condition."""
+        if self.condition is not None:
+            return self.condition.label or "recorded condition"
+        terms = {match.term.lower() for match in self.matches if match.term}
+        names = [match.ingredient.name for match in self.matches]
+        if len(self.matches) > 1 and len(terms) == 1:
+            term = next(match.term for match in self.matches if match.term)
+            return f"{term} ({', '.join(names)})"
+        return ", ".join(match.label for match in self.matches)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    rule: Rule
+    ordered: OrderedDrug
+    advice: str
+    implicated: tuple[Implicated, ...]
+    notes: tuple[str, ...] = ()
+
+
+def find_ordered_drugs(orders: Iterable[MedicationFact], kb: KnowledgeBase) -> list[OrderedDrug]:
+    """The draft orders that are ketamine or esketamine (esketamine wins when both names appear)."""
+    found = []
+    for order in orders:
+        by_name = {match.ingredient.name: match for match in order.ingredients}
+        name = next((drug for drug in reversed(ORDERED_DRUGS) if drug in by_name), None)
+        if name is None:
+            continue
+        anaesthesia = any(kb.anaesthesia_terms.search(text) for text in order.texts)
+        found.append(OrderedDrug(name=name, match=by_name[name], order=order, anaesthesia=anaesthesia))
+    return found
+
+
+def evaluate(
+    ordered: Sequence[OrderedDrug],
+    medications: Sequence[MedicationFact],
+    conditions: Sequence[ConditionFact],
+    kb: KnowledgeBase,
+    now: datetime,
+) -> list[Finding]:
+    """Every rule that fires for every ordered drug, most severe advice first."""
+    ordered_refs = {drug.order.reference for drug in ordered if drug.order.reference}
+    co_medications = [
+        fact
+        for fact in medications
+        if fact.reference not in ordered_refs
+        and not any(match.ingredient.name in ORDERED_DRUGS for match in fact.ingredients)
+    ]
+    findings = []
+    for drug in ordered:
+        for rule in kb.rules:
+            if rule.kind == "medication":
+                implicated = _implicated_medications(rule, drug, co_medications, kb, now)
+            else:
+                implicated = _implicated_conditions(rule, drug, conditions, kb)
+            if implicated:
+                advice = min((item.advice for item in implicated), key=ADVICE_RANK.__getitem__)
+                findings.append(Finding(rule, drug, advice, tuple(implicated)))
+    findings = _with_serotonin_watch(findings, co_medications, kb, now)
+    rule_order = {rule.id: number for number, rule in enumerate(kb.rules)}
+    return sorted(findings, key=lambda f: (ADVICE_RANK[f.advice], rule_order[f.rule.id], f.ordered.name))
+
+
+def _implicated_medications(
+    rule: Rule, drug: OrderedDrug, medications: Sequence[MedicationFact], kb: KnowledgeBase, now: datetime
+) -> list[Implicated]:
+    members = kb.drug_valuesets[rule.valueset].ingredients
+    found = []
+    for fact in medications:
+        matches = tuple(match for match in fact.ingredients if match.ingredient.name in members)
+        if not matches:
+            continue
+        if rule.comedication_routes and not (fact.routes & rule.comedication_routes):
+            continue
+        counts, timing_note = _counts(fact, rule, now)
+        if not counts:
+            continue
+        advice, notes = _advice(rule, drug, fact, matches)
+        if advice == NONE:
+            continue
+        found.append(Implicated(advice, (*notes, *filter(None, [timing_note])), medication=fact, matches=matches))
+    return found
+
+
+def _counts(fact: MedicationFact, rule: Rule, now: datetime) -> tuple[bool, str | None]:
+    """Current therapy counts; ended therapy counts only inside the rule's washout window."""
+    if fact.status == CURRENT:
+        return True, "ordered together in this session" if fact.draft else None
+    if fact.status != ENDED or rule.washout is None:
+        return False, None
+    if fact.ended_at is None:
+        return True, (
+            f"{fact.fhir_status}, but the date of the last dose is not recorded: counted as within the "
+            f"{rule.washout.label} washout to be safe; confirm the last dose"
+        )
+    if now - fact.ended_at <= rule.washout.period:
+        last = fact.ended_at.date().isoformat()
+        return True, f"{fact.fhir_status}, last dose {last}: within the {rule.washout.label} washout"
+    return False, None
+
+
+def _advice(
+    rule: Rule, drug: OrderedDrug, fact: MedicationFact, matches: tuple[IngredientMatch, ...]
+) -> tuple[str, list[str]]:
+    advice = rule.advice[drug.name]
+    notes = []
+    for modifier in rule.modifiers:
+        if _applies(modifier, drug, fact, matches):
+            advice = modifier.advice.get(drug.name, advice)
+            notes.append(modifier.note)
+    return advice, notes
+
+
+def _applies(
+    modifier: Modifier, drug: OrderedDrug, fact: MedicationFact | None, matches: tuple[IngredientMatch, ...]
+) -> bool:
+    when = modifier.when
+    if when.ordered_drugs and drug.name not in when.ordered_drugs:
+        return False
+    if when.ordered_context == "anaesthesia" and not drug.anaesthesia:
+        return False
+    if when.ordered_routes and not (drug.order.routes & when.ordered_routes):
+        return False
+    if when.comedication_routes and not (fact and fact.routes & when.comedication_routes):
+        return False
+    names = {match.ingredient.name for match in matches}
+    return not (when.comedication_ingredients and not (names & when.comedication_ingredients))
+
+
+def _implicated_conditions(
+    rule: Rule, drug: OrderedDrug, conditions: Sequence[ConditionFact], kb: KnowledgeBase
+) -> list[Implicated]:
+    valueset = kb.condition_valuesets[rule.valueset]
+    found = []
+    for condition in conditions:
+        if not (condition.active or (rule.history_counts and condition.past)):
+            continue
+        if not valueset.matches(condition):
+            continue
+        advice, notes = _advice(rule, drug, None, ())
+        if advice != NONE:
+            history = () if condition.active else ("recorded as a past condition; a history counts",)
+            found.append(Implicated(advice, (*notes, *history), condition=condition))
+    return found
+
+
+def _with_serotonin_watch(
+    findings: list[Finding], medications: Sequence[MedicationFact], kb: KnowledgeBase, now: datetime
+) -> list[Finding]:
+    """Adds the serotonin-toxicity note to each finding about a serotonergic drug when enough are taken."""
+    watch = kb.serotonin_watch
+    if watch is None:
+        return findings
+    members = kb.drug_valuesets[watch.valueset].ingredients
+    taken: dict[str, str] = {}
+    for fact in medications:
+        if fact.status == CURRENT:
+            for match in fact.ingredients:
+                if match.ingredient.name in members:
+                    taken.setdefault(match.ingredient.name, match.label)
+    for finding in findings:
+        for item in finding.implicated:
+            if item.medication is not None and item.medication.status == ENDED:
+                for match in item.matches:
+                    if match.ingredient.name in members:
+                        taken.setdefault(match.ingredient.name, match.label)
+    if len(taken) < watch.threshold:
+        return findings
+    note = watch.note.format(count=len(taken), names=", ".join(sorted(taken.values())))
+    return [
+        Finding(f.rule, f.ordered, f.advice, f.implicated, (*f.notes, note))
+        if any(match.ingredient.name in members for item in f.implicated for match in item.matches)
+        else f
+        for f in findings
+    ]

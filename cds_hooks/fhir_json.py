@@ -1,0 +1,113 @@
+"""Small, pure readers over FHIR R4 JSON (dicts as they arrive on the wire).
+
+They tolerate missing and malformed fields on purpose: a reader returns "nothing" rather than raising, and the
+callers decide what an absent value means clinically.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+SNOMED = "http://snomed.info/sct"
+
+_DATE = re.compile(
+    r"^(?P<y>\d{4})(?:-(?P<m>\d{2})(?:-(?P<d>\d{2})"
+    r"(?:T(?P<H>\d{2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:\.\d+)?)?(?P<tz>Z|[+-]\d{2}:\d{2})?)?)?)?$"
+)
+
+
+def parse_datetime(value: object, *, upper: bool = False) -> datetime | None:
+    """Read a FHIR date, dateTime or instant as an aware UTC datetime.
+
+    Partial dates stand for a period: ``upper=False`` gives its first instant, ``upper=True`` its last, so a
+    caller that wants the latest possible end of a therapy asks for the upper bound.
+
+    >>> parse_datetime("2025-03")
+    datetime.datetime(2025, 3, 1, 0, 0, tzinfo=datetime.timezone.utc)
+    >>> parse_datetime("2025-03", upper=True).day
+    31
+    >>> parse_datetime("03/2025") is None
+    True
+    """
+    if not isinstance(value, str):
+        return None
+    match = _DATE.match(value.strip())
+    if not match:
+        return None
+    parts = match.groupdict()
+    try:
+        year = int(parts["y"])
+        if parts["m"] is None:
+            start = datetime(year, 1, 1, tzinfo=UTC)
+            return start.replace(year=year + 1) - timedelta(microseconds=1) if upper else start
+        month = int(parts["m"])
+        if parts["d"] is None:
+            start = datetime(year, month, 1, tzinfo=UTC)
+            if not upper:
+                return start
+            last_day = calendar.monthrange(year, month)[1]
+            return start.replace(day=last_day) + timedelta(days=1, microseconds=-1)
+        day = int(parts["d"])
+        if parts["H"] is None:
+            start = datetime(year, month, day, tzinfo=UTC)
+            return start + timedelta(days=1, microseconds=-1) if upper else start
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def codings(concept: object) -> list[Mapping[str, Any]]:
+    """The well-formed codings of a CodeableConcept (each a dict); anything else yields an empty list."""
+    if not isinstance(concept, Mapping):
+        return []
+    found = concept.get("coding")
+    if not isinstance(found, list):
+        return []
+    return [coding for coding in found if isinstance(coding, Mapping)]
+
+
+def concept_texts(concept: object) -> list[str]:
+    """Human text of a CodeableConcept: its ``text`` then each coding's ``display``, non-empty strings only."""
+    if not isinstance(concept, Mapping):
+        return []
+    texts = [concept.get("text")] + [coding.get("display") for coding in codings(concept)]
+    return [text for text in texts if isinstance(text, str) and text.strip()]
+
+
+def concept_label(concept: object) -> str | None:
+    """The best single human label of a CodeableConcept (text first, then the first display)."""
+    texts = concept_texts(concept)
+    return texts[0].strip() if texts else None
+
+
+def reference_of(resource: Mapping[str, Any]) -> str | None:
+    """``"MedicationRequest/123"`` for a resource with an id, else None."""
+    kind, ident = resource.get("resourceType"), resource.get("id")
+    if isinstance(kind, str) and isinstance(ident, str) and ident:
+        return f"{kind}/{ident}"
+    return None
+
+
+def bundle_resources(bundle: object) -> Iterator[object]:
+    """Each ``entry.resource`` of a Bundle as found (not checked: callers check each one)."""
+    if not isinstance(bundle, Mapping):
+        return
+    entries = bundle.get("entry")
+    if not isinstance(entries, list):
+        return
+    for entry in entries:
+        yield entry.get("resource") if isinstance(entry, Mapping) else entry
+
+
+def is_operation_outcome(value: object) -> bool:
+    """True for an OperationOutcome resource (what an EHR sends in place of data it could not get)."""
+    return isinstance(value, Mapping) and value.get("resourceType") == "OperationOutcome"

@@ -1,0 +1,29 @@
+"""The clinical knowledge base: rules, value sets and terminology kept as versioned data files."""
+
+from cds_hooks.knowledge.loader import DATA_DIR, apply_overrides, load_knowledge
+from cds_hooks.knowledge.model import (
+    ADVICE_LEVELS,
+    ADVICE_RANK,
+    AVOID,
+    HOLD,
+    MONITOR,
+    NONE,
+    ORDERED_DRUGS,
+    KnowledgeBase,
+    Rule,
+)
+
+__all__ = [
+    "ADVICE_LEVELS",
+    "ADVICE_RANK",
+    "AVOID",
+    "DATA_DIR",
+    "HOLD",
+    "MONITOR",
+    "NONE",
+    "ORDERED_DRUGS",
+    "KnowledgeBase",
+    "Rule",
+    "apply_overrides",
+    "load_knowledge",
+]

@@ -1,0 +1,279 @@
+"""Loads and checks the knowledge files, then applies a site's overrides.
+
+Any problem raises ``KnowledgeError`` naming the file and the field, so a bad rule stops start-up.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+from marshmallow import Schema, ValidationError
+
+from cds_hooks.errors import KnowledgeError, first_error
+from cds_hooks.knowledge import schema
+from cds_hooks.knowledge.model import (
+    Citation,
+    ConditionValueSet,
+    DrugValueSet,
+    Evidence,
+    KnowledgeBase,
+    Modifier,
+    OverrideReason,
+    Rule,
+    SerotoninWatch,
+    Washout,
+    When,
+)
+from cds_hooks.terminology import Ingredient, Product, Terminology
+
+DATA_DIR = Path(__file__).parent / "data"
+
+
+def load_knowledge(data_dir: Path = DATA_DIR, overrides: Path | None = None) -> KnowledgeBase:
+    """Read every knowledge file under ``data_dir``; apply the site override file when one is given."""
+    manifest = _validated(schema.ManifestSchema(), _yaml(data_dir / "manifest.yaml"), data_dir / "manifest.yaml")
+    citations = {
+        key: Citation(id=key, label=value["label"], url=value.get("url"), kind=value["kind"])
+        for key, value in manifest["citations"].items()
+    }
+    terminology = _terminology(data_dir / "terminology")
+    known = terminology.ingredient_names()
+    drug_sets = _drug_valuesets(data_dir / "valuesets" / "medications.yaml", known)
+    condition_sets = _condition_valuesets(data_dir / "valuesets" / "conditions.yaml")
+    rules = tuple(
+        _rule(path, citations, drug_sets, condition_sets, known)
+        for path in sorted((data_dir / "rules").glob("*.yaml"))
+    )
+    _unique((rule.id for rule in rules), "id", data_dir / "rules")
+    watch = manifest.get("serotonin_watch")
+    if watch and watch["valueset"] not in drug_sets:
+        raise KnowledgeError(f"unknown value set {watch['valueset']!r}", file=str(data_dir / "manifest.yaml"),
+                             field="serotonin_watch.valueset")
+    base = KnowledgeBase(
+        version=manifest["version"],
+        date=manifest["date"].isoformat(),
+        publisher=manifest["publisher"],
+        rules=rules,
+        drug_valuesets=drug_sets,
+        condition_valuesets=condition_sets,
+        citations=citations,
+        terminology=terminology,
+        override_reasons={
+            level: tuple(OverrideReason(**reason) for reason in reasons)
+            for level, reasons in manifest["override_reasons"].items()
+        },
+        anaesthesia_terms=_words(manifest["anaesthesia_terms"]),
+        serotonin_watch=SerotoninWatch(**watch) if watch else None,
+    )
+    return apply_overrides(base, overrides) if overrides else base
+
+
+def apply_overrides(base: KnowledgeBase, path: Path) -> KnowledgeBase:
+    """A site's choices, named per rule: switch a rule off, or change its advice for one ordered drug."""
+    data = _validated(schema.SiteOverridesSchema(), _yaml(path), path)
+    by_id = {rule.id: rule for rule in base.rules}
+    for rule_id in data["rules"]:
+        if rule_id not in by_id:
+            raise KnowledgeError(f"no rule has the id {rule_id!r}", file=str(path), field=f"rules.{rule_id}")
+    rules = []
+    for rule in base.rules:
+        change = data["rules"].get(rule.id)
+        if change is None:
+            rules.append(rule)
+            continue
+        if change.get("enabled", True) is False:
+            continue
+        rules.append(
+            replace(rule, advice={**rule.advice, **change.get("advice", {})}, site_note=change.get("note"))
+        )
+    return replace(base, rules=tuple(rules), site=data["site"])
+
+
+def _rule(
+    path: Path,
+    citations: Mapping[str, Citation],
+    drug_sets: Mapping[str, DrugValueSet],
+    condition_sets: Mapping[str, ConditionValueSet],
+    known: frozenset[str],
+) -> Rule:
+    data = _validated(schema.RuleSchema(), _yaml(path), path)
+    sets = drug_sets if data["kind"] == "medication" else condition_sets
+    if data["valueset"] not in sets:
+        raise KnowledgeError(f"unknown {data['kind']} value set {data['valueset']!r}", file=str(path),
+                             field="valueset")
+    for number, key in enumerate(data["citations"]):
+        if key not in citations:
+            raise KnowledgeError(f"unknown citation {key!r}", file=str(path), field=f"citations.{number}")
+    modifiers = []
+    for number, item in enumerate(data["modifiers"]):
+        unknown = sorted(set(item["when"]["comedication_ingredients"]) - known)
+        if unknown:
+            raise KnowledgeError(f"unknown ingredient {unknown[0]!r}", file=str(path),
+                                 field=f"modifiers.{number}.when.comedication_ingredients")
+        when = item["when"]
+        modifiers.append(
+            Modifier(
+                id=item["id"],
+                description=item["description"],
+                when=When(
+                    ordered_drugs=frozenset(when["ordered_drugs"]),
+                    ordered_context=when.get("ordered_context"),
+                    ordered_routes=frozenset(when["ordered_routes"]),
+                    comedication_routes=frozenset(when["comedication_routes"]),
+                    comedication_ingredients=frozenset(when["comedication_ingredients"]),
+                ),
+                note=item["note"],
+                advice=item.get("advice", {}),
+                evidence=item.get("evidence"),
+            )
+        )
+    washout = data.get("washout")
+    return Rule(
+        id=data["id"],
+        title=data["title"],
+        kind=data["kind"],
+        valueset=data["valueset"],
+        advice=data["advice"],
+        summary=data["summary"],
+        consequence=data["consequence"],
+        seriousness=data["seriousness"],
+        mechanism=data["mechanism"],
+        management=data["management"],
+        monitoring=data["monitoring"],
+        timing=data["timing"],
+        evidence=Evidence(**data["evidence"]),
+        citations=tuple(citations[key] for key in data["citations"]),
+        topic=data["topic"],
+        label_note=data.get("label_note"),
+        washout=_washout(washout) if washout else None,
+        history_counts=data["history_counts"],
+        comedication_routes=frozenset(data["comedication_routes"]),
+        modifiers=tuple(modifiers),
+        file=path.name,
+    )
+
+
+def _washout(data: Mapping[str, int]) -> Washout:
+    if "days" in data:
+        return Washout(timedelta(days=data["days"]), f"{data['days']} days")
+    return Washout(timedelta(hours=data["hours"]), f"{data['hours']} hours")
+
+
+def _drug_valuesets(path: Path, known: frozenset[str]) -> dict[str, DrugValueSet]:
+    items = _yaml_list(path)
+    result = {}
+    for number, item in enumerate(items):
+        data = _validated(schema.DrugValueSetSchema(), item, path, prefix=f"{number}.")
+        unknown = [name for name in data["ingredients"] if name not in known]
+        if unknown:
+            raise KnowledgeError(
+                f"ingredient {unknown[0]!r} is neither in the code table nor in the synonyms",
+                file=str(path), field=f"{number}.ingredients",
+            )
+        result[data["id"]] = DrugValueSet(
+            id=data["id"], title=data["title"], version=data["version"], source=data["source"],
+            ingredients=frozenset(data["ingredients"]),
+        )
+    _unique((item.get("id") for item in items), "id", path)
+    return result
+
+
+def _condition_valuesets(path: Path) -> dict[str, ConditionValueSet]:
+    items = _yaml_list(path)
+    result = {}
+    for number, item in enumerate(items):
+        data = _validated(schema.ConditionValueSetSchema(), item, path, prefix=f"{number}.")
+        result[data["id"]] = ConditionValueSet(
+            id=data["id"], title=data["title"], version=data["version"], source=data["source"],
+            icd10cm=tuple(code.upper() for code in data["icd10cm"]),
+            snomed=frozenset(data["snomed"]),
+            text=_words(data["text"]) if data["text"] else None,
+        )
+    _unique((item.get("id") for item in items), "id", path)
+    return result
+
+
+def _terminology(folder: Path) -> Terminology:
+    """The code table (``rxnorm.csv``) and the names (``synonyms.csv``) make one Terminology."""
+    rows = _csv(folder / "rxnorm.csv", ("rxcui", "tty", "name", "ingredients", "source"))
+    ingredient_codes = {row["name"].lower(): row["rxcui"] for row in rows if row["tty"] in {"IN", "PIN", "MIN"}}
+    products = []
+    for number, row in enumerate(rows, start=2):
+        if not row["rxcui"].isdigit():
+            raise KnowledgeError("rxcui must be digits", file=str(folder / "rxnorm.csv"), field=f"line {number}")
+        names = [name.strip().lower() for name in row["ingredients"].split(";") if name.strip()]
+        if not names:
+            raise KnowledgeError("no ingredient", file=str(folder / "rxnorm.csv"), field=f"line {number}")
+        products.append(
+            Product(
+                rxcui=row["rxcui"], tty=row["tty"], name=row["name"],
+                ingredients=tuple(Ingredient(name, ingredient_codes.get(name)) for name in names),
+            )
+        )
+    terms: dict[str, list[str]] = {name: [name] for product in products for name in
+                                   (i.name for i in product.ingredients)}
+    for number, row in enumerate(_csv(folder / "synonyms.csv", ("term", "ingredients", "kind")), start=2):
+        names = [name.strip().lower() for name in row["ingredients"].split(";") if name.strip()]
+        if not row["term"].strip() or not names:
+            raise KnowledgeError("term and ingredients are required", file=str(folder / "synonyms.csv"),
+                                 field=f"line {number}")
+        terms.setdefault(row["term"].strip().lower(), [])
+        terms[row["term"].strip().lower()] = sorted(set(terms[row["term"].strip().lower()]) | set(names))
+    return Terminology(products, terms)
+
+
+def _words(terms: Iterable[str]) -> re.Pattern[str]:
+    alternation = "|".join(re.escape(term) for term in sorted(terms, key=len, reverse=True))
+    return re.compile(rf"(?<![\w])(?:{alternation})(?![\w])", re.IGNORECASE)
+
+
+def _validated(schema_: Schema, data: object, path: Path, prefix: str = "") -> dict[str, Any]:
+    try:
+        return schema_.load(data)
+    except ValidationError as error:
+        field, message = first_error(error.messages)
+        raise KnowledgeError(message, file=str(path), field=prefix + field) from None
+
+
+def _yaml(path: Path) -> object:
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return yaml.safe_load(handle)
+    except OSError as error:
+        raise KnowledgeError(f"cannot be read ({error.strerror})", file=str(path)) from None
+    except yaml.YAMLError as error:
+        raise KnowledgeError(f"is not valid YAML ({error})", file=str(path)) from None
+
+
+def _yaml_list(path: Path) -> list[Any]:
+    data = _yaml(path)
+    if not isinstance(data, list):
+        raise KnowledgeError("must be a list of value sets", file=str(path))
+    return data
+
+
+def _csv(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            reader = csv.DictReader(handle)
+            missing = [column for column in columns if column not in (reader.fieldnames or ())]
+            if missing:
+                raise KnowledgeError(f"column {missing[0]!r} is missing", file=str(path), field="header")
+            return [{key: (value or "").strip() for key, value in row.items() if key} for row in reader]
+    except OSError as error:
+        raise KnowledgeError(f"cannot be read ({error.strerror})", file=str(path)) from None
+
+
+def _unique(ids: Iterable[object], field: str, where: Path) -> None:
+    seen: set[object] = set()
+    for value in ids:
+        if value in seen:
+            raise KnowledgeError(f"{value!r} is used twice", file=str(where), field=field)
+        seen.add(value)

@@ -1,0 +1,182 @@
+"""The knowledge base in memory: value sets, rules and card metadata, immutable once loaded.
+
+The shapes follow the HL7 PDDI minimal information model: drugs involved (value sets with version and source),
+clinical consequence, seriousness, mechanism, recommended action, modifying factors (each with its own action
+and evidence), evidence grade and citations.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import cached_property
+
+from cds_hooks.conditions import ConditionFact
+from cds_hooks.fhir_json import ICD10CM, SNOMED
+from cds_hooks.terminology import Terminology
+
+AVOID, HOLD, MONITOR, NONE = "avoid", "hold", "monitor", "none"
+ADVICE_LEVELS = (AVOID, HOLD, MONITOR, NONE)
+"""Most severe first; the order of cards in a response."""
+ADVICE_RANK = {level: rank for rank, level in enumerate(ADVICE_LEVELS)}
+ORDERED_DRUGS = ("ketamine", "esketamine")
+"""The drugs whose orders this service checks, by RxNorm ingredient name."""
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    id: str
+    label: str
+    url: str | None
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class DrugValueSet:
+    id: str
+    title: str
+    version: str
+    source: str
+    ingredients: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionValueSet:
+    """Conditions by ICD-10-CM code prefix, SNOMED CT code, or words in the problem's text."""
+
+    id: str
+    title: str
+    version: str
+    source: str
+    icd10cm: tuple[str, ...]
+    snomed: frozenset[str]
+    text: re.Pattern[str] | None
+
+    def matches(self, condition: ConditionFact) -> bool:
+        for system, code in condition.codes:
+            if system == ICD10CM and code.upper().startswith(self.icd10cm):
+                return True
+            if system == SNOMED and code in self.snomed:
+                return True
+        return self.text is not None and any(self.text.search(text) for text in condition.texts)
+
+
+@dataclass(frozen=True, slots=True)
+class When:
+    """The situation a modifying factor applies to; every stated part must hold."""
+
+    ordered_drugs: frozenset[str] = frozenset()
+    ordered_context: str | None = None
+    ordered_routes: frozenset[str] = frozenset()
+    comedication_routes: frozenset[str] = frozenset()
+    comedication_ingredients: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Modifier:
+    id: str
+    description: str
+    when: When
+    note: str
+    advice: Mapping[str, str] = field(default_factory=dict)
+    """Advice per ordered drug while this factor holds; empty when the factor only adds a note."""
+    evidence: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    grade: str
+    """``label``, ``pk-study``, ``observational``, ``weak``, ``conflicting`` or ``policy``."""
+    summary: str
+
+    @property
+    def weak(self) -> bool:
+        return self.grade in {"weak", "conflicting", "policy"}
+
+
+@dataclass(frozen=True, slots=True)
+class Washout:
+    """How long after the last dose ended therapy still counts."""
+
+    period: timedelta
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    title: str
+    kind: str
+    """``medication`` (a co-medication value set) or ``condition`` (a condition value set)."""
+    valueset: str
+    advice: Mapping[str, str]
+    """Advice per ordered drug; ``none`` gives no card."""
+    summary: str
+    """The reason in a few words, as the card summary ends (e.g. "MAOI, risk of hypertensive crisis")."""
+    consequence: str
+    seriousness: str
+    mechanism: str
+    management: str
+    monitoring: str
+    timing: str
+    evidence: Evidence
+    citations: tuple[Citation, ...]
+    topic: str
+    label_note: str | None = None
+    """Where this advice differs from the drug label, said plainly on the card."""
+    washout: Washout | None = None
+    history_counts: bool = False
+    """A past (resolved) condition counts too, e.g. a history of intracerebral haemorrhage."""
+    comedication_routes: frozenset[str] = frozenset()
+    """Only co-medications given by one of these routes count (e.g. nasal corticosteroids); empty: any route."""
+    modifiers: tuple[Modifier, ...] = ()
+    site_note: str | None = None
+    """Why the site changed this rule, when a site override did."""
+    file: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OverrideReason:
+    code: str
+    display: str
+
+
+@dataclass(frozen=True, slots=True)
+class SerotoninWatch:
+    """Co-medications whose number, at or above ``threshold``, adds a serotonin-toxicity note to cards."""
+
+    valueset: str
+    threshold: int
+    note: str
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    version: str
+    date: str
+    publisher: str
+    rules: tuple[Rule, ...]
+    drug_valuesets: Mapping[str, DrugValueSet]
+    condition_valuesets: Mapping[str, ConditionValueSet]
+    citations: Mapping[str, Citation]
+    terminology: Terminology
+    override_reasons: Mapping[str, tuple[OverrideReason, ...]]
+    """Override reasons offered per advice level."""
+    anaesthesia_terms: re.Pattern[str]
+    serotonin_watch: SerotoninWatch | None
+    site: str | None = None
+
+    def rule(self, rule_id: str) -> Rule | None:
+        return next((rule for rule in self.rules if rule.id == rule_id), None)
+
+    @cached_property
+    def interacting_ingredients(self) -> frozenset[str]:
+        """Every ingredient some medication rule fires on: the only medications worth a closer look."""
+        return frozenset(
+            name
+            for rule in self.rules
+            if rule.kind == "medication"
+            for name in self.drug_valuesets[rule.valueset].ingredients
+        )

@@ -1,0 +1,243 @@
+"""Medication facts: what a MedicationRequest or MedicationStatement says, normalised to ingredients.
+
+The engine works on these facts whatever resource they came from. Reading never raises: an entry whose drug
+cannot be told is a fact with no ingredients and a ``problem``, so the caller can say what could not be read.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from cds_hooks import fhir_json as fhir
+from cds_hooks.terminology import CodeResolver, IngredientMatch, Terminology
+
+CURRENT = "current"
+ENDED = "ended"
+EXCLUDED = "excluded"
+
+# Which statuses make a medication current therapy, recently ended therapy (washout rules), or irrelevant.
+# Draft requests count only when they are among the hook's own draft orders (ordered together now).
+_STATUS_CLASS = {
+    "MedicationRequest": {
+        "active": CURRENT,
+        "on-hold": CURRENT,
+        "unknown": CURRENT,
+        "stopped": ENDED,
+        "completed": ENDED,
+    },
+    "MedicationStatement": {
+        "active": CURRENT,
+        "intended": CURRENT,
+        "on-hold": CURRENT,
+        "unknown": CURRENT,
+        "stopped": ENDED,
+        "completed": ENDED,
+    },
+}
+
+_ROUTE_CODES = {
+    "26643006": "oral",
+    "37839007": "sublingual",
+    "46713006": "nasal",
+    "37161004": "rectal",
+    "47625008": "intravenous",
+    "78421000": "intramuscular",
+    "34206005": "subcutaneous",
+    "45890007": "transdermal",
+    "447694001": "respiratory",
+}
+_ROUTE_WORDS = [
+    (re.compile(r"\b(intra)?nasal|nose\b", re.IGNORECASE), "nasal"),
+    (re.compile(r"\boral(ly)?\b|\bby mouth\b|\bp\.?o\.?\b", re.IGNORECASE), "oral"),
+    (re.compile(r"\bsublingual|\bbuccal\b|\btroche\b|\blozenge\b", re.IGNORECASE), "sublingual"),
+    (re.compile(r"\brectal(ly)?\b|\bsuppository\b", re.IGNORECASE), "rectal"),
+    (re.compile(r"\bintravenous(ly)?\b|\bi\.?v\.?\b|\binfusion\b", re.IGNORECASE), "intravenous"),
+    (re.compile(r"\bintramuscular(ly)?\b|\bi\.?m\.?\b", re.IGNORECASE), "intramuscular"),
+    (re.compile(r"\btransdermal\b|\bpatch\b", re.IGNORECASE), "transdermal"),
+    (re.compile(r"\binhal(ed|er|ation)\b", re.IGNORECASE), "respiratory"),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class MedicationFact:
+    """One medication of the patient's, as the engine needs it."""
+
+    reference: str | None
+    """``MedicationRequest/123``, for cards and suggestions; None when the resource has no id."""
+    resource_type: str
+    label: str | None
+    """What the EHR calls it (text or first display), for card details."""
+    ingredients: tuple[IngredientMatch, ...]
+    status: str
+    """``current``, ``ended`` (may still fall in a washout window) or ``excluded``."""
+    fhir_status: str | None
+    ended_at: datetime | None
+    """Last dose of ended therapy, when the record tells it."""
+    routes: frozenset[str]
+    texts: tuple[str, ...]
+    """Free text of the order (dosage, reason, note): read for context such as anaesthetic use."""
+    source: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    """The resource as received, for FHIR validation when the fact turns out to matter."""
+    draft: bool = False
+    problem: str | None = None
+    """Why the entry could not be read (no medication, or an unresolvable reference); a readable medication
+    that no table or name knows is not a problem, just a drug without known interactions."""
+
+
+class MedicationIndex:
+    """Medication resources by reference, from every bundle of the request, to resolve ``medicationReference``."""
+
+    def __init__(self, resources: Iterable[object] = ()) -> None:
+        self._by_reference: dict[str, Mapping[str, Any]] = {}
+        for resource in resources:
+            self.add(resource)
+
+    def add(self, resource: object) -> None:
+        if isinstance(resource, Mapping) and resource.get("resourceType") == "Medication":
+            reference = fhir.reference_of(resource)
+            if reference:
+                self._by_reference[reference] = resource
+
+    def resolve(self, reference: str, container: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        """A contained (``#id``), relative (``Medication/id``) or absolute (``.../Medication/id``) reference."""
+        if reference.startswith("#"):
+            for contained in container.get("contained") or ():
+                if isinstance(contained, Mapping) and contained.get("id") == reference[1:]:
+                    return contained
+            return None
+        parts = reference.rstrip("/").split("/")
+        return self._by_reference.get("/".join(parts[-2:])) if len(parts) >= 2 else None
+
+
+def read_medication(
+    resource: Mapping[str, Any],
+    terminology: Terminology,
+    index: MedicationIndex,
+    *,
+    draft: bool = False,
+    resolver: CodeResolver | None = None,
+) -> MedicationFact:
+    """Normalise a MedicationRequest or MedicationStatement (as JSON) to a fact."""
+    kind = str(resource.get("resourceType"))
+    fhir_status = resource.get("status") if isinstance(resource.get("status"), str) else None
+    status = CURRENT if draft else _STATUS_CLASS.get(kind, {}).get(fhir_status or "", EXCLUDED)
+    concepts, problem = _medication_concepts(resource, index)
+    ingredients = _ingredients(concepts, terminology, resolver)
+    if not concepts and problem is None:
+        problem = "it names no medication"
+    dosages = _dosages(resource)
+    label = next((text for concept in concepts for text in fhir.concept_texts(concept)), None)
+    return MedicationFact(
+        reference=fhir.reference_of(resource),
+        resource_type=kind,
+        label=label,
+        ingredients=ingredients,
+        status=status,
+        fhir_status=fhir_status,
+        ended_at=_ended_at(resource, dosages) if status == ENDED else None,
+        routes=_routes(dosages, label),
+        texts=tuple(_free_texts(resource, dosages)),
+        source=resource,
+        draft=draft,
+        problem=None if ingredients else problem,
+    )
+
+
+def _medication_concepts(
+    resource: Mapping[str, Any], index: MedicationIndex
+) -> tuple[list[object], str | None]:
+    """The CodeableConcepts that name the drug: medicationCodeableConcept, or a Medication's code and ingredients."""
+    concept = resource.get("medicationCodeableConcept")
+    if isinstance(concept, Mapping):
+        return [concept], None
+    reference = resource.get("medicationReference")
+    if not isinstance(reference, Mapping):
+        return [], None
+    target = reference.get("reference")
+    medication = index.resolve(target, resource) if isinstance(target, str) else None
+    if medication is None:
+        display = reference.get("display")
+        concepts = [{"text": display}] if isinstance(display, str) and display.strip() else []
+        return concepts, f"its medication reference {target or '(empty)'} could not be resolved"
+    concepts: list[object] = [medication.get("code")]
+    for part in medication.get("ingredient") or ():
+        if not isinstance(part, Mapping):
+            continue
+        if isinstance(part.get("itemCodeableConcept"), Mapping):
+            concepts.append(part["itemCodeableConcept"])
+        item = part.get("itemReference")
+        if isinstance(item, Mapping) and isinstance(item.get("reference"), str):
+            nested = index.resolve(item["reference"], medication)
+            if nested is not None:
+                concepts.append(nested.get("code"))
+    return [c for c in concepts if isinstance(c, Mapping)], None
+
+
+def _ingredients(
+    concepts: list[object], terminology: Terminology, resolver: CodeResolver | None
+) -> tuple[IngredientMatch, ...]:
+    found: dict[str, IngredientMatch] = {}
+    for concept in concepts:
+        matches = terminology.from_codings(fhir.codings(concept), resolver)
+        if matches is None:
+            matches = terminology.from_text(*fhir.concept_texts(concept))
+        for match in matches:
+            found.setdefault(match.ingredient.name, match)
+    return tuple(found.values())
+
+
+def _dosages(resource: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    dosages = resource.get("dosageInstruction", resource.get("dosage"))
+    return [d for d in dosages if isinstance(d, Mapping)] if isinstance(dosages, list) else []
+
+
+def _ended_at(resource: Mapping[str, Any], dosages: list[Mapping[str, Any]]) -> datetime | None:
+    """The last day of therapy: dosage timing bounds, else the dispense validity or the statement's period."""
+    ends = []
+    for dosage in dosages:
+        repeat = (dosage.get("timing") or {}).get("repeat") if isinstance(dosage.get("timing"), Mapping) else None
+        bounds = repeat.get("boundsPeriod") if isinstance(repeat, Mapping) else None
+        if isinstance(bounds, Mapping):
+            ends.append(fhir.parse_datetime(bounds.get("end"), upper=True))
+    if not any(ends):
+        dispense = resource.get("dispenseRequest")
+        validity = dispense.get("validityPeriod") if isinstance(dispense, Mapping) else None
+        period = resource.get("effectivePeriod")
+        for holder in (validity, period):
+            if isinstance(holder, Mapping):
+                ends.append(fhir.parse_datetime(holder.get("end"), upper=True))
+        ends.append(fhir.parse_datetime(resource.get("effectiveDateTime"), upper=True))
+    known = [end for end in ends if end is not None]
+    return max(known) if known else None
+
+
+def _routes(dosages: list[Mapping[str, Any]], label: str | None) -> frozenset[str]:
+    routes: set[str] = set()
+    texts = [label] if label else []
+    for dosage in dosages:
+        route = dosage.get("route")
+        routes.update(
+            _ROUTE_CODES[c["code"]] for c in fhir.codings(route) if c.get("code") in _ROUTE_CODES
+        )
+        texts.extend(fhir.concept_texts(route))
+        if isinstance(dosage.get("text"), str):
+            texts.append(dosage["text"])
+    for text in texts:
+        routes.update(name for pattern, name in _ROUTE_WORDS if pattern.search(text))
+    return frozenset(routes)
+
+
+def _free_texts(resource: Mapping[str, Any], dosages: list[Mapping[str, Any]]) -> list[str]:
+    texts = [d["text"] for d in dosages if isinstance(d.get("text"), str)]
+    for name in ("reasonCode", "category"):
+        for concept in resource.get(name) or ():
+            texts.extend(fhir.concept_texts(concept))
+    texts.extend(fhir.concept_texts(resource.get("courseOfTherapyType")))
+    for note in resource.get("note") or ():
+        if isinstance(note, Mapping) and isinstance(note.get("text"), str):
+            texts.append(note["text"])
+    return texts

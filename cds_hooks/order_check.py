@@ -1,0 +1,155 @@
+"""The whole check for one order hook call, as pure functions: request -> facts -> findings -> cards.
+
+The HTTP layer calls ``ketamine_orders`` first (cheap: it reads only the draft orders), answers ``{"cards": []}``
+at once when there is none, and otherwise calls ``check`` with a fetcher for data the prefetch did not carry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from cds_hooks import cards, engine, fhir_json
+from cds_hooks.cards import UnreadableEntry
+from cds_hooks.conditions import ConditionFact, read_condition
+from cds_hooks.engine import OrderedDrug
+from cds_hooks.errors import DataUnavailable
+from cds_hooks.knowledge.model import KnowledgeBase
+from cds_hooks.medications import EXCLUDED, MedicationFact, MedicationIndex, read_medication
+from cds_hooks.prefetch import Gap, PatientData, plan
+from cds_hooks.protocol import HookRequest
+from cds_hooks.services import ServiceDefinition
+from cds_hooks.terminology import CodeResolver
+from cds_hooks.validation import validation_problem
+
+Fetcher = Callable[[HookRequest, Mapping[str, str]], "Mapping[str, FetchResult]"]
+"""Runs the still-missing prefetch queries against the request's fhirServer: key -> result."""
+
+_MEDICATION_TYPES = ("MedicationRequest", "MedicationStatement")
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """One query's outcome: a Bundle (as JSON), or why it could not be had."""
+
+    bundle: Mapping[str, Any] | None = None
+    problem: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DraftOrders:
+    ordered: list[OrderedDrug]
+    others: list[MedicationFact]
+    """The session's other draft medication orders: ordered together now, so they count."""
+    index: MedicationIndex
+
+
+def ketamine_orders(request: HookRequest, kb: KnowledgeBase, resolver: CodeResolver | None = None) -> DraftOrders:
+    """The ketamine and esketamine orders this hook call is about (``selections`` for order-select)."""
+    bundle_resources = list(fhir_json.bundle_resources(request.context.draft_orders))
+    index = MedicationIndex(bundle_resources)
+    facts = [
+        read_medication(resource, kb.terminology, index, draft=True, resolver=resolver)
+        for resource in bundle_resources
+        if isinstance(resource, Mapping) and resource.get("resourceType") in _MEDICATION_TYPES
+    ]
+    selections = request.context.selections
+    targets = facts if selections is None else [fact for fact in facts if fact.reference in selections]
+    ordered = engine.find_ordered_drugs(targets, kb)
+    ordered_refs = {id(drug.order) for drug in ordered}
+    return DraftOrders(ordered, [fact for fact in facts if id(fact) not in ordered_refs], index)
+
+
+def check(
+    request: HookRequest,
+    definition: ServiceDefinition,
+    kb: KnowledgeBase,
+    drafts: DraftOrders,
+    now: datetime,
+    fetch: Fetcher | None = None,
+    resolver: CodeResolver | None = None,
+) -> list[dict[str, Any]]:
+    """The cards for a call whose draft orders include ketamine or esketamine."""
+    data = gather(request, definition, fetch)
+    unreadable = [
+        UnreadableEntry(drug.order.reference, drug.order.label, f"{problem}; checked as far as it could be read")
+        for drug in drafts.ordered
+        if (problem := validation_problem(drug.order.source))
+    ]
+    for resource in data.all_resources():
+        drafts.index.add(resource)
+    medications, conditions = _facts(data, kb, drafts.index, resolver, unreadable)
+    findings = engine.evaluate(drafts.ordered, [*drafts.others, *medications], conditions, kb, now)
+    return cards.render(findings, data.gaps, unreadable, kb)
+
+
+def gather(request: HookRequest, definition: ServiceDefinition, fetch: Fetcher | None) -> PatientData:
+    """Prefetch first; the missing keys from fhirServer; 412 when nothing usable can be had."""
+    data = plan(request, definition.prefetch)
+    if not data.to_fetch:
+        return data
+    if request.fhir_server and fetch is not None:
+        for key, result in fetch(request, data.to_fetch).items():
+            if result.bundle is not None:
+                data.add_bundle(key, result.bundle)
+            else:
+                data.gaps.append(Gap(key, result.problem or "it could not be fetched"))
+        return data
+    if not data.usable:
+        raise DataUnavailable(
+            "No prefetch data for "
+            + ", ".join(sorted(data.to_fetch))
+            + " and no fhirServer to read it from: the interaction check cannot be made."
+        )
+    data.gaps.extend(Gap(key, "it was not sent and there is no fhirServer to read it from") for key in data.to_fetch)
+    return data
+
+
+def _facts(
+    data: PatientData,
+    kb: KnowledgeBase,
+    index: MedicationIndex,
+    resolver: CodeResolver | None,
+    unreadable: list[UnreadableEntry],
+) -> tuple[list[MedicationFact], list[ConditionFact]]:
+    """Read every record cheaply; validate with FHIR models only those that could change a card."""
+    relevant = kb.interacting_ingredients
+    medications, conditions = [], []
+    for resource in data.all_resources():
+        kind = resource.get("resourceType")
+        if kind in _MEDICATION_TYPES:
+            fact = read_medication(resource, kb.terminology, index, resolver=resolver)
+            if fact.status == EXCLUDED:
+                continue
+            names = tuple(m.label for m in fact.ingredients if m.ingredient.name in relevant)
+            if fact.problem:
+                unreadable.append(UnreadableEntry(fact.reference, fact.label, fact.problem, names))
+            elif names:
+                entry = _invalid(resource, fact, names)
+                if entry:
+                    unreadable.append(entry)
+                else:
+                    medications.append(fact)
+        elif kind == "Condition":
+            condition = read_condition(resource)
+            if condition is None:
+                continue
+            names = tuple(s.title for s in kb.condition_valuesets.values() if s.matches(condition))
+            if names:
+                entry = _invalid(resource, condition, names)
+                if entry:
+                    unreadable.append(entry)
+                else:
+                    conditions.append(condition)
+    return medications, conditions
+
+
+def _invalid(
+    resource: Mapping[str, Any], fact: MedicationFact | ConditionFact, names: Sequence[str]
+) -> UnreadableEntry | None:
+    problem = validation_problem(resource)
+    if problem is None:
+        return None
+    return UnreadableEntry(fact.reference, fact.label, problem, tuple(names))

@@ -1,0 +1,115 @@
+"""Prefetch semantics (CDS Hooks 2.0): which data arrived, which is known to be absent, which must be fetched.
+
+A key that is present holds the data; a key sent as ``null`` means the EHR has no such data (nothing to fetch);
+an OperationOutcome in place of a Bundle means the EHR tried and failed; a key that is absent must be fetched
+from ``fhirServer`` with the same query.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from cds_hooks import fhir_json
+from cds_hooks.protocol import HookRequest
+
+_TOKEN = re.compile(r"\{\{\s*([\w.]+)\s*\}\}")
+
+WHAT = {
+    "medicationRequests": "medication orders",
+    "medicationStatements": "medication statements",
+    "conditions": "conditions",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """Data the service could not check, and why: shown to the clinician, never silently dropped."""
+
+    key: str
+    reason: str
+
+    @property
+    def what(self) -> str:
+        return WHAT.get(self.key, self.key)
+
+
+@dataclass
+class PatientData:
+    """Resources per prefetch key, what could not be had, and the queries still to run."""
+
+    resources: dict[str, list[Mapping[str, Any]]] = field(default_factory=dict)
+    gaps: list[Gap] = field(default_factory=list)
+    to_fetch: dict[str, str] = field(default_factory=dict)
+
+    def add_bundle(self, key: str, value: object) -> None:
+        """Take one key's value (a Bundle, an OperationOutcome, or anything else) into the data."""
+        if fhir_json.is_operation_outcome(value):
+            self.gaps.append(Gap(key, f"the EHR reported an error instead of data ({_outcome_text(value)})"))
+            return
+        if not isinstance(value, Mapping) or value.get("resourceType") != "Bundle":
+            self.gaps.append(Gap(key, "the EHR sent something other than a FHIR Bundle"))
+            return
+        resources, unreadable = [], 0
+        for resource in fhir_json.bundle_resources(value):
+            if not isinstance(resource, Mapping) or not isinstance(resource.get("resourceType"), str):
+                unreadable += 1
+            elif fhir_json.is_operation_outcome(resource):
+                if _is_error(resource):
+                    self.gaps.append(Gap(key, f"the EHR reported a partial failure ({_outcome_text(resource)})"))
+            else:
+                resources.append(resource)
+        if unreadable:
+            self.gaps.append(Gap(key, f"{unreadable} entr{'y' if unreadable == 1 else 'ies'} could not be read"))
+        self.resources.setdefault(key, []).extend(resources)
+
+    @property
+    def usable(self) -> bool:
+        return bool(self.resources)
+
+    def all_resources(self) -> list[Mapping[str, Any]]:
+        return [resource for items in self.resources.values() for resource in items]
+
+
+def plan(request: HookRequest, templates: Mapping[str, str]) -> PatientData:
+    """Sort the service's prefetch keys into present, known-empty and to-fetch (with the query to run)."""
+    data = PatientData()
+    tokens = request.context.tokens()
+    for key, template in templates.items():
+        if key not in request.prefetch:
+            data.to_fetch[key] = render(template, tokens)
+        elif request.prefetch[key] is None:
+            data.resources.setdefault(key, [])
+        else:
+            data.add_bundle(key, request.prefetch[key])
+    return data
+
+
+def render(template: str, tokens: Mapping[str, str]) -> str:
+    """Fill a prefetch template's ``{{tokens}}``, URL-encoding each value.
+
+    >>> render("Condition?patient={{context.patientId}}", {"context.patientId": "a b"})
+    'Condition?patient=a%20b'
+    """
+    return _TOKEN.sub(lambda match: quote(tokens.get(match.group(1), ""), safe="/"), template)
+
+
+def _is_error(outcome: Mapping[str, Any]) -> bool:
+    return any(
+        isinstance(issue, Mapping) and issue.get("severity") in {"error", "fatal"}
+        for issue in outcome.get("issue") or ()
+    )
+
+
+def _outcome_text(outcome: object) -> str:
+    for issue in outcome.get("issue") or () if isinstance(outcome, Mapping) else ():
+        if isinstance(issue, Mapping):
+            text = issue.get("diagnostics") or fhir_json.concept_label(issue.get("details"))
+            if isinstance(text, str) and text.strip():
+                return text.strip()[:200]
+            if isinstance(issue.get("code"), str):
+                return issue["code"]
+    return "no details"

@@ -1,0 +1,154 @@
+"""The CDS Hooks 2.0 request, validated at the boundary with marshmallow into typed objects."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates_schema
+
+from cds_hooks.errors import HookMismatch, InvalidRequest, first_error
+
+_TEXT = validate.Length(min=1)
+ORDER_HOOKS = ("order-select", "order-sign")
+
+
+@dataclass(frozen=True, slots=True)
+class FhirAuthorization:
+    access_token: str
+    token_type: str
+    expires_in: int
+    scope: str
+    subject: str
+    patient: str | None = None
+
+    def __repr__(self) -> str:
+        """Never shows the token, so a logged or printed object cannot leak it."""
+        return f"FhirAuthorization(token_type={self.token_type!r}, scope={self.scope!r}, subject={self.subject!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderContext:
+    """The context of order-select and order-sign."""
+
+    user_id: str
+    patient_id: str
+    encounter_id: str | None
+    draft_orders: Mapping[str, Any]
+    selections: tuple[str, ...] | None
+    """order-select only: the newly selected orders, as ``ResourceType/id``."""
+
+    def tokens(self) -> dict[str, str]:
+        """The values prefetch templates may use (``context.patientId`` and friends)."""
+        values = {"context.userId": self.user_id, "context.patientId": self.patient_id}
+        if self.encounter_id:
+            values["context.encounterId"] = self.encounter_id
+        kind, _, ident = self.user_id.partition("/")
+        if kind == "Practitioner" and ident:
+            values["userPractitionerId"] = ident
+        elif kind == "PractitionerRole" and ident:
+            values["userPractitionerRoleId"] = ident
+        return values
+
+
+@dataclass(frozen=True, slots=True)
+class HookRequest:
+    hook: str
+    hook_instance: str
+    context: OrderContext
+    prefetch: Mapping[str, Any]
+    """Only the keys the client sent; a key whose value is None was sent as ``null`` (no such data)."""
+    fhir_server: str | None = None
+    fhir_authorization: FhirAuthorization | None = None
+
+
+class _FhirAuthorizationSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    access_token = fields.Str(required=True, validate=_TEXT)
+    token_type = fields.Str(required=True, validate=validate.Equal("Bearer"))
+    expires_in = fields.Int(required=True, strict=True, validate=validate.Range(min=0))
+    scope = fields.Str(required=True, validate=_TEXT)
+    subject = fields.Str(required=True, validate=_TEXT)
+    patient = fields.Str(validate=_TEXT)
+
+    @post_load
+    def _make(self, data: dict[str, Any], **kwargs: object) -> FhirAuthorization:
+        return FhirAuthorization(**data)
+
+
+class _Bundle(fields.Dict):
+    """A FHIR Bundle: an object whose resourceType is Bundle and whose ``entry``, when present, is a list."""
+
+    def _deserialize(self, value: object, attr: str | None, data: object, **kwargs: object) -> dict[str, Any]:
+        result = super()._deserialize(value, attr, data, **kwargs)
+        if result.get("resourceType") != "Bundle":
+            raise ValidationError("must be a FHIR Bundle (resourceType Bundle).")
+        if "entry" in result and not isinstance(result["entry"], list):
+            raise ValidationError("entry must be an array.")
+        return result
+
+
+class _ContextSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    userId = fields.Str(required=True, validate=_TEXT)
+    patientId = fields.Str(required=True, validate=_TEXT)
+    encounterId = fields.Str(validate=_TEXT)
+    draftOrders = _Bundle(required=True)
+    selections = fields.List(fields.Str(validate=_TEXT))
+
+
+class _RequestSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    hook = fields.Str(required=True, validate=_TEXT)
+    hookInstance = fields.Str(required=True, validate=_TEXT)
+    fhirServer = fields.Url(require_tld=False, schemes={"http", "https"})
+    fhirAuthorization = fields.Nested(_FhirAuthorizationSchema)
+    context = fields.Nested(_ContextSchema, required=True)
+    prefetch = fields.Dict(keys=fields.Str(), values=fields.Raw(allow_none=True))
+
+    @validates_schema
+    def _authorization_needs_server(self, data: dict[str, Any], **kwargs: object) -> None:
+        if "fhirAuthorization" in data and "fhirServer" not in data:
+            raise ValidationError("is required when fhirAuthorization is given.", "fhirServer")
+
+
+def load_request(body: object, hook: str) -> HookRequest:
+    """Validate a decoded request body for a service registered on ``hook``.
+
+    Raises InvalidRequest naming the first bad field, or HookMismatch when the request is for another hook.
+    """
+    if not isinstance(body, Mapping):
+        raise InvalidRequest("The request body must be a JSON object.")
+    try:
+        data = _RequestSchema().load(body)
+    except ValidationError as error:
+        field, message = first_error(error.messages)
+        raise InvalidRequest(f"{field}: {message}", field=field) from None
+    if data["hook"] != hook:
+        raise HookMismatch(
+            f"hook: this service is registered for {hook!r}, not {data['hook']!r}.", field="hook"
+        )
+    context = data["context"]
+    if hook == "order-select" and "selections" not in context:
+        raise InvalidRequest("context.selections: Missing data for required field.", field="context.selections")
+    return HookRequest(
+        hook=data["hook"],
+        hook_instance=data["hookInstance"],
+        context=OrderContext(
+            user_id=context["userId"],
+            patient_id=context["patientId"],
+            encounter_id=context.get("encounterId"),
+            draft_orders=context["draftOrders"],
+            selections=tuple(context["selections"]) if hook == "order-select" else None,
+        ),
+        prefetch=data.get("prefetch", {}),
+        fhir_server=data.get("fhirServer"),
+        fhir_authorization=data.get("fhirAuthorization"),
+    )

@@ -1,0 +1,76 @@
+"""The CDS services this server offers, as discovery describes them, with their prefetch templates."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from cds_hooks.errors import UnknownService
+
+PREFETCH = {
+    "medicationRequests": "MedicationRequest?patient={{context.patientId}}",
+    "medicationStatements": "MedicationStatement?patient={{context.patientId}}",
+    "conditions": "Condition?patient={{context.patientId}}",
+}
+"""What the engine reads: every MedicationRequest (stopped ones too, for washout windows), every
+MedicationStatement (outside prescriptions), and every Condition (a resolved haemorrhage still counts)."""
+
+MEDICATION_KEYS = ("medicationRequests", "medicationStatements")
+CONDITION_KEYS = ("conditions",)
+
+_USAGE = (
+    "Send the patient's MedicationRequests, MedicationStatements and Conditions as prefetch, or a fhirServer "
+    "(with fhirAuthorization where the server needs it) so the service can read them itself."
+)
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    id: str
+    hook: str
+    title: str
+    description: str
+    prefetch: Mapping[str, str] = field(default_factory=lambda: dict(PREFETCH))
+    usage_requirements: str = _USAGE
+
+    def discovery(self) -> dict[str, Any]:
+        """This service as the discovery endpoint lists it (CDS Hooks 2.0 field names, no empty fields)."""
+        return {
+            "hook": self.hook,
+            "title": self.title,
+            "description": self.description,
+            "id": self.id,
+            "prefetch": dict(self.prefetch),
+            "usageRequirements": self.usage_requirements,
+        }
+
+
+SERVICES = (
+    ServiceDefinition(
+        id="ketamine-order-select",
+        hook="order-select",
+        title="Ketamine and esketamine co-medication check (order select)",
+        description=(
+            "When ketamine or esketamine (Spravato) is selected, checks the patient's other medications and "
+            "conditions and advises Avoid, Hold or Monitor for each interacting co-prescription."
+        ),
+    ),
+    ServiceDefinition(
+        id="ketamine-order-sign",
+        hook="order-sign",
+        title="Ketamine and esketamine co-medication check (order sign)",
+        description=(
+            "Before a ketamine or esketamine (Spravato) order is signed, checks every draft order against the "
+            "patient's other medications and conditions and advises Avoid, Hold or Monitor for each interacting "
+            "co-prescription."
+        ),
+    ),
+)
+
+
+def service(service_id: str) -> ServiceDefinition:
+    for definition in SERVICES:
+        if definition.id == service_id:
+            return definition
+    raise UnknownService(f"no CDS service has the id {service_id!r}")

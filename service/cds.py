@@ -1,0 +1,52 @@
+"""CDS Hooks routes: discovery and the order services."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from cds_hooks import order_check
+from cds_hooks.errors import InvalidRequest
+from cds_hooks.protocol import load_request
+from cds_hooks.services import SERVICES, service
+from service.errors import UnsupportedMediaType
+from service.runtime import runtime
+
+log = logging.getLogger(__name__)
+blueprint = Blueprint("cds", __name__)
+
+
+@blueprint.get("/cds-services")
+def discovery() -> Response:
+    return jsonify({"services": [definition.discovery() for definition in SERVICES]})
+
+
+@blueprint.post("/cds-services/<service_id>")
+def call_service(service_id: str) -> Response:
+    definition = service(service_id)
+    hook_request = load_request(json_body(), definition.hook)
+    state = runtime()
+    drafts = order_check.ketamine_orders(hook_request, state.knowledge, state.resolver)
+    if not drafts.ordered:
+        return jsonify({"cards": []})
+    cards = order_check.check(
+        hook_request, definition, state.knowledge, drafts, state.clock(), state.fetch, state.resolver
+    )
+    log.info("hook %s answered with %d card(s)", hook_request.hook_instance, len(cards))
+    return jsonify({"cards": cards})
+
+
+def json_body() -> Any:
+    """The request body as JSON: 415 for another content type, 400 for a body that is not JSON."""
+    if request.mimetype not in ("application/json", "application/fhir+json"):
+        raise UnsupportedMediaType(
+            f"Content-Type must be application/json, not {request.mimetype or 'missing'!r}.", field="Content-Type"
+        )
+    raw = request.get_data(cache=False)
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidRequest("The request body is not valid JSON.") from None

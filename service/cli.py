@@ -1,0 +1,91 @@
+"""The ``ketamine-cds`` command: run the service, or check a hook request file offline."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cds_hooks import order_check
+from cds_hooks.errors import CdsError
+from cds_hooks.knowledge import DATA_DIR, load_knowledge
+from cds_hooks.protocol import load_request
+from cds_hooks.services import SERVICES, service
+from service.config import ConfigError, Settings
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ketamine-cds", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the service",
+        description="Run the service on the embedded development server (embedded defaults: no database, "
+        "no external FHIR server, no keys needed).",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+
+    check = commands.add_parser("check", help="evaluate a hook request JSON file offline and print the cards")
+    check.add_argument("file", type=Path, help="a CDS Hooks request (order-select or order-sign) as JSON")
+    check.add_argument("--service", help="service id (default: the one registered for the request's hook)")
+    check.add_argument("--format", choices=("text", "json"), default="text")
+    check.add_argument("--now", help="evaluation time as ISO 8601 (default: now), for washout windows")
+
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "serve":
+            return _serve(args.host, args.port)
+        return _check(args.file, args.service, args.format, args.now)
+    except (ConfigError, CdsError) as error:
+        print(f"ketamine-cds: {error}", file=sys.stderr)
+        return 2
+
+
+def _serve(host: str, port: int) -> int:
+    from service.app import create_app
+
+    create_app().run(host=host, port=port, threaded=True)
+    return 0
+
+
+def _check(path: Path, service_id: str | None, output: str, now_text: str | None) -> int:
+    settings = Settings.from_env()
+    knowledge = load_knowledge(settings.knowledge_dir or DATA_DIR, settings.knowledge_overrides)
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        print(f"ketamine-cds: {path}: cannot be read as JSON ({error})", file=sys.stderr)
+        return 2
+    hook = body.get("hook") if isinstance(body, dict) else None
+    definition = service(service_id) if service_id else next((s for s in SERVICES if s.hook == hook), None)
+    if definition is None:
+        print(f"ketamine-cds: {path}: no service is registered for hook {hook!r}", file=sys.stderr)
+        return 2
+    request = load_request(body, definition.hook)
+    now = datetime.fromisoformat(now_text).astimezone(UTC) if now_text else datetime.now(UTC)
+    drafts = order_check.ketamine_orders(request, knowledge)
+    cards = order_check.check(request, definition, knowledge, drafts, now) if drafts.ordered else []
+    print(json.dumps({"cards": cards}, indent=2) if output == "json" else _as_text(cards))
+    return 0
+
+
+def _as_text(cards: list[dict[str, Any]]) -> str:
+    if not cards:
+        return "No cards: nothing to advise for this order."
+    blocks = []
+    for card in cards:
+        block = [f"[{card['indicator'].upper()}] {card['summary']}", "", card.get("detail", "")]
+        for suggestion in card.get("suggestions", ()):
+            block.append(f"Suggestion: {suggestion['label']}")
+        blocks.append("\n".join(block))
+    return ("\n\n" + "-" * 78 + "\n\n").join(blocks)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""Settings from environment variables, read once at start-up into a frozen object.
+
+A missing or invalid setting stops start-up with a message naming the variable. Every variable is listed, with
+its default, in the README's configuration table.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class ConfigError(ValueError):
+    """A setting is invalid; the message names the environment variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    max_request_bytes: int = 5 * 1024 * 1024
+    knowledge_dir: Path | None = None
+    knowledge_overrides: Path | None = None
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        return cls(
+            max_request_bytes=_int(env, "CDS_MAX_REQUEST_BYTES", cls.max_request_bytes, minimum=1024),
+            knowledge_dir=_path(env, "CDS_KNOWLEDGE_DIR", must_be_dir=True),
+            knowledge_overrides=_path(env, "CDS_KNOWLEDGE_OVERRIDES"),
+            log_level=_choice(env, "CDS_LOG_LEVEL", cls.log_level, ("DEBUG", "INFO", "WARNING", "ERROR")),
+        )
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, not {value}")
+    return value
+
+
+def _path(env: Mapping[str, str], name: str, must_be_dir: bool = False) -> Path | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    path = Path(raw)
+    if must_be_dir and not path.is_dir():
+        raise ConfigError(f"{name} must name a folder; {raw!r} is not one")
+    if not must_be_dir and not path.is_file():
+        raise ConfigError(f"{name} must name a file; {raw!r} is not one")
+    return path
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = env.get(name, "").strip().upper()
+    if not raw:
+        return default
+    if raw not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, not {raw!r}")
+    return raw

@@ -1,0 +1,63 @@
+"""Every error leaves as a FHIR OperationOutcome with the right HTTP status: the one place errors map to HTTP."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+from cds_hooks.errors import CdsError, DataUnavailable, HookMismatch, InvalidRequest, UnknownService
+
+log = logging.getLogger(__name__)
+
+_STATUS = {
+    InvalidRequest: 400,
+    HookMismatch: 400,
+    UnknownService: 404,
+    DataUnavailable: 412,
+}
+_ISSUE_CODE = {400: "invalid", 404: "not-found", 405: "not-supported", 412: "incomplete", 413: "too-long",
+               415: "not-supported", 500: "exception", 503: "transient"}
+
+
+class UnsupportedMediaType(CdsError):
+    code = "unsupported-media-type"
+
+
+class PayloadTooLarge(CdsError):
+    code = "payload-too-large"
+
+
+_STATUS.update({UnsupportedMediaType: 415, PayloadTooLarge: 413})
+
+
+def operation_outcome(status: int, message: str, field: str | None = None) -> Response:
+    issue = {"severity": "error", "code": _ISSUE_CODE.get(status, "processing"), "diagnostics": message}
+    if field:
+        issue["expression"] = [field]
+    response = jsonify({"resourceType": "OperationOutcome", "issue": [issue]})
+    response.status_code = status
+    response.mimetype = "application/fhir+json"
+    return response
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CdsError)
+    def _domain(error: CdsError) -> Response:
+        status = next((code for kind, code in _STATUS.items() if isinstance(error, kind)), 500)
+        log.info("request refused: %s (%s)", error.code, status)
+        return operation_outcome(status, error.message, error.field)
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException) -> Response:
+        status = error.code or 500
+        response = operation_outcome(status, error.description or error.name)
+        if status == 405 and error.valid_methods:
+            response.headers["Allow"] = ", ".join(error.valid_methods)
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        log.exception("unexpected error")
+        return operation_outcome(500, "The service failed unexpectedly; the error has been logged.")

@@ -1,0 +1,33 @@
+"""What a running app holds: settings, the loaded knowledge base, a clock, and the data fetcher."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from flask import Flask, current_app
+
+from cds_hooks.knowledge import KnowledgeBase
+from cds_hooks.order_check import Fetcher
+from cds_hooks.terminology import CodeResolver
+from service.config import Settings
+
+EXTENSION = "ketamine_cds"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    settings: Settings
+    knowledge: KnowledgeBase
+    clock: Callable[[], datetime] = utc_now
+    fetch: Fetcher | None = None
+    resolver: CodeResolver | None = None
+
+
+def runtime(app: Flask | None = None) -> Runtime:
+    return (app or current_app).extensions[EXTENSION]
