@@ -58,6 +58,8 @@ def first_error(messages: object, path: str = "") -> tuple[str, str]:
     """The first leaf of marshmallow's nested error messages, as (``context.draftOrders``, message)."""
     if isinstance(messages, Mapping) and messages:
         key, value = next(iter(messages.items()))
+        if key == "_schema":
+            return first_error(value, path)
         return first_error(value, f"{path}.{key}" if path else str(key))
     if isinstance(messages, list) and messages:
         if all(isinstance(item, str) for item in messages):

@@ -1,0 +1,137 @@
+"""Every bad request gets a clear 4xx OperationOutcome; none gets a 500."""
+
+import json
+
+import pytest
+
+from service import create_app
+from service.config import Settings
+
+SIGN = "/cds-services/ketamine-order-sign"
+
+
+def outcome(response, status):
+    assert response.status_code == status, response.get_data(as_text=True)
+    body = response.get_json()
+    assert body["resourceType"] == "OperationOutcome"
+    assert body["issue"][0]["severity"] == "error" and body["issue"][0]["diagnostics"]
+    return body["issue"][0]
+
+
+def test_a_body_that_is_not_json_is_400(client):
+    issue = outcome(client.post(SIGN, data="{not json", content_type="application/json"), 400)
+    assert "not valid JSON" in issue["diagnostics"]
+
+
+@pytest.mark.parametrize("body", ["[]", '"text"', "42", "null"])
+def test_a_json_body_that_is_not_an_object_is_400(client, body):
+    issue = outcome(client.post(SIGN, data=body, content_type="application/json"), 400)
+    assert "JSON object" in issue["diagnostics"]
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "field"),
+    [
+        (("hook",), None, "hook"),
+        (("hookInstance",), None, "hookInstance"),
+        (("hookInstance",), 12, "hookInstance"),
+        (("context",), None, "context"),
+        (("context",), "patient 1", "context"),
+        (("context", "patientId"), None, "context.patientId"),
+        (("context", "userId"), 7, "context.userId"),
+        (("context", "draftOrders"), None, "context.draftOrders"),
+        (("context", "draftOrders"), {"resourceType": "Patient"}, "context.draftOrders"),
+        (("context", "draftOrders"), {"resourceType": "Bundle", "entry": {}}, "context.draftOrders"),
+        (("prefetch",), ["a"], "prefetch"),
+        (("fhirServer",), "not a url", "fhirServer"),
+        (("fhirAuthorization",), {"access_token": "x"}, "fhirAuthorization.token_type"),
+    ],
+)
+def test_a_missing_or_wrongly_typed_field_is_400_naming_the_field(client, fixture, path, value, field):
+    body = fixture("order-sign-esketamine-maoi")
+    target = body
+    for key in path[:-1]:
+        target = target[key]
+    if value is None:
+        del target[path[-1]]
+    else:
+        target[path[-1]] = value
+    issue = outcome(client.post(SIGN, json=body), 400)
+    assert issue["expression"] == [field]
+    assert issue["diagnostics"].startswith(field)
+
+
+def test_fhir_authorization_without_fhir_server_is_400(client, fixture):
+    body = fixture("order-sign-esketamine-maoi")
+    body["fhirAuthorization"] = {"access_token": "t", "token_type": "Bearer", "expires_in": 300,
+                                 "scope": "user/*.read", "subject": "cds"}
+    issue = outcome(client.post(SIGN, json=body), 400)
+    assert issue["expression"] == ["fhirServer"]
+
+
+def test_order_select_without_selections_is_400(client, fixture):
+    body = fixture("order-select-ketamine-maoi-washout")
+    del body["context"]["selections"]
+    issue = outcome(client.post("/cds-services/ketamine-order-select", json=body), 400)
+    assert issue["expression"] == ["context.selections"]
+
+
+def test_a_hook_that_does_not_match_the_service_is_400(client, fixture):
+    body = fixture("order-select-ketamine-maoi-washout")
+    issue = outcome(client.post(SIGN, json=body), 400)
+    assert issue["expression"] == ["hook"]
+    assert "order-sign" in issue["diagnostics"]
+
+
+def test_an_unknown_service_is_404(client, fixture):
+    outcome(client.post("/cds-services/no-such-service", json=fixture("order-sign-non-ketamine")), 404)
+
+
+@pytest.mark.parametrize("method", ["get", "put", "delete", "patch"])
+def test_a_wrong_method_on_a_service_is_405(client, method):
+    response = getattr(client, method)(SIGN)
+    outcome(response, 405)
+    assert "POST" in response.headers["Allow"]
+
+
+def test_a_body_over_the_size_limit_is_413(fixture):
+    client = create_app(Settings(max_request_bytes=2048)).test_client()
+    body = json.dumps(fixture("order-sign-esketamine-maoi"))
+    assert len(body) > 2048
+    outcome(client.post(SIGN, data=body, content_type="application/json"), 413)
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
+def test_a_non_json_content_type_is_415(client, fixture, content_type):
+    body = json.dumps(fixture("order-sign-esketamine-maoi"))
+    headers = {"Content-Type": content_type} if content_type else {}
+    outcome(client.post(SIGN, data=body, headers=headers), 415)
+
+
+def test_fhir_json_content_type_is_accepted(client, fixture):
+    body = json.dumps(fixture("order-sign-esketamine-maoi"))
+    assert client.post(SIGN, data=body, content_type="application/fhir+json").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda b: b["context"]["draftOrders"].__setitem__("entry", [None, 3, "x", {"resource": []}]),
+        lambda b: b["context"]["draftOrders"]["entry"][0]["resource"].__setitem__("medicationCodeableConcept", 5),
+        lambda b: b["context"]["draftOrders"]["entry"][0]["resource"].__setitem__("dosageInstruction", "x"),
+        lambda b: b["context"]["draftOrders"]["entry"][0]["resource"].__setitem__("dosageInstruction", [{"timing": 1}]),
+        lambda b: b["prefetch"].__setitem__("medicationRequests", {"resourceType": "Bundle", "entry": [1, None]}),
+        lambda b: b["prefetch"].__setitem__("medicationRequests", []),
+        lambda b: b["prefetch"]["medicationRequests"]["entry"][0]["resource"].__setitem__("status", ["active"]),
+        lambda b: b["prefetch"]["medicationRequests"]["entry"][0]["resource"].__setitem__("contained", 7),
+        lambda b: b["prefetch"]["medicationRequests"]["entry"][0]["resource"].__setitem__(
+            "medicationReference", {"reference": 5}),
+        lambda b: b["prefetch"]["conditions"]["entry"][0]["resource"].__setitem__("code", "aneurysm"),
+        lambda b: b["prefetch"]["conditions"]["entry"][0]["resource"].__setitem__("clinicalStatus", [1]),
+    ],
+)
+def test_malformed_resources_never_cause_a_500(client, fixture, mangle):
+    body = fixture("order-sign-esketamine-maoi")
+    mangle(body)
+    response = client.post(SIGN, json=body)
+    assert response.status_code == 200, response.get_data(as_text=True)

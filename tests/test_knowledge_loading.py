@@ -1,0 +1,107 @@
+"""The knowledge base is checked at start-up: a bad file stops the app with a message naming file and field."""
+
+import shutil
+
+import pytest
+import yaml
+
+from cds_hooks.errors import KnowledgeError
+from cds_hooks.knowledge import DATA_DIR, load_knowledge
+from service import create_app
+from service.config import Settings
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    target = tmp_path / "data"
+    shutil.copytree(DATA_DIR, target)
+    return target
+
+
+def edit_yaml(path, change):
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def test_the_packaged_knowledge_base_loads_with_a_version_and_every_rule_cited(knowledge):
+    assert knowledge.version.count(".") == 2
+    assert knowledge.rules
+    for rule in knowledge.rules:
+        assert rule.citations and rule.evidence.summary and rule.mechanism and rule.timing and rule.monitoring
+
+
+@pytest.mark.parametrize(
+    ("file", "change", "field"),
+    [
+        ("rules/maoi.yaml", lambda d: d.pop("mechanism"), "mechanism"),
+        ("rules/maoi.yaml", lambda d: d["advice"].__setitem__("esketamine", "never"),
+         "advice.esketamine.value"),
+        ("rules/maoi.yaml", lambda d: d["advice"].pop("ketamine"), "advice"),
+        ("rules/maoi.yaml", lambda d: d.__setitem__("valueset", "no-such-set"), "valueset"),
+        ("rules/maoi.yaml", lambda d: d.__setitem__("citations", ["nobody-2020"]), "citations.0"),
+        ("rules/maoi.yaml", lambda d: d.__setitem__("washout", {"days": 14, "hours": 3}), "washout.days"),
+        ("rules/maoi.yaml", lambda d: d.__setitem__("extra", 1), "extra"),
+        ("rules/maoi.yaml", lambda d: d.__setitem__("summary", "x" * 80), "summary"),
+        ("rules/benzodiazepines.yaml", lambda d: d["modifiers"][0]["when"].__setitem__("ordered_context", "x"),
+         "modifiers.0.when.ordered_context"),
+        ("valuesets/medications.yaml", lambda d: d[0]["ingredients"].append("unobtainium"), "0.ingredients"),
+        ("manifest.yaml", lambda d: d.__setitem__("version", "new"), "version"),
+        ("manifest.yaml", lambda d: d["citations"]["spravato-pi"].__setitem__("url", "not a url"),
+         "citations.spravato-pi.value.url"),
+    ],
+)
+def test_a_bad_knowledge_file_stops_loading_naming_file_and_field(data_dir, file, change, field):
+    edit_yaml(data_dir / file, change)
+    with pytest.raises(KnowledgeError) as raised:
+        load_knowledge(data_dir)
+    assert raised.value.file.endswith(file)
+    assert raised.value.field == field
+    assert file.split("/")[-1] in str(raised.value) and field in str(raised.value)
+
+
+def test_two_rules_with_one_id_stop_loading(data_dir):
+    shutil.copy(data_dir / "rules/maoi.yaml", data_dir / "rules/maoi-copy.yaml")
+    with pytest.raises(KnowledgeError, match="used twice"):
+        load_knowledge(data_dir)
+
+
+def test_a_file_that_is_not_yaml_stops_loading(data_dir):
+    (data_dir / "rules/maoi.yaml").write_text("id: [unclosed")
+    with pytest.raises(KnowledgeError, match="not valid YAML"):
+        load_knowledge(data_dir)
+
+
+def test_a_bad_code_table_row_stops_loading(data_dir):
+    with (data_dir / "terminology/rxnorm.csv").open("a") as table:
+        table.write("12ab,SCD,broken row,sertraline,test\n")
+    with pytest.raises(KnowledgeError, match="rxcui must be digits"):
+        load_knowledge(data_dir)
+
+
+def test_the_app_does_not_start_on_a_bad_knowledge_base(data_dir):
+    edit_yaml(data_dir / "rules/maoi.yaml", lambda d: d.pop("advice"))
+    with pytest.raises(KnowledgeError, match="advice"):
+        create_app(Settings(knowledge_dir=data_dir))
+
+
+def test_a_site_can_switch_a_rule_off_or_change_its_advice(tmp_path, fixture):
+    overrides = tmp_path / "site.yaml"
+    overrides.write_text(
+        "site: Example Health\n"
+        "rules:\n"
+        "  maoi:\n    advice: {esketamine: monitor}\n    note: P&T decision 2026-10\n"
+        "  ssri-snri:\n    enabled: false\n"
+    )
+    client = create_app(Settings(knowledge_overrides=overrides)).test_client()
+    cards = client.post("/cds-services/ketamine-order-sign", json=fixture("order-sign-esketamine-maoi")).get_json()
+    assert [card["summary"].split()[0] for card in cards["cards"]] == ["Monitor"]
+    assert "P&T decision 2026-10" in cards["cards"][0]["detail"]
+
+
+def test_an_override_naming_an_unknown_rule_stops_start_up(tmp_path):
+    overrides = tmp_path / "site.yaml"
+    overrides.write_text("site: Example\nrules:\n  no-such-rule:\n    enabled: false\n")
+    with pytest.raises(KnowledgeError) as raised:
+        create_app(Settings(knowledge_overrides=overrides))
+    assert raised.value.field == "rules.no-such-rule"

@@ -1,0 +1,251 @@
+"""The order services through HTTP: which orders fire, what the cards say, in what order."""
+
+import copy
+
+import pytest
+
+from tests.cardcheck import assert_valid_card
+
+SIGN = "/cds-services/ketamine-order-sign"
+SELECT = "/cds-services/ketamine-order-select"
+
+
+def cards_for(client, url, body):
+    response = client.post(url, json=body)
+    assert response.status_code == 200, response.get_json()
+    cards = response.get_json()["cards"]
+    for card in cards:
+        assert_valid_card(card)
+    return cards
+
+
+def rule_ids(cards):
+    return [card["extension"]["org.ketamine-cds"].get("ruleId", "notice") for card in cards]
+
+
+def test_esketamine_with_a_brand_only_maoi_is_avoid_naming_brand_and_ingredient(client, fixture):
+    cards = cards_for(client, SIGN, fixture("order-sign-esketamine-maoi"))
+    assert rule_ids(cards) == ["maoi", "ssri-snri"]
+    maoi = cards[0]
+    assert maoi["summary"].startswith("Avoid esketamine with Nardil (phenelzine)")
+    assert maoi["indicator"] == "critical"
+    action = maoi["suggestions"][0]["actions"][0]
+    assert action == {
+        "type": "delete",
+        "description": action["description"],
+        "resourceId": "MedicationRequest/draft-spravato",
+    }
+    assert "label does not contraindicate" in maoi["detail"]
+    assert "Serotonin-toxicity watch" in maoi["detail"]
+
+
+def test_cards_come_in_order_avoid_hold_monitor(client, fixture):
+    body = fixture("order-sign-esketamine-maoi")
+    body["prefetch"]["medicationRequests"]["entry"].append(
+        {"resource": {"resourceType": "MedicationRequest", "id": "ativan", "status": "active", "intent": "order",
+                      "subject": {"reference": "Patient/fixture-maoi"},
+                      "medicationCodeableConcept": {"text": "Ativan 1 mg tablet"}}}
+    )
+    words = [card["summary"].split()[0] for card in cards_for(client, SIGN, body)]
+    assert words == ["Avoid", "Hold", "Monitor"]
+
+
+def test_one_card_per_rule_names_every_implicated_co_medication(client, fixture):
+    cards = cards_for(client, SIGN, fixture("order-sign-esketamine-ssri"))
+    assert len(cards) == 1
+    assert "escitalopram" in cards[0]["summary"] and "Effexor (venlafaxine)" in cards[0]["summary"]
+    implicated = cards[0]["extension"]["org.ketamine-cds"]["implicated"]
+    assert {item["ingredient"] for item in implicated} == {"escitalopram", "venlafaxine"}
+    assert {item["reference"] for item in implicated} == {"MedicationRequest/lexapro", "MedicationRequest/effexor"}
+
+
+def test_spravato_written_only_in_text_is_recognised_as_esketamine(client, fixture):
+    cards = cards_for(client, SIGN, fixture("order-sign-esketamine-ssri"))
+    assert cards[0]["summary"].startswith("Monitor Spravato (esketamine) with")
+    assert cards[0]["extension"]["org.ketamine-cds"]["orderedDrug"]["name"] == "esketamine"
+
+
+def test_ketamine_with_a_benzodiazepine_is_hold_with_override_reasons(client, fixture):
+    cards = cards_for(client, SIGN, fixture("order-sign-ketamine-benzodiazepine"))
+    assert rule_ids(cards) == ["benzodiazepines"]
+    assert cards[0]["summary"].startswith("Hold ketamine with alprazolam")
+    assert cards[0]["indicator"] == "warning"
+    assert "suggestions" not in cards[0]
+    assert len(cards[0]["overrideReasons"]) >= 2
+    assert "morning" in cards[0]["detail"]
+
+
+def test_anaesthetic_ketamine_downgrades_the_benzodiazepine_card_to_monitor(client, fixture):
+    body = fixture("order-sign-ketamine-benzodiazepine")
+    draft = body["context"]["draftOrders"]["entry"][0]["resource"]
+    draft["reasonCode"] = [{"text": "Induction of general anesthesia"}]
+    cards = cards_for(client, SIGN, body)
+    assert cards[0]["summary"].startswith("Monitor ketamine with alprazolam")
+    assert "overrideReasons" not in cards[0]
+
+
+def test_maoi_stopped_six_days_ago_still_blocks_ketamine_but_one_stopped_last_year_does_not(client, fixture):
+    cards = cards_for(client, SELECT, fixture("order-select-ketamine-maoi-washout"))
+    assert rule_ids(cards) == ["maoi"]
+    assert "tranylcypromine" in cards[0]["summary"] and "phenelzine" not in cards[0]["summary"]
+    assert "within the 14 days washout" in cards[0]["detail"]
+
+
+def test_maoi_stopped_without_an_end_date_counts_and_the_card_says_so(client, fixture):
+    body = fixture("order-select-ketamine-maoi-washout")
+    del body["prefetch"]["medicationRequests"]["entry"][0]["resource"]["dosageInstruction"]
+    cards = cards_for(client, SELECT, body)
+    assert "not recorded" in cards[0]["detail"]
+
+
+def test_order_select_evaluates_only_the_selections(client, fixture):
+    body = fixture("order-select-ketamine-maoi-washout")
+    body["context"]["selections"] = ["MedicationRequest/draft-ondansetron"]
+    assert cards_for(client, SELECT, body) == []
+
+
+def test_order_sign_evaluates_every_draft_order(client, fixture):
+    body = fixture("order-sign-non-ketamine")
+    spravato = copy.deepcopy(fixture("order-sign-esketamine-ssri")["context"]["draftOrders"]["entry"][0])
+    body["context"]["draftOrders"]["entry"].append(spravato)
+    cards = cards_for(client, SIGN, body)
+    assert rule_ids(cards) == ["maoi", "ssri-snri"]
+    assert "ordered together in this session" in cards[1]["detail"]
+
+
+@pytest.mark.parametrize("name", ["order-sign-ketamine-no-interaction", "order-sign-non-ketamine"])
+def test_orders_without_interactions_get_no_cards(client, fixture, name):
+    assert cards_for(client, SIGN, fixture(name)) == []
+
+
+def test_a_non_ketamine_order_is_answered_without_reading_the_prefetch(client, fixture):
+    body = fixture("order-sign-non-ketamine")
+    body["prefetch"] = {"medicationRequests": "not even a bundle"}
+    assert cards_for(client, SIGN, body) == []
+
+
+def test_an_invalid_prefetch_entry_naming_an_maoi_is_reported_not_dropped(client, fixture):
+    body = fixture("order-sign-esketamine-maoi")
+    nardil = body["prefetch"]["medicationRequests"]["entry"][0]["resource"]
+    nardil["authoredOn"] = "last tuesday"
+    cards = cards_for(client, SIGN, body)
+    assert rule_ids(cards) == ["ssri-snri", "notice"]
+    notice = cards[-1]
+    assert notice["summary"].startswith("Interaction check incomplete")
+    assert "MedicationRequest/nardil" in notice["detail"] and "authoredOn" in notice["detail"]
+    assert "phenelzine" in notice["detail"]
+
+
+def test_an_invalid_entry_of_an_unrelated_drug_changes_nothing(client, fixture):
+    body = fixture("order-sign-esketamine-maoi")
+    body["prefetch"]["medicationRequests"]["entry"][2]["resource"]["authoredOn"] = "soon"
+    assert rule_ids(cards_for(client, SIGN, body)) == ["maoi", "ssri-snri"]
+
+
+def test_an_entry_without_a_medication_is_reported(client, fixture):
+    body = fixture("order-sign-ketamine-no-interaction")
+    del body["prefetch"]["medicationRequests"]["entry"][0]["resource"]["medicationCodeableConcept"]
+    cards = cards_for(client, SIGN, body)
+    assert rule_ids(cards) == ["notice"]
+    assert "names no medication" in cards[0]["detail"]
+
+
+def test_an_invalid_ketamine_draft_order_is_still_checked_and_reported(client, fixture):
+    body = fixture("order-sign-ketamine-benzodiazepine")
+    body["context"]["draftOrders"]["entry"][0]["resource"]["authoredOn"] = "tomorrow-ish"
+    cards = cards_for(client, SIGN, body)
+    assert rule_ids(cards) == ["benzodiazepines", "notice"]
+    assert "checked as far as it could be read" in cards[1]["detail"]
+
+
+def test_an_operation_outcome_in_place_of_medications_gives_a_warning_card(client, fixture):
+    body = fixture("order-sign-esketamine-maoi")
+    body["prefetch"]["medicationRequests"] = {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "error", "code": "timeout", "diagnostics": "pharmacy system timed out"}],
+    }
+    cards = cards_for(client, SIGN, body)
+    assert rule_ids(cards) == ["notice"]
+    assert cards[0]["summary"] == "Interaction check incomplete: medications could not be read from the EHR"
+    assert "pharmacy system timed out" in cards[0]["detail"]
+
+
+def test_a_null_prefetch_key_means_no_data_and_is_not_a_gap(client, fixture):
+    body = fixture("order-sign-esketamine-maoi")
+    body["prefetch"]["medicationStatements"] = None
+    body["prefetch"]["conditions"] = None
+    assert rule_ids(cards_for(client, SIGN, body)) == ["maoi", "ssri-snri"]
+
+
+def test_no_prefetch_and_no_fhir_server_is_412(client, fixture):
+    body = fixture("order-sign-esketamine-maoi")
+    del body["prefetch"]
+    response = client.post(SIGN, json=body)
+    assert response.status_code == 412
+    assert response.get_json()["issue"][0]["code"] == "incomplete"
+
+
+def test_a_missing_key_without_fhir_server_is_a_gap_when_other_data_arrived(client, fixture):
+    body = fixture("order-sign-esketamine-maoi")
+    del body["prefetch"]["medicationStatements"]
+    cards = cards_for(client, SIGN, body)
+    assert rule_ids(cards) == ["maoi", "ssri-snri", "notice"]
+    assert "no fhirServer" in cards[-1]["detail"]
+
+
+def test_medication_reference_to_a_contained_medication_is_resolved(client, fixture):
+    body = fixture("order-sign-ketamine-benzodiazepine")
+    xanax = body["prefetch"]["medicationRequests"]["entry"][0]["resource"]
+    code = xanax.pop("medicationCodeableConcept")
+    xanax["contained"] = [{"resourceType": "Medication", "id": "med1", "code": code}]
+    xanax["medicationReference"] = {"reference": "#med1"}
+    assert rule_ids(cards_for(client, SIGN, body)) == ["benzodiazepines"]
+
+
+def test_medication_reference_to_a_bundle_entry_is_resolved(client, fixture):
+    body = fixture("order-sign-ketamine-benzodiazepine")
+    xanax = body["prefetch"]["medicationRequests"]["entry"][0]["resource"]
+    code = xanax.pop("medicationCodeableConcept")
+    xanax["medicationReference"] = {"reference": "Medication/xanax-med"}
+    body["prefetch"]["medicationRequests"]["entry"].append(
+        {"resource": {"resourceType": "Medication", "id": "xanax-med", "code": code}}
+    )
+    assert rule_ids(cards_for(client, SIGN, body)) == ["benzodiazepines"]
+
+
+def test_an_unresolvable_medication_reference_is_reported(client, fixture):
+    body = fixture("order-sign-ketamine-benzodiazepine")
+    xanax = body["prefetch"]["medicationRequests"]["entry"][0]["resource"]
+    xanax.pop("medicationCodeableConcept")
+    xanax["medicationReference"] = {"reference": "Medication/elsewhere"}
+    cards = cards_for(client, SIGN, body)
+    assert rule_ids(cards) == ["notice"]
+    assert "Medication/elsewhere" in cards[0]["detail"]
+
+
+def test_a_medication_statement_counts_like_an_order(client, fixture):
+    body = fixture("order-sign-ketamine-no-interaction")
+    body["prefetch"]["medicationStatements"]["entry"] = [
+        {"resource": {"resourceType": "MedicationStatement", "id": "otc", "status": "active",
+                      "subject": {"reference": "Patient/fixture-clean"},
+                      "medicationCodeableConcept": {"text": "Klonopin 0.5 mg at night"}}}
+    ]
+    cards = cards_for(client, SIGN, body)
+    assert rule_ids(cards) == ["benzodiazepines"]
+    assert "Klonopin (clonazepam)" in cards[0]["summary"]
+
+
+def test_summaries_stay_under_140_characters_with_many_co_medications(client, fixture):
+    body = fixture("order-sign-esketamine-ssri")
+    names = ["citalopram", "escitalopram", "fluoxetine", "fluvoxamine", "paroxetine", "sertraline",
+             "desvenlafaxine", "duloxetine", "milnacipran", "levomilnacipran"]
+    body["prefetch"]["medicationRequests"]["entry"] = [
+        {"resource": {"resourceType": "MedicationRequest", "id": f"m{number}", "status": "active",
+                      "intent": "order", "subject": {"reference": "Patient/fixture-ssri"},
+                      "medicationCodeableConcept": {"text": f"{name} hydrochloride 10 mg"}}}
+        for number, name in enumerate(names)
+    ]
+    card = cards_for(client, SIGN, body)[0]
+    assert len(card["summary"]) < 140
+    assert "more" in card["summary"]
+    assert len(card["extension"]["org.ketamine-cds"]["implicated"]) == len(names)
