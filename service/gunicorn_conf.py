@@ -1,7 +1,9 @@
 """gunicorn settings for production: ``gunicorn -c python:service.gunicorn_conf`` (the container's command).
 
-Workers and threads come from the environment. Timeouts sit below an EHR's patience, so a stuck worker is
-replaced before the EHR gives up on the call; SIGTERM lets requests in flight finish within the graceful timeout
+Workers and threads come from the environment. Threaded workers suit a service that mostly waits on FHIR servers.
+Timeouts sit below an EHR's patience: a worker that stops answering its heartbeat for ``CDS_TIMEOUT`` seconds is
+replaced, and idle keep-alive connections are dropped after a few seconds; a single request is bounded by the
+timeouts of what it waits on (FHIR reads). SIGTERM lets requests in flight finish within the graceful timeout
 (the Helm chart gives Kubernetes' termination grace period more than that). Request lines and headers are
 bounded here; the body is bounded by the app (``CDS_MAX_REQUEST_BYTES``).
 

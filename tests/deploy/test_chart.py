@@ -344,15 +344,21 @@ def test_an_ingress_without_a_host_is_refused():
 def test_the_network_policy_lets_in_the_ehrs_and_out_only_to_what_is_configured():
     policy = only(render(VALUE_SETS["production-like"]), "NetworkPolicy")["spec"]
     callers = policy["ingress"][0]["from"][0]["namespaceSelector"]["matchExpressions"][0]
-    egress = {(rule["ports"][0]["port"], rule["ports"][0]["protocol"]): rule["to"] for rule in policy["egress"]}
+    egress = [([(port["port"], port["protocol"]) for port in rule["ports"]], rule["to"]) for rule in policy["egress"]]
+    redis = [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "redis"}}}]
 
     assert policy["policyTypes"] == ["Ingress", "Egress"]
     assert callers["values"] == ["ehr", "ingress-nginx", "monitoring"]
-    assert egress[(53, "UDP")][0]["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "kube-system"}
-    assert egress[(443, "TCP")] in ([{"ipBlock": {"cidr": "10.20.0.0/16"}}], [{"ipBlock": {"cidr": "203.0.113.10/32"}}])
-    assert egress[(5432, "TCP")] == [{"ipBlock": {"cidr": "10.30.0.5/32"}}]
-    assert egress[(6379, "TCP")] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "redis"}}}]
-    assert len(policy["egress"]) == 5
+    assert policy["ingress"][0]["ports"] == [{"port": "http", "protocol": "TCP"}]
+    dns_ports, dns_peers = egress[0]
+    assert dns_ports == [(53, "UDP"), (53, "TCP")]
+    assert dns_peers[0]["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "kube-system"}
+    assert egress[1:] == [
+        ([(443, "TCP"), (8443, "TCP")], [{"ipBlock": {"cidr": "10.20.0.0/16"}}]),
+        ([(443, "TCP")], [{"ipBlock": {"cidr": "203.0.113.10/32"}}]),
+        ([(5432, "TCP")], [{"ipBlock": {"cidr": "10.30.0.5/32"}}]),
+        ([(6379, "TCP")], redis),
+    ]
 
 
 def test_with_nothing_configured_the_network_policy_allows_only_dns_out():
