@@ -32,8 +32,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1; with --production, CDS_BIND)")
     serve.add_argument("--port", type=int, help="port to listen on (default 8080; with --production, CDS_BIND)")
-    serve.add_argument("--production", action="store_true",
-                       help="run under gunicorn with workers, threads and timeouts from the environment")
+    serve.add_argument(
+        "--production",
+        action="store_true",
+        help="run under gunicorn with workers, threads and timeouts from the environment",
+    )
 
     check = commands.add_parser("check", help="evaluate a hook request JSON file offline and print the cards")
     check.add_argument("file", type=Path, help="a CDS Hooks request (order-select or order-sign) as JSON")

@@ -134,7 +134,11 @@ def init_app(app: Flask) -> None:
         log.log(
             logging.DEBUG if request.path in QUIET_PATHS else logging.INFO,
             "request answered",
-            extra={"method": request.method, "path": request.path, "status": response.status_code,
-                   "duration_ms": duration},
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "duration_ms": duration,
+            },
         )
         return response

@@ -62,12 +62,17 @@ def server(tmp_path: Path) -> Iterator[Server]:
     metrics_dir.mkdir()
     (metrics_dir / "counter_999999.db").write_bytes(b"left over from an earlier run")
     env = {key: value for key, value in os.environ.items() if not key.startswith(("CDS_", "PROMETHEUS_"))}
-    env.update(CDS_BIND=f"127.0.0.1:{port}", CDS_WORKERS="2", CDS_THREADS="2",
-               PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
+    env.update(
+        CDS_BIND=f"127.0.0.1:{port}", CDS_WORKERS="2", CDS_THREADS="2", PROMETHEUS_MULTIPROC_DIR=str(metrics_dir)
+    )
     log = tmp_path / "gunicorn.log"
     with log.open("wb") as output:
-        process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "python:service.gunicorn_conf"],
-                                   env=env, stdout=output, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "python:service.gunicorn_conf"],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     running = Server(process, f"http://127.0.0.1:{port}", log, metrics_dir)
     try:
         wait_until_ready(running)
@@ -99,8 +104,7 @@ def test_gunicorn_serves_discovery_calls_and_metrics_then_stops_cleanly_on_sigte
     assert {entry["id"] for entry in json.loads(body)["services"]} == {definition.id for definition in SERVICES}
     for _ in range(4):
         get(server.base + "/cds-services")
-    status, answer = post_json(server.base + "/cds-services/ketamine-order-sign",
-                               fixture("order-sign-esketamine-maoi"))
+    status, answer = post_json(server.base + "/cds-services/ketamine-order-sign", fixture("order-sign-esketamine-maoi"))
     assert status == 200
     assert answer["cards"][0]["summary"].startswith("Avoid")
 
@@ -108,8 +112,11 @@ def test_gunicorn_serves_discovery_calls_and_metrics_then_stops_cleanly_on_sigte
 
     assert status == 200
     assert headers["Content-Type"].startswith("text/plain")
-    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
-               for family in text_string_to_metric_families(body.decode()) for s in family.samples}
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(body.decode())
+        for s in family.samples
+    }
     # Five discovery calls, served by whichever of the two workers took them, add up to five.
     assert samples[("ketamine_cds_requests_total", (("hook", ""), ("service", "discovery"), ("status", "200")))] == 5
     assert samples[("ketamine_cds_cards_total", (("advice", "avoid"), ("rule", "maoi")))] == 1

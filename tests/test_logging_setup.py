@@ -67,11 +67,19 @@ def test_every_line_of_a_hook_call_carries_the_request_id_and_hook_instance(clie
 def test_no_token_patient_identifier_or_medication_reaches_the_log(client, fixture, log_lines):
     body = fixture("order-sign-esketamine-maoi")
     body["fhirServer"] = "https://ehr.example.org/fhir"
-    body["fhirAuthorization"] = {"access_token": "secret-access-token", "token_type": "Bearer", "expires_in": 300,
-                                 "scope": "patient/*.read", "subject": "cds"}
+    body["fhirAuthorization"] = {
+        "access_token": "secret-access-token",
+        "token_type": "Bearer",
+        "expires_in": 300,
+        "scope": "patient/*.read",
+        "subject": "cds",
+    }
 
-    client.post("/cds-services/ketamine-order-sign", json=body,
-                headers={"Authorization": "Bearer secret-jwt", "X-Request-ID": "call-2"})
+    client.post(
+        "/cds-services/ketamine-order-sign",
+        json=body,
+        headers={"Authorization": "Bearer secret-jwt", "X-Request-ID": "call-2"},
+    )
 
     logged = json.dumps(log_lines())
     assert "call-2" in logged
@@ -88,4 +96,3 @@ def test_extra_fields_outside_the_known_ones_are_not_written():
 
     assert line["status"] == 200
     assert "access_token" not in line
-

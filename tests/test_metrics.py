@@ -85,22 +85,27 @@ def test_a_service_call_is_counted_with_its_latency_and_its_cards(client, fixtur
     response = client.post("/cds-services/ketamine-order-sign", json=fixture("order-sign-esketamine-maoi"))
 
     assert response.status_code == 200
-    assert sample("ketamine_cds_requests_total", service="ketamine-order-sign", hook="order-sign",
-                  status="200") == requests + 1
-    assert sample("ketamine_cds_request_duration_seconds_count", service="ketamine-order-sign",
-                  hook="order-sign") == latency + 1
+    assert (
+        sample("ketamine_cds_requests_total", service="ketamine-order-sign", hook="order-sign", status="200")
+        == requests + 1
+    )
+    assert (
+        sample("ketamine_cds_request_duration_seconds_count", service="ketamine-order-sign", hook="order-sign")
+        == latency + 1
+    )
     assert sample("ketamine_cds_cards_total", advice="avoid", rule="maoi") == avoid + 1
 
 
 def test_a_refused_call_is_counted_with_its_status(client):
-    before = sample("ketamine_cds_requests_total", service="ketamine-order-select", hook="order-select",
-                    status="400")
+    before = sample("ketamine_cds_requests_total", service="ketamine-order-select", hook="order-select", status="400")
 
     response = client.post("/cds-services/ketamine-order-select", json={"hook": "order-select"})
 
     assert response.status_code == 400
-    assert sample("ketamine_cds_requests_total", service="ketamine-order-select", hook="order-select",
-                  status="400") == before + 1
+    assert (
+        sample("ketamine_cds_requests_total", service="ketamine-order-select", hook="order-select", status="400")
+        == before + 1
+    )
 
 
 def test_an_unknown_service_id_is_counted_under_one_label_not_its_own(client):
@@ -147,14 +152,18 @@ def test_metrics_from_several_processes_are_added_up_from_the_multiprocess_folde
     """Two worker processes' files in one folder read as one total (what /metrics does under gunicorn)."""
     script = "from service import metrics; metrics.auth_failure('bad-signature')"
     for _ in range(2):
-        subprocess.run([sys.executable, "-c", script], env={"PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}, check=True,
-                       timeout=60)
+        subprocess.run(
+            [sys.executable, "-c", script], env={"PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}, check=True, timeout=60
+        )
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
 
     body, content_type = metrics.exposition()
 
     assert content_type.startswith("text/plain")
     families = {family.name: family for family in text_string_to_metric_families(body.decode())}
-    values = {s.labels["reason"]: s.value for s in families["ketamine_cds_auth_failures"].samples
-              if s.name == "ketamine_cds_auth_failures_total"}
+    values = {
+        s.labels["reason"]: s.value
+        for s in families["ketamine_cds_auth_failures"].samples
+        if s.name == "ketamine_cds_auth_failures_total"
+    }
     assert values == {"bad-signature": 2.0}
