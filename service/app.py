@@ -9,7 +9,7 @@ from datetime import datetime
 from flask import Flask
 
 from cds_hooks.knowledge import DATA_DIR, load_knowledge
-from service import cds, errors
+from service import auth, cds, cors, errors, feedback, storage
 from service.config import Settings
 from service.runtime import EXTENSION, Runtime, utc_now
 
@@ -24,5 +24,9 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     app.json.sort_keys = False
     app.extensions[EXTENSION] = Runtime(settings=settings, knowledge=knowledge, clock=clock)
     errors.init_app(app)
+    storage.init_app(app, settings)
+    auth.init_app(app, settings)
+    cors.init_app(app, settings)
     app.register_blueprint(cds.blueprint)
+    app.register_blueprint(feedback.blueprint)
     return app

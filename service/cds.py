@@ -12,6 +12,7 @@ from cds_hooks import order_check
 from cds_hooks.errors import InvalidRequest
 from cds_hooks.protocol import load_request
 from cds_hooks.services import SERVICES, service
+from service import issued_cards
 from service.errors import UnsupportedMediaType
 from service.runtime import runtime
 
@@ -36,6 +37,7 @@ def call_service(service_id: str) -> Response:
         hook_request, definition, state.knowledge, drafts, state.clock(), state.fetch, state.resolver
     )
     log.info("hook %s answered with %d card(s)", hook_request.hook_instance, len(cards))
+    issued_cards.record(definition.id, hook_request, cards)
     return jsonify({"cards": cards})
 
 
