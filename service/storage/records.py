@@ -71,4 +71,4 @@ def _insert_new(connection: Connection, table: Table, rows: Sequence[Mapping[str
         return 0
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(table).values(list(rows)).on_conflict_do_nothing(index_elements=[key])
-    return connection.execute(statement).rowcount
+    return len(connection.execute(statement.returning(table.c[key])).all())

@@ -1,0 +1,61 @@
+"""The schema: migrations shipped in the package build exactly the tables the code uses, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+
+from service.cli import main
+from service.storage.database import Database, engine_url
+from service.storage.models import metadata
+
+
+def test_the_migrations_build_the_tables_the_models_describe(database_url):
+    database = Database(database_url)
+    assert database.upgrade() == "0001"
+    with database.engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), metadata) == []
+    database.engine.dispose()
+
+
+def test_upgrading_twice_changes_nothing(database_url):
+    database = Database(database_url)
+    database.upgrade()
+    assert database.upgrade() == "0001"
+    assert {"issued_cards", "feedback", "alembic_version"} <= set(inspect(database.engine).get_table_names())
+    database.engine.dispose()
+
+
+def test_the_db_upgrade_command_migrates_the_configured_database(database_url, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    assert main(["db", "upgrade"]) == 0
+    assert "at revision 0001" in capsys.readouterr().out
+
+
+def test_the_db_upgrade_command_says_when_the_database_is_unreachable(monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres:secret@127.0.0.1:1/test")
+    assert main(["db", "upgrade"]) == 1
+    error = capsys.readouterr().err
+    assert "cannot be migrated" in error
+    assert "secret" not in error
+
+
+def test_the_embedded_default_is_an_sqlite_file_under_var():
+    assert engine_url(None) == "sqlite:///var/ketamine-cds.sqlite3"
+
+
+def test_a_fresh_folder_for_the_sqlite_file_is_created(tmp_path):
+    database = Database(f"sqlite:///{tmp_path}/new/folder/cds.sqlite3")
+    database.upgrade()
+    assert (tmp_path / "new" / "folder" / "cds.sqlite3").is_file()
+    database.engine.dispose()
+
+
+def test_a_database_unreachable_at_start_up_is_migrated_once_it_answers(tmp_path):
+    database = Database(f"sqlite:///{tmp_path}/later/cds.sqlite3")
+    (tmp_path / "later" / "cds.sqlite3").mkdir()
+    assert not database.prepare()
+    (tmp_path / "later" / "cds.sqlite3").rmdir()
+    assert database.prepare()
+    database.engine.dispose()
