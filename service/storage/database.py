@@ -36,13 +36,7 @@ _UNAVAILABLE = "The feedback database is unavailable; nothing was stored. Try ag
 
 
 def engine_url(raw: str | None) -> str:
-    """``DATABASE_URL`` with PostgreSQL URLs pointed at psycopg 3 (``postgres://`` and ``postgresql://`` too).
-
-    >>> engine_url("postgres://db.example.org/cds")
-    'postgresql+psycopg://db.example.org/cds'
-    >>> engine_url(None)
-    'sqlite:///var/ketamine-cds.sqlite3'
-    """
+    """``DATABASE_URL`` (or the embedded default) with ``postgres://`` and ``postgresql://`` read by psycopg 3."""
     url = raw or DEFAULT_URL
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 import redis
 import yaml
-from auth_helpers import BASE, ISS, Signer
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from flask import Flask
 
+from auth.auth_helpers import BASE, ISS, Signer
 from service import create_app
 from service.auth import refused
 from service.config import Settings

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 import responses
-from auth_helpers import BASE, DISCOVERY, ISS, Signer, bearer, hs256_with_public_key, unsigned
 from cryptography.hazmat.primitives.asymmetric import ec
 from flask import Flask
 
+from auth.auth_helpers import BASE, DISCOVERY, ISS, Signer, bearer, hs256_with_public_key, unsigned
 from service.auth import REASONS, Authenticator, AuthFailure, bearer_token
 from service.jwks import MIN_REFRESH_SECONDS, RemoteKeys
 from service.replay import MemoryReplayStore

@@ -45,6 +45,11 @@ def test_the_embedded_default_is_an_sqlite_file_under_var():
     assert engine_url(None) == "sqlite:///var/ketamine-cds.sqlite3"
 
 
+def test_postgresql_urls_are_read_with_psycopg_3():
+    assert engine_url("postgres://db/cds") == engine_url("postgresql://db/cds") == "postgresql+psycopg://db/cds"
+    assert engine_url("postgresql+psycopg://db/cds") == "postgresql+psycopg://db/cds"
+
+
 def test_a_fresh_folder_for_the_sqlite_file_is_created(tmp_path):
     database = Database(f"sqlite:///{tmp_path}/new/folder/cds.sqlite3")
     database.upgrade()
