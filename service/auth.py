@@ -28,6 +28,16 @@ log = logging.getLogger(__name__)
 ALGORITHMS = ("ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "EdDSA")
 _KEY_TYPE = {"ES": "EC", "RS": "RSA", "PS": "RSA", "Ed": "OKP"}
 REQUIRED_CLAIMS = ("iss", "aud", "exp", "iat", "jti")
+_DECODE_REASONS = (
+    (jwt.ExpiredSignatureError, "expired"),
+    (jwt.ImmatureSignatureError, "not-yet-valid"),
+    (jwt.InvalidAudienceError, "wrong-audience"),
+    (jwt.MissingRequiredClaimError, "missing-claim"),
+    (jwt.InvalidSignatureError, "bad-signature"),
+    (jwt.DecodeError, "malformed-token"),
+    (jwt.PyJWTError, "invalid-claim"),
+)
+"""PyJWT's errors as reason codes, most specific first (InvalidSignatureError is a DecodeError)."""
 PROTECTED_PREFIX = "/cds-services"
 REASONS = (
     "missing-token",
@@ -121,21 +131,8 @@ class Authenticator:
                 leeway=self._leeway,
                 options={"require": list(REQUIRED_CLAIMS)},
             )
-        except jwt.ExpiredSignatureError:
-            reason = "expired"
-        except jwt.ImmatureSignatureError:
-            reason = "not-yet-valid"
-        except jwt.InvalidAudienceError:
-            reason = "wrong-audience"
-        except jwt.MissingRequiredClaimError:
-            reason = "missing-claim"
-        except jwt.InvalidSignatureError:
-            reason = "bad-signature"
-        except jwt.DecodeError:
-            reason = "malformed-token"
-        except jwt.PyJWTError:
-            reason = "invalid-claim"
-        raise AuthFailure(reason)
+        except jwt.PyJWTError as error:
+            raise AuthFailure(next(reason for kind, reason in _DECODE_REASONS if isinstance(error, kind))) from None
 
     def _public_key(self, issuer: Issuer, jku: object, kid: str, alg: str) -> Any:
         """The issuer's key named ``kid``, usable only with ``alg`` (no algorithm confusion)."""

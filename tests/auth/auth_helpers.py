@@ -69,3 +69,13 @@ def _b64(data: bytes) -> bytes:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+class Clock:
+    """A clock the test moves by hand: ``clock.now += 30``."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now

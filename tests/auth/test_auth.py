@@ -12,7 +12,7 @@ import responses
 from cryptography.hazmat.primitives.asymmetric import ec
 from flask import Flask
 
-from auth.auth_helpers import BASE, DISCOVERY, ISS, Signer, bearer, hs256_with_public_key, unsigned
+from auth.auth_helpers import BASE, DISCOVERY, ISS, Clock, Signer, bearer, hs256_with_public_key, unsigned
 from service.auth import REASONS, Authenticator, AuthFailure, bearer_token
 from service.jwks import MIN_REFRESH_SECONDS, RemoteKeys
 from service.replay import MemoryReplayStore
@@ -240,19 +240,13 @@ def test_an_unreachable_replay_store_answers_503_not_200(make_app, issuer, es384
     assert response.json["resourceType"] == "OperationOutcome"
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @responses.activate
 def test_an_unknown_kid_fetches_the_rotated_key_set_once(es384):
     rotated = Signer(ec.generate_private_key(ec.SECP384R1()), "es-2", "ES384")
     first = responses.get(JWKS_URL, json={"keys": [es384.jwk]})
-    clock = FakeClock()
+    clock = Clock()
     issuer = Issuer(ISS, RemoteKeys(JWKS_URL, clock=clock))
     authenticator = Authenticator({ISS: issuer}, MemoryReplayStore())
 

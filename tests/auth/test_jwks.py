@@ -6,6 +6,7 @@ import pytest
 import requests
 import responses
 
+from auth.auth_helpers import Clock
 from service.jwks import (
     CACHE_SECONDS,
     MIN_REFRESH_SECONDS,
@@ -19,12 +20,6 @@ from service.jwks import (
 URL = "https://ehr.example.org/jwks.json"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @responses.activate
