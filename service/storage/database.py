@@ -3,14 +3,16 @@
 The schema is kept by Alembic migrations shipped in this package. They run at start-up (unless
 ``CDS_DB_MIGRATE=off``) and with ``ketamine-cds db upgrade``; on PostgreSQL an advisory lock lets replicas start
 together. When the database cannot be reached at start-up the service still starts (cards do not depend on it),
-and the migration is tried again before the next write.
+and the migration is tried again before the next write. After a failure the database is left alone for a few
+seconds (calls fail fast), so an unreachable server does not add its connect timeout to every clinical answer.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from service.errors import Unavailable
 
@@ -32,6 +34,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _LOCK_KEY = 0x6B65_7461_6D69
 """PostgreSQL advisory lock held while migrating, so replicas starting together migrate one at a time."""
 CONNECT_TIMEOUT_SECONDS = 3
+BACKOFF_SECONDS = 5.0
 _UNAVAILABLE = "The feedback database is unavailable; nothing was stored. Try again later."
 
 
@@ -45,12 +48,15 @@ def engine_url(raw: str | None) -> str:
 
 
 class Database:
-    def __init__(self, url: str | None = None, *, migrate: bool = True) -> None:
+    def __init__(
+        self, url: str | None = None, *, migrate: bool = True, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.url = make_url(engine_url(url))
         self.engine = _engine(self.url)
-        self._migrate = migrate
         self._ready = not migrate
         self._lock = threading.Lock()
+        self._clock = clock
+        self._resting_until = 0.0
 
     @property
     def safe_url(self) -> str:
@@ -74,9 +80,12 @@ class Database:
         with self._lock:
             if self._ready:
                 return True
+            if self._resting():
+                return False
             try:
                 self.upgrade()
             except Exception as error:  # any failure: the service runs on, feedback answers 503
+                self._rest()
                 log.error("database %s is not usable (%s); feedback is refused with 503 until it is",
                           self.safe_url, type(error).__name__)
                 return False
@@ -85,14 +94,22 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         """One transaction, committed when the block ends; Unavailable (503) when the database cannot take it."""
-        if not self.prepare():
+        if not self.prepare() or self._resting():
             raise Unavailable(_UNAVAILABLE)
         try:
             with self.engine.begin() as connection:
                 yield connection
         except SQLAlchemyError as error:
+            if isinstance(error, OperationalError):
+                self._rest()
             log.error("database %s refused a write (%s)", self.safe_url, type(error).__name__)
             raise Unavailable(_UNAVAILABLE) from None
+
+    def _rest(self) -> None:
+        self._resting_until = self._clock() + BACKOFF_SECONDS
+
+    def _resting(self) -> bool:
+        return self._clock() < self._resting_until
 
 
 def _engine(url: Any) -> Engine:

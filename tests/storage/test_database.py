@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from auth.auth_helpers import Clock
+from sqlalchemy import event, inspect
 
 from service.cli import main
-from service.storage.database import Database, engine_url
+from service.errors import Unavailable
+from service.storage.database import BACKOFF_SECONDS, Database, engine_url
 from service.storage.models import metadata
 
 
@@ -58,9 +61,26 @@ def test_a_fresh_folder_for_the_sqlite_file_is_created(tmp_path):
 
 
 def test_a_database_unreachable_at_start_up_is_migrated_once_it_answers(tmp_path):
-    database = Database(f"sqlite:///{tmp_path}/later/cds.sqlite3")
+    clock = Clock()
+    database = Database(f"sqlite:///{tmp_path}/later/cds.sqlite3", clock=clock)
     (tmp_path / "later" / "cds.sqlite3").mkdir()
     assert not database.prepare()
     (tmp_path / "later" / "cds.sqlite3").rmdir()
+    clock.now += BACKOFF_SECONDS
     assert database.prepare()
+    database.engine.dispose()
+
+
+def test_an_unreachable_database_is_left_alone_for_a_while_so_calls_fail_fast(tmp_path):
+    clock, attempts = Clock(), []
+    database = Database(f"sqlite:///{tmp_path}/cds.sqlite3", clock=clock)
+    (tmp_path / "cds.sqlite3").mkdir()
+    event.listen(database.engine, "do_connect", lambda *args: attempts.append(clock.now))
+    for _ in range(3):
+        with pytest.raises(Unavailable), database.transaction():
+            pass
+    clock.now += BACKOFF_SECONDS
+    with pytest.raises(Unavailable), database.transaction():
+        pass
+    assert attempts == [1000.0, 1000.0 + BACKOFF_SECONDS]
     database.engine.dispose()
