@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 ALGORITHMS = ("ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "EdDSA")
 _KEY_TYPE = {"ES": "EC", "RS": "RSA", "PS": "RSA", "Ed": "OKP"}
+_CURVE = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}
 REQUIRED_CLAIMS = ("iss", "aud", "exp", "iat", "jti")
 _DECODE_REASONS = (
     (jwt.ExpiredSignatureError, "expired"),
@@ -145,7 +146,8 @@ class Authenticator:
             raise AuthFailure("jwks-unavailable") from None
         if jwk is None:
             raise AuthFailure("unknown-kid")
-        if jwk.get("kty") != _KEY_TYPE[alg[:2]] or jwk.get("alg", alg) != alg:
+        curve = _CURVE.get(alg)
+        if jwk.get("kty") != _KEY_TYPE[alg[:2]] or jwk.get("alg", alg) != alg or (curve and jwk.get("crv") != curve):
             raise AuthFailure("key-mismatch")
         try:
             return jwt.PyJWK(dict(jwk), algorithm=alg).key

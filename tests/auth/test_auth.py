@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import time
 import uuid
@@ -131,6 +133,15 @@ def test_hs256_signed_with_the_public_key_is_refused(auth_app, rs384, es384, ref
 def test_an_rsa_algorithm_naming_an_ec_key_is_refused(auth_app, rs384, refusals):
     confused = Signer(rs384.private_key, "es-1", "RS384")
     assert_refused(discover(auth_app, confused.token()), refusals, "key-mismatch")
+
+
+def test_an_es384_token_naming_a_p256_key_is_refused(make_app, refusals):
+    p256 = Signer(ec.generate_private_key(ec.SECP256R1()), "p256", "ES256")
+    app = make_app({"iss": ISS, "jwks": {"keys": [p256.jwk]}})
+    assert discover(app, p256.token()).status_code == 200
+    _, payload, signature = p256.token().split(".")
+    header = base64.urlsafe_b64encode(json.dumps({"alg": "ES384", "typ": "JWT", "kid": "p256"}).encode()).rstrip(b"=")
+    assert_refused(discover(app, f"{header.decode()}.{payload}.{signature}"), refusals, "key-mismatch")
 
 
 def test_a_token_typed_other_than_jwt_is_refused(auth_app, es384, refusals):
