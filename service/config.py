@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -31,11 +31,11 @@ class Settings:
     jwt_leeway_seconds: int = 30
     cors_origins: tuple[str, ...] | None = None
     """None: every origin in development, none in production."""
-    database_url: str | None = None
-    """None: the embedded SQLite file under ./var/."""
+    database_url: str | None = field(default=None, repr=False)
+    """None: the embedded SQLite file under ./var/. Kept out of repr, like every field that may hold a secret."""
     db_migrate: str = "auto"
-    redis_url: str | None = None
-    patient_hash_key: str | None = None
+    redis_url: str | None = field(default=None, repr=False)
+    patient_hash_key: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.env == "production" and self.auth_mode is None:

@@ -34,6 +34,13 @@ def test_a_short_patient_hash_key_is_refused():
         Settings.from_env({"CDS_PATIENT_HASH_KEY": "short"})
 
 
+def test_secrets_in_settings_are_not_shown_when_settings_are_printed():
+    settings = Settings.from_env({"CDS_PATIENT_HASH_KEY": KEY, "DATABASE_URL": "postgresql://u:hunter2@db/cds",
+                                  "REDIS_URL": "redis://:hunter3@cache:6379/0"})
+    assert KEY not in repr(settings)
+    assert "hunter" not in repr(settings)
+
+
 def test_production_may_switch_authentication_off_explicitly():
     settings = Settings.from_env({"CDS_ENV": "production", "CDS_AUTH_MODE": "off", "CDS_PATIENT_HASH_KEY": KEY})
     assert settings.auth_mode == "off"
