@@ -8,7 +8,7 @@ from datetime import datetime
 from flask import Flask
 
 from cds_hooks.knowledge import DATA_DIR, load_knowledge
-from service import cds, errors, health, logging_setup, metrics
+from service import auth, cds, cors, errors, feedback, health, logging_setup, metrics, storage
 from service.config import Settings
 from service.runtime import EXTENSION, Runtime, utc_now
 
@@ -26,5 +26,9 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     errors.init_app(app)
     metrics.init_app(app)
     health.init_app(app)
+    storage.init_app(app, settings)
+    auth.init_app(app, settings)
+    cors.init_app(app, settings)
     app.register_blueprint(cds.blueprint)
+    app.register_blueprint(feedback.blueprint)
     return app

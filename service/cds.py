@@ -12,7 +12,7 @@ from cds_hooks import order_check
 from cds_hooks.errors import InvalidRequest
 from cds_hooks.protocol import load_request
 from cds_hooks.services import SERVICES, service
-from service import logging_setup, metrics
+from service import issued_cards, logging_setup, metrics
 from service.errors import UnsupportedMediaType
 from service.runtime import runtime
 
@@ -39,6 +39,7 @@ def call_service(service_id: str) -> Response:
     )
     metrics.observe_cards(cards)
     log.info("hook %s answered with %d card(s)", hook_request.hook_instance, len(cards))
+    issued_cards.record(definition.id, hook_request, cards)
     return jsonify({"cards": cards})
 
 

@@ -1,4 +1,5 @@
-"""The ``ketamine-cds`` command: run the service, or check a hook request file offline."""
+"""The ``ketamine-cds`` command: run the service, check a hook request file offline, migrate the database, or
+report how clinicians answered the cards."""
 
 from __future__ import annotations
 
@@ -11,12 +12,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from cds_hooks import order_check
 from cds_hooks.errors import CdsError
 from cds_hooks.knowledge import DATA_DIR, load_knowledge
 from cds_hooks.protocol import load_request
 from cds_hooks.services import SERVICES, service
 from service.config import ConfigError, Settings
+from service.storage.database import Database
+from service.storage.report import feedback_report
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -44,12 +49,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     check.add_argument("--format", choices=("text", "json"), default="text")
     check.add_argument("--now", help="evaluation time as ISO 8601 (default: now), for washout windows")
 
+    db = commands.add_parser("db", help="manage the database (DATABASE_URL; default the embedded SQLite file)")
+    db.add_argument("action", choices=("upgrade",), help="upgrade: apply every migration not yet applied")
+
+    report = commands.add_parser("feedback-report", help="accept and override rates per rule and override reason")
+    report.add_argument("--format", choices=("table", "json"), default="table")
+
     args = parser.parse_args(argv)
     try:
         if args.command == "serve" and args.production:
             return _serve_production(args.host, args.port)
         if args.command == "serve":
             return _serve(args.host or "127.0.0.1", args.port or 8080)
+        if args.command == "db":
+            return _db_upgrade()
+        if args.command == "feedback-report":
+            return _feedback_report(args.format)
         return _check(args.file, args.service, args.format, args.now)
     except (ConfigError, CdsError) as error:
         print(f"ketamine-cds: {error}", file=sys.stderr)
@@ -69,6 +84,23 @@ def _serve_production(host: str | None, port: int | None) -> NoReturn:
     if host or port:
         argv += ["--bind", f"{host or '0.0.0.0'}:{port or 8080}"]
     os.execv(sys.executable, argv)
+
+
+def _db_upgrade() -> int:
+    database = Database(Settings.from_env().database_url)
+    try:
+        revision = database.upgrade()
+    except SQLAlchemyError as error:
+        print(f"ketamine-cds: {database.safe_url}: cannot be migrated ({str(error).splitlines()[0]})", file=sys.stderr)
+        return 1
+    print(f"{database.safe_url}: at revision {revision}")
+    return 0
+
+
+def _feedback_report(output: str) -> int:
+    report = feedback_report(Database(Settings.from_env().database_url))
+    print(json.dumps(report.as_json(), indent=2) if output == "json" else report.as_table())
+    return 0
 
 
 def _check(path: Path, service_id: str | None, output: str, now_text: str | None) -> int:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 class ConfigError(ValueError):
@@ -22,6 +23,28 @@ class Settings:
     knowledge_dir: Path | None = None
     knowledge_overrides: Path | None = None
     log_level: str = "INFO"
+    env: str = "development"
+    auth_mode: str | None = None
+    """``off`` or ``jwt``; None (unset) means off with a warning, refused when ``env`` is production."""
+    trusted_issuers_file: Path | None = None
+    public_base_url: str | None = None
+    jwt_leeway_seconds: int = 30
+    cors_origins: tuple[str, ...] | None = None
+    """None: every origin in development, none in production."""
+    database_url: str | None = field(default=None, repr=False)
+    """None: the embedded SQLite file under ./var/. Kept out of repr, like every field that may hold a secret."""
+    db_migrate: str = "auto"
+    redis_url: str | None = field(default=None, repr=False)
+    patient_hash_key: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.env == "production" and self.auth_mode is None:
+            raise ConfigError("CDS_AUTH_MODE must be set when CDS_ENV is production: jwt, or off to run without "
+                              "client authentication")
+        if self.auth_mode == "jwt" and self.trusted_issuers_file is None:
+            raise ConfigError("CDS_TRUSTED_ISSUERS_FILE must name the trusted issuers file when CDS_AUTH_MODE is jwt")
+        if self.env == "production" and not self.patient_hash_key:
+            raise ConfigError("CDS_PATIENT_HASH_KEY must be set when CDS_ENV is production")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -31,6 +54,16 @@ class Settings:
             knowledge_dir=_path(env, "CDS_KNOWLEDGE_DIR", must_be_dir=True),
             knowledge_overrides=_path(env, "CDS_KNOWLEDGE_OVERRIDES"),
             log_level=_choice(env, "CDS_LOG_LEVEL", cls.log_level, ("DEBUG", "INFO", "WARNING", "ERROR")),
+            env=_choice(env, "CDS_ENV", cls.env.upper(), ("DEVELOPMENT", "PRODUCTION")).lower(),
+            auth_mode=_choice(env, "CDS_AUTH_MODE", "", ("OFF", "JWT")).lower() or None,
+            trusted_issuers_file=_path(env, "CDS_TRUSTED_ISSUERS_FILE"),
+            public_base_url=_base_url(env, "CDS_PUBLIC_BASE_URL"),
+            jwt_leeway_seconds=_int(env, "CDS_JWT_LEEWAY_SECONDS", cls.jwt_leeway_seconds, minimum=0),
+            cors_origins=_origins(env, "CDS_CORS_ORIGINS"),
+            database_url=env.get("DATABASE_URL", "").strip() or None,
+            db_migrate=_choice(env, "CDS_DB_MIGRATE", cls.db_migrate.upper(), ("AUTO", "OFF")).lower(),
+            redis_url=env.get("REDIS_URL", "").strip() or None,
+            patient_hash_key=_secret(env, "CDS_PATIENT_HASH_KEY", minimum=32),
         )
 
 
@@ -66,3 +99,31 @@ def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str,
     if raw not in choices:
         raise ConfigError(f"{name} must be one of {', '.join(choices)}, not {raw!r}")
     return raw
+
+
+def _base_url(env: Mapping[str, str], name: str) -> str | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(f"{name} must be an http(s) URL without query or fragment, not {raw!r}")
+    return raw.rstrip("/")
+
+
+def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...] | None:
+    if name not in env:
+        return None
+    origins = tuple(origin.strip().rstrip("/") for origin in env[name].split(",") if origin.strip())
+    for origin in origins:
+        parts = urlsplit(origin)
+        if origin != "*" and (parts.scheme not in ("http", "https") or not parts.netloc or parts.path):
+            raise ConfigError(f"{name} must list origins such as https://sandbox.cds-hooks.org or *, not {origin!r}")
+    return origins
+
+
+def _secret(env: Mapping[str, str], name: str, minimum: int) -> str | None:
+    raw = env.get(name, "").strip()
+    if raw and len(raw) < minimum:
+        raise ConfigError(f"{name} must be at least {minimum} characters long")
+    return raw or None

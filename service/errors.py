@@ -17,7 +17,7 @@ _STATUS = {
     UnknownService: 404,
     DataUnavailable: 412,
 }
-_ISSUE_CODE = {400: "invalid", 404: "not-found", 405: "not-supported", 412: "incomplete", 413: "too-long",
+_ISSUE_CODE = {400: "invalid", 401: "login", 404: "not-found", 405: "not-supported", 412: "incomplete", 413: "too-long",
                415: "not-supported", 500: "exception", 503: "transient"}
 
 
@@ -29,7 +29,23 @@ class PayloadTooLarge(CdsError):
     code = "payload-too-large"
 
 
-_STATUS.update({UnsupportedMediaType: 415, PayloadTooLarge: 413})
+class Unauthenticated(CdsError):
+    """The caller did not prove who it is; ``reason`` (a stable code) is for logs and metrics, never the body."""
+
+    code = "unauthenticated"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("The request could not be authenticated.")
+        self.reason = reason
+
+
+class Unavailable(CdsError):
+    """A backing store (database, replay store) cannot be reached; the client may retry later."""
+
+    code = "unavailable"
+
+
+_STATUS.update({UnsupportedMediaType: 415, PayloadTooLarge: 413, Unauthenticated: 401, Unavailable: 503})
 
 
 def operation_outcome(status: int, message: str, field: str | None = None) -> Response:
@@ -47,7 +63,10 @@ def init_app(app: Flask) -> None:
     def _domain(error: CdsError) -> Response:
         status = next((code for kind, code in _STATUS.items() if isinstance(error, kind)), 500)
         log.info("request refused: %s (%s)", error.code, status)
-        return operation_outcome(status, error.message, error.field)
+        response = operation_outcome(status, error.message, error.field)
+        if status == 401:
+            response.headers["WWW-Authenticate"] = "Bearer"
+        return response
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> Response:

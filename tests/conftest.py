@@ -27,8 +27,8 @@ def knowledge() -> KnowledgeBase:
 
 
 @pytest.fixture
-def app() -> Flask:
-    return create_app(Settings(), clock=lambda: NOW)
+def app(tmp_path: Path) -> Flask:
+    return create_app(Settings(database_url=f"sqlite:///{tmp_path}/cds.sqlite3"), clock=lambda: NOW)
 
 
 @pytest.fixture

@@ -1,0 +1,132 @@
+"""The database: an SQLite file by default, PostgreSQL (psycopg 3) when ``DATABASE_URL`` names one.
+
+The schema is kept by Alembic migrations shipped in this package. They run at start-up (unless
+``CDS_DB_MIGRATE=off``) and with ``ketamine-cds db upgrade``; on PostgreSQL an advisory lock lets replicas start
+together. When the database cannot be reached at start-up the service still starts (cards do not depend on it),
+and the migration is tried again before the next write. After a failure the database is left alone for a few
+seconds (calls fail fast), so an unreachable server does not add its connect timeout to every clinical answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Connection, create_engine, event, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from service.errors import Unavailable
+
+log = logging.getLogger(__name__)
+
+DEFAULT_URL = "sqlite:///var/ketamine-cds.sqlite3"
+"""Relative to the working directory, so ``make run`` keeps its data in the clone's ``var/`` (git-ignored)."""
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+_LOCK_KEY = 0x6B65_7461_6D69
+"""PostgreSQL advisory lock held while migrating, so replicas starting together migrate one at a time."""
+CONNECT_TIMEOUT_SECONDS = 3
+BACKOFF_SECONDS = 5.0
+_UNAVAILABLE = "The feedback database is unavailable; nothing was stored. Try again later."
+
+
+def engine_url(raw: str | None) -> str:
+    """``DATABASE_URL`` (or the embedded default) with ``postgres://`` and ``postgresql://`` read by psycopg 3."""
+    url = raw or DEFAULT_URL
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+class Database:
+    def __init__(
+        self, url: str | None = None, *, migrate: bool = True, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.url = make_url(engine_url(url))
+        self.engine = _engine(self.url)
+        self._ready = not migrate
+        self._lock = threading.Lock()
+        self._clock = clock
+        self._resting_until = 0.0
+
+    @property
+    def safe_url(self) -> str:
+        return self.url.render_as_string(hide_password=True)
+
+    def upgrade(self) -> str | None:
+        """Bring the schema to the newest migration; the revision it is at. Raises when it cannot."""
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with self.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+            revision = MigrationContext.configure(connection).get_current_revision()
+        self._ready = True
+        return revision
+
+    def prepare(self) -> bool:
+        """Migrate if that is still to do; False (logged) when the database cannot be reached or migrated."""
+        with self._lock:
+            if self._ready:
+                return True
+            if self._resting():
+                return False
+            try:
+                self.upgrade()
+            except Exception as error:  # any failure: the service runs on, feedback answers 503
+                self._rest()
+                log.error("database %s is not usable (%s); feedback is refused with 503 until it is",
+                          self.safe_url, type(error).__name__)
+                return False
+            return True
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One transaction, committed when the block ends; Unavailable (503) when the database cannot take it."""
+        if not self.prepare() or self._resting():
+            raise Unavailable(_UNAVAILABLE)
+        try:
+            with self.engine.begin() as connection:
+                yield connection
+        except SQLAlchemyError as error:
+            if isinstance(error, OperationalError):
+                self._rest()
+            log.error("database %s refused a write (%s)", self.safe_url, type(error).__name__)
+            raise Unavailable(_UNAVAILABLE) from None
+
+    def _rest(self) -> None:
+        self._resting_until = self._clock() + BACKOFF_SECONDS
+
+    def _resting(self) -> bool:
+        return self._clock() < self._resting_until
+
+
+def _engine(url: Any) -> Engine:
+    """Parameters are never written into error messages: they hold clinicians' comments and patient hashes."""
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:":
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, hide_parameters=True, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(
+        url, hide_parameters=True, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+    )
+
+
+def _sqlite_pragmas(connection: Any, record: object) -> None:
+    """WAL lets readers run beside the one writer; several threads posting feedback then queue, not fail."""
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()

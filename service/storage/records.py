@@ -1,0 +1,74 @@
+"""Writing issued cards and feedback: each call one transaction, repeats ignored (insert, or nothing on conflict)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Table
+from sqlalchemy.dialects import postgresql, sqlite
+
+from cds_hooks.feedback import CardOrigin, Feedback
+from service.storage.database import Database
+from service.storage.models import feedback, issued_cards
+
+
+def save_issued(
+    db: Database,
+    service_id: str,
+    hook_instance: str,
+    patient_hash: str | None,
+    origins: Iterable[CardOrigin],
+    issued_at: datetime,
+) -> int:
+    """Record the cards one hook call answered with; the number newly stored."""
+    rows = [
+        {
+            "card_uuid": origin.uuid,
+            "service_id": service_id,
+            "hook_instance": hook_instance,
+            "rule_id": origin.rule_id,
+            "advice": origin.advice,
+            "notice": origin.notice,
+            "knowledge_version": origin.knowledge_version,
+            "patient_hash": patient_hash,
+            "issued_at": issued_at,
+        }
+        for origin in origins
+    ]
+    with db.transaction() as connection:
+        return _insert_new(connection, issued_cards, rows, "card_uuid")
+
+
+def save_feedback(db: Database, service_id: str, items: Sequence[Feedback], received_at: datetime) -> int:
+    """Store every item of one feedback request, all or none; the number new (repeats are not stored twice)."""
+    rows = [_feedback_row(service_id, item, received_at) for item in items]
+    with db.transaction() as connection:
+        return _insert_new(connection, feedback, rows, "fingerprint")
+
+
+def _feedback_row(service_id: str, item: Feedback, received_at: datetime) -> dict[str, Any]:
+    reason = item.override_reason
+    return {
+        "fingerprint": item.fingerprint(),
+        "card_uuid": item.card,
+        "service_id": service_id,
+        "outcome": item.outcome,
+        "outcome_timestamp": item.outcome_timestamp,
+        "accepted_suggestions": json.dumps(sorted(set(item.accepted_suggestions))),
+        "override_system": reason.system if reason else None,
+        "override_code": reason.code if reason else None,
+        "override_display": reason.display if reason else None,
+        "user_comment": reason.user_comment if reason else None,
+        "received_at": received_at,
+    }
+
+
+def _insert_new(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]], key: str) -> int:
+    if not rows:
+        return 0
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table).values(list(rows)).on_conflict_do_nothing(index_elements=[key])
+    return len(connection.execute(statement.returning(table.c[key])).all())

@@ -1,0 +1,51 @@
+"""Every card the service answers with is recorded with the rule behind it, and no patient identifier in clear."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import UTC
+
+from service.runtime import runtime
+from service.storage.models import issued_cards
+
+
+def test_each_card_is_recorded_with_its_rule_advice_and_knowledge_version(db_app, fixture, rows):
+    request = fixture("order-sign-esketamine-maoi")
+    cards = db_app.test_client().post("/cds-services/ketamine-order-sign", json=request).json["cards"]
+    recorded = {row["card_uuid"]: row for row in rows(db_app, issued_cards)}
+    assert set(recorded) == {card["uuid"] for card in cards}
+    for card in cards:
+        origin, row = card["extension"]["org.ketamine-cds"], recorded[card["uuid"]]
+        assert (row["rule_id"], row["advice"], row["knowledge_version"]) == (
+            origin["ruleId"], origin["advice"], origin["knowledgeVersion"])
+        assert (row["service_id"], row["hook_instance"]) == ("ketamine-order-sign", request["hookInstance"])
+        issued_at = row["issued_at"]  # SQLite gives it back naive, PostgreSQL aware
+        issued_at = issued_at.astimezone(UTC) if issued_at.tzinfo else issued_at.replace(tzinfo=UTC)
+        assert issued_at == runtime(db_app).clock()
+
+
+def test_the_patient_is_kept_only_as_a_keyed_hash(db_app, fixture, rows, patient_key):
+    request = fixture("order-sign-esketamine-maoi")
+    db_app.test_client().post("/cds-services/ketamine-order-sign", json=request)
+    patient = request["context"]["patientId"]
+    expected = hmac.new(patient_key.encode(), patient.encode(), hashlib.sha256).hexdigest()
+    recorded = rows(db_app, issued_cards)
+    assert {row["patient_hash"] for row in recorded} == {expected}
+    assert all(patient not in str(value) for row in recorded for value in row.values())
+
+
+def test_a_data_notice_card_is_recorded_as_a_notice(db_app, fixture, rows):
+    request = fixture("order-sign-esketamine-maoi")
+    del request["prefetch"]["conditions"]
+    cards = db_app.test_client().post("/cds-services/ketamine-order-sign", json=request).json["cards"]
+    notices = [card["uuid"] for card in cards if "notice" in card["extension"]["org.ketamine-cds"]]
+    assert notices
+    recorded = {row["card_uuid"]: row for row in rows(db_app, issued_cards)}
+    assert [(recorded[uuid]["notice"], recorded[uuid]["rule_id"]) for uuid in notices] == [("data-incomplete", None)]
+
+
+def test_an_order_without_ketamine_records_nothing(db_app, fixture, rows):
+    response = db_app.test_client().post("/cds-services/ketamine-order-sign", json=fixture("order-sign-non-ketamine"))
+    assert response.json == {"cards": []}
+    assert rows(db_app, issued_cards) == []
