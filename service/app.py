@@ -11,6 +11,7 @@ from flask import Flask
 from cds_hooks.knowledge import DATA_DIR, load_knowledge
 from service import cds, errors
 from service.config import Settings
+from service.fhir_client import FhirClient
 from service.runtime import EXTENSION, Runtime, utc_now
 
 
@@ -22,7 +23,8 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.json.sort_keys = False
-    app.extensions[EXTENSION] = Runtime(settings=settings, knowledge=knowledge, clock=clock)
+    fetch = FhirClient(settings.fhir_timeout_seconds, settings.fhir_max_pages, settings.allow_http_fhir)
+    app.extensions[EXTENSION] = Runtime(settings=settings, knowledge=knowledge, clock=clock, fetch=fetch)
     errors.init_app(app)
     app.register_blueprint(cds.blueprint)
     return app

@@ -22,6 +22,9 @@ class Settings:
     knowledge_dir: Path | None = None
     knowledge_overrides: Path | None = None
     log_level: str = "INFO"
+    fhir_timeout_seconds: float = 0.5
+    fhir_max_pages: int = 10
+    allow_http_fhir: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -31,6 +34,9 @@ class Settings:
             knowledge_dir=_path(env, "CDS_KNOWLEDGE_DIR", must_be_dir=True),
             knowledge_overrides=_path(env, "CDS_KNOWLEDGE_OVERRIDES"),
             log_level=_choice(env, "CDS_LOG_LEVEL", cls.log_level, ("DEBUG", "INFO", "WARNING", "ERROR")),
+            fhir_timeout_seconds=_seconds(env, "CDS_FHIR_TIMEOUT_SECONDS", cls.fhir_timeout_seconds),
+            fhir_max_pages=_int(env, "CDS_FHIR_MAX_PAGES", cls.fhir_max_pages, minimum=1),
+            allow_http_fhir=_flag(env, "CDS_ALLOW_HTTP_FHIR"),
         )
 
 
@@ -66,3 +72,25 @@ def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str,
     if raw not in choices:
         raise ConfigError(f"{name} must be one of {', '.join(choices)}, not {raw!r}")
     return raw
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, not {raw!r}") from None
+    if not 0 < value <= 60:
+        raise ConfigError(f"{name} must be more than 0 and at most 60 seconds, not {raw}")
+    return value
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no"):
+        return False
+    if raw in ("1", "true", "yes"):
+        return True
+    raise ConfigError(f"{name} must be true or false, not {raw!r}")
