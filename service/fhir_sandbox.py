@@ -161,7 +161,7 @@ class FhirSandbox:
             code = self._process.poll()
             self.stop()
             detail = errors.read_text(encoding="utf-8")[-2000:] if errors and errors.exists() else ""
-            raise SandboxUnavailable(f"the sandbox FHIR server did not start (exit {code}): {detail.strip()}")
+            raise RuntimeError(f"the sandbox FHIR server did not start (exit {code}): {detail.strip()}")
         self.base_url = json.loads(line)["base"]
         requests.get(f"{self.base_url}/metadata", timeout=10).raise_for_status()
         return self.base_url
