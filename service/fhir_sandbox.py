@@ -13,7 +13,9 @@ import os
 import re
 import selectors
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -213,6 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from service.app import create_app
 
     app = create_app()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop the sandbox on SIGTERM as on Ctrl-C
     with FhirSandbox(seed=seed_bundle(), port=args.fhir_port, delay_ms=args.delay_ms, log_requests=True,
                      quiet=False) as sandbox:
         REQUESTS_DIR.mkdir(parents=True, exist_ok=True)
