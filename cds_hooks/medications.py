@@ -119,8 +119,10 @@ class MedicationIndex:
 def unresolved_references(resources: Iterable[object], index: MedicationIndex) -> list[str]:
     """The ``medicationReference`` targets of MedicationRequests and MedicationStatements that ``index`` cannot
     resolve (contained ones aside), each once, in order: the Medications still to read from the FHIR server.
+    Entries in a status the engine ignores (cancelled, entered in error) need no Medication.
 
-    >>> order = {"resourceType": "MedicationRequest", "medicationReference": {"reference": "Medication/m1"}}
+    >>> order = {"resourceType": "MedicationRequest", "status": "active",
+    ...          "medicationReference": {"reference": "Medication/m1"}}
     >>> unresolved_references([order], MedicationIndex())
     ['Medication/m1']
     >>> unresolved_references([order], MedicationIndex([{"resourceType": "Medication", "id": "m1"}]))
@@ -128,7 +130,9 @@ def unresolved_references(resources: Iterable[object], index: MedicationIndex) -
     """
     found: dict[str, None] = {}
     for resource in resources:
-        if not isinstance(resource, Mapping) or resource.get("resourceType") not in _STATUS_CLASS:
+        if not isinstance(resource, Mapping) or resource.get("status") not in COUNTED_STATUSES.get(
+            resource.get("resourceType"), ()
+        ):
             continue
         reference = resource.get("medicationReference")
         target = reference.get("reference") if isinstance(reference, Mapping) else None

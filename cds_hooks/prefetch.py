@@ -89,8 +89,8 @@ def plan(request: HookRequest, templates: Mapping[str, str]) -> PatientData:
             data.resources.setdefault(key, [])
         else:
             data.add_bundle(key, request.prefetch[key])
-            if fhir_json.next_link(request.prefetch[key]):
-                data.next_pages[key] = fhir_json.next_link(request.prefetch[key])
+            if next_page := fhir_json.next_link(request.prefetch[key]):
+                data.next_pages[key] = next_page
     return data
 
 

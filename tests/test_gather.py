@@ -233,3 +233,10 @@ def test_a_medication_reference_without_fhir_server_is_reported_not_fetched(maoi
     request = hook(maoi)
     cards = check(request, SIGN, knowledge, ketamine_orders(request, knowledge), NOW, RecordingFetcher())
     assert [card["summary"] for card in cards] == ["Interaction check incomplete: 1 record could not be read"]
+
+
+def test_the_medication_of_an_order_the_engine_ignores_is_not_read(maoi):
+    maoi["prefetch"]["medicationRequests"] = bundle({**NARDIL_BY_REFERENCE, "status": "cancelled"})
+    fetcher = RecordingFetcher()
+    gather(hook({**maoi, "fhirServer": EHR}), SIGN, fetcher)
+    assert fetcher.calls == []
