@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SANDBOX_STAMP := sandbox/node_modules/.installed
 
-.PHONY: run test lint clean
+.PHONY: run test lint clean sandbox sandbox-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +16,19 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/ketamine-cds serve --host 127.0.0.1 --port 8080
 
-test: $(STAMP)
+# The sandbox FHIR server's npm packages, when npm is here; without them its tests skip and say why.
+$(SANDBOX_STAMP): sandbox/package.json sandbox/package-lock.json
+	cd sandbox && npm ci --no-audit --no-fund
+	touch $@
+
+sandbox-deps:
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory $(SANDBOX_STAMP); \
+	else echo "npm not found: the tests that need the sandbox FHIR server will be skipped"; fi
+
+sandbox: $(STAMP) $(SANDBOX_STAMP)
+	$(BIN)/python -m service.fhir_sandbox
+
+test: $(STAMP) sandbox-deps
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
@@ -24,4 +37,4 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache sandbox/node_modules

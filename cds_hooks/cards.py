@@ -212,7 +212,7 @@ def _notice_card(
         count = len(unreadable)
         headline = f"Interaction check incomplete: {count} record{'' if count == 1 else 's'} could not be read"
     lines = ["Some of the patient's data could not be checked for interactions with ketamine or esketamine:", ""]
-    lines.extend(f"- {gap.what.capitalize()}: {gap.reason}." for gap in gaps)
+    lines.extend(f"- {gap.what[:1].upper()}{gap.what[1:]}: {gap.reason}." for gap in gaps)
     for entry in unreadable:
         name = " ".join(part for part in (entry.label, f"(`{entry.reference}`)" if entry.reference else None) if part)
         text = f"- {name or 'A record'}: {entry.problem}."

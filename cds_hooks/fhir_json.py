@@ -108,6 +108,19 @@ def bundle_resources(bundle: object) -> Iterator[object]:
         yield entry.get("resource") if isinstance(entry, Mapping) else entry
 
 
+def next_link(bundle: object) -> str | None:
+    """The URL of a Bundle's next page (``link`` with relation ``next``), or None on the last page.
+
+    >>> next_link({"resourceType": "Bundle", "link": [{"relation": "next", "url": "https://ehr/fhir?page=2"}]})
+    'https://ehr/fhir?page=2'
+    """
+    links = bundle.get("link") if isinstance(bundle, Mapping) else None
+    for link in links if isinstance(links, list) else ():
+        if isinstance(link, Mapping) and link.get("relation") == "next" and isinstance(link.get("url"), str):
+            return link["url"].strip() or None
+    return None
+
+
 def is_operation_outcome(value: object) -> bool:
     """True for an OperationOutcome resource (what an EHR sends in place of data it could not get)."""
     return isinstance(value, Mapping) and value.get("resourceType") == "OperationOutcome"

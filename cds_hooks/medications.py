@@ -39,6 +39,9 @@ _STATUS_CLASS = {
     },
 }
 
+COUNTED_STATUSES = {kind: tuple(statuses) for kind, statuses in _STATUS_CLASS.items()}
+"""Per resource type, the statuses the engine reads (current or ended therapy): what prefetch asks for."""
+
 _ROUTE_CODES = {
     "26643006": "oral",
     "37839007": "sublingual",
@@ -109,8 +112,34 @@ class MedicationIndex:
                 if isinstance(contained, Mapping) and contained.get("id") == reference[1:]:
                     return contained
             return None
-        parts = reference.rstrip("/").split("/")
+        parts = reference.split("/_history/")[0].rstrip("/").split("/")
         return self._by_reference.get("/".join(parts[-2:])) if len(parts) >= 2 else None
+
+
+def unresolved_references(resources: Iterable[object], index: MedicationIndex) -> list[str]:
+    """The ``medicationReference`` targets of MedicationRequests and MedicationStatements that ``index`` cannot
+    resolve (contained ones aside), each once, in order: the Medications still to read from the FHIR server.
+    Entries in a status the engine ignores (cancelled, entered in error) need no Medication.
+
+    >>> order = {"resourceType": "MedicationRequest", "status": "active",
+    ...          "medicationReference": {"reference": "Medication/m1"}}
+    >>> unresolved_references([order], MedicationIndex())
+    ['Medication/m1']
+    >>> unresolved_references([order], MedicationIndex([{"resourceType": "Medication", "id": "m1"}]))
+    []
+    """
+    found: dict[str, None] = {}
+    for resource in resources:
+        if not isinstance(resource, Mapping) or resource.get("status") not in COUNTED_STATUSES.get(
+            resource.get("resourceType"), ()
+        ):
+            continue
+        reference = resource.get("medicationReference")
+        target = reference.get("reference") if isinstance(reference, Mapping) else None
+        target = target.strip() if isinstance(target, str) else ""
+        if target and not target.startswith("#") and index.resolve(target, resource) is None:
+            found[target] = None
+    return list(found)
 
 
 def read_medication(

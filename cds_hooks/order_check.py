@@ -17,7 +17,13 @@ from cds_hooks.conditions import ConditionFact, read_condition
 from cds_hooks.engine import OrderedDrug
 from cds_hooks.errors import DataUnavailable
 from cds_hooks.knowledge.model import KnowledgeBase
-from cds_hooks.medications import EXCLUDED, MedicationFact, MedicationIndex, read_medication
+from cds_hooks.medications import (
+    EXCLUDED,
+    MedicationFact,
+    MedicationIndex,
+    read_medication,
+    unresolved_references,
+)
 from cds_hooks.prefetch import Gap, PatientData, plan
 from cds_hooks.protocol import HookRequest
 from cds_hooks.services import ServiceDefinition
@@ -25,14 +31,16 @@ from cds_hooks.terminology import CodeResolver
 from cds_hooks.validation import validation_problem
 
 Fetcher = Callable[[HookRequest, Mapping[str, str]], "Mapping[str, FetchResult]"]
-"""Runs the still-missing prefetch queries against the request's fhirServer: key -> result."""
+"""Runs queries against the request's fhirServer, key -> result. A query is a search or read relative to
+fhirServer (``MedicationRequest?patient=1``, ``Medication/7``) or an absolute next-page URL."""
 
 _MEDICATION_TYPES = ("MedicationRequest", "MedicationStatement")
 
 
 @dataclass(frozen=True, slots=True)
 class FetchResult:
-    """One query's outcome: a Bundle (as JSON), or why it could not be had."""
+    """One query's outcome: a Bundle (as JSON), why it could not be had, or both when only part of it could be
+    had (some pages, some referenced Medications). A read (``Medication/1``) comes back as a one-entry Bundle."""
 
     bundle: Mapping[str, Any] | None = None
     problem: str | None = None
@@ -86,24 +94,35 @@ def check(
 
 
 def gather(request: HookRequest, definition: ServiceDefinition, fetch: Fetcher | None) -> PatientData:
-    """Prefetch first; the missing keys from fhirServer; 412 when nothing usable can be had."""
+    """Prefetch first; from fhirServer, in one call, what it lacks: absent keys, the later pages of paged keys and
+    the Medications that entries reference but no bundle holds. 412 when no usable data can be had at all."""
     data = plan(request, definition.prefetch)
-    if not data.to_fetch:
+    index = MedicationIndex([*fhir_json.bundle_resources(request.context.draft_orders), *data.all_resources()])
+    reads = {reference: reference for reference in unresolved_references(data.all_resources(), index)}
+    queries = {**data.to_fetch, **data.next_pages, **reads}
+    if not queries:
         return data
     if request.fhir_server and fetch is not None:
-        for key, result in fetch(request, data.to_fetch).items():
+        results = fetch(request, queries)
+        for key in queries:
+            result = results.get(key) or FetchResult(problem="it could not be fetched")
             if result.bundle is not None:
                 data.add_bundle(key, result.bundle)
-            else:
+            if result.problem or result.bundle is None:
                 data.gaps.append(Gap(key, result.problem or "it could not be fetched"))
         return data
-    if not data.usable:
+    if data.to_fetch and not data.usable:
+        source = "fhirServer cannot be read here" if request.fhir_server else "no fhirServer to read it from"
         raise DataUnavailable(
             "No prefetch data for "
             + ", ".join(sorted(data.to_fetch))
-            + " and no fhirServer to read it from: the interaction check cannot be made."
+            + f" and {source}: the interaction check cannot be made."
         )
     data.gaps.extend(Gap(key, "it was not sent and there is no fhirServer to read it from") for key in data.to_fetch)
+    data.gaps.extend(
+        Gap(key, "only its first page was sent and there is no fhirServer to read the rest from")
+        for key in data.next_pages
+    )
     return data
 
 

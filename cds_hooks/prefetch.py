@@ -1,8 +1,9 @@
 """Prefetch semantics (CDS Hooks 2.0): which data arrived, which is known to be absent, which must be fetched.
 
 A key that is present holds the data; a key sent as ``null`` means the EHR has no such data (nothing to fetch);
-an OperationOutcome in place of a Bundle means the EHR tried and failed; a key that is absent must be fetched
-from ``fhirServer`` with the same query.
+an OperationOutcome in place of a Bundle means the EHR tried and failed (the specification asks for it so that
+the service does not query again); a key that is absent must be fetched from ``fhirServer`` with the same query;
+a Bundle with a ``next`` link is the first page of a paged answer, whose other pages are fetched.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ class Gap:
 
     @property
     def what(self) -> str:
-        return WHAT.get(self.key, self.key)
+        """``medication orders`` for a prefetch key; a read Medication is named by its reference."""
+        return WHAT.get(self.key, f"medication {self.key}")
 
 
 @dataclass
@@ -44,6 +46,8 @@ class PatientData:
     resources: dict[str, list[Mapping[str, Any]]] = field(default_factory=dict)
     gaps: list[Gap] = field(default_factory=list)
     to_fetch: dict[str, str] = field(default_factory=dict)
+    next_pages: dict[str, str] = field(default_factory=dict)
+    """Prefetch keys the EHR sent paged: the URL of the first page not sent."""
 
     def add_bundle(self, key: str, value: object) -> None:
         """Take one key's value (a Bundle, an OperationOutcome, or anything else) into the data."""
@@ -85,6 +89,8 @@ def plan(request: HookRequest, templates: Mapping[str, str]) -> PatientData:
             data.resources.setdefault(key, [])
         else:
             data.add_bundle(key, request.prefetch[key])
+            if next_page := fhir_json.next_link(request.prefetch[key]):
+                data.next_pages[key] = next_page
     return data
 
 

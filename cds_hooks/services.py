@@ -7,14 +7,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cds_hooks.errors import UnknownService
+from cds_hooks.medications import COUNTED_STATUSES
+
+
+def _medications(kind: str) -> str:
+    statuses = ",".join(COUNTED_STATUSES[kind])
+    return f"{kind}?patient={{{{context.patientId}}}}&status={statuses}&_include={kind}:medication"
+
 
 PREFETCH = {
-    "medicationRequests": "MedicationRequest?patient={{context.patientId}}",
-    "medicationStatements": "MedicationStatement?patient={{context.patientId}}",
+    "medicationRequests": _medications("MedicationRequest"),
+    "medicationStatements": _medications("MedicationStatement"),
     "conditions": "Condition?patient={{context.patientId}}",
 }
-"""What the engine reads: every MedicationRequest (stopped ones too, for washout windows), every
-MedicationStatement (outside prescriptions), and every Condition (a resolved haemorrhage still counts)."""
+"""What the engine reads, and no more. MedicationRequests and MedicationStatements (outside prescriptions) in
+the statuses the engine counts: current therapy, and stopped or completed therapy for washout windows; with the
+Medications they reference (``_include``), since a medicationReference alone names no drug. Every Condition, not
+only active ones: a condition with no clinical status counts as active, a rule may count a history, and FHIR
+search cannot ask for "no status" or exclude refuted ones with the operators prefetch allows."""
 
 MEDICATION_KEYS = ("medicationRequests", "medicationStatements")
 CONDITION_KEYS = ("conditions",)

@@ -10,6 +10,7 @@ from flask import Flask
 from cds_hooks.knowledge import DATA_DIR, load_knowledge
 from service import auth, cds, cors, errors, feedback, health, logging_setup, metrics, storage
 from service.config import Settings
+from service.fhir_client import FhirClient
 from service.runtime import EXTENSION, Runtime, utc_now
 
 
@@ -21,7 +22,8 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.json.sort_keys = False
-    app.extensions[EXTENSION] = Runtime(settings=settings, knowledge=knowledge, clock=clock)
+    fetch = FhirClient(settings.fhir_timeout_seconds, settings.fhir_max_pages, settings.allow_http_fhir)
+    app.extensions[EXTENSION] = Runtime(settings=settings, knowledge=knowledge, clock=clock, fetch=fetch)
     logging_setup.init_app(app)
     errors.init_app(app)
     metrics.init_app(app)

@@ -45,6 +45,9 @@ class Settings:
             raise ConfigError("CDS_TRUSTED_ISSUERS_FILE must name the trusted issuers file when CDS_AUTH_MODE is jwt")
         if self.env == "production" and not self.patient_hash_key:
             raise ConfigError("CDS_PATIENT_HASH_KEY must be set when CDS_ENV is production")
+    fhir_timeout_seconds: float = 0.5
+    fhir_max_pages: int = 10
+    allow_http_fhir: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -64,6 +67,9 @@ class Settings:
             db_migrate=_choice(env, "CDS_DB_MIGRATE", cls.db_migrate.upper(), ("AUTO", "OFF")).lower(),
             redis_url=env.get("REDIS_URL", "").strip() or None,
             patient_hash_key=_secret(env, "CDS_PATIENT_HASH_KEY", minimum=32),
+            fhir_timeout_seconds=_seconds(env, "CDS_FHIR_TIMEOUT_SECONDS", cls.fhir_timeout_seconds),
+            fhir_max_pages=_int(env, "CDS_FHIR_MAX_PAGES", cls.fhir_max_pages, minimum=1),
+            allow_http_fhir=_flag(env, "CDS_ALLOW_HTTP_FHIR"),
         )
 
 
@@ -127,3 +133,25 @@ def _secret(env: Mapping[str, str], name: str, minimum: int) -> str | None:
     if raw and len(raw) < minimum:
         raise ConfigError(f"{name} must be at least {minimum} characters long")
     return raw or None
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, not {raw!r}") from None
+    if not 0 < value <= 60:
+        raise ConfigError(f"{name} must be more than 0 and at most 60 seconds, not {raw}")
+    return value
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no"):
+        return False
+    if raw in ("1", "true", "yes"):
+        return True
+    raise ConfigError(f"{name} must be true or false, not {raw!r}")

@@ -77,7 +77,7 @@ def test_a_fetcher_supplies_keys_the_prefetch_lacks(fixture, knowledge):
 
     drafts = order_check.ketamine_orders(request, knowledge)
     cards = order_check.check(request, definition, knowledge, drafts, NOW, fetch)
-    assert asked["medicationRequests"] == "MedicationRequest?patient=fixture-maoi"
+    assert asked["medicationRequests"].startswith("MedicationRequest?patient=fixture-maoi&status=active,on-hold")
     assert [card["indicator"] for card in cards] == ["critical", "info"]
 
 

@@ -1,0 +1,336 @@
+"""Reads patient data from the EHR's FHIR server when prefetch did not carry it: the core's ``Fetcher``.
+
+One pooled session serves the whole process. The queries of one hook call run in parallel and share one time
+budget; searches follow ``next`` links up to a page cap; Medications that the results reference but do not
+include are then read, also in parallel. Every failure becomes a ``FetchResult.problem`` worded for the
+clinician's card, so a slow or broken server never looks like "no interactions". Nothing here logs a URL, a
+token or a resource: the queries carry the patient's id.
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import ipaddress
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from cds_hooks import fhir_json
+from cds_hooks.medications import MedicationIndex, unresolved_references
+from cds_hooks.order_check import FetchResult
+from cds_hooks.protocol import HookRequest
+
+log = logging.getLogger(__name__)
+
+WORKERS = 32
+"""Threads and pooled connections shared by all hook calls; a call needs one per query while it runs."""
+FHIR_JSON = ("application/fhir+json", "application/json", "application/json+fhir")
+_INCLUDE_MEMORY = 256
+
+
+class _Failure(Exception):
+    """One HTTP exchange failed; ``problem`` says why, in words for the card."""
+
+    def __init__(self, problem: str, status: int | None = None) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.status = status
+
+
+class FhirClient:
+    """The ``Fetcher`` the service runs: ``client(request, {key: query})`` -> ``{key: FetchResult}``."""
+
+    def __init__(
+        self,
+        timeout_seconds: float = 0.5,
+        max_pages: int = 10,
+        allow_http: bool = False,
+        workers: int = WORKERS,
+    ) -> None:
+        self.timeout_seconds = timeout_seconds
+        self.max_pages = max_pages
+        self.allow_http = allow_http
+        self.session = _session(workers)
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fhir-client")
+        self._no_include: dict[tuple[str, str], None] = {}
+        self._lock = threading.Lock()
+        # urllib3 logs every request line at DEBUG, and those lines carry the patient's id.
+        logging.getLogger("urllib3").setLevel(logging.WARNING)
+
+    def __call__(self, request: HookRequest, queries: Mapping[str, str]) -> dict[str, FetchResult]:
+        base = (request.fhir_server or "").rstrip("/")
+        refusal = self.refusal(base)
+        if refusal:
+            log.warning("fhirServer on host %s refused: plain http outside loopback (CDS_ALLOW_HTTP_FHIR is off)",
+                        urlsplit(base).hostname)
+            return {key: FetchResult(problem=refusal) for key in queries}
+        started = time.monotonic()
+        call = _Call(self, base, _headers(request), started + self.timeout_seconds)
+        results = self._parallel({key: partial(call.query, query) for key, query in queries.items()}, call)
+        self._read_medications(results, call)
+        failed = sum(1 for result in results.values() if result.problem)
+        log.info("read %d quer%s from the FHIR server on %s in %d ms, %d incomplete", len(queries),
+                 "y" if len(queries) == 1 else "ies", urlsplit(base).hostname, (time.monotonic() - started) * 1000,
+                 failed)
+        return results
+
+    def refusal(self, base: str) -> str | None:
+        """Why the service will not read from this fhirServer, or None: plain http only on loopback or when
+        ``CDS_ALLOW_HTTP_FHIR`` is set (the specification asks for https whenever production data is exchanged)."""
+        parts = urlsplit(base)
+        if parts.scheme == "https" or (parts.scheme == "http" and (self.allow_http or _loopback(parts.hostname))):
+            return None
+        return "the EHR's FHIR server address is not https, so the service did not send it the access token"
+
+    def supports_include(self, base: str, query: str) -> bool:
+        return (base, _resource_type(query)) not in self._no_include
+
+    def forget_include(self, base: str, query: str) -> None:
+        """Remember that this server refused ``_include`` on this resource type (bounded memory)."""
+        with self._lock:
+            self._no_include[(base, _resource_type(query))] = None
+            while len(self._no_include) > _INCLUDE_MEMORY:
+                del self._no_include[next(iter(self._no_include))]
+
+    def _parallel(self, tasks: Mapping[str, Callable[[], FetchResult]], call: _Call) -> dict[str, FetchResult]:
+        futures: dict[str, Future[FetchResult]] = {
+            key: self._pool.submit(_guarded, task) for key, task in tasks.items()
+        }
+        wait(futures.values(), timeout=max(call.remaining(), 0))
+        results = {}
+        for key, future in futures.items():
+            if future.done():
+                results[key] = future.result()
+            else:
+                future.cancel()
+                results[key] = FetchResult(problem=call.late)
+        return results
+
+    def _read_medications(self, results: dict[str, FetchResult], call: _Call) -> None:
+        """Read the Medications that fetched entries reference but no fetched bundle holds, and add each to the
+        results of the keys that reference it."""
+        fetched = {key: list(fhir_json.bundle_resources(result.bundle)) for key, result in results.items()
+                   if result.bundle is not None}
+        index = MedicationIndex(resource for resources in fetched.values() for resource in resources)
+        wanted: dict[str, list[str]] = {}
+        for key, resources in fetched.items():
+            for reference in unresolved_references(resources, index):
+                wanted.setdefault(reference, []).append(key)
+        if not wanted:
+            return
+        reads = self._parallel({reference: partial(call.query, reference) for reference in wanted}, call)
+        for reference, read in reads.items():
+            for key in wanted[reference]:
+                results[key] = _merge(results[key], reference, read)
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One hook call's exchanges with one FHIR server: base URL, headers and the shared deadline."""
+
+    client: FhirClient
+    base: str
+    headers: Mapping[str, str]
+    deadline: float
+
+    @property
+    def late(self) -> str:
+        return f"the FHIR server did not answer within {self.client.timeout_seconds * 1000:.0f} ms"
+
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def query(self, query: str) -> FetchResult:
+        """A search (every page, up to the cap) or a read, as a Bundle."""
+        if "?" not in query:
+            try:
+                resource = self.get(self.url(query))
+            except _Failure as failure:
+                return FetchResult(problem=failure.problem)
+            return FetchResult(bundle=_collection([resource]))
+        return self.search(query)
+
+    def search(self, query: str) -> FetchResult:
+        try:
+            url = self.url(query)
+            if "_include=" in url and not self.client.supports_include(self.base, query):
+                url = _without_include(url)
+            page = self._first_page(url, query)
+        except _Failure as failure:
+            return FetchResult(problem=failure.problem)
+        if page.get("resourceType") != "Bundle":
+            return FetchResult(bundle=page)
+        entries, seen, number = list(_entries(page)), {url}, 1
+        while (url := fhir_json.next_link(page)) is not None:
+            number += 1
+            problem = self._page_problem(url, number, seen)
+            if problem is None:
+                seen.add(url)
+                try:
+                    page = self.get(url)
+                except _Failure as failure:
+                    problem = f"page {number} could not be read: {failure.problem}"
+                else:
+                    if page.get("resourceType") == "Bundle":
+                        entries.extend(_entries(page))
+                        continue
+                    problem = f"page {number} was not a FHIR Bundle"
+            return FetchResult(bundle=_searchset(entries), problem=problem)
+        return FetchResult(bundle=_searchset(entries))
+
+    def _page_problem(self, url: str, number: int, seen: set[str]) -> str | None:
+        """Why the next page must not be read: the page cap, another server, or a loop."""
+        cap = self.client.max_pages
+        if number > cap:
+            return f"the FHIR server had more than {cap} pages of results; only the first {cap} were read"
+        if not self.within(url):
+            return "its next page is not on the EHR's FHIR server, so it was not read"
+        if url in seen:
+            return "the FHIR server's pages lead back to a page already read"
+        return None
+
+    def _first_page(self, url: str, query: str) -> dict[str, Any]:
+        """The first page; a server that rejects ``_include`` is asked again without it, and remembered."""
+        try:
+            return self.get(url)
+        except _Failure as failure:
+            if failure.status != 400 or "_include=" not in url:
+                raise
+        self.client.forget_include(self.base, query)
+        return self.get(_without_include(url))
+
+    def url(self, query: str) -> str:
+        """An absolute URL for a relative query; an absolute one is kept only when it lies on fhirServer."""
+        if "://" not in query.split("?")[0]:
+            return f"{self.base}/{query.lstrip('/')}"
+        if not self.within(query):
+            raise _Failure("it is on another server than the EHR's FHIR server, so it was not read")
+        return query
+
+    def within(self, url: str) -> bool:
+        """True when ``url`` is fhirServer or below it (same scheme, host and port; the base path as a prefix)."""
+        base, other = urlsplit(self.base), urlsplit(url)
+        if (base.scheme, base.netloc.lower()) != (other.scheme, other.netloc.lower()):
+            return False
+        return other.path.rstrip("/") == base.path.rstrip("/") or other.path.startswith(base.path.rstrip("/") + "/")
+
+    def get(self, url: str) -> dict[str, Any]:
+        remaining = self.remaining()
+        if remaining <= 0:
+            raise _Failure(self.late)
+        try:
+            response = self.client.session.get(url, headers=self.headers, timeout=remaining, allow_redirects=False)
+        except requests.Timeout:
+            raise _Failure(self.late) from None
+        except requests.RequestException:
+            raise _Failure("the FHIR server could not be reached") from None
+        if response.status_code != 200:
+            raise _Failure(_status_problem(response.status_code, "Authorization" in self.headers),
+                           response.status_code)
+        kind = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if kind not in FHIR_JSON:
+            raise _Failure(f"the FHIR server answered with {kind or 'no content type'}, not FHIR JSON")
+        try:
+            body = response.json()
+        except ValueError:
+            raise _Failure("the FHIR server's answer was not valid JSON") from None
+        if not isinstance(body, dict) or not isinstance(body.get("resourceType"), str):
+            raise _Failure("the FHIR server's answer was not a FHIR resource")
+        return body
+
+
+def _guarded(task: Callable[[], FetchResult]) -> FetchResult:
+    """Run one query; an unforeseen error becomes a problem on the card, never a failed hook call."""
+    try:
+        return task()
+    except Exception as error:  # a bug here must not turn into a 500 or an empty answer
+        log.error("reading from the FHIR server failed unexpectedly (%s)", type(error).__name__)
+        return FetchResult(problem="the service failed while reading it; the error has been logged")
+
+
+def _session(workers: int) -> requests.Session:
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=workers, pool_maxsize=workers, max_retries=0)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    session.headers["Accept"] = "application/fhir+json"
+    # Hook calls for different users share the session: a cookie set for one must never reach another.
+    session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+    return session
+
+
+def _headers(request: HookRequest) -> dict[str, str]:
+    authorization = request.fhir_authorization
+    return {"Authorization": f"Bearer {authorization.access_token}"} if authorization else {}
+
+
+def _loopback(host: str | None) -> bool:
+    if host is None:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _status_problem(status: int, authorized: bool) -> str:
+    if status == 401:
+        if authorized:
+            return "the FHIR server did not accept the access token the EHR sent (HTTP 401)"
+        return "the FHIR server needs an access token and the EHR sent none (HTTP 401)"
+    if status == 403:
+        return "the FHIR server does not allow the service to read it (HTTP 403)"
+    if status == 404:
+        return "the FHIR server has no such resource or search (HTTP 404)"
+    if status == 429:
+        return "the FHIR server is too busy to answer (HTTP 429)"
+    if 300 <= status < 400:
+        return f"the FHIR server redirected the request, which the service does not follow (HTTP {status})"
+    if status >= 500:
+        return f"the FHIR server failed (HTTP {status})"
+    return f"the FHIR server refused the request (HTTP {status})"
+
+
+def _resource_type(query: str) -> str:
+    return query.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
+
+
+def _without_include(url: str) -> str:
+    path, _, query = url.partition("?")
+    kept = [(name, value) for name, value in parse_qsl(query, keep_blank_values=True) if name != "_include"]
+    return f"{path}?{urlencode(kept, safe=':,/')}" if kept else path
+
+
+def _entries(bundle: Mapping[str, Any]) -> Iterable[Any]:
+    entries = bundle.get("entry")
+    return entries if isinstance(entries, list) else ()
+
+
+def _searchset(entries: list[Any]) -> dict[str, Any]:
+    """All pages' entries as one Bundle (links dropped: every page has been read)."""
+    return {"resourceType": "Bundle", "type": "searchset", "entry": entries}
+
+
+def _collection(resources: list[Mapping[str, Any]]) -> dict[str, Any]:
+    return {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": r} for r in resources]}
+
+
+def _merge(result: FetchResult, reference: str, read: FetchResult) -> FetchResult:
+    """A search's result with a Medication read for it added (or why that read failed)."""
+    entries = list(_entries(result.bundle or {}))
+    entries.extend({**entry, "search": {"mode": "include"}} for entry in _entries(read.bundle or {}))
+    problems = [result.problem] if result.problem else []
+    if read.problem:
+        problems.append(f"the medication {reference} could not be read: {read.problem}")
+    return FetchResult(bundle={**(result.bundle or {}), "entry": entries}, problem="; ".join(problems) or None)
