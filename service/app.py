@@ -12,6 +12,7 @@ from cds_hooks.knowledge import DATA_DIR, load_knowledge
 from service import cds, errors
 from service.config import Settings
 from service.runtime import EXTENSION, Runtime, utc_now
+from service.rxnav import resolver_from
 
 
 def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime] = utc_now) -> Flask:
@@ -22,7 +23,9 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.json.sort_keys = False
-    app.extensions[EXTENSION] = Runtime(settings=settings, knowledge=knowledge, clock=clock)
+    app.extensions[EXTENSION] = Runtime(
+        settings=settings, knowledge=knowledge, clock=clock, resolver=resolver_from(settings)
+    )
     errors.init_app(app)
     app.register_blueprint(cds.blueprint)
     return app

@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 class ConfigError(ValueError):
@@ -22,6 +23,10 @@ class Settings:
     knowledge_dir: Path | None = None
     knowledge_overrides: Path | None = None
     log_level: str = "INFO"
+    rxnav_url: str | None = None
+    rxnav_timeout: float = 2.0
+    rxnav_cache_size: int = 10_000
+    rxnav_cache_ttl: int = 86_400
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -31,6 +36,10 @@ class Settings:
             knowledge_dir=_path(env, "CDS_KNOWLEDGE_DIR", must_be_dir=True),
             knowledge_overrides=_path(env, "CDS_KNOWLEDGE_OVERRIDES"),
             log_level=_choice(env, "CDS_LOG_LEVEL", cls.log_level, ("DEBUG", "INFO", "WARNING", "ERROR")),
+            rxnav_url=_url(env, "CDS_RXNAV_URL"),
+            rxnav_timeout=_seconds(env, "CDS_RXNAV_TIMEOUT", cls.rxnav_timeout),
+            rxnav_cache_size=_int(env, "CDS_RXNAV_CACHE_SIZE", cls.rxnav_cache_size, minimum=1),
+            rxnav_cache_ttl=_int(env, "CDS_RXNAV_CACHE_TTL", cls.rxnav_cache_ttl, minimum=1),
         )
 
 
@@ -66,3 +75,26 @@ def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str,
     if raw not in choices:
         raise ConfigError(f"{name} must be one of {', '.join(choices)}, not {raw!r}")
     return raw
+
+
+def _url(env: Mapping[str, str], name: str) -> str | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"{name} must be an http or https URL, not {raw!r}")
+    return raw
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, not {raw!r}") from None
+    if not 0 < value <= 60:
+        raise ConfigError(f"{name} must be more than 0 and at most 60 seconds, not {raw}")
+    return value
