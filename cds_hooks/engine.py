@@ -166,7 +166,7 @@ def _advice(
     for modifier in rule.modifiers:
         if _applies(modifier, drug, fact, matches):
             advice = modifier.advice.get(drug.name, advice)
-            notes.append(f"{modifier.note} (evidence: {modifier.evidence})" if modifier.evidence else modifier.note)
+            notes.append(f"{modifier.note} Evidence: {modifier.evidence}." if modifier.evidence else modifier.note)
     return advice, notes
 
 
