@@ -128,8 +128,10 @@ def _detail(finding: Finding, kb: KnowledgeBase) -> str:
         lines += ["", f"**Site policy:** {rule.site_note}"]
     for note in finding.notes:
         lines += ["", f"**Note:** {note}"]
+    grade = rule.evidence.grade
     strength = "weak" if rule.evidence.weak else "established"
-    lines += ["", f"**Evidence ({rule.evidence.grade}, {strength}):** {rule.evidence.summary}"]
+    grading = grade if grade == strength else f"{grade}, {strength}"
+    lines += ["", f"**Evidence ({grading}):** {rule.evidence.summary}"]
     sources = "; ".join(f"[{c.label}]({c.url})" if c.url else c.label for c in rule.citations)
     lines += ["", f"**Sources:** {sources}", "", f"Knowledge base {kb.version}, rule `{rule.id}`."]
     return "\n".join(lines)
