@@ -35,6 +35,8 @@ from cds_hooks.knowledge.model import (
 from cds_hooks.terminology import ROUTES, Ingredient, Product, Terminology
 
 DATA_DIR = Path(__file__).parent / "data"
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader where PyYAML was built with it (several times faster), else the pure-Python one."""
 
 
 def load_knowledge(data_dir: Path = DATA_DIR, overrides: Path | None = None) -> KnowledgeBase:
@@ -261,7 +263,7 @@ def _validated(schema_: Schema, data: object, path: Path, prefix: str = "") -> d
 def _yaml(path: Path) -> object:
     try:
         with path.open(encoding="utf-8") as handle:
-            return yaml.safe_load(handle)
+            return yaml.load(handle, Loader=_YAML_LOADER)
     except OSError as error:
         raise KnowledgeError(f"cannot be read ({error.strerror})", file=str(path)) from None
     except yaml.YAMLError as error:
