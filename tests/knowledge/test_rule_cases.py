@@ -139,6 +139,22 @@ def test_scenario(scenario):
                       if card["extension"]["org.ketamine-cds"].get("ruleId") == rule_id)
         for word in words:
             assert word in detail, f"{rule_id} card lacks {word!r}"
+    for rule_id, words in (scenario.get("without") or {}).items():
+        detail = next(card["detail"] for card in cards
+                      if card["extension"]["org.ketamine-cds"].get("ruleId") == rule_id)
+        for word in words:
+            assert word not in detail, f"{rule_id} card should not say {word!r}"
+
+
+def test_the_ordered_drug_may_be_named_by_a_medication_in_the_draft_bundle():
+    order = ordered("esketamine")
+    del order["medicationCodeableConcept"]
+    order["medicationReference"] = {"reference": "Medication/spravato"}
+    body = hook_request(order, medications=[medication(text="Nardil 15 mg")])
+    body["context"]["draftOrders"]["entry"].append({"resource": {
+        "resourceType": "Medication", "id": "spravato",
+        "code": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "2201625"}]}}})
+    assert advice_by_rule(run(body, KB, NOW)) == {"maoi": "avoid"}
 
 
 def test_every_rule_has_a_row_in_the_table():
