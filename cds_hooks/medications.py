@@ -51,6 +51,8 @@ _ROUTE_CODES = {
     "45890007": "transdermal",
     "447694001": "respiratory",
 }
+
+
 @dataclass(frozen=True, slots=True)
 class MedicationFact:
     """One medication of the patient's, as the engine needs it."""
@@ -242,7 +244,10 @@ def _after(start: datetime | None, duration: object) -> datetime | None:
     value, unit = duration.get("value"), duration.get("code") or duration.get("unit")
     if not isinstance(value, int | float) or isinstance(value, bool) or unit not in _DURATION_UNITS:
         return None
-    return start + _DURATION_UNITS[unit] * value
+    try:
+        return start + _DURATION_UNITS[unit] * value
+    except OverflowError:
+        return None
 
 
 def _routes(

@@ -89,8 +89,11 @@ class RxNavResolver:
         try:
             answer = self._lookup(rxcui)
         except (requests.RequestException, ValueError, KeyError, TypeError) as error:
-            log.warning("terminology server failed (%s); recognising medications by name for %ss",
-                        type(error).__name__, self._pause)
+            log.warning(
+                "terminology server failed (%s); recognising medications by name for %ss",
+                type(error).__name__,
+                self._pause,
+            )
             self._quiet_until = self._clock() + self._pause
             return None
         self._cache.put(rxcui, answer)
@@ -112,8 +115,9 @@ class RxNavResolver:
         return ()
 
     def _get(self, path: str, params: Mapping[str, str] | None = None) -> Mapping[str, Any]:
-        response = self._session.get(self._base + path, params=params, timeout=self._timeout,
-                                     headers={"Accept": "application/json"})
+        response = self._session.get(
+            self._base + path, params=params, timeout=self._timeout, headers={"Accept": "application/json"}
+        )
         response.raise_for_status()
         data = response.json()
         if not isinstance(data, Mapping):
@@ -125,5 +129,9 @@ def resolver_from(settings: Settings) -> RxNavResolver | None:
     """The resolver a site configured with ``CDS_RXNAV_URL``, or None (tables and names only)."""
     if not settings.rxnav_url:
         return None
-    return RxNavResolver(settings.rxnav_url, timeout=settings.rxnav_timeout, cache_size=settings.rxnav_cache_size,
-                         ttl=settings.rxnav_cache_ttl)
+    return RxNavResolver(
+        settings.rxnav_url,
+        timeout=settings.rxnav_timeout,
+        cache_size=settings.rxnav_cache_size,
+        ttl=settings.rxnav_cache_ttl,
+    )

@@ -27,8 +27,9 @@ ROUTES = {
 _ids = itertools.count(1)
 
 
-def concept(*, code: str | None = None, display: str | None = None, text: str | None = None,
-            system: str = RXNORM) -> dict[str, Any]:
+def concept(
+    *, code: str | None = None, display: str | None = None, text: str | None = None, system: str = RXNORM
+) -> dict[str, Any]:
     """A CodeableConcept: a coding when ``code`` or ``display`` is given, and ``text`` when given."""
     result: dict[str, Any] = {}
     if code or display:
@@ -85,16 +86,30 @@ def medication(
     return resource
 
 
-def ordered(drug: str = "ketamine", *, route: str | None = None, reason: str | None = None,
-            text: str | None = None) -> dict[str, Any]:
+def ordered(
+    drug: str = "ketamine", *, route: str | None = None, reason: str | None = None, text: str | None = None
+) -> dict[str, Any]:
     """The draft ketamine (RxNorm IN 6130, IV by default) or esketamine (Spravato SBDF 2201625, nasal) order."""
     if drug == "ketamine":
-        resource = medication(code="6130", display="ketamine", text=text or "ketamine 50 mg/mL injection",
-                              status="draft", route=route or "intravenous", ident="draft-ketamine", reason=reason)
+        resource = medication(
+            code="6130",
+            display="ketamine",
+            text=text or "ketamine 50 mg/mL injection",
+            status="draft",
+            route=route or "intravenous",
+            ident="draft-ketamine",
+            reason=reason,
+        )
     else:
-        resource = medication(code="2201625", display="esketamine Nasal Spray [Spravato]",
-                              text=text or "Spravato 56 mg nasal spray", status="draft", route=route or "nasal",
-                              ident="draft-esketamine", reason=reason)
+        resource = medication(
+            code="2201625",
+            display="esketamine Nasal Spray [Spravato]",
+            text=text or "Spravato 56 mg nasal spray",
+            status="draft",
+            route=route or "nasal",
+            ident="draft-esketamine",
+            reason=reason,
+        )
     return resource
 
 
@@ -115,13 +130,15 @@ def condition(
         "resourceType": "Condition",
         "id": ident or f"cond-{next(_ids)}",
         "subject": {"reference": PATIENT},
-        "verificationStatus": {"coding": [{
-            "system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": verification}]},
+        "verificationStatus": {
+            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": verification}]
+        },
         "code": concept(code=icd or snomed, display=display, text=text, system=code_system),
     }
     if clinical:
-        resource["clinicalStatus"] = {"coding": [{
-            "system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": clinical}]}
+        resource["clinicalStatus"] = {
+            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": clinical}]
+        }
     return resource
 
 
@@ -162,8 +179,9 @@ def hook_request(
     }
 
 
-def run(body: Mapping[str, Any], kb: KnowledgeBase, now: datetime,
-        resolver: CodeResolver | None = None) -> list[dict[str, Any]]:
+def run(
+    body: Mapping[str, Any], kb: KnowledgeBase, now: datetime, resolver: CodeResolver | None = None
+) -> list[dict[str, Any]]:
     """The cards the core pipeline (order_check) returns for a hook request body."""
     definition = next(service for service in SERVICES if service.hook == body["hook"])
     request = load_request(body, definition.hook)

@@ -10,8 +10,15 @@ from cds_hooks.conditions import read_condition
 
 @pytest.mark.parametrize(
     ("clinical", "active", "past"),
-    [("active", True, False), ("recurrence", True, False), ("relapse", True, False), (None, True, False),
-     ("inactive", False, True), ("remission", False, True), ("resolved", False, True)],
+    [
+        ("active", True, False),
+        ("recurrence", True, False),
+        ("relapse", True, False),
+        (None, True, False),
+        ("inactive", False, True),
+        ("remission", False, True),
+        ("resolved", False, True),
+    ],
 )
 def test_clinical_status_decides_active_or_past(clinical, active, past):
     fact = read_condition(condition(icd="I10", clinical=clinical))
@@ -62,6 +69,4 @@ def test_an_excluded_phrase_does_not_hide_a_real_member_beside_it(knowledge):
 
 
 def test_nicotine_is_not_a_substance_use_disorder_code(knowledge):
-    assert not knowledge.condition_valuesets["substance-use-disorder"].matches(
-        read_condition(condition(icd="F17.210"))
-    )
+    assert not knowledge.condition_valuesets["substance-use-disorder"].matches(read_condition(condition(icd="F17.210")))

@@ -46,18 +46,34 @@ def test_a_draft_of_this_session_counts_unless_cancelled(knowledge):
 @pytest.mark.parametrize(
     ("extra", "last_dose"),
     [
-        ({"dosageInstruction": [{"timing": {"repeat": {"boundsPeriod": {"end": "2026-11-10"}}}}]},
-         datetime(2026, 11, 10, 23, 59, 59, 999999, tzinfo=UTC)),
-        ({"dosageInstruction": [{"timing": {"repeat": {"boundsPeriod": {"end": "2026-10"}}}}]},
-         datetime(2026, 10, 31, 23, 59, 59, 999999, tzinfo=UTC)),
-        ({"dosageInstruction": [{"timing": {"repeat": {"boundsPeriod": {"end": "2026-11-01"}}}},
-                                {"timing": {"repeat": {"boundsPeriod": {"end": "2026-11-12T08:00:00Z"}}}}]},
-         datetime(2026, 11, 12, 8, tzinfo=UTC)),
-        ({"authoredOn": "2026-11-01",
-          "dosageInstruction": [{"timing": {"repeat": {"boundsDuration": {"value": 2, "code": "wk"}}}}]},
-         datetime(2026, 11, 15, 23, 59, 59, 999999, tzinfo=UTC)),
-        ({"dispenseRequest": {"validityPeriod": {"start": "2026-10-01", "end": "2026-11-05"}}},
-         datetime(2026, 11, 5, 23, 59, 59, 999999, tzinfo=UTC)),
+        (
+            {"dosageInstruction": [{"timing": {"repeat": {"boundsPeriod": {"end": "2026-11-10"}}}}]},
+            datetime(2026, 11, 10, 23, 59, 59, 999999, tzinfo=UTC),
+        ),
+        (
+            {"dosageInstruction": [{"timing": {"repeat": {"boundsPeriod": {"end": "2026-10"}}}}]},
+            datetime(2026, 10, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        ),
+        (
+            {
+                "dosageInstruction": [
+                    {"timing": {"repeat": {"boundsPeriod": {"end": "2026-11-01"}}}},
+                    {"timing": {"repeat": {"boundsPeriod": {"end": "2026-11-12T08:00:00Z"}}}},
+                ]
+            },
+            datetime(2026, 11, 12, 8, tzinfo=UTC),
+        ),
+        (
+            {
+                "authoredOn": "2026-11-01",
+                "dosageInstruction": [{"timing": {"repeat": {"boundsDuration": {"value": 2, "code": "wk"}}}}],
+            },
+            datetime(2026, 11, 15, 23, 59, 59, 999999, tzinfo=UTC),
+        ),
+        (
+            {"dispenseRequest": {"validityPeriod": {"start": "2026-10-01", "end": "2026-11-05"}}},
+            datetime(2026, 11, 5, 23, 59, 59, 999999, tzinfo=UTC),
+        ),
         ({}, None),
     ],
 )
@@ -67,8 +83,12 @@ def test_the_last_dose_comes_from_timing_bounds_or_the_dispense_validity(knowled
 
 
 def test_a_statement_ends_with_its_effective_period(knowledge):
-    resource = medication(text="phenelzine", kind="MedicationStatement", status="completed",
-                          extra={"effectivePeriod": {"start": "2026-01-01", "end": "2026-11-02"}})
+    resource = medication(
+        text="phenelzine",
+        kind="MedicationStatement",
+        status="completed",
+        extra={"effectivePeriod": {"start": "2026-01-01", "end": "2026-11-02"}},
+    )
     assert _read(resource, knowledge).ended_at.date().isoformat() == "2026-11-02"
 
 
@@ -94,12 +114,18 @@ def test_routes_come_from_the_dosage_the_names_and_the_product(knowledge, spec, 
 
 
 def test_a_contained_medication_reference_is_resolved(knowledge):
-    resource = medication(extra={
-        "contained": [{"resourceType": "Medication", "id": "m",
-                       "code": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
-                                            "code": "312347"}]}}],
-        "medicationReference": {"reference": "#m"},
-    })
+    resource = medication(
+        extra={
+            "contained": [
+                {
+                    "resourceType": "Medication",
+                    "id": "m",
+                    "code": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "312347"}]},
+                }
+            ],
+            "medicationReference": {"reference": "#m"},
+        }
+    )
     del resource["medicationCodeableConcept"]
     fact = _read(resource, knowledge)
     assert [m.ingredient.name for m in fact.ingredients] == ["phenelzine"]
@@ -116,11 +142,17 @@ def test_a_medication_elsewhere_in_the_request_is_resolved_by_relative_or_absolu
 
 
 def test_a_medication_ingredient_reference_is_followed(knowledge):
-    index = MedicationIndex([
-        {"resourceType": "Medication", "id": "mix", "code": {"text": "compounded capsule"},
-         "ingredient": [{"itemReference": {"reference": "Medication/part"}}]},
-        {"resourceType": "Medication", "id": "part", "code": {"text": "sertraline"}},
-    ])
+    index = MedicationIndex(
+        [
+            {
+                "resourceType": "Medication",
+                "id": "mix",
+                "code": {"text": "compounded capsule"},
+                "ingredient": [{"itemReference": {"reference": "Medication/part"}}],
+            },
+            {"resourceType": "Medication", "id": "part", "code": {"text": "sertraline"}},
+        ]
+    )
     resource = medication(extra={"medicationReference": {"reference": "Medication/mix"}})
     del resource["medicationCodeableConcept"]
     assert [m.ingredient.name for m in read_medication(resource, knowledge.terminology, index).ingredients] == [

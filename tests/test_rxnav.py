@@ -22,16 +22,38 @@ SCD = "1234567"
 
 
 def _related(*groups: tuple[str, list[tuple[str, str]]]) -> dict:
-    return {"relatedGroup": {"rxcui": "", "termType": [tty for tty, _ in groups], "conceptGroup": [
-        {"tty": tty, "conceptProperties": [
-            {"rxcui": rxcui, "name": name, "synonym": "", "tty": tty, "language": "ENG", "suppress": "N",
-             "umlscui": ""} for rxcui, name in concepts]} if concepts else {"tty": tty}
-        for tty, concepts in groups]}}
+    return {
+        "relatedGroup": {
+            "rxcui": "",
+            "termType": [tty for tty, _ in groups],
+            "conceptGroup": [
+                {
+                    "tty": tty,
+                    "conceptProperties": [
+                        {
+                            "rxcui": rxcui,
+                            "name": name,
+                            "synonym": "",
+                            "tty": tty,
+                            "language": "ENG",
+                            "suppress": "N",
+                            "umlscui": "",
+                        }
+                        for rxcui, name in concepts
+                    ],
+                }
+                if concepts
+                else {"tty": tty}
+                for tty, concepts in groups
+            ],
+        }
+    }
 
 
 def _answer_related(code: str, body: dict) -> None:
-    responses.get(f"{BASE}/REST/rxcui/{code}/related.json", json=body,
-                  match=[matchers.query_param_matcher({"tty": "IN PIN MIN"})])
+    responses.get(
+        f"{BASE}/REST/rxcui/{code}/related.json", json=body, match=[matchers.query_param_matcher({"tty": "IN PIN MIN"})]
+    )
 
 
 class Clock:
@@ -44,16 +66,24 @@ class Clock:
 
 @responses.activate
 def test_a_clinical_drug_code_gives_its_ingredients():
-    _answer_related(SCD, _related(("IN", [("1819", "buprenorphine"), ("7242", "naloxone")]),
-                                  ("PIN", [("1483744", "naloxone hydrochloride")]), ("MIN", [])))
+    _answer_related(
+        SCD,
+        _related(
+            ("IN", [("1819", "buprenorphine"), ("7242", "naloxone")]),
+            ("PIN", [("1483744", "naloxone hydrochloride")]),
+            ("MIN", []),
+        ),
+    )
     assert RxNavResolver(BASE)(SCD) == (Ingredient("buprenorphine", "1819"), Ingredient("naloxone", "7242"))
 
 
 @responses.activate
 def test_an_ingredient_code_is_its_own_ingredient():
     _answer_related("42351", _related(("IN", []), ("PIN", []), ("MIN", [])))
-    responses.get(f"{BASE}/REST/rxcui/42351/properties.json",
-                  json={"properties": {"rxcui": "42351", "name": "lithium carbonate", "tty": "IN"}})
+    responses.get(
+        f"{BASE}/REST/rxcui/42351/properties.json",
+        json={"properties": {"rxcui": "42351", "name": "lithium carbonate", "tty": "IN"}},
+    )
     assert RxNavResolver(BASE)("42351") == (Ingredient("lithium carbonate", "42351"),)
 
 
@@ -141,18 +171,29 @@ def test_a_code_that_is_not_an_rxcui_is_not_sent():
 
 
 def test_the_terminology_server_is_configured_by_environment():
-    settings = Settings.from_env({"CDS_RXNAV_URL": BASE, "CDS_RXNAV_TIMEOUT": "0.8", "CDS_RXNAV_CACHE_SIZE": "50",
-                                  "CDS_RXNAV_CACHE_TTL": "600"})
+    settings = Settings.from_env(
+        {"CDS_RXNAV_URL": BASE, "CDS_RXNAV_TIMEOUT": "0.8", "CDS_RXNAV_CACHE_SIZE": "50", "CDS_RXNAV_CACHE_TTL": "600"}
+    )
     assert (settings.rxnav_url, settings.rxnav_timeout, settings.rxnav_cache_size, settings.rxnav_cache_ttl) == (
-        BASE, 0.8, 50, 600)
+        BASE,
+        0.8,
+        50,
+        600,
+    )
     assert Settings.from_env({}).rxnav_url is None
 
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("CDS_RXNAV_URL", "rxnav.example.org"), ("CDS_RXNAV_URL", "ftp://rxnav.example.org"),
-     ("CDS_RXNAV_TIMEOUT", "soon"), ("CDS_RXNAV_TIMEOUT", "0"), ("CDS_RXNAV_TIMEOUT", "600"),
-     ("CDS_RXNAV_CACHE_SIZE", "0"), ("CDS_RXNAV_CACHE_TTL", "a day")],
+    [
+        ("CDS_RXNAV_URL", "rxnav.example.org"),
+        ("CDS_RXNAV_URL", "ftp://rxnav.example.org"),
+        ("CDS_RXNAV_TIMEOUT", "soon"),
+        ("CDS_RXNAV_TIMEOUT", "0"),
+        ("CDS_RXNAV_TIMEOUT", "600"),
+        ("CDS_RXNAV_CACHE_SIZE", "0"),
+        ("CDS_RXNAV_CACHE_TTL", "a day"),
+    ],
 )
 def test_a_bad_terminology_setting_stops_start_up_naming_the_variable(name, value):
     with pytest.raises(ConfigError, match=name):

@@ -91,8 +91,11 @@ def test_a_look_alike_names_no_ingredient_and_every_other_synonym_names_one():
         ("rules/maoi.yaml", lambda d: d.update(valueset="no-such-set"), "unknown medication value set"),
         ("rules/maoi.yaml", lambda d: d.update(citations=["no-such-citation"]), "unknown citation"),
         ("rules/maoi.yaml", lambda d: d.update(washout={"days": 14, "hours": 2}), "give exactly one of days or hours"),
-        ("rules/benzodiazepines.yaml",
-         lambda d: d["modifiers"][1]["when"].update(comedication_ingredients=["clobazepam"]), "unknown ingredient"),
+        (
+            "rules/benzodiazepines.yaml",
+            lambda d: d["modifiers"][1]["when"].update(comedication_ingredients=["clobazepam"]),
+            "unknown ingredient",
+        ),
         ("rules/nasal-products.yaml", lambda d: d.update(comedication_routes=["nasally"]), "comedication_routes"),
         ("rules/ssri.yaml", lambda d: d.update(id="maoi"), "'maoi' is used twice"),
     ],
@@ -127,8 +130,7 @@ def test_a_synonym_without_ingredients_must_be_a_look_alike(data_copy):
 
 def test_a_code_listed_twice_stops_loading(data_copy):
     path = data_copy / "terminology" / "rxnorm.csv"
-    path.write_text(path.read_text(encoding="utf-8") + "8123,IN,phenelzine,phenelzine,again [good]\n",
-                    encoding="utf-8")
+    path.write_text(path.read_text(encoding="utf-8") + "8123,IN,phenelzine,phenelzine,again [good]\n", encoding="utf-8")
     with pytest.raises(KnowledgeError, match="'8123' is used twice"):
         load_knowledge(data_copy)
 
@@ -148,13 +150,16 @@ def _maoi_esketamine(kb):
 
 
 def test_a_site_can_change_a_rules_advice_and_the_card_says_so(knowledge, tmp_path):
-    path = _overrides(tmp_path, """
+    path = _overrides(
+        tmp_path,
+        """
 site: Example Hospital P&T committee
 rules:
   maoi:
     advice: {esketamine: monitor}
     note: MAO-B inhibitors at Parkinson's doses are given under the blood-pressure protocol.
-""")
+""",
+    )
     kb = apply_overrides(knowledge, path)
     (card,) = _maoi_esketamine(kb)
     assert card["summary"].startswith("Monitor esketamine with rasagiline")

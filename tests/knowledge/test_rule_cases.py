@@ -39,16 +39,36 @@ def _medication_cases() -> list[Any]:
         for drug in ORDERED_DRUGS:
             for style, spec in styles.items():
                 also = sample.get("product_also") if style == "by product code" else None
-                cases.append(pytest.param(drug, [spec], {}, _fired(rule_id, sample, drug, also),
-                                          id=f"{rule_id} fires for {drug} {style}"))
+                cases.append(
+                    pytest.param(
+                        drug, [spec], {}, _fired(rule_id, sample, drug, also), id=f"{rule_id} fires for {drug} {style}"
+                    )
+                )
             text = {"text": sample["text"]}
-            cases.append(pytest.param(drug, [{**text, "status": "cancelled"}], {}, {},
-                                      id=f"{rule_id} does not fire for {drug} when cancelled"))
-            cases.append(pytest.param(drug, [{**text, "status": "stopped", "ended": "2026-09-01"}], {}, {},
-                                      id=f"{rule_id} does not fire for {drug} once stopped long ago"))
+            cases.append(
+                pytest.param(
+                    drug,
+                    [{**text, "status": "cancelled"}],
+                    {},
+                    {},
+                    id=f"{rule_id} does not fire for {drug} when cancelled",
+                )
+            )
+            cases.append(
+                pytest.param(
+                    drug,
+                    [{**text, "status": "stopped", "ended": "2026-09-01"}],
+                    {},
+                    {},
+                    id=f"{rule_id} does not fire for {drug} once stopped long ago",
+                )
+            )
             for look_alike in sample["look_alikes"]:
-                cases.append(pytest.param(drug, [{"text": look_alike}], {}, {},
-                                          id=f"{rule_id} does not fire for {drug} with {look_alike}"))
+                cases.append(
+                    pytest.param(
+                        drug, [{"text": look_alike}], {}, {}, id=f"{rule_id} does not fire for {drug} with {look_alike}"
+                    )
+                )
     return cases
 
 
@@ -64,18 +84,41 @@ def _condition_cases() -> list[Any]:
         history = sample.get("history_counts", False)
         for drug in ORDERED_DRUGS:
             for style, spec in styles.items():
-                cases.append(pytest.param(drug, [], {"conditions": [spec]}, _fired(rule_id, sample, drug),
-                                          id=f"{rule_id} fires for {drug} {style}"))
+                cases.append(
+                    pytest.param(
+                        drug,
+                        [],
+                        {"conditions": [spec]},
+                        _fired(rule_id, sample, drug),
+                        id=f"{rule_id} fires for {drug} {style}",
+                    )
+                )
             resolved = {"icd": sample["icd"]["code"], "clinical": "resolved"}
-            cases.append(pytest.param(drug, [], {"conditions": [resolved]},
-                                      _fired(rule_id, sample, drug) if history else {},
-                                      id=f"{rule_id} for {drug} when resolved"))
+            cases.append(
+                pytest.param(
+                    drug,
+                    [],
+                    {"conditions": [resolved]},
+                    _fired(rule_id, sample, drug) if history else {},
+                    id=f"{rule_id} for {drug} when resolved",
+                )
+            )
             refuted = {"icd": sample["icd"]["code"], "verification": "refuted"}
-            cases.append(pytest.param(drug, [], {"conditions": [refuted]}, {},
-                                      id=f"{rule_id} does not fire for {drug} when refuted"))
+            cases.append(
+                pytest.param(
+                    drug, [], {"conditions": [refuted]}, {}, id=f"{rule_id} does not fire for {drug} when refuted"
+                )
+            )
             for look_alike in sample["look_alikes"]:
-                cases.append(pytest.param(drug, [], {"conditions": [{"text": look_alike}]}, {},
-                                          id=f"{rule_id} does not fire for {drug} with {look_alike}"))
+                cases.append(
+                    pytest.param(
+                        drug,
+                        [],
+                        {"conditions": [{"text": look_alike}]},
+                        {},
+                        id=f"{rule_id} does not fire for {drug} with {look_alike}",
+                    )
+                )
     return cases
 
 
@@ -135,13 +178,15 @@ def test_scenario(scenario):
     cards = _cards(scenario["ordered"], scenario.get("medications") or [], scenario)
     assert advice_by_rule(cards) == scenario["expect"]
     for rule_id, words in (scenario.get("notes") or {}).items():
-        detail = next(card["detail"] for card in cards
-                      if card["extension"]["org.ketamine-cds"].get("ruleId") == rule_id)
+        detail = next(
+            card["detail"] for card in cards if card["extension"]["org.ketamine-cds"].get("ruleId") == rule_id
+        )
         for word in words:
             assert word in detail, f"{rule_id} card lacks {word!r}"
     for rule_id, words in (scenario.get("without") or {}).items():
-        detail = next(card["detail"] for card in cards
-                      if card["extension"]["org.ketamine-cds"].get("ruleId") == rule_id)
+        detail = next(
+            card["detail"] for card in cards if card["extension"]["org.ketamine-cds"].get("ruleId") == rule_id
+        )
         for word in words:
             assert word not in detail, f"{rule_id} card should not say {word!r}"
 
@@ -151,9 +196,15 @@ def test_the_ordered_drug_may_be_named_by_a_medication_in_the_draft_bundle():
     del order["medicationCodeableConcept"]
     order["medicationReference"] = {"reference": "Medication/spravato"}
     body = hook_request(order, medications=[medication(text="Nardil 15 mg")])
-    body["context"]["draftOrders"]["entry"].append({"resource": {
-        "resourceType": "Medication", "id": "spravato",
-        "code": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "2201625"}]}}})
+    body["context"]["draftOrders"]["entry"].append(
+        {
+            "resource": {
+                "resourceType": "Medication",
+                "id": "spravato",
+                "code": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "2201625"}]},
+            }
+        }
+    )
     assert advice_by_rule(run(body, KB, NOW)) == {"maoi": "avoid"}
 
 
@@ -164,15 +215,36 @@ def test_every_rule_has_a_row_in_the_table():
 
 def test_thirty_unrelated_medications_and_one_interacting_give_exactly_one_card():
     unrelated = [
-        "metformin 500 mg tablet", "lisinopril 10 mg tablet", "atorvastatin 40 mg tablet", "amlodipine 5 mg tablet",
-        "omeprazole 20 mg capsule", "levetiracetam 500 mg tablet", "ondansetron 4 mg ODT", "acetaminophen 500 mg",
-        "ibuprofen 400 mg tablet", "aspirin 81 mg tablet", "montelukast 10 mg tablet", "albuterol 90 mcg inhaler",
-        "insulin glargine 100 units/mL", "apixaban 5 mg tablet", "furosemide 20 mg tablet",
-        "potassium chloride 10 mEq ER tablet", "vitamin D3 2000 units", "folic acid 1 mg tablet",
-        "tamsulosin 0.4 mg capsule", "allopurinol 100 mg tablet", "prednisone 10 mg tablet",
-        "cetirizine 10 mg tablet", "famotidine 20 mg tablet", "docusate 100 mg capsule",
-        "isopropyl alcohol 70% prep pad", "loratadine 10 mg tablet", "methylprednisolone 4 mg dose pack",
-        "hydroxychloroquine 200 mg tablet", "metoprolol succinate 25 mg ER tablet", "sertaconazole 2% cream",
+        "metformin 500 mg tablet",
+        "lisinopril 10 mg tablet",
+        "atorvastatin 40 mg tablet",
+        "amlodipine 5 mg tablet",
+        "omeprazole 20 mg capsule",
+        "levetiracetam 500 mg tablet",
+        "ondansetron 4 mg ODT",
+        "acetaminophen 500 mg",
+        "ibuprofen 400 mg tablet",
+        "aspirin 81 mg tablet",
+        "montelukast 10 mg tablet",
+        "albuterol 90 mcg inhaler",
+        "insulin glargine 100 units/mL",
+        "apixaban 5 mg tablet",
+        "furosemide 20 mg tablet",
+        "potassium chloride 10 mEq ER tablet",
+        "vitamin D3 2000 units",
+        "folic acid 1 mg tablet",
+        "tamsulosin 0.4 mg capsule",
+        "allopurinol 100 mg tablet",
+        "prednisone 10 mg tablet",
+        "cetirizine 10 mg tablet",
+        "famotidine 20 mg tablet",
+        "docusate 100 mg capsule",
+        "isopropyl alcohol 70% prep pad",
+        "loratadine 10 mg tablet",
+        "methylprednisolone 4 mg dose pack",
+        "hydroxychloroquine 200 mg tablet",
+        "metoprolol succinate 25 mg ER tablet",
+        "sertaconazole 2% cream",
     ]
     medications = [{"text": text} for text in unrelated]
     medications[0] = {"code": "312961", "display": "simvastatin 20 MG Oral Tablet"}
