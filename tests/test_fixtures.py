@@ -100,6 +100,10 @@ EXPECTED = {
         ('info', 'ssri',
          'Monitor Spravato (esketamine) with escitalopram: serotonergic load, sedation'),
     ],
+    "order-sign-esketamine-st-johns-wort": [
+        ('info', 'st-johns-wort',
+         "Monitor esketamine with St. John's Wort (st. john's wort extract): serotonergic load; CYP3A4 inducer"),
+    ],
     "order-sign-esketamine-stimulant": [
         ('info', 'psychostimulants',
          'Monitor esketamine with Adderall (amphetamine, dextroamphetamine): blood pressure and heart rate rise'),
