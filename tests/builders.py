@@ -86,31 +86,19 @@ def medication(
     return resource
 
 
+_ORDERED = {
+    "ketamine": ("6130", "ketamine", "ketamine 50 mg/mL injection", "intravenous"),
+    "esketamine": ("2201625", "esketamine Nasal Spray [Spravato]", "Spravato 56 mg nasal spray", "nasal"),
+}
+
+
 def ordered(
     drug: str = "ketamine", *, route: str | None = None, reason: str | None = None, text: str | None = None
 ) -> dict[str, Any]:
     """The draft ketamine (RxNorm IN 6130, IV by default) or esketamine (Spravato SBDF 2201625, nasal) order."""
-    if drug == "ketamine":
-        resource = medication(
-            code="6130",
-            display="ketamine",
-            text=text or "ketamine 50 mg/mL injection",
-            status="draft",
-            route=route or "intravenous",
-            ident="draft-ketamine",
-            reason=reason,
-        )
-    else:
-        resource = medication(
-            code="2201625",
-            display="esketamine Nasal Spray [Spravato]",
-            text=text or "Spravato 56 mg nasal spray",
-            status="draft",
-            route=route or "nasal",
-            ident="draft-esketamine",
-            reason=reason,
-        )
-    return resource
+    code, display, default_text, default_route = _ORDERED[drug]
+    return medication(code=code, display=display, text=text or default_text, status="draft",
+                      route=route or default_route, ident=f"draft-{drug}", reason=reason)
 
 
 def condition(

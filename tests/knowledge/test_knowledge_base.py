@@ -114,24 +114,19 @@ def test_a_value_set_member_no_table_knows_stops_loading(data_copy):
         load_knowledge(data_copy)
 
 
-def test_a_synonym_with_an_unknown_route_stops_loading(data_copy):
-    path = data_copy / "terminology" / "synonyms.csv"
-    path.write_text(path.read_text(encoding="utf-8") + "zzbrand,sertraline,brand,ocular\n", encoding="utf-8")
-    with pytest.raises(KnowledgeError, match="unknown route 'ocular'"):
-        load_knowledge(data_copy)
-
-
-def test_a_synonym_without_ingredients_must_be_a_look_alike(data_copy):
-    path = data_copy / "terminology" / "synonyms.csv"
-    path.write_text(path.read_text(encoding="utf-8") + "zzbrand,,brand,\n", encoding="utf-8")
-    with pytest.raises(KnowledgeError, match="none only for a look-alike"):
-        load_knowledge(data_copy)
-
-
-def test_a_code_listed_twice_stops_loading(data_copy):
-    path = data_copy / "terminology" / "rxnorm.csv"
-    path.write_text(path.read_text(encoding="utf-8") + "8123,IN,phenelzine,phenelzine,again [good]\n", encoding="utf-8")
-    with pytest.raises(KnowledgeError, match="'8123' is used twice"):
+@pytest.mark.parametrize(
+    ("table", "row", "message"),
+    [
+        ("synonyms.csv", "zzbrand,sertraline,brand,ocular", "unknown route 'ocular'"),
+        ("synonyms.csv", "zzbrand,,brand,", "none only for a look-alike"),
+        ("rxnorm.csv", "8123,IN,phenelzine,phenelzine,again [good]", "'8123' is used twice"),
+        ("rxnorm.csv", "81x23,IN,phenelzine,phenelzine,typo [good]", "rxcui must be digits"),
+    ],
+)
+def test_a_bad_terminology_row_stops_loading(data_copy, table, row, message):
+    path = data_copy / "terminology" / table
+    path.write_text(path.read_text(encoding="utf-8") + row + "\n", encoding="utf-8")
+    with pytest.raises(KnowledgeError, match=message):
         load_knowledge(data_copy)
 
 
