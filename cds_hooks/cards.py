@@ -120,7 +120,7 @@ def _detail(finding: Finding, kb: KnowledgeBase) -> str:
     rule, word = finding.rule, ADVICE_WORD[finding.advice]
     lines = [f"**{word}**: {finding.ordered.label} with:", ""]
     lines.extend(_implicated_line(item, finding.advice) for item in finding.implicated)
-    lines += ["", f"**What to do:** {rule.management}", "", f"**Why:** {rule.consequence} {rule.mechanism}"]
+    lines += ["", f"**What to do:** {_management(finding)}", "", f"**Why:** {rule.consequence} {rule.mechanism}"]
     lines += ["", f"**Monitor:** {rule.monitoring}", "", f"**Timing:** {rule.timing}"]
     if rule.label_note:
         lines += ["", f"**Compared with the label:** {rule.label_note}"]
@@ -128,11 +128,23 @@ def _detail(finding: Finding, kb: KnowledgeBase) -> str:
         lines += ["", f"**Site policy:** {rule.site_note}"]
     for note in finding.notes:
         lines += ["", f"**Note:** {note}"]
+    grade = rule.evidence.grade
     strength = "weak" if rule.evidence.weak else "established"
-    lines += ["", f"**Evidence ({rule.evidence.grade}, {strength}):** {rule.evidence.summary}"]
+    grading = grade if grade == strength else f"{grade}, {strength}"
+    lines += ["", f"**Evidence ({grading}):** {rule.evidence.summary}"]
     sources = "; ".join(f"[{c.label}]({c.url})" if c.url else c.label for c in rule.citations)
     lines += ["", f"**Sources:** {sources}", "", f"Knowledge base {kb.version}, rule `{rule.id}`."]
     return "\n".join(lines)
+
+
+def _management(finding: Finding) -> str:
+    """The rule's advice for the class, introduced by the exception when a modifying factor changed the advice."""
+    usual = finding.rule.advice[finding.ordered.name]
+    if finding.advice == usual:
+        return finding.rule.management
+    word, usual_word = ADVICE_WORD[finding.advice], ADVICE_WORD.get(usual, usual)
+    return (f"{word} rather than {usual_word.lower()} here, for the reason noted above. For this class in "
+            f"general: {finding.rule.management}")
 
 
 def _implicated_line(item: Implicated, card_advice: str) -> str:

@@ -34,7 +34,7 @@ def read_condition(resource: Mapping[str, Any]) -> ConditionFact | None:
     clinical = _status_code(resource.get("clinicalStatus"))
     code = resource.get("code")
     pairs = tuple(
-        (str(c.get("system", "")), c["code"].strip())
+        (fhir.canonical_system(c.get("system")), c["code"].strip())
         for c in fhir.codings(code)
         if isinstance(c.get("code"), str) and c["code"].strip()
     )

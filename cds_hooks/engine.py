@@ -147,8 +147,13 @@ def _counts(fact: MedicationFact, rule: Rule, now: datetime) -> tuple[bool, str 
             f"{fact.fhir_status}, but the date of the last dose is not recorded: counted as within the "
             f"{rule.washout.label} washout to be safe; confirm the last dose"
         )
+    last = fact.ended_at.date().isoformat()
+    if fact.ended_at > now:
+        return True, (
+            f"{fact.fhir_status} before its planned end ({last}); the date of the last dose is not recorded: "
+            f"counted as within the {rule.washout.label} washout to be safe; confirm the last dose"
+        )
     if now - fact.ended_at <= rule.washout.period:
-        last = fact.ended_at.date().isoformat()
         return True, f"{fact.fhir_status}, last dose {last}: within the {rule.washout.label} washout"
     return False, None
 
@@ -161,7 +166,7 @@ def _advice(
     for modifier in rule.modifiers:
         if _applies(modifier, drug, fact, matches):
             advice = modifier.advice.get(drug.name, advice)
-            notes.append(modifier.note)
+            notes.append(f"{modifier.note} Evidence: {modifier.evidence}." if modifier.evidence else modifier.note)
     return advice, notes
 
 

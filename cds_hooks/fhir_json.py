@@ -15,6 +15,14 @@ from typing import Any
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 SNOMED = "http://snomed.info/sct"
+_SYSTEM_ALIASES = {
+    "urn:oid:2.16.840.1.113883.6.88": RXNORM,
+    "http://www.nlm.nih.gov/research/umls/rxnorm/": RXNORM,
+    "urn:oid:2.16.840.1.113883.6.90": ICD10CM,
+    "http://hl7.org/fhir/sid/icd-10-cm/": ICD10CM,
+    "urn:oid:2.16.840.1.113883.6.96": SNOMED,
+    "http://snomed.info/sct/": SNOMED,
+}
 
 _DATE = re.compile(
     r"^(?P<y>\d{4})(?:-(?P<m>\d{2})(?:-(?P<d>\d{2})"
@@ -63,6 +71,20 @@ def parse_datetime(value: object, *, upper: bool = False) -> datetime | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
+
+
+def canonical_system(system: object) -> str:
+    """A code system's canonical URI, so that the OID forms some EHRs send match too.
+
+    >>> canonical_system("urn:oid:2.16.840.1.113883.6.88")
+    'http://www.nlm.nih.gov/research/umls/rxnorm'
+    >>> canonical_system(None)
+    ''
+    """
+    if not isinstance(system, str):
+        return ""
+    system = system.strip()
+    return _SYSTEM_ALIASES.get(system, system)
 
 
 def codings(concept: object) -> list[Mapping[str, Any]]:

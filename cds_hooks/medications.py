@@ -6,14 +6,13 @@ cannot be told is a fact with no ingredients and a ``problem``, so the caller ca
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from cds_hooks import fhir_json as fhir
-from cds_hooks.terminology import CodeResolver, IngredientMatch, Terminology
+from cds_hooks.terminology import CodeResolver, IngredientMatch, Terminology, routes_in
 
 CURRENT = "current"
 ENDED = "ended"
@@ -39,6 +38,7 @@ _STATUS_CLASS = {
     },
 }
 
+_NEVER = frozenset({"cancelled", "entered-in-error"})
 COUNTED_STATUSES = {kind: tuple(statuses) for kind, statuses in _STATUS_CLASS.items()}
 """Per resource type, the statuses the engine reads (current or ended therapy): what prefetch asks for."""
 
@@ -53,16 +53,6 @@ _ROUTE_CODES = {
     "45890007": "transdermal",
     "447694001": "respiratory",
 }
-_ROUTE_WORDS = [
-    (re.compile(r"\b(intra)?nasal|nose\b", re.IGNORECASE), "nasal"),
-    (re.compile(r"\boral(ly)?\b|\bby mouth\b|\bp\.?o\.?\b", re.IGNORECASE), "oral"),
-    (re.compile(r"\bsublingual|\bbuccal\b|\btroche\b|\blozenge\b", re.IGNORECASE), "sublingual"),
-    (re.compile(r"\brectal(ly)?\b|\bsuppository\b", re.IGNORECASE), "rectal"),
-    (re.compile(r"\bintravenous(ly)?\b|\bi\.?v\.?\b|\binfusion\b", re.IGNORECASE), "intravenous"),
-    (re.compile(r"\bintramuscular(ly)?\b|\bi\.?m\.?\b", re.IGNORECASE), "intramuscular"),
-    (re.compile(r"\btransdermal\b|\bpatch\b", re.IGNORECASE), "transdermal"),
-    (re.compile(r"\binhal(ed|er|ation)\b", re.IGNORECASE), "respiratory"),
-]
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +143,7 @@ def read_medication(
     """Normalise a MedicationRequest or MedicationStatement (as JSON) to a fact."""
     kind = str(resource.get("resourceType"))
     fhir_status = resource.get("status") if isinstance(resource.get("status"), str) else None
-    status = CURRENT if draft else _STATUS_CLASS.get(kind, {}).get(fhir_status or "", EXCLUDED)
+    status = _status(kind, fhir_status, draft)
     concepts, problem = _medication_concepts(resource, index)
     ingredients = _ingredients(concepts, terminology, resolver)
     if not concepts and problem is None:
@@ -168,12 +158,19 @@ def read_medication(
         status=status,
         fhir_status=fhir_status,
         ended_at=_ended_at(resource, dosages) if status == ENDED else None,
-        routes=_routes(dosages, label),
+        routes=_routes(dosages, concepts, ingredients),
         texts=tuple(_free_texts(resource, dosages)),
         source=resource,
         draft=draft,
         problem=None if ingredients else problem,
     )
+
+
+def _status(kind: str, fhir_status: str | None, draft: bool) -> str:
+    """A draft order of this session counts as current unless it was itself cancelled or entered in error."""
+    if draft:
+        return EXCLUDED if fhir_status in _NEVER else CURRENT
+    return _STATUS_CLASS.get(kind, {}).get(fhir_status or "", EXCLUDED)
 
 
 def _medication_concepts(
@@ -225,13 +222,20 @@ def _dosages(resource: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 
 def _ended_at(resource: Mapping[str, Any], dosages: list[Mapping[str, Any]]) -> datetime | None:
-    """The last day of therapy: dosage timing bounds, else the dispense validity or the statement's period."""
+    """The last day of therapy: dosage timing bounds, else the dispense validity or the statement's period.
+
+    Of several dates the latest is taken, so the washout is never cut short.
+    """
     ends = []
     for dosage in dosages:
-        repeat = (dosage.get("timing") or {}).get("repeat") if isinstance(dosage.get("timing"), Mapping) else None
-        bounds = repeat.get("boundsPeriod") if isinstance(repeat, Mapping) else None
+        timing = dosage.get("timing")
+        repeat = timing.get("repeat") if isinstance(timing, Mapping) else None
+        if not isinstance(repeat, Mapping):
+            continue
+        bounds = repeat.get("boundsPeriod")
         if isinstance(bounds, Mapping):
             ends.append(fhir.parse_datetime(bounds.get("end"), upper=True))
+        ends.append(_after(_start(resource, bounds), repeat.get("boundsDuration")))
     if not any(ends):
         dispense = resource.get("dispenseRequest")
         validity = dispense.get("validityPeriod") if isinstance(dispense, Mapping) else None
@@ -244,9 +248,42 @@ def _ended_at(resource: Mapping[str, Any], dosages: list[Mapping[str, Any]]) -> 
     return max(known) if known else None
 
 
-def _routes(dosages: list[Mapping[str, Any]], label: str | None) -> frozenset[str]:
+_DURATION_UNITS = {
+    "min": timedelta(minutes=1), "h": timedelta(hours=1), "hours": timedelta(hours=1), "d": timedelta(days=1),
+    "days": timedelta(days=1), "wk": timedelta(weeks=1), "weeks": timedelta(weeks=1), "mo": timedelta(days=31),
+    "months": timedelta(days=31), "a": timedelta(days=366), "years": timedelta(days=366),
+}
+"""UCUM units of a timing bound, each at its longest (a month as 31 days) so a washout is never cut short."""
+
+
+def _start(resource: Mapping[str, Any], bounds: object) -> datetime | None:
+    """When a bounded course began: the bounds' start, else when the order was written or the statement's start."""
+    if isinstance(bounds, Mapping) and bounds.get("start"):
+        return fhir.parse_datetime(bounds.get("start"), upper=True)
+    period = resource.get("effectivePeriod")
+    start = period.get("start") if isinstance(period, Mapping) else None
+    return fhir.parse_datetime(resource.get("authoredOn") or start, upper=True)
+
+
+def _after(start: datetime | None, duration: object) -> datetime | None:
+    """``start`` plus a FHIR Duration (``{"value": 14, "code": "d"}``); None when either is missing or odd."""
+    if start is None or not isinstance(duration, Mapping):
+        return None
+    value, unit = duration.get("value"), duration.get("code") or duration.get("unit")
+    if not isinstance(value, int | float) or isinstance(value, bool) or unit not in _DURATION_UNITS:
+        return None
+    try:
+        return start + _DURATION_UNITS[unit] * value
+    except OverflowError:
+        return None
+
+
+def _routes(
+    dosages: list[Mapping[str, Any]], concepts: list[object], ingredients: tuple[IngredientMatch, ...]
+) -> frozenset[str]:
+    """Routes from the dosage (coded or written), the drug's names, and what the product or brand implies."""
     routes: set[str] = set()
-    texts = [label] if label else []
+    texts = [text for concept in concepts for text in fhir.concept_texts(concept)]
     for dosage in dosages:
         route = dosage.get("route")
         routes.update(
@@ -256,7 +293,9 @@ def _routes(dosages: list[Mapping[str, Any]], label: str | None) -> frozenset[st
         if isinstance(dosage.get("text"), str):
             texts.append(dosage["text"])
     for text in texts:
-        routes.update(name for pattern, name in _ROUTE_WORDS if pattern.search(text))
+        routes.update(routes_in(text))
+    for match in ingredients:
+        routes.update(match.routes)
     return frozenset(routes)
 
 

@@ -12,6 +12,7 @@ from service import auth, cds, cors, errors, feedback, health, logging_setup, me
 from service.config import Settings
 from service.fhir_client import FhirClient
 from service.runtime import EXTENSION, Runtime, utc_now
+from service.rxnav import resolver_from
 
 
 def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime] = utc_now) -> Flask:
@@ -23,7 +24,9 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.json.sort_keys = False
     fetch = FhirClient(settings.fhir_timeout_seconds, settings.fhir_max_pages, settings.allow_http_fhir)
-    app.extensions[EXTENSION] = Runtime(settings=settings, knowledge=knowledge, clock=clock, fetch=fetch)
+    app.extensions[EXTENSION] = Runtime(
+        settings=settings, knowledge=knowledge, clock=clock, fetch=fetch, resolver=resolver_from(settings)
+    )
     logging_setup.init_app(app)
     errors.init_app(app)
     metrics.init_app(app)

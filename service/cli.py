@@ -16,12 +16,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from cds_hooks import order_check
 from cds_hooks.errors import CdsError
-from cds_hooks.knowledge import DATA_DIR, load_knowledge
+from cds_hooks.knowledge import DATA_DIR, load_knowledge, replace_section, rules_markdown
 from cds_hooks.protocol import load_request
 from cds_hooks.services import SERVICES, service
 from service.config import ConfigError, Settings
 from service.storage.database import Database
 from service.storage.report import feedback_report
+from service.rxnav import resolver_from
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -55,6 +56,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = commands.add_parser("feedback-report", help="accept and override rates per rule and override reason")
     report.add_argument("--format", choices=("table", "json"), default="table")
 
+    rules = commands.add_parser("rules", help="print the rules with their advice as a Markdown table")
+    rules.add_argument("--update-readme", type=Path, metavar="README",
+                       help="write the table between the rules markers of this Markdown file instead of printing it")
+
     args = parser.parse_args(argv)
     try:
         if args.command == "serve" and args.production:
@@ -65,6 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _db_upgrade()
         if args.command == "feedback-report":
             return _feedback_report(args.format)
+        if args.command == "rules":
+            return _rules(args.update_readme)
         return _check(args.file, args.service, args.format, args.now)
     except (ConfigError, CdsError) as error:
         print(f"ketamine-cds: {error}", file=sys.stderr)
@@ -103,9 +110,24 @@ def _feedback_report(output: str) -> int:
     return 0
 
 
+def _rules(readme: Path | None) -> int:
+    settings = Settings.from_env()
+    table = rules_markdown(load_knowledge(settings.knowledge_dir or DATA_DIR, settings.knowledge_overrides))
+    if readme is None:
+        print(table, end="")
+        return 0
+    try:
+        readme.write_text(replace_section(readme.read_text(encoding="utf-8"), table), encoding="utf-8")
+    except (OSError, ValueError) as error:
+        print(f"ketamine-cds: {readme}: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def _check(path: Path, service_id: str | None, output: str, now_text: str | None) -> int:
     settings = Settings.from_env()
     knowledge = load_knowledge(settings.knowledge_dir or DATA_DIR, settings.knowledge_overrides)
+    resolver = resolver_from(settings)
     try:
         body = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
@@ -118,8 +140,8 @@ def _check(path: Path, service_id: str | None, output: str, now_text: str | None
         return 2
     request = load_request(body, definition.hook)
     now = datetime.fromisoformat(now_text).astimezone(UTC) if now_text else datetime.now(UTC)
-    drafts = order_check.ketamine_orders(request, knowledge)
-    cards = order_check.check(request, definition, knowledge, drafts, now) if drafts.ordered else []
+    drafts = order_check.ketamine_orders(request, knowledge, resolver)
+    cards = order_check.check(request, definition, knowledge, drafts, now, resolver=resolver) if drafts.ordered else []
     print(json.dumps({"cards": cards}, indent=2) if output == "json" else _as_text(cards))
     return 0
 

@@ -36,6 +36,13 @@ class Settings:
     db_migrate: str = "auto"
     redis_url: str | None = field(default=None, repr=False)
     patient_hash_key: str | None = field(default=None, repr=False)
+    fhir_timeout_seconds: float = 0.5
+    fhir_max_pages: int = 10
+    allow_http_fhir: bool = False
+    rxnav_url: str | None = None
+    rxnav_timeout: float = 2.0
+    rxnav_cache_size: int = 10_000
+    rxnav_cache_ttl: int = 86_400
 
     def __post_init__(self) -> None:
         if self.env == "production" and self.auth_mode is None:
@@ -45,9 +52,6 @@ class Settings:
             raise ConfigError("CDS_TRUSTED_ISSUERS_FILE must name the trusted issuers file when CDS_AUTH_MODE is jwt")
         if self.env == "production" and not self.patient_hash_key:
             raise ConfigError("CDS_PATIENT_HASH_KEY must be set when CDS_ENV is production")
-    fhir_timeout_seconds: float = 0.5
-    fhir_max_pages: int = 10
-    allow_http_fhir: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -70,6 +74,10 @@ class Settings:
             fhir_timeout_seconds=_seconds(env, "CDS_FHIR_TIMEOUT_SECONDS", cls.fhir_timeout_seconds),
             fhir_max_pages=_int(env, "CDS_FHIR_MAX_PAGES", cls.fhir_max_pages, minimum=1),
             allow_http_fhir=_flag(env, "CDS_ALLOW_HTTP_FHIR"),
+            rxnav_url=_base_url(env, "CDS_RXNAV_URL"),
+            rxnav_timeout=_seconds(env, "CDS_RXNAV_TIMEOUT", cls.rxnav_timeout),
+            rxnav_cache_size=_int(env, "CDS_RXNAV_CACHE_SIZE", cls.rxnav_cache_size, minimum=1),
+            rxnav_cache_ttl=_int(env, "CDS_RXNAV_CACHE_TTL", cls.rxnav_cache_ttl, minimum=1),
         )
 
 

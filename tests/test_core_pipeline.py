@@ -26,7 +26,7 @@ def run(body, knowledge, service_id="ketamine-order-sign", now=NOW):
     [
         ("order-sign-esketamine-maoi", "ketamine-order-sign", ["critical", "info"]),
         ("order-sign-ketamine-benzodiazepine", "ketamine-order-sign", ["warning"]),
-        ("order-sign-esketamine-ssri", "ketamine-order-sign", ["info"]),
+        ("order-sign-esketamine-ssri", "ketamine-order-sign", ["info", "info"]),
         ("order-select-ketamine-maoi-washout", "ketamine-order-select", ["critical"]),
         ("order-sign-ketamine-no-interaction", "ketamine-order-sign", []),
         ("order-sign-non-ketamine", "ketamine-order-sign", []),

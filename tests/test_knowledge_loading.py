@@ -91,7 +91,7 @@ def test_a_site_can_switch_a_rule_off_or_change_its_advice(tmp_path, fixture):
         "site: Example Health\n"
         "rules:\n"
         "  maoi:\n    advice: {esketamine: monitor}\n    note: P&T decision 2026-10\n"
-        "  ssri-snri:\n    enabled: false\n"
+        "  ssri:\n    enabled: false\n"
     )
     client = create_app(Settings(knowledge_overrides=overrides)).test_client()
     cards = client.post("/cds-services/ketamine-order-sign", json=fixture("order-sign-esketamine-maoi")).get_json()

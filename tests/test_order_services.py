@@ -25,7 +25,7 @@ def rule_ids(cards):
 
 def test_esketamine_with_a_brand_only_maoi_is_avoid_naming_brand_and_ingredient(client, fixture):
     cards = cards_for(client, SIGN, fixture("order-sign-esketamine-maoi"))
-    assert rule_ids(cards) == ["maoi", "ssri-snri"]
+    assert rule_ids(cards) == ["maoi", "ssri"]
     maoi = cards[0]
     assert maoi["summary"].startswith("Avoid esketamine with Nardil (phenelzine)")
     assert maoi["indicator"] == "critical"
@@ -51,11 +51,14 @@ def test_cards_come_in_order_avoid_hold_monitor(client, fixture):
 
 
 def test_one_card_per_rule_names_every_implicated_co_medication(client, fixture):
-    cards = cards_for(client, SIGN, fixture("order-sign-esketamine-ssri"))
-    assert len(cards) == 1
-    assert "escitalopram" in cards[0]["summary"] and "Effexor (venlafaxine)" in cards[0]["summary"]
+    body = fixture("order-sign-esketamine-ssri")
+    effexor = body["prefetch"]["medicationRequests"]["entry"][1]["resource"]
+    effexor["medicationCodeableConcept"] = {"text": "Zoloft 50 mg tablet"}
+    cards = cards_for(client, SIGN, body)
+    assert rule_ids(cards) == ["ssri"]
+    assert "escitalopram" in cards[0]["summary"] and "Zoloft (sertraline)" in cards[0]["summary"]
     implicated = cards[0]["extension"]["org.ketamine-cds"]["implicated"]
-    assert {item["ingredient"] for item in implicated} == {"escitalopram", "venlafaxine"}
+    assert {item["ingredient"] for item in implicated} == {"escitalopram", "sertraline"}
     assert {item["reference"] for item in implicated} == {"MedicationRequest/lexapro", "MedicationRequest/effexor"}
 
 
@@ -109,7 +112,7 @@ def test_order_sign_evaluates_every_draft_order(client, fixture):
     spravato = copy.deepcopy(fixture("order-sign-esketamine-ssri")["context"]["draftOrders"]["entry"][0])
     body["context"]["draftOrders"]["entry"].append(spravato)
     cards = cards_for(client, SIGN, body)
-    assert rule_ids(cards) == ["maoi", "ssri-snri"]
+    assert rule_ids(cards) == ["maoi", "ssri"]
     assert "ordered together in this session" in cards[1]["detail"]
 
 
@@ -129,7 +132,7 @@ def test_an_invalid_prefetch_entry_naming_an_maoi_is_reported_not_dropped(client
     nardil = body["prefetch"]["medicationRequests"]["entry"][0]["resource"]
     nardil["authoredOn"] = "last tuesday"
     cards = cards_for(client, SIGN, body)
-    assert rule_ids(cards) == ["ssri-snri", "notice"]
+    assert rule_ids(cards) == ["ssri", "notice"]
     notice = cards[-1]
     assert notice["summary"].startswith("Interaction check incomplete")
     assert "MedicationRequest/nardil" in notice["detail"] and "authoredOn" in notice["detail"]
@@ -139,7 +142,7 @@ def test_an_invalid_prefetch_entry_naming_an_maoi_is_reported_not_dropped(client
 def test_an_invalid_entry_of_an_unrelated_drug_changes_nothing(client, fixture):
     body = fixture("order-sign-esketamine-maoi")
     body["prefetch"]["medicationRequests"]["entry"][2]["resource"]["authoredOn"] = "soon"
-    assert rule_ids(cards_for(client, SIGN, body)) == ["maoi", "ssri-snri"]
+    assert rule_ids(cards_for(client, SIGN, body)) == ["maoi", "ssri"]
 
 
 def test_an_entry_without_a_medication_is_reported(client, fixture):
@@ -174,7 +177,7 @@ def test_a_null_prefetch_key_means_no_data_and_is_not_a_gap(client, fixture):
     body = fixture("order-sign-esketamine-maoi")
     body["prefetch"]["medicationStatements"] = None
     body["prefetch"]["conditions"] = None
-    assert rule_ids(cards_for(client, SIGN, body)) == ["maoi", "ssri-snri"]
+    assert rule_ids(cards_for(client, SIGN, body)) == ["maoi", "ssri"]
 
 
 def test_no_prefetch_and_no_fhir_server_is_412(client, fixture):
@@ -189,7 +192,7 @@ def test_a_missing_key_without_fhir_server_is_a_gap_when_other_data_arrived(clie
     body = fixture("order-sign-esketamine-maoi")
     del body["prefetch"]["medicationStatements"]
     cards = cards_for(client, SIGN, body)
-    assert rule_ids(cards) == ["maoi", "ssri-snri", "notice"]
+    assert rule_ids(cards) == ["maoi", "ssri", "notice"]
     assert "no fhirServer" in cards[-1]["detail"]
 
 
@@ -237,8 +240,7 @@ def test_a_medication_statement_counts_like_an_order(client, fixture):
 
 def test_summaries_stay_under_140_characters_with_many_co_medications(client, fixture):
     body = fixture("order-sign-esketamine-ssri")
-    names = ["citalopram", "escitalopram", "fluoxetine", "fluvoxamine", "paroxetine", "sertraline",
-             "desvenlafaxine", "duloxetine", "milnacipran", "levomilnacipran"]
+    names = ["citalopram", "escitalopram", "fluoxetine", "fluvoxamine", "paroxetine", "sertraline"] * 2
     body["prefetch"]["medicationRequests"]["entry"] = [
         {"resource": {"resourceType": "MedicationRequest", "id": f"m{number}", "status": "active",
                       "intent": "order", "subject": {"reference": "Patient/fixture-ssri"},
@@ -247,5 +249,4 @@ def test_summaries_stay_under_140_characters_with_many_co_medications(client, fi
     ]
     card = cards_for(client, SIGN, body)[0]
     assert len(card["summary"]) < 140
-    assert "more" in card["summary"]
     assert len(card["extension"]["org.ketamine-cds"]["implicated"]) == len(names)

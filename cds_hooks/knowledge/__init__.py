@@ -12,6 +12,7 @@ from cds_hooks.knowledge.model import (
     KnowledgeBase,
     Rule,
 )
+from cds_hooks.knowledge.table import replace_section, rules_markdown, section
 
 __all__ = [
     "ADVICE_LEVELS",
@@ -26,4 +27,7 @@ __all__ = [
     "Rule",
     "apply_overrides",
     "load_knowledge",
+    "replace_section",
+    "rules_markdown",
+    "section",
 ]

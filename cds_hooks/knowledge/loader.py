@@ -30,10 +30,13 @@ from cds_hooks.knowledge.model import (
     SerotoninWatch,
     Washout,
     When,
+    icd10_key,
 )
-from cds_hooks.terminology import Ingredient, Product, Terminology
+from cds_hooks.terminology import ROUTES, Ingredient, Product, Terminology
 
 DATA_DIR = Path(__file__).parent / "data"
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader where PyYAML was built with it (several times faster), else the pure-Python one."""
 
 
 def load_knowledge(data_dir: Path = DATA_DIR, overrides: Path | None = None) -> KnowledgeBase:
@@ -192,41 +195,56 @@ def _condition_valuesets(path: Path) -> dict[str, ConditionValueSet]:
         data = _validated(schema.ConditionValueSetSchema(), item, path, prefix=f"{number}.")
         result[data["id"]] = ConditionValueSet(
             id=data["id"], title=data["title"], version=data["version"], source=data["source"],
-            icd10cm=tuple(code.upper() for code in data["icd10cm"]),
+            icd10cm=tuple(icd10_key(code) for code in data["icd10cm"]),
             snomed=frozenset(data["snomed"]),
             text=_words(data["text"]) if data["text"] else None,
+            exclude=_words(data["exclude_text"]) if data["exclude_text"] else None,
         )
     _unique((item.get("id") for item in items), "id", path)
     return result
 
 
 def _terminology(folder: Path) -> Terminology:
-    """The code table (``rxnorm.csv``) and the names (``synonyms.csv``) make one Terminology."""
-    rows = _csv(folder / "rxnorm.csv", ("rxcui", "tty", "name", "ingredients", "source"))
+    """The code table (``rxnorm.csv``) and the names (``synonyms.csv``) make one Terminology.
+
+    Every ingredient name is also a term. A synonym with no ingredient must be a look-alike: words that contain a
+    tracked name but name nothing tracked (``isopropyl alcohol``), so that the shorter name does not match there.
+    """
+    table = folder / "rxnorm.csv"
+    rows = _csv(table, ("rxcui", "tty", "name", "ingredients", "source"))
     ingredient_codes = {row["name"].lower(): row["rxcui"] for row in rows if row["tty"] in {"IN", "PIN", "MIN"}}
     products = []
     for number, row in enumerate(rows, start=2):
         if not row["rxcui"].isdigit():
-            raise KnowledgeError("rxcui must be digits", file=str(folder / "rxnorm.csv"), field=f"line {number}")
-        names = [name.strip().lower() for name in row["ingredients"].split(";") if name.strip()]
+            raise KnowledgeError("rxcui must be digits", file=str(table), field=f"line {number}")
+        names = _names(row["ingredients"])
         if not names:
-            raise KnowledgeError("no ingredient", file=str(folder / "rxnorm.csv"), field=f"line {number}")
+            raise KnowledgeError("no ingredient", file=str(table), field=f"line {number}")
         products.append(
             Product(
                 rxcui=row["rxcui"], tty=row["tty"], name=row["name"],
                 ingredients=tuple(Ingredient(name, ingredient_codes.get(name)) for name in names),
             )
         )
-    terms: dict[str, list[str]] = {name: [name] for product in products for name in
-                                   (i.name for i in product.ingredients)}
-    for number, row in enumerate(_csv(folder / "synonyms.csv", ("term", "ingredients", "kind")), start=2):
-        names = [name.strip().lower() for name in row["ingredients"].split(";") if name.strip()]
-        if not row["term"].strip() or not names:
-            raise KnowledgeError("term and ingredients are required", file=str(folder / "synonyms.csv"),
-                                 field=f"line {number}")
-        terms.setdefault(row["term"].strip().lower(), [])
-        terms[row["term"].strip().lower()] = sorted(set(terms[row["term"].strip().lower()]) | set(names))
-    return Terminology(products, terms)
+    _unique((row["rxcui"] for row in rows), "rxcui", table)
+    terms: dict[str, list[str]] = {i.name: [i.name] for product in products for i in product.ingredients}
+    routes: dict[str, str] = {}
+    synonyms = folder / "synonyms.csv"
+    for number, row in enumerate(_csv(synonyms, ("term", "ingredients", "kind", "route")), start=2):
+        term, names = row["term"].lower(), _names(row["ingredients"])
+        if not term or not (names or row["kind"].startswith("look-alike")):
+            raise KnowledgeError("a term and its ingredients are required (none only for a look-alike)",
+                                 file=str(synonyms), field=f"line {number}")
+        if row["route"] and row["route"] not in ROUTES:
+            raise KnowledgeError(f"unknown route {row['route']!r}", file=str(synonyms), field=f"line {number}")
+        terms[term] = sorted(set(terms.get(term, [])) | set(names))
+        if row["route"]:
+            routes[term] = row["route"]
+    return Terminology(products, terms, routes)
+
+
+def _names(cell: str) -> list[str]:
+    return [name.strip().lower() for name in cell.split(";") if name.strip()]
 
 
 def _words(terms: Iterable[str]) -> re.Pattern[str]:
@@ -245,7 +263,7 @@ def _validated(schema_: Schema, data: object, path: Path, prefix: str = "") -> d
 def _yaml(path: Path) -> object:
     try:
         with path.open(encoding="utf-8") as handle:
-            return yaml.safe_load(handle)
+            return yaml.load(handle, Loader=_YAML_LOADER)
     except OSError as error:
         raise KnowledgeError(f"cannot be read ({error.strerror})", file=str(path)) from None
     except yaml.YAMLError as error:

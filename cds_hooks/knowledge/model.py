@@ -44,23 +44,41 @@ class DrugValueSet:
 
 @dataclass(frozen=True, slots=True)
 class ConditionValueSet:
-    """Conditions by ICD-10-CM code prefix, SNOMED CT code, or words in the problem's text."""
+    """Conditions by ICD-10-CM code prefix, SNOMED CT code, or words in the problem's text.
+
+    ``exclude`` holds phrases that contain a member word but mean something else ("pulmonary hypertension",
+    "without psychotic features"); they are taken out of the text before the words are sought.
+    """
 
     id: str
     title: str
     version: str
     source: str
     icd10cm: tuple[str, ...]
+    """Code prefixes without dots (``I671`` for I67.1), so codes sent with or without dots both match."""
     snomed: frozenset[str]
     text: re.Pattern[str] | None
+    exclude: re.Pattern[str] | None = None
 
     def matches(self, condition: ConditionFact) -> bool:
         for system, code in condition.codes:
-            if system == ICD10CM and code.upper().startswith(self.icd10cm):
+            if system == ICD10CM and self.icd10cm and icd10_key(code).startswith(self.icd10cm):
                 return True
             if system == SNOMED and code in self.snomed:
                 return True
-        return self.text is not None and any(self.text.search(text) for text in condition.texts)
+        if self.text is None:
+            return False
+        texts = [self.exclude.sub(" ", text) if self.exclude else text for text in condition.texts]
+        return any(self.text.search(text) for text in texts)
+
+
+def icd10_key(code: str) -> str:
+    """An ICD-10-CM code as compared: upper case, no dot, no spaces.
+
+    >>> icd10_key(" i67.1 ")
+    'I671'
+    """
+    return code.strip().upper().replace(".", "").replace(" ", "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,10 +191,13 @@ class KnowledgeBase:
 
     @cached_property
     def interacting_ingredients(self) -> frozenset[str]:
-        """Every ingredient some medication rule fires on: the only medications worth a closer look."""
-        return frozenset(
+        """Every ingredient a medication rule or the serotonin watch counts: the medications worth a closer look."""
+        names = {
             name
             for rule in self.rules
             if rule.kind == "medication"
             for name in self.drug_valuesets[rule.valueset].ingredients
-        )
+        }
+        if self.serotonin_watch is not None:
+            names |= self.drug_valuesets[self.serotonin_watch.valueset].ingredients
+        return frozenset(names)

@@ -9,11 +9,10 @@ from __future__ import annotations
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from cds_hooks.knowledge.model import ADVICE_LEVELS, ORDERED_DRUGS
+from cds_hooks.terminology import ROUTES
 
 _ID = validate.Regexp(r"^[a-z0-9][a-z0-9-]*$", error="must be lower-case letters, digits and hyphens")
 _TEXT = validate.Length(min=1)
-_ROUTES = ("oral", "sublingual", "nasal", "rectal", "intravenous", "intramuscular", "subcutaneous",
-           "transdermal", "respiratory")
 _GRADES = ("label", "pk-study", "observational", "weak", "conflicting", "policy")
 
 
@@ -77,6 +76,7 @@ class ConditionValueSetSchema(_Strict):
     icd10cm = fields.List(fields.Str(validate=_TEXT), load_default=list)
     snomed = fields.List(fields.Str(validate=validate.Regexp(r"^\d+$")), load_default=list)
     text = fields.List(fields.Str(validate=_TEXT), load_default=list)
+    exclude_text = fields.List(fields.Str(validate=_TEXT), load_default=list)
 
     @validates_schema
     def _has_members(self, data: dict, **kwargs: object) -> None:
@@ -87,8 +87,8 @@ class ConditionValueSetSchema(_Strict):
 class WhenSchema(_Strict):
     ordered_drugs = fields.List(fields.Str(validate=validate.OneOf(ORDERED_DRUGS)), load_default=list)
     ordered_context = fields.Str(validate=validate.OneOf(("anaesthesia",)))
-    ordered_routes = fields.List(fields.Str(validate=validate.OneOf(_ROUTES)), load_default=list)
-    comedication_routes = fields.List(fields.Str(validate=validate.OneOf(_ROUTES)), load_default=list)
+    ordered_routes = fields.List(fields.Str(validate=validate.OneOf(ROUTES)), load_default=list)
+    comedication_routes = fields.List(fields.Str(validate=validate.OneOf(ROUTES)), load_default=list)
     comedication_ingredients = fields.List(fields.Str(validate=_TEXT), load_default=list)
 
     @validates_schema
@@ -140,7 +140,7 @@ class RuleSchema(_Strict):
     citations = fields.List(fields.Str(validate=_ID), required=True, validate=validate.Length(min=1))
     washout = fields.Nested(WashoutSchema)
     history_counts = fields.Bool(load_default=False)
-    comedication_routes = fields.List(fields.Str(validate=validate.OneOf(_ROUTES)), load_default=list)
+    comedication_routes = fields.List(fields.Str(validate=validate.OneOf(ROUTES)), load_default=list)
     modifiers = fields.List(fields.Nested(ModifierSchema), load_default=list)
 
     @validates_schema

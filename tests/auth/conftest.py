@@ -13,7 +13,7 @@ import yaml
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from flask import Flask
 
-from auth.auth_helpers import BASE, ISS, Signer
+from tests.auth.auth_helpers import BASE, ISS, Signer
 from service import create_app
 from service.auth import refused
 from service.config import Settings

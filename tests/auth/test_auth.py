@@ -14,7 +14,7 @@ import responses
 from cryptography.hazmat.primitives.asymmetric import ec
 from flask import Flask
 
-from auth.auth_helpers import BASE, DISCOVERY, ISS, Clock, Signer, bearer, hs256_with_public_key, unsigned
+from tests.auth.auth_helpers import BASE, DISCOVERY, ISS, Clock, Signer, bearer, hs256_with_public_key, unsigned
 from service.auth import REASONS, Authenticator, AuthFailure, bearer_token
 from service.jwks import MIN_REFRESH_SECONDS, RemoteKeys
 from service.replay import MemoryReplayStore

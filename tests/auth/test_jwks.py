@@ -6,7 +6,7 @@ import pytest
 import requests
 import responses
 
-from auth.auth_helpers import Clock
+from tests.auth.auth_helpers import Clock
 from service.jwks import (
     CACHE_SECONDS,
     MIN_REFRESH_SECONDS,

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from auth.auth_helpers import Clock
+from tests.auth.auth_helpers import Clock
 from service.replay import MemoryReplayStore, RedisReplayStore, ReplayStoreUnavailable
 
 

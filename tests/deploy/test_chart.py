@@ -40,7 +40,7 @@ ISSUERS = [
 SITE_OVERRIDES = """\
 site: Example General Hospital
 rules:
-  ssri-snri:
+  ssri:
     enabled: false
 """
 VALUE_SETS: dict[str, dict[str, Any]] = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from auth.auth_helpers import Clock
+from tests.auth.auth_helpers import Clock
 from sqlalchemy import event, inspect
 
 from service.cli import main

@@ -1,0 +1,189 @@
+"""Small builders for FHIR resources and CDS Hooks requests, and a runner through the core pipeline."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from cds_hooks import order_check
+from cds_hooks.fhir_json import ICD10CM, RXNORM, SNOMED
+from cds_hooks.knowledge import KnowledgeBase
+from cds_hooks.protocol import load_request
+from cds_hooks.services import SERVICES
+from cds_hooks.terminology import CodeResolver
+
+PATIENT = "Patient/case"
+ROUTES = {
+    "oral": ("26643006", "Oral route"),
+    "sublingual": ("37839007", "Sublingual route"),
+    "nasal": ("46713006", "Nasal route"),
+    "rectal": ("37161004", "Rectal route"),
+    "intravenous": ("47625008", "Intravenous route"),
+    "intramuscular": ("78421000", "Intramuscular route"),
+    "transdermal": ("45890007", "Transdermal route"),
+}
+_ids = itertools.count(1)
+
+
+def concept(
+    *, code: str | None = None, display: str | None = None, text: str | None = None, system: str = RXNORM
+) -> dict[str, Any]:
+    """A CodeableConcept: a coding when ``code`` or ``display`` is given, and ``text`` when given."""
+    result: dict[str, Any] = {}
+    if code or display:
+        coding = {"system": system}
+        if code:
+            coding["code"] = code
+        if display:
+            coding["display"] = display
+        result["coding"] = [coding]
+    if text:
+        result["text"] = text
+    return result
+
+
+def medication(
+    *,
+    code: str | None = None,
+    display: str | None = None,
+    text: str | None = None,
+    system: str = RXNORM,
+    status: str = "active",
+    kind: str = "MedicationRequest",
+    route: str | None = None,
+    dosage_text: str | None = None,
+    ended: str | None = None,
+    ident: str | None = None,
+    reason: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A MedicationRequest (or MedicationStatement) for one drug; ``ended`` is the last day of a bounded course."""
+    resource: dict[str, Any] = {
+        "resourceType": kind,
+        "id": ident or f"med-{next(_ids)}",
+        "status": status,
+        "medicationCodeableConcept": concept(code=code, display=display, text=text, system=system),
+        "subject": {"reference": PATIENT},
+    }
+    if kind == "MedicationRequest":
+        resource["intent"] = "order"
+        resource["authoredOn"] = "2026-01-05"
+    dosage: dict[str, Any] = {}
+    if route:
+        route_code, route_display = ROUTES[route]
+        dosage["route"] = concept(code=route_code, display=route_display, system=SNOMED)
+    if dosage_text:
+        dosage["text"] = dosage_text
+    if ended:
+        dosage["timing"] = {"repeat": {"boundsPeriod": {"start": "2026-01-05", "end": ended}}}
+    if dosage:
+        resource["dosageInstruction" if kind == "MedicationRequest" else "dosage"] = [dosage]
+    if reason:
+        resource["reasonCode"] = [{"text": reason}]
+    resource.update(extra or {})
+    return resource
+
+
+_ORDERED = {
+    "ketamine": ("6130", "ketamine", "ketamine 50 mg/mL injection", "intravenous"),
+    "esketamine": ("2201625", "esketamine Nasal Spray [Spravato]", "Spravato 56 mg nasal spray", "nasal"),
+}
+
+
+def ordered(
+    drug: str = "ketamine", *, route: str | None = None, reason: str | None = None, text: str | None = None
+) -> dict[str, Any]:
+    """The draft ketamine (RxNorm IN 6130, IV by default) or esketamine (Spravato SBDF 2201625, nasal) order."""
+    code, display, default_text, default_route = _ORDERED[drug]
+    return medication(code=code, display=display, text=text or default_text, status="draft",
+                      route=route or default_route, ident=f"draft-{drug}", reason=reason)
+
+
+def condition(
+    *,
+    icd: str | None = None,
+    snomed: str | None = None,
+    display: str | None = None,
+    text: str | None = None,
+    clinical: str | None = "active",
+    verification: str = "confirmed",
+    ident: str | None = None,
+    system: str | None = None,
+) -> dict[str, Any]:
+    """A Condition coded in ICD-10-CM or SNOMED CT (or text only), with its clinical and verification status."""
+    code_system = system or (ICD10CM if icd else SNOMED)
+    resource: dict[str, Any] = {
+        "resourceType": "Condition",
+        "id": ident or f"cond-{next(_ids)}",
+        "subject": {"reference": PATIENT},
+        "verificationStatus": {
+            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": verification}]
+        },
+        "code": concept(code=icd or snomed, display=display, text=text, system=code_system),
+    }
+    if clinical:
+        resource["clinicalStatus"] = {
+            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": clinical}]
+        }
+    return resource
+
+
+def bundle(resources: Iterable[Mapping[str, Any]], kind: str = "searchset") -> dict[str, Any]:
+    entries = [{"resource": dict(resource)} for resource in resources]
+    return {"resourceType": "Bundle", "type": kind, "entry": entries}
+
+
+def hook_request(
+    order: Mapping[str, Any],
+    *,
+    medications: Iterable[Mapping[str, Any]] = (),
+    statements: Iterable[Mapping[str, Any]] = (),
+    conditions: Iterable[Mapping[str, Any]] = (),
+    drafts: Iterable[Mapping[str, Any]] = (),
+    hook: str = "order-sign",
+) -> dict[str, Any]:
+    """An order-sign (or order-select) request with every prefetch key filled."""
+    medications = list(medications)
+    context: dict[str, Any] = {
+        "userId": "Practitioner/case",
+        "patientId": "case",
+        "draftOrders": bundle([order, *drafts], kind="collection"),
+    }
+    if hook == "order-select":
+        context["selections"] = [f"{order['resourceType']}/{order['id']}"]
+    return {
+        "hookInstance": "00000000-0000-4000-8000-000000000001",
+        "hook": hook,
+        "context": context,
+        "prefetch": {
+            "medicationRequests": bundle(r for r in medications if r["resourceType"] != "MedicationStatement"),
+            "medicationStatements": bundle(
+                [*statements, *(r for r in medications if r["resourceType"] == "MedicationStatement")]
+            ),
+            "conditions": bundle(conditions),
+        },
+    }
+
+
+def run(
+    body: Mapping[str, Any], kb: KnowledgeBase, now: datetime, resolver: CodeResolver | None = None
+) -> list[dict[str, Any]]:
+    """The cards the core pipeline (order_check) returns for a hook request body."""
+    definition = next(service for service in SERVICES if service.hook == body["hook"])
+    request = load_request(body, definition.hook)
+    drafts = order_check.ketamine_orders(request, kb, resolver)
+    if not drafts.ordered:
+        return []
+    return order_check.check(request, definition, kb, drafts, now, resolver=resolver)
+
+
+def advice_by_rule(cards: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """``{rule id: advice}`` for the advice cards (data notices left out)."""
+    found = {}
+    for card in cards:
+        extension = card.get("extension", {}).get("org.ketamine-cds", {})
+        if "ruleId" in extension:
+            found[extension["ruleId"]] = extension["advice"]
+    return found

@@ -1,0 +1,209 @@
+"""The knowledge files hang together, follow the PDDI model, are versioned, and refuse bad edits and overrides."""
+
+from __future__ import annotations
+
+import csv
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from tests.builders import advice_by_rule, hook_request, medication, ordered, run
+from tests.conftest import NOW
+
+from cds_hooks.errors import KnowledgeError
+from cds_hooks.knowledge import DATA_DIR, apply_overrides, load_knowledge
+from cds_hooks.knowledge.model import ORDERED_DRUGS
+from service import create_app
+from service.config import ConfigError, Settings
+
+
+@pytest.fixture
+def data_copy(tmp_path) -> Path:
+    """A writable copy of the packaged knowledge base."""
+    return Path(shutil.copytree(DATA_DIR, tmp_path / "data"))
+
+
+def _edit_yaml(path: Path, change) -> None:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+
+
+def test_every_rule_states_the_pddi_minimal_information(knowledge):
+    for rule in knowledge.rules:
+        assert set(rule.advice) == set(ORDERED_DRUGS), rule.id
+        for field in ("consequence", "seriousness", "mechanism", "management", "monitoring", "timing", "summary"):
+            assert getattr(rule, field).strip(), f"{rule.id}: {field}"
+        assert rule.evidence.grade and rule.evidence.summary, rule.id
+        assert rule.citations, rule.id
+        valuesets = knowledge.drug_valuesets if rule.kind == "medication" else knowledge.condition_valuesets
+        valueset = valuesets[rule.valueset]
+        assert valueset.version and valueset.source, rule.id
+
+
+def test_every_value_set_is_used_by_a_rule_or_the_serotonin_watch(knowledge):
+    used = {rule.valueset for rule in knowledge.rules} | {knowledge.serotonin_watch.valueset}
+    assert used == set(knowledge.drug_valuesets) | set(knowledge.condition_valuesets)
+
+
+def test_weak_evidence_is_stated_as_weak_in_its_summary(knowledge):
+    for rule in knowledge.rules:
+        if rule.evidence.weak and rule.advice != {"ketamine": "none", "esketamine": "none"}:
+            assert "weak" in rule.evidence.summary.lower(), rule.id
+
+
+def test_stricter_than_label_rules_say_so(knowledge):
+    for rule_id in ("maoi", "linezolid-methylene-blue", "theophylline", "benzodiazepines"):
+        assert knowledge.rule(rule_id).label_note, rule_id
+
+
+def test_the_changelog_has_an_entry_for_the_current_version(knowledge):
+    changelog = (DATA_DIR / "CHANGELOG.md").read_text(encoding="utf-8")
+    versions = re.findall(r"^## (\d+\.\d+\.\d+) \(", changelog, re.MULTILINE)
+    assert versions[0] == knowledge.version
+    assert len(versions) == len(set(versions))
+
+
+def test_every_code_row_names_its_source_and_a_known_term_type():
+    with (DATA_DIR / "terminology" / "rxnorm.csv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len({row["rxcui"] for row in rows}) == len(rows)
+    for row in rows:
+        assert row["tty"] in {"IN", "PIN", "MIN", "SCD", "SBD", "SCDF", "SBDF", "GPCK", "BPCK"}, row["rxcui"]
+        assert row["source"].strip(), row["rxcui"]
+        assert re.search(r"\[(good|high|moderate|doubtful)\]", row["source"], re.IGNORECASE), row["rxcui"]
+
+
+def test_a_look_alike_names_no_ingredient_and_every_other_synonym_names_one():
+    with (DATA_DIR / "terminology" / "synonyms.csv").open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            assert bool(row["ingredients"]) != row["kind"].startswith("look-alike"), row["term"]
+
+
+@pytest.mark.parametrize(
+    ("file", "change", "message"),
+    [
+        ("rules/maoi.yaml", lambda d: d.pop("mechanism"), "mechanism: Missing data for required field."),
+        ("rules/maoi.yaml", lambda d: d["advice"].update(esketamine="block"), "advice"),
+        ("rules/maoi.yaml", lambda d: d["advice"].pop("ketamine"), "advice is missing for ketamine"),
+        ("rules/maoi.yaml", lambda d: d.update(valueset="no-such-set"), "unknown medication value set"),
+        ("rules/maoi.yaml", lambda d: d.update(citations=["no-such-citation"]), "unknown citation"),
+        ("rules/maoi.yaml", lambda d: d.update(washout={"days": 14, "hours": 2}), "give exactly one of days or hours"),
+        (
+            "rules/benzodiazepines.yaml",
+            lambda d: d["modifiers"][1]["when"].update(comedication_ingredients=["clobazepam"]),
+            "unknown ingredient",
+        ),
+        ("rules/nasal-products.yaml", lambda d: d.update(comedication_routes=["nasally"]), "comedication_routes"),
+        ("rules/ssri.yaml", lambda d: d.update(id="maoi"), "'maoi' is used twice"),
+    ],
+)
+def test_a_bad_rule_file_stops_loading_with_file_and_field(data_copy, file, change, message):
+    _edit_yaml(data_copy / file, change)
+    with pytest.raises(KnowledgeError) as error:
+        load_knowledge(data_copy)
+    assert Path(error.value.file).name in {Path(file).name, "rules"}
+    assert message in error.value.message
+
+
+def test_a_value_set_member_no_table_knows_stops_loading(data_copy):
+    _edit_yaml(data_copy / "valuesets" / "medications.yaml", lambda d: d[0]["ingredients"].append("phenelzyne"))
+    with pytest.raises(KnowledgeError, match="'phenelzyne' is neither in the code table nor in the synonyms"):
+        load_knowledge(data_copy)
+
+
+@pytest.mark.parametrize(
+    ("table", "row", "message"),
+    [
+        ("synonyms.csv", "zzbrand,sertraline,brand,ocular", "unknown route 'ocular'"),
+        ("synonyms.csv", "zzbrand,,brand,", "none only for a look-alike"),
+        ("rxnorm.csv", "8123,IN,phenelzine,phenelzine,again [good]", "'8123' is used twice"),
+        ("rxnorm.csv", "81x23,IN,phenelzine,phenelzine,typo [good]", "rxcui must be digits"),
+    ],
+)
+def test_a_bad_terminology_row_stops_loading(data_copy, table, row, message):
+    path = data_copy / "terminology" / table
+    path.write_text(path.read_text(encoding="utf-8") + row + "\n", encoding="utf-8")
+    with pytest.raises(KnowledgeError, match=message):
+        load_knowledge(data_copy)
+
+
+# Site overrides
+
+
+def _overrides(tmp_path, text: str) -> Path:
+    path = tmp_path / "overrides.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _maoi_esketamine(kb):
+    body = hook_request(ordered("esketamine"), medications=[medication(text="rasagiline 1 mg tablet")])
+    return run(body, kb, NOW)
+
+
+def test_a_site_can_change_a_rules_advice_and_the_card_says_so(knowledge, tmp_path):
+    path = _overrides(
+        tmp_path,
+        """
+site: Example Hospital P&T committee
+rules:
+  maoi:
+    advice: {esketamine: monitor}
+    note: MAO-B inhibitors at Parkinson's doses are given under the blood-pressure protocol.
+""",
+    )
+    kb = apply_overrides(knowledge, path)
+    (card,) = _maoi_esketamine(kb)
+    assert card["summary"].startswith("Monitor esketamine with rasagiline")
+    assert "**Site policy:** MAO-B inhibitors" in card["detail"]
+    assert kb.rule("maoi").advice == {"ketamine": "avoid", "esketamine": "monitor"}
+    assert knowledge.rule("maoi").advice["esketamine"] == "avoid"
+
+
+def test_a_site_can_switch_a_rule_off(knowledge, tmp_path):
+    kb = apply_overrides(knowledge, _overrides(tmp_path, "site: X\nrules:\n  maoi: {enabled: false}\n"))
+    assert kb.rule("maoi") is None
+    assert _maoi_esketamine(kb) == []
+    assert advice_by_rule(_maoi_esketamine(knowledge)) == {"maoi": "avoid"}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("site: X\nrules:\n  maio: {enabled: false}\n", "no rule has the id 'maio'"),
+        ("site: X\nrules:\n  maoi: {advice: {esketamine: allow}}\n", "advice"),
+        ("site: X\nrules:\n  maoi: {advice: {arketamine: monitor}}\n", "advice"),
+        ("site: X\nrules:\n  maoi: {disabled: true}\n", "Unknown field"),
+        ("rules:\n  maoi: {enabled: false}\n", "site: Missing data for required field."),
+        ("site: X\nrules: [maoi]\n", "rules"),
+        ("site: [unclosed\n", "is not valid YAML"),
+    ],
+)
+def test_a_bad_override_file_is_refused_with_a_message(knowledge, tmp_path, text, message):
+    path = _overrides(tmp_path, text)
+    with pytest.raises(KnowledgeError) as error:
+        apply_overrides(knowledge, path)
+    assert message in error.value.message
+    assert str(path) in error.value.message
+
+
+def test_the_readme_override_example_is_a_valid_override_file(knowledge, tmp_path):
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    example = readme.split("## Site overrides", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    kb = apply_overrides(knowledge, _overrides(tmp_path, example))
+    assert kb.rule("benzodiazepines").advice["esketamine"] == "monitor"
+    assert kb.rule("thyroid-hormones") is None
+
+
+def test_a_bad_override_file_stops_the_service_at_start_up(tmp_path):
+    path = _overrides(tmp_path, "site: X\nrules:\n  maio: {enabled: false}\n")
+    with pytest.raises(KnowledgeError, match="maio"):
+        create_app(Settings(knowledge_overrides=path))
+
+
+def test_an_override_file_that_does_not_exist_is_a_configuration_error(tmp_path):
+    with pytest.raises(ConfigError, match="CDS_KNOWLEDGE_OVERRIDES"):
+        Settings.from_env({"CDS_KNOWLEDGE_OVERRIDES": str(tmp_path / "missing.yaml")})

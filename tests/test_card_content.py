@@ -1,0 +1,64 @@
+"""What a clinician reads on a card: the advice, why, how it compares with the label, and how strong the evidence is."""
+
+from __future__ import annotations
+
+from tests.builders import condition, hook_request, medication, ordered, run
+from tests.conftest import NOW
+
+
+def _card(knowledge, order, medications=(), conditions=()):
+    (card,) = run(hook_request(order, medications=medications, conditions=conditions), knowledge, NOW)
+    return card
+
+
+def test_weak_evidence_is_marked_weak(knowledge):
+    card = _card(knowledge, ordered("esketamine"), [medication(text="lamotrigine 100 mg")])
+    assert "**Evidence (weak):**" in card["detail"]
+    assert card["extension"]["org.ketamine-cds"]["evidenceGrade"] == "weak"
+
+
+def test_policy_evidence_is_marked_weak(knowledge):
+    card = _card(knowledge, ordered("esketamine"), [medication(text="Nardil 15 mg")])
+    assert "**Evidence (policy, weak):**" in card["detail"]
+
+
+def test_established_evidence_is_marked_established(knowledge):
+    card = _card(knowledge, ordered("ketamine"), [medication(text="gabapentin 300 mg")])
+    assert "**Evidence (label, established):**" in card["detail"]
+
+
+def test_advice_stricter_than_the_label_says_so(knowledge):
+    card = _card(knowledge, ordered("esketamine"), [medication(text="linezolid 600 mg")])
+    assert "**Compared with the label:** Neither the Spravato nor the Ketalar label names linezolid" in card["detail"]
+
+
+def test_every_card_shows_the_knowledge_version(knowledge):
+    card = _card(knowledge, ordered("esketamine"), conditions=[condition(icd="I10")])
+    assert f"Knowledge base {knowledge.version}" in card["detail"]
+    assert card["source"]["label"].endswith(knowledge.version)
+    assert card["extension"]["org.ketamine-cds"]["knowledgeVersion"] == knowledge.version
+
+
+def test_a_modified_advice_is_explained_before_the_class_advice(knowledge):
+    card = _card(knowledge, ordered("esketamine"), [medication(text="Onfi 10 mg tablet")])
+    assert card["summary"].startswith("Monitor esketamine with Onfi (clobazam)")
+    assert "**What to do:** Monitor rather than hold here, for the reason noted above." in card["detail"]
+
+
+def test_an_unmodified_advice_gives_the_class_advice_alone(knowledge):
+    card = _card(knowledge, ordered("esketamine"), [medication(text="alprazolam 0.5 mg")])
+    assert "**What to do:** Hold the benzodiazepine dose on the morning of treatment" in card["detail"]
+
+
+def test_an_avoid_card_offers_to_cancel_the_order_and_asks_for_a_reason_to_override(knowledge):
+    card = _card(knowledge, ordered("ketamine"), [medication(text="Uniphyl 400 mg")])
+    assert card["indicator"] == "critical"
+    action = card["suggestions"][0]["actions"][0]
+    assert (action["type"], action["resourceId"]) == ("delete", "MedicationRequest/draft-ketamine")
+    assert card["overrideReasons"]
+
+
+def test_a_hold_card_for_a_condition_names_the_problem(knowledge):
+    card = _card(knowledge, ordered("esketamine"), conditions=[condition(icd="I16.0", display="Hypertensive urgency")])
+    assert card["summary"] == "Hold esketamine with Hypertensive urgency: hypertensive urgency, defer the session"
+    assert card["indicator"] == "warning"

@@ -1,0 +1,244 @@
+"""Every fixture is a hook request a person can send by hand; each gives exactly the cards listed here."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from tests.conftest import FIXTURES
+
+from cds_hooks.knowledge import load_knowledge
+from service.cli import main
+
+EXPECTED = {
+    "order-select-ketamine-maoi-washout": [
+        ('critical', 'maoi',
+         'Avoid ketamine with tranylcypromine: MAOI, risk of hypertensive crisis'),
+    ],
+    "order-sign-esketamine-aneurysm": [
+        ('critical', 'aneurysmal-vascular-disease',
+         'Avoid esketamine with Cerebral aneurysm, nonruptured: aneurysm, blood-pressure rise is a serious hazard'),
+    ],
+    "order-sign-esketamine-buprenorphine-naloxone": [
+        ('info', 'other-opioids',
+         'Monitor esketamine with buprenorphine: sedation, respiratory depression'),
+    ],
+    "order-sign-esketamine-bupropion": [
+        ('info', 'bupropion',
+         'Monitor esketamine with Wellbutrin (bupropion): blood pressure, seizure threshold'),
+    ],
+    "order-sign-esketamine-dextromethorphan": [
+        ('info', 'nmda-antagonists',
+         'Monitor esketamine with Delsym (dextromethorphan): additive NMDA blockade, dissociation'),
+    ],
+    "order-sign-esketamine-haemorrhage-history": [
+        ('critical', 'intracerebral-haemorrhage',
+         "Avoid esketamine with Nontraumatic intracerebral hemorrhage, unspecified: history of intracerebral "
+         "haemorrhage"),
+    ],
+    "order-sign-esketamine-hypertensive-urgency": [
+        ('warning', 'hypertensive-urgency',
+         'Hold esketamine with Hypertensive urgency: hypertensive urgency, defer the session'),
+    ],
+    "order-sign-esketamine-lamotrigine": [
+        ('info', 'lamotrigine',
+         "Monitor esketamine with lamotrigine: may blunt ketamine's effects"),
+    ],
+    "order-sign-esketamine-levothyroxine": [
+        ('info', 'thyroid-hormones',
+         'Monitor esketamine with Synthroid (levothyroxine): hypertension and tachycardia'),
+    ],
+    "order-sign-esketamine-linezolid": [
+        ('critical', 'linezolid-methylene-blue',
+         'Avoid esketamine with linezolid: MAO inhibition, hypertensive and serotonin risk'),
+    ],
+    "order-sign-esketamine-lithium": [
+        ('info', 'lithium-valproate',
+         'Monitor esketamine with lithium: sedation, serotonergic add-on'),
+    ],
+    "order-sign-esketamine-maoi": [
+        ('critical', 'maoi',
+         'Avoid esketamine with Nardil (phenelzine): MAOI, risk of hypertensive crisis'),
+        ('info', 'ssri',
+         'Monitor esketamine with sertraline: serotonergic load, sedation'),
+    ],
+    "order-sign-esketamine-naloxone": [
+    ],
+    "order-sign-esketamine-nasal-steroid": [
+        ('info', 'nasal-products',
+         'Monitor esketamine with Flonase (fluticasone propionate): give nasal products at least 1 h before Spravato'),
+    ],
+    "order-sign-esketamine-pregnancy": [
+        ('critical', 'pregnancy',
+         'Avoid esketamine with Pregnant state, incidental: pregnancy, not recommended'),
+    ],
+    "order-sign-esketamine-psilocybin": [
+        ('info', 'psychedelics',
+         'Monitor esketamine with psilocybin: additive psychotomimetic effects'),
+    ],
+    "order-sign-esketamine-psychosis": [
+        ('info', 'psychosis',
+         'Monitor esketamine with Schizophrenia: psychosis, dissociation may worsen it'),
+    ],
+    "order-sign-esketamine-quetiapine": [
+        ('info', 'antipsychotics',
+         'Monitor esketamine with Seroquel (quetiapine): sedation, orthostasis'),
+    ],
+    "order-sign-esketamine-seizure-rescue": [
+        ('info', 'benzodiazepines',
+         'Monitor esketamine with Valtoco (diazepam): additive sedation, may blunt response'),
+    ],
+    "order-sign-esketamine-serotonergic": [
+        ('info', 'serotonergic-opioids',
+         'Monitor esketamine with tramadol: sedation, respiratory depression, serotonin'),
+        ('info', 'ssri',
+         'Monitor esketamine with sertraline: serotonergic load, sedation'),
+    ],
+    "order-sign-esketamine-ssri": [
+        ('info', 'snri',
+         'Monitor Spravato (esketamine) with Effexor (venlafaxine): serotonergic load, blood pressure'),
+        ('info', 'ssri',
+         'Monitor Spravato (esketamine) with escitalopram: serotonergic load, sedation'),
+    ],
+    "order-sign-esketamine-st-johns-wort": [
+        ('info', 'st-johns-wort',
+         "Monitor esketamine with St. John's Wort (st. john's wort extract): serotonergic load; CYP3A4 inducer"),
+    ],
+    "order-sign-esketamine-stimulant": [
+        ('info', 'psychostimulants',
+         'Monitor esketamine with Adderall (amphetamine, dextroamphetamine): blood pressure and heart rate rise'),
+    ],
+    "order-sign-esketamine-sumatriptan": [
+    ],
+    "order-sign-esketamine-theophylline": [
+        ('info', 'theophylline',
+         'Monitor esketamine with theophylline: may lower the seizure threshold'),
+    ],
+    "order-sign-esketamine-tricyclic": [
+        ('info', 'other-antidepressants',
+         'Monitor esketamine with amitriptyline: sedation, serotonergic load, heart rate and BP'),
+    ],
+    "order-sign-esketamine-zolpidem": [
+        ('info', 'z-drugs',
+         'Monitor esketamine with Ambien (zolpidem): additive sedation'),
+    ],
+    "order-sign-ketamine-anaesthesia-benzodiazepine": [
+        ('info', 'benzodiazepines',
+         'Monitor ketamine with midazolam: additive sedation, may blunt response'),
+    ],
+    "order-sign-ketamine-avm": [
+        ('critical', 'arteriovenous-malformation',
+         'Avoid ketamine with Cerebral arteriovenous malformation: arteriovenous malformation, blood-pressure hazard'),
+    ],
+    "order-sign-ketamine-benzodiazepine": [
+        ('warning', 'benzodiazepines',
+         'Hold ketamine with alprazolam: additive sedation, may blunt response'),
+    ],
+    "order-sign-ketamine-clopidogrel": [
+        ('info', 'cyp2b6-inhibitors',
+         'Monitor ketamine with Plavix (clopidogrel): CYP2B6 inhibition raises ketamine levels'),
+    ],
+    "order-sign-ketamine-gabapentin": [
+        ('info', 'cns-depressants',
+         'Monitor ketamine with gabapentin: additive sedation, respiratory depression'),
+    ],
+    "order-sign-ketamine-hypertension": [
+        ('info', 'hypertension',
+         'Monitor ketamine with Essential (primary) hypertension: hypertension, blood-pressure rise after the dose'),
+    ],
+    "order-sign-ketamine-liver-disease": [
+        ('info', 'liver-disease',
+         'Monitor ketamine with Unspecified cirrhosis of liver: liver disease, exposure and liver injury'),
+    ],
+    "order-sign-ketamine-mdma": [
+        ('critical', 'mdma',
+         'Avoid ketamine with Ecstasy (mdma): sympathomimetic surge and serotonin toxicity'),
+    ],
+    "order-sign-ketamine-naltrexone": [
+        ('info', 'opioid-antagonists',
+         'Monitor ketamine with Vivitrol (naltrexone): may blunt antidepressant response'),
+    ],
+    "order-sign-ketamine-no-interaction": [
+    ],
+    "order-sign-ketamine-oral-clarithromycin": [
+        ('info', 'cyp3a4-inhibitors',
+         'Monitor ketamine with clarithromycin: CYP3A4 inhibition may raise ketamine levels'),
+    ],
+    "order-sign-ketamine-pseudoephedrine": [
+        ('info', 'sympathomimetics',
+         'Monitor ketamine with Sudafed (pseudoephedrine): additive blood pressure and heart rate rise'),
+    ],
+    "order-sign-ketamine-rifampin": [
+        ('info', 'cyp3a4-inducers',
+         'Monitor ketamine with rifampin: CYP3A4 induction lowers ketamine levels'),
+    ],
+    "order-sign-ketamine-substance-use": [
+        ('info', 'substance-use-disorder',
+         'Monitor ketamine with Alcohol dependence, uncomplicated: substance use disorder, abuse potential'),
+    ],
+    "order-sign-ketamine-theophylline": [
+        ('critical', 'theophylline',
+         'Avoid ketamine with Theo-24 (theophylline): may lower the seizure threshold'),
+    ],
+    "order-sign-ketamine-tramadol": [
+        ('info', 'serotonergic-opioids',
+         'Monitor ketamine with tramadol: sedation, respiratory depression, serotonin'),
+    ],
+    "order-sign-non-ketamine": [
+    ],
+}
+"""Fixture name -> (indicator, rule, summary) of each card, in the order the service returns them."""
+
+NOTES = {
+    "order-select-ketamine-maoi-washout": ["last dose 2026-11-15: within the 14 days washout"],
+    "order-sign-esketamine-linezolid": ["within the 24 hours washout"],
+    "order-sign-esketamine-seizure-rescue": ["seizure-rescue medicine"],
+    "order-sign-ketamine-anaesthesia-benzodiazepine": ["anaesthetic or procedural"],
+    "order-sign-ketamine-oral-clarithromycin": ["The ketamine order is oral or sublingual"],
+    "order-sign-esketamine-serotonergic": ["Serotonin-toxicity watch"],
+    "order-sign-esketamine-theophylline": ["extrapolated"],
+    "order-sign-esketamine-haemorrhage-history": ["recorded as a past condition"],
+    "order-sign-esketamine-maoi": ["Compared with the label"],
+}
+"""Words the first card of a fixture must contain in its detail."""
+
+NO_CARD_RULES = {"naloxone": "order-sign-esketamine-naloxone", "triptans": "order-sign-esketamine-sumatriptan"}
+"""Rules recorded with advice none, each shown by a fixture that must give no card."""
+
+
+def test_every_fixture_file_has_an_expectation():
+    assert sorted(path.stem for path in FIXTURES.glob("*.json")) == sorted(EXPECTED)
+
+
+def test_every_rule_is_shown_by_a_fixture():
+    shown = {rule for cards in EXPECTED.values() for _, rule, _ in cards} | set(NO_CARD_RULES)
+    assert shown == {rule.id for rule in load_knowledge().rules}
+    for fixture_name in NO_CARD_RULES.values():
+        assert EXPECTED[fixture_name] == []
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_fixture_gives_the_expected_cards(client, fixture, name):
+    body = fixture(name)
+    response = client.post(f"/cds-services/ketamine-{body['hook']}", json=body)
+    assert response.status_code == 200
+    cards = response.get_json()["cards"]
+    got = [(card["indicator"], card["extension"]["org.ketamine-cds"]["ruleId"], card["summary"]) for card in cards]
+    assert got == EXPECTED[name]
+    for words in NOTES.get(name, ()):
+        assert words in cards[0]["detail"]
+
+
+def test_the_check_command_shows_a_fixtures_cards(capsys):
+    path = FIXTURES / "order-sign-ketamine-theophylline.json"
+    assert main(["check", str(path), "--now", "2026-11-21T12:00:00Z"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("[CRITICAL] Avoid ketamine with Theo-24 (theophylline): may lower the seizure threshold")
+    assert "Suggestion: Cancel the ketamine order" in out
+
+
+def test_the_check_command_prints_json_on_request(capsys):
+    path = FIXTURES / "order-sign-esketamine-hypertensive-urgency.json"
+    assert main(["check", str(path), "--format", "json", "--now", "2026-11-21T12:00:00Z"]) == 0
+    (card,) = json.loads(capsys.readouterr().out)["cards"]
+    assert card["indicator"] == "warning"
