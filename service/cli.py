@@ -20,9 +20,9 @@ from cds_hooks.knowledge import DATA_DIR, load_knowledge, replace_section, rules
 from cds_hooks.protocol import load_request
 from cds_hooks.services import SERVICES, service
 from service.config import ConfigError, Settings
+from service.rxnav import resolver_from
 from service.storage.database import Database
 from service.storage.report import feedback_report
-from service.rxnav import resolver_from
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from tests.builders import condition
 
 from cds_hooks.conditions import read_condition
+from tests.builders import condition
 
 
 @pytest.mark.parametrize(

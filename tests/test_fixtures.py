@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from tests.conftest import FIXTURES
 
 from cds_hooks.knowledge import load_knowledge
 from service.cli import main
+from tests.conftest import FIXTURES
 
 EXPECTED = {
     "order-select-ketamine-maoi-washout": [

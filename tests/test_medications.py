@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from tests.builders import medication
 
 from cds_hooks.medications import CURRENT, ENDED, EXCLUDED, MedicationIndex, read_medication
+from tests.builders import medication
 
 
 def _read(resource, knowledge, **kwargs):

@@ -7,8 +7,6 @@ import logging
 import pytest
 import requests
 import responses
-from tests.builders import hook_request, medication, ordered
-from tests.conftest import NOW
 from responses import matchers
 
 from cds_hooks.terminology import Ingredient
@@ -16,6 +14,8 @@ from service import create_app
 from service.config import ConfigError, Settings
 from service.runtime import runtime
 from service.rxnav import RxNavResolver, TtlCache
+from tests.builders import hook_request, medication, ordered
+from tests.conftest import NOW
 
 BASE = "https://rxnav.example.org"
 SCD = "1234567"

@@ -13,10 +13,10 @@ import yaml
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from flask import Flask
 
-from tests.auth.auth_helpers import BASE, ISS, Signer
 from service import create_app
 from service.auth import refused
 from service.config import Settings
+from tests.auth.auth_helpers import BASE, ISS, Signer
 
 REDIS_URL = os.environ.get("CDS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 

@@ -14,11 +14,11 @@ import responses
 from cryptography.hazmat.primitives.asymmetric import ec
 from flask import Flask
 
-from tests.auth.auth_helpers import BASE, DISCOVERY, ISS, Clock, Signer, bearer, hs256_with_public_key, unsigned
 from service.auth import REASONS, Authenticator, AuthFailure, bearer_token
 from service.jwks import MIN_REFRESH_SECONDS, RemoteKeys
 from service.replay import MemoryReplayStore
 from service.trust import Issuer
+from tests.auth.auth_helpers import BASE, DISCOVERY, ISS, Clock, Signer, bearer, hs256_with_public_key, unsigned
 
 SIGN = BASE + "/cds-services/ketamine-order-sign"
 FEEDBACK = SIGN + "/feedback"

@@ -6,7 +6,6 @@ import pytest
 import requests
 import responses
 
-from tests.auth.auth_helpers import Clock
 from service.jwks import (
     CACHE_SECONDS,
     MIN_REFRESH_SECONDS,
@@ -16,6 +15,7 @@ from service.jwks import (
     StaticKeys,
     check_jwks,
 )
+from tests.auth.auth_helpers import Clock
 
 URL = "https://ehr.example.org/jwks.json"
 

@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
-from tests.auth.auth_helpers import Clock
 from service.replay import MemoryReplayStore, RedisReplayStore, ReplayStoreUnavailable
+from tests.auth.auth_helpers import Clock
 
 
 def test_an_id_is_accepted_once_while_its_token_lives():

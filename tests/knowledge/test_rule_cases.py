@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 import yaml
-from tests.builders import advice_by_rule, condition, hook_request, medication, ordered, run
-from tests.conftest import NOW
 
 from cds_hooks.knowledge import ORDERED_DRUGS, load_knowledge
 from cds_hooks.terminology import Ingredient
+from tests.builders import advice_by_rule, condition, hook_request, medication, ordered, run
+from tests.conftest import NOW
 
 CASES = yaml.safe_load((Path(__file__).parent / "cases.yaml").read_text(encoding="utf-8"))
 KB = load_knowledge()

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from tests.auth.auth_helpers import Clock
 from sqlalchemy import event, inspect
 
 from service.cli import main
 from service.errors import Unavailable
 from service.storage.database import BACKOFF_SECONDS, Database, engine_url
 from service.storage.models import metadata
+from tests.auth.auth_helpers import Clock
 
 
 def test_the_migrations_build_the_tables_the_models_describe(database_url):
