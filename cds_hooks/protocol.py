@@ -119,6 +119,10 @@ class _RequestSchema(Schema):
             raise ValidationError("is required when fhirAuthorization is given.", "fhirServer")
 
 
+_REQUEST_SCHEMA = _RequestSchema()
+"""Built once: marshmallow schemas are costly to construct and safe to share for loading."""
+
+
 def load_request(body: object, hook: str) -> HookRequest:
     """Validate a decoded request body for a service registered on ``hook``.
 
@@ -127,7 +131,7 @@ def load_request(body: object, hook: str) -> HookRequest:
     if not isinstance(body, Mapping):
         raise InvalidRequest("The request body must be a JSON object.")
     try:
-        data = _RequestSchema().load(body)
+        data = _REQUEST_SCHEMA.load(body)
     except ValidationError as error:
         field, message = first_error(error.messages)
         raise InvalidRequest(f"{field}: {message}", field=field) from None

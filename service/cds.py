@@ -12,6 +12,7 @@ from cds_hooks import order_check
 from cds_hooks.errors import InvalidRequest
 from cds_hooks.protocol import load_request
 from cds_hooks.services import SERVICES, service
+from service import logging_setup, metrics
 from service.errors import UnsupportedMediaType
 from service.runtime import runtime
 
@@ -28,6 +29,7 @@ def discovery() -> Response:
 def call_service(service_id: str) -> Response:
     definition = service(service_id)
     hook_request = load_request(json_body(), definition.hook)
+    logging_setup.bind_hook_instance(hook_request.hook_instance)
     state = runtime()
     drafts = order_check.ketamine_orders(hook_request, state.knowledge, state.resolver)
     if not drafts.ordered:
@@ -35,6 +37,7 @@ def call_service(service_id: str) -> Response:
     cards = order_check.check(
         hook_request, definition, state.knowledge, drafts, state.clock(), state.fetch, state.resolver
     )
+    metrics.observe_cards(cards)
     log.info("hook %s answered with %d card(s)", hook_request.hook_instance, len(cards))
     return jsonify({"cards": cards})
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from cds_hooks import order_check
 from cds_hooks.errors import CdsError
@@ -26,10 +27,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "serve",
         help="run the service",
         description="Run the service on the embedded development server (embedded defaults: no database, "
-        "no external FHIR server, no keys needed).",
+        "no external FHIR server, no keys needed), or with --production under gunicorn, configured by "
+        "service.gunicorn_conf (the same as `gunicorn -c python:service.gunicorn_conf`).",
     )
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1; with --production, CDS_BIND)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 8080; with --production, CDS_BIND)")
+    serve.add_argument(
+        "--production",
+        action="store_true",
+        help="run under gunicorn with workers, threads and timeouts from the environment",
+    )
 
     check = commands.add_parser("check", help="evaluate a hook request JSON file offline and print the cards")
     check.add_argument("file", type=Path, help="a CDS Hooks request (order-select or order-sign) as JSON")
@@ -39,8 +46,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     try:
+        if args.command == "serve" and args.production:
+            return _serve_production(args.host, args.port)
         if args.command == "serve":
-            return _serve(args.host, args.port)
+            return _serve(args.host or "127.0.0.1", args.port or 8080)
         return _check(args.file, args.service, args.format, args.now)
     except (ConfigError, CdsError) as error:
         print(f"ketamine-cds: {error}", file=sys.stderr)
@@ -52,6 +61,14 @@ def _serve(host: str, port: int) -> int:
 
     create_app().run(host=host, port=port, threaded=True)
     return 0
+
+
+def _serve_production(host: str | None, port: int | None) -> NoReturn:
+    """Replace this process with gunicorn, so it receives SIGTERM directly and shuts down gracefully."""
+    argv = [sys.executable, "-m", "gunicorn", "-c", "python:service.gunicorn_conf"]
+    if host or port:
+        argv += ["--bind", f"{host or '0.0.0.0'}:{port or 8080}"]
+    os.execv(sys.executable, argv)
 
 
 def _check(path: Path, service_id: str | None, output: str, now_text: str | None) -> int:

@@ -1,0 +1,78 @@
+"""gunicorn settings for production: ``gunicorn -c python:service.gunicorn_conf`` (the container's command).
+
+Workers and threads come from the environment. Threaded workers suit a service that mostly waits on FHIR servers.
+Timeouts sit below an EHR's patience: a worker that stops answering its heartbeat for ``CDS_TIMEOUT`` seconds is
+replaced, and idle keep-alive connections are dropped after a few seconds; a single request is bounded by the
+timeouts of what it waits on (FHIR reads). SIGTERM lets requests in flight finish within the graceful timeout
+(the Helm chart gives Kubernetes' termination grace period more than that). Request lines and headers are
+bounded here; the body is bounded by the app (``CDS_MAX_REQUEST_BYTES``).
+
+Metrics: every worker is its own process, so Prometheus samples go to files in ``PROMETHEUS_MULTIPROC_DIR``. When
+the variable is set (the container sets it to a writable volume) stale files from an earlier run are removed at
+start; when it is not, a private folder is made and removed on exit. It has to be in the environment before any
+worker imports ``prometheus_client``, which is why nothing here imports the app or the metrics at module level.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from service import logging_setup
+from service.config import Settings, _int
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def _metrics_dir() -> tuple[Path, bool]:
+    """The multiprocess metrics folder, made if missing, and whether this configuration made it up."""
+    given = os.environ.get(MULTIPROC_ENV, "").strip()
+    path = Path(given) if given else Path(tempfile.mkdtemp(prefix="ketamine-cds-metrics-"))
+    path.mkdir(parents=True, exist_ok=True)
+    os.environ[MULTIPROC_ENV] = str(path)
+    return path, not given
+
+
+_settings = Settings.from_env()
+_METRICS_DIR, _OWN_METRICS_DIR = _metrics_dir()
+
+wsgi_app = "service.wsgi:app"
+bind = [os.environ.get("CDS_BIND", "").strip() or "0.0.0.0:8080"]
+worker_class = "gthread"
+workers = _int(os.environ, "CDS_WORKERS", 2, minimum=1)
+threads = _int(os.environ, "CDS_THREADS", 4, minimum=1)
+timeout = _int(os.environ, "CDS_TIMEOUT", 10, minimum=1)
+graceful_timeout = _int(os.environ, "CDS_GRACEFUL_TIMEOUT", 20, minimum=1)
+keepalive = 5
+limit_request_line = 8190
+limit_request_fields = 100
+limit_request_field_size = 16384
+"""Room for a signed JWT in the Authorization header, no more."""
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+"""Worker heartbeats in memory, not on a (read-only or slow) disk."""
+control_socket_disable = True
+"""No control socket under $HOME: the container's home is read-only, and nothing here uses it."""
+logconfig_dict = logging_setup.gunicorn_dict_config(_settings.log_level)
+# Workers are not recycled after N requests (no max_requests): every recycled worker would leave its metric files
+# behind in the multiprocess folder, and over years of running they would slow every scrape.
+
+
+def on_starting(server: Any) -> None:
+    """Drop metric files of an earlier run (a restarted container keeps its volume), so counts start afresh."""
+    for stale in _METRICS_DIR.glob("*.db"):
+        stale.unlink()
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """Forget a dead worker's live gauges (its counters and histograms stay in the totals)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid, str(_METRICS_DIR))
+
+
+def on_exit(server: Any) -> None:
+    if _OWN_METRICS_DIR:
+        shutil.rmtree(_METRICS_DIR, ignore_errors=True)

@@ -1,0 +1,144 @@
+"""Logs as JSON lines, one object a line, carrying the request id and the hook instance of the call being served.
+
+Only fixed fields are written: the message, where it came from, the request's id, hook instance, method, path,
+status and duration. Arbitrary ``extra`` data is dropped, so a token or a patient's name can reach the log only if
+a message itself is written with one, which this service never does.
+
+Used by ``create_app`` (``configure`` and ``init_app``) and by the gunicorn configuration
+(``gunicorn_dict_config``), so the server's own lines and the app's lines share one format.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask, Response, g, has_request_context, request
+
+REQUEST_ID_HEADER = "X-Request-ID"
+CONTEXT_FIELDS = ("request_id", "hook_instance")
+"""Taken from the request being served (``flask.g``), when there is one."""
+EXTRA_FIELDS = ("method", "path", "status", "duration_ms")
+"""The only ``extra`` fields a log call may add."""
+QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+"""Probes and scrapes, logged at DEBUG so they do not drown the calls that matter."""
+_SAFE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+log = logging.getLogger(__name__)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: time (UTC), level, logger, message, then the context and extra fields present."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for name in (*CONTEXT_FIELDS, *EXTRA_FIELDS):
+            value = getattr(record, name, None)
+            if value is not None:
+                entry[name] = value
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+class RequestContextFilter(logging.Filter):
+    """Copies the request id and hook instance of the request being served onto every record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if has_request_context():
+            for name in CONTEXT_FIELDS:
+                if getattr(record, name, None) is None:
+                    setattr(record, name, g.get(name))
+        return True
+
+
+def configure(level: str) -> None:
+    """Send the root logger's records to stderr as JSON lines, once; later calls only change the level."""
+    root = logging.getLogger()
+    root.setLevel(level)
+    if not any(isinstance(handler.formatter, JsonFormatter) for handler in root.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter())
+        handler.addFilter(RequestContextFilter())
+        root.addHandler(handler)
+
+
+def gunicorn_dict_config(level: str) -> dict[str, Any]:
+    """gunicorn's ``logconfig_dict``: its own loggers and the root logger write the same JSON lines to stderr.
+
+    gunicorn's access lines are left out: the app logs one line per request itself, with its request id.
+    """
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": JsonFormatter}},
+        "filters": {"request": {"()": RequestContextFilter}},
+        "handlers": {
+            "json": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "filters": ["request"],
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "root": {"level": level, "handlers": ["json"]},
+        "loggers": {
+            "gunicorn.error": {"level": level, "handlers": [], "propagate": True},
+            "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": True},
+        },
+    }
+
+
+def bind_hook_instance(hook_instance: str) -> None:
+    """Name the hook instance in every line logged for the rest of this request."""
+    g.hook_instance = hook_instance[:128]
+
+
+def request_id(header: str | None) -> str:
+    """The caller's X-Request-ID when it is a plain token, else a new one (so nothing odd reaches the log).
+
+    >>> request_id("abc-123")
+    'abc-123'
+    >>> len(request_id("has spaces and\\nnewlines"))
+    32
+    """
+    if header and _SAFE_ID.fullmatch(header):
+        return header
+    return uuid.uuid4().hex
+
+
+def init_app(app: Flask) -> None:
+    """Every response echoes its request id; one line is logged per request answered."""
+
+    @app.before_request
+    def _start() -> None:
+        g.request_id = request_id(request.headers.get(REQUEST_ID_HEADER))
+        g.log_started = time.perf_counter()
+
+    @app.after_request
+    def _finish(response: Response) -> Response:
+        response.headers[REQUEST_ID_HEADER] = g.get("request_id") or request_id(None)
+        started = g.get("log_started")
+        duration = round((time.perf_counter() - started) * 1000, 1) if started is not None else None
+        log.log(
+            logging.DEBUG if request.path in QUIET_PATHS else logging.INFO,
+            "request answered",
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "duration_ms": duration,
+            },
+        )
+        return response

@@ -1,0 +1,156 @@
+"""Every Prometheus metric the service exports, and the small functions the rest of the code records them with.
+
+Under gunicorn each worker is its own process: with ``PROMETHEUS_MULTIPROC_DIR`` set (the gunicorn configuration
+sets it up) every worker writes its samples there and ``/metrics`` adds up all workers' files. Without it (the
+development server, the tests) the samples live in this process's default registry.
+
+Labels hold only bounded values: service ids, hook names, statuses, advice levels, rule ids, prefetch keys,
+resource types and fixed reasons; never anything taken from a patient's record.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from flask import Blueprint, Flask, Response, g, request
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from cds_hooks.cards import EXTENSION_KEY
+from cds_hooks.services import SERVICES
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+PREFETCH_SOURCES = ("used", "fetched")
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+"""From a few milliseconds to the ten seconds past which an EHR has long given up."""
+
+disable_created_metrics()
+"""No ``*_created`` series: the multiprocess mode has none either, so both modes export the same names."""
+
+REQUESTS = Counter(
+    "ketamine_cds_requests",
+    "CDS Hooks requests answered, by service (or 'discovery'), hook and HTTP status.",
+    ("service", "hook", "status"),
+)
+REQUEST_SECONDS = Histogram(
+    "ketamine_cds_request_duration_seconds",
+    "Time to answer a CDS Hooks request, by service (or 'discovery') and hook.",
+    ("service", "hook"),
+    buckets=LATENCY_BUCKETS,
+)
+CARDS = Counter(
+    "ketamine_cds_cards",
+    "Cards returned, by advice (avoid, hold, monitor; 'notice' for data notices) and rule id (or notice kind).",
+    ("advice", "rule"),
+)
+FHIR_FETCH_SECONDS = Histogram(
+    "ketamine_cds_fhir_fetch_duration_seconds",
+    "Time to read one query from the EHR's FHIR server, by resource type.",
+    ("resource",),
+    buckets=LATENCY_BUCKETS,
+)
+FHIR_FETCH_FAILURES = Counter(
+    "ketamine_cds_fhir_fetch_failures",
+    "FHIR server reads that failed, by resource type and reason (timeout, status code class, invalid response).",
+    ("resource", "reason"),
+)
+PREFETCH = Counter(
+    "ketamine_cds_prefetch",
+    "Prefetch keys per call: 'used' when the EHR sent them, 'fetched' when the service had to read them.",
+    ("key", "source"),
+)
+AUTH_FAILURES = Counter(
+    "ketamine_cds_auth_failures",
+    "Requests refused by authentication, by reason.",
+    ("reason",),
+)
+
+_HOOK_OF = {definition.id: definition.hook for definition in SERVICES}
+
+
+def observe_request(service: str, hook: str, status: int, seconds: float) -> None:
+    REQUESTS.labels(service=service, hook=hook, status=str(status)).inc()
+    REQUEST_SECONDS.labels(service=service, hook=hook).observe(seconds)
+
+
+def observe_cards(cards: Iterable[Mapping[str, Any]]) -> None:
+    """Count cards by the advice and rule their ``org.ketamine-cds`` extension names."""
+    for card in cards:
+        extension = card.get("extension", {}).get(EXTENSION_KEY, {})
+        if "advice" in extension:
+            CARDS.labels(advice=extension["advice"], rule=extension.get("ruleId", "")).inc()
+        else:
+            CARDS.labels(advice="notice", rule=extension.get("notice", "")).inc()
+
+
+def fhir_fetch(resource: str, seconds: float, failure: str | None = None) -> None:
+    """Record one FHIR server read: how long it took and, when it failed, why (a short fixed reason)."""
+    FHIR_FETCH_SECONDS.labels(resource=resource).observe(seconds)
+    if failure is not None:
+        FHIR_FETCH_FAILURES.labels(resource=resource, reason=failure).inc()
+
+
+def prefetch(key: str, source: str) -> None:
+    """Record where a prefetch key's data came from: ``used`` (sent by the EHR) or ``fetched`` (read by us)."""
+    if source not in PREFETCH_SOURCES:
+        raise ValueError(f"prefetch source must be one of {PREFETCH_SOURCES}, not {source!r}")
+    PREFETCH.labels(key=key, source=source).inc()
+
+
+def auth_failure(reason: str) -> None:
+    AUTH_FAILURES.labels(reason=reason).inc()
+
+
+def exposition() -> tuple[bytes, str]:
+    """The metrics in Prometheus text format: all gunicorn workers' when multiprocess, else this process's."""
+    if os.environ.get(MULTIPROC_ENV):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry = REGISTRY
+    return generate_latest(registry), CONTENT_TYPE_LATEST
+
+
+blueprint = Blueprint("metrics", __name__)
+
+
+@blueprint.get("/metrics")
+def scrape() -> Response:
+    body, content_type = exposition()
+    return Response(body, content_type=content_type)
+
+
+def init_app(app: Flask) -> None:
+    """Serve ``/metrics`` and count every request to the CDS Hooks routes with its latency."""
+    app.register_blueprint(blueprint)
+
+    @app.before_request
+    def _start() -> None:
+        g.metrics_started = time.perf_counter()
+
+    @app.after_request
+    def _finish(response: Response) -> Response:
+        started = g.get("metrics_started")
+        if request.blueprint == "cds" and started is not None:
+            service, hook = _labels(request.view_args or {})
+            observe_request(service, hook, response.status_code, time.perf_counter() - started)
+        return response
+
+
+def _labels(view_args: Mapping[str, Any]) -> tuple[str, str]:
+    """(service, hook) for the route: a known service id and its hook, 'unknown' for others, or 'discovery'."""
+    if "service_id" not in view_args:
+        return "discovery", ""
+    service_id = view_args["service_id"]
+    return (service_id, _HOOK_OF[service_id]) if service_id in _HOOK_OF else ("unknown", "")

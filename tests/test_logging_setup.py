@@ -1,0 +1,98 @@
+"""JSON log lines with the request id and hook instance; request ids echoed; no tokens or patient data logged."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import pytest
+
+from service.logging_setup import JsonFormatter, RequestContextFilter
+
+
+@pytest.fixture
+def log_lines():
+    """What the service logs while a test runs, as parsed JSON lines, through the formatter it uses."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(RequestContextFilter())
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+
+
+def test_the_callers_request_id_is_echoed_and_logged(client, log_lines):
+    response = client.get("/cds-services", headers={"X-Request-ID": "ehr-7f3a.42"})
+
+    assert response.headers["X-Request-ID"] == "ehr-7f3a.42"
+    answered = [line for line in log_lines() if line["message"] == "request answered"]
+    assert answered[-1]["request_id"] == "ehr-7f3a.42"
+    assert answered[-1]["method"] == "GET"
+    assert answered[-1]["path"] == "/cds-services"
+    assert answered[-1]["status"] == 200
+
+
+def test_a_request_without_an_id_gets_a_new_one_per_request(client):
+    first = client.get("/cds-services").headers["X-Request-ID"]
+    second = client.get("/cds-services").headers["X-Request-ID"]
+
+    assert first and second and first != second
+
+
+def test_a_request_id_that_is_not_a_plain_token_is_replaced(client):
+    response = client.get("/cds-services", headers={"X-Request-ID": '"}, {"level": "forged'})
+
+    assert response.headers["X-Request-ID"].isalnum()
+
+
+def test_every_line_of_a_hook_call_carries_the_request_id_and_hook_instance(client, fixture, log_lines):
+    body = fixture("order-sign-esketamine-maoi")
+
+    client.post("/cds-services/ketamine-order-sign", json=body, headers={"X-Request-ID": "call-1"})
+
+    lines = [line for line in log_lines() if line.get("request_id") == "call-1"]
+    assert len(lines) >= 2
+    assert {line["hook_instance"] for line in lines} == {body["hookInstance"]}
+    assert all({"time", "level", "logger", "message"} <= line.keys() for line in lines)
+
+
+def test_no_token_patient_identifier_or_medication_reaches_the_log(client, fixture, log_lines):
+    body = fixture("order-sign-esketamine-maoi")
+    body["fhirServer"] = "https://ehr.example.org/fhir"
+    body["fhirAuthorization"] = {
+        "access_token": "secret-access-token",
+        "token_type": "Bearer",
+        "expires_in": 300,
+        "scope": "patient/*.read",
+        "subject": "cds",
+    }
+
+    client.post(
+        "/cds-services/ketamine-order-sign",
+        json=body,
+        headers={"Authorization": "Bearer secret-jwt", "X-Request-ID": "call-2"},
+    )
+
+    logged = json.dumps(log_lines())
+    assert "call-2" in logged
+    for secret in ("secret-access-token", "secret-jwt", body["context"]["patientId"], "Nardil", "sertraline"):
+        assert secret not in logged
+
+
+def test_extra_fields_outside_the_known_ones_are_not_written():
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "answered", (), None)
+    record.access_token = "secret"
+    record.status = 200
+
+    line = json.loads(JsonFormatter().format(record))
+
+    assert line["status"] == 200
+    assert "access_token" not in line
