@@ -30,6 +30,7 @@ from bench.scenarios import SCENARIOS
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN_CONF = ROOT / "service" / "gunicorn_conf.py"
+LOGS = ROOT / "bench" / "out" / "logs"
 APPS = {
     "service": "service.wsgi:app",
     "echo": "bench.baselines:echo_app",
@@ -65,25 +66,28 @@ def served(name: str, extra_env: dict[str, str] | None = None) -> Iterator[dict[
     env.pop("CDS_LOG_LEVEL", None)
     command = [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), "--bind", f"127.0.0.1:{port}",
                APPS[name]]
-    started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        ready = wait_ready(url, process, started)
-        yield {"url": url, "ready_seconds": ready, "pid": process.pid}
-    finally:
-        process.send_signal(signal.SIGTERM)
+    log = LOGS / f"{name}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as output:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
         try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+            ready = wait_ready(url, process, started, log)
+            yield {"url": url, "ready_seconds": ready, "pid": process.pid}
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
-def wait_ready(url: str, process: subprocess.Popen, started: float) -> float:
+def wait_ready(url: str, process: subprocess.Popen, started: float, log: Path) -> float:
     deadline = started + 60
     while time.perf_counter() < deadline:
         if process.poll() is not None:
-            raise SystemExit(f"server exited early: {process.stderr.read().decode(errors='replace')[-2000:]}")
+            raise SystemExit(f"server exited early; its log: {log}")
         try:
             with urllib.request.urlopen(f"{url}/readyz", timeout=1) as response:
                 if response.status == 200:
