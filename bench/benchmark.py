@@ -21,12 +21,14 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-from bench.scenarios import SCENARIOS
+from bench.scenarios import SCENARIOS, order_sign
+from service.fhir_sandbox import FhirSandbox, SandboxUnavailable, seed_bundle, without_prefetch
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN_CONF = ROOT / "service" / "gunicorn_conf.py"
@@ -141,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=10, help="measured seconds per run (default 10)")
     parser.add_argument("--connections", type=int, default=8, help="concurrent clients (default 8)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "results.json")
+    parser.add_argument("--delay-ms", type=int, default=50, help="delay the sandbox FHIR server adds to every "
+                        "answer in the fetch-mode scenario (default 50)")
     args = parser.parse_args(argv)
     wrk = ensure_wrk()
     bodies = Path(tempfile.mkdtemp(prefix="kcds-bench-"))
@@ -169,12 +173,40 @@ def main(argv: list[str] | None = None) -> int:
                 "worker_rss_mb": worker_memory_mb(server["pid"]),
                 "scenarios": runs,
             }
+    results["fetch"] = fetch_mode(wrk, bodies, args)
     results["ratios"] = ratios(results["apps"])
+    if results["fetch"]:
+        prefetch_p50 = results["apps"]["service"]["scenarios"]["b-ketamine-50"]["p50_ms"]
+        results["ratios"]["d_fetch_p50_over_bound"] = results["fetch"]["p50_ms"] / (
+            1.5 * results["fetch"]["delay_ms"] + prefetch_p50)
     report(results)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nFigures written to {args.out}")
     return 0
+
+
+def fetch_mode(wrk: str, bodies: Path, args: argparse.Namespace) -> dict[str, Any] | None:
+    """Scenario (d): the (b) request without prefetch; the service reads the patient's data from the sandbox FHIR
+    server, which delays every answer by ``--delay-ms``."""
+    request = order_sign(50, 3)
+    try:
+        sandbox = FhirSandbox(seed=seed_bundle({"bench": request}), delay_ms=args.delay_ms, page_size=100)
+        sandbox.start()
+    except (SandboxUnavailable, RuntimeError) as error:
+        print(f"fetch mode skipped: {error}")
+        return None
+    try:
+        body = bodies / "d-fetch-mode-50.json"
+        body.write_text(json.dumps(without_prefetch(request, sandbox.base_url)))
+        with served("service", {"CDS_FHIR_TIMEOUT_SECONDS": "5"}) as server:
+            url = f"{server['url']}/cds-services/ketamine-order-sign"
+            run = {"cards": check_answer(url, body), **drive(wrk, url, body, args.seconds, args.connections)}
+    finally:
+        sandbox.stop()
+    print(f"service  d-fetch-mode-50      {run['rps']:8.0f} req/s  p50 {run['p50_ms']:6.2f} ms  "
+          f"p99 {run['p99_ms']:6.2f} ms", flush=True)
+    return {"delay_ms": args.delay_ms, **run}
 
 
 def ratios(apps: dict[str, Any]) -> dict[str, Any]:
@@ -202,6 +234,12 @@ def report(results: dict[str, Any]) -> None:
             print(f"{name:22}{app:9}{run['rps']:9.0f}{run['p50_ms']:9.2f}{run['p95_ms']:9.2f}{run['p99_ms']:9.2f}"
                   f"{run['rps'] / echo:9.2f}{run['rps'] / naive:9.2f}")
     print(f"\nper-request time at 500 medications / at 50: {results['ratios']['c_over_b_per_request']:.2f}")
+    fetch = results.get("fetch")
+    if fetch:
+        prefetch_p50 = results["apps"]["service"]["scenarios"]["b-ketamine-50"]["p50_ms"]
+        bound = 1.5 * fetch["delay_ms"] + prefetch_p50
+        print(f"fetch mode (every FHIR answer delayed {fetch['delay_ms']} ms): p50 {fetch['p50_ms']:.1f} ms, "
+              f"p99 {fetch['p99_ms']:.1f} ms; bound 1.5 x delay + prefetch p50 = {bound:.1f} ms")
     for app, data in results["apps"].items():
         memory = ", ".join(f"{size:.0f}" for size in data["worker_rss_mb"])
         print(f"{app:8} ready in {data['ready_seconds']:.2f} s; worker RSS MB: {memory}")

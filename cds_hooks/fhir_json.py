@@ -1,7 +1,8 @@
 """Small, pure readers over FHIR R4 JSON (dicts as they arrive on the wire).
 
-They tolerate missing and malformed fields on purpose: a reader returns "nothing" rather than raising, and the
-callers decide what an absent value means clinically.
+JSON objects are dicts, as ``json.loads`` gives them: checking for ``dict`` rather than the abstract ``Mapping``
+keeps these readers cheap on a long medication list. They tolerate missing and malformed fields on purpose: a
+reader returns "nothing" rather than raising, and the callers decide what an absent value means clinically.
 """
 
 from __future__ import annotations
@@ -89,17 +90,17 @@ def canonical_system(system: object) -> str:
 
 def codings(concept: object) -> list[Mapping[str, Any]]:
     """The well-formed codings of a CodeableConcept (each a dict); anything else yields an empty list."""
-    if not isinstance(concept, Mapping):
+    if not isinstance(concept, dict):
         return []
     found = concept.get("coding")
     if not isinstance(found, list):
         return []
-    return [coding for coding in found if isinstance(coding, Mapping)]
+    return [coding for coding in found if isinstance(coding, dict)]
 
 
 def concept_texts(concept: object) -> list[str]:
     """Human text of a CodeableConcept: its ``text`` then each coding's ``display``, non-empty strings only."""
-    if not isinstance(concept, Mapping):
+    if not isinstance(concept, dict):
         return []
     texts = [concept.get("text")] + [coding.get("display") for coding in codings(concept)]
     return [text for text in texts if isinstance(text, str) and text.strip()]
@@ -121,13 +122,13 @@ def reference_of(resource: Mapping[str, Any]) -> str | None:
 
 def bundle_resources(bundle: object) -> Iterator[object]:
     """Each ``entry.resource`` of a Bundle as found (not checked: callers check each one)."""
-    if not isinstance(bundle, Mapping):
+    if not isinstance(bundle, dict):
         return
     entries = bundle.get("entry")
     if not isinstance(entries, list):
         return
     for entry in entries:
-        yield entry.get("resource") if isinstance(entry, Mapping) else entry
+        yield entry.get("resource") if isinstance(entry, dict) else entry
 
 
 def next_link(bundle: object) -> str | None:
@@ -136,13 +137,13 @@ def next_link(bundle: object) -> str | None:
     >>> next_link({"resourceType": "Bundle", "link": [{"relation": "next", "url": "https://ehr/fhir?page=2"}]})
     'https://ehr/fhir?page=2'
     """
-    links = bundle.get("link") if isinstance(bundle, Mapping) else None
+    links = bundle.get("link") if isinstance(bundle, dict) else None
     for link in links if isinstance(links, list) else ():
-        if isinstance(link, Mapping) and link.get("relation") == "next" and isinstance(link.get("url"), str):
+        if isinstance(link, dict) and link.get("relation") == "next" and isinstance(link.get("url"), str):
             return link["url"].strip() or None
     return None
 
 
 def is_operation_outcome(value: object) -> bool:
     """True for an OperationOutcome resource (what an EHR sends in place of data it could not get)."""
-    return isinstance(value, Mapping) and value.get("resourceType") == "OperationOutcome"
+    return isinstance(value, dict) and value.get("resourceType") == "OperationOutcome"

@@ -90,7 +90,7 @@ class MedicationIndex:
             self.add(resource)
 
     def add(self, resource: object) -> None:
-        if isinstance(resource, Mapping) and resource.get("resourceType") == "Medication":
+        if isinstance(resource, dict) and resource.get("resourceType") == "Medication":
             reference = fhir.reference_of(resource)
             if reference:
                 self._by_reference[reference] = resource
@@ -99,7 +99,7 @@ class MedicationIndex:
         """A contained (``#id``), relative (``Medication/id``) or absolute (``.../Medication/id``) reference."""
         if reference.startswith("#"):
             for contained in container.get("contained") or ():
-                if isinstance(contained, Mapping) and contained.get("id") == reference[1:]:
+                if isinstance(contained, dict) and contained.get("id") == reference[1:]:
                     return contained
             return None
         parts = reference.split("/_history/")[0].rstrip("/").split("/")
@@ -120,16 +120,45 @@ def unresolved_references(resources: Iterable[object], index: MedicationIndex) -
     """
     found: dict[str, None] = {}
     for resource in resources:
-        if not isinstance(resource, Mapping) or resource.get("status") not in COUNTED_STATUSES.get(
+        if not isinstance(resource, dict) or resource.get("status") not in COUNTED_STATUSES.get(
             resource.get("resourceType"), ()
         ):
             continue
         reference = resource.get("medicationReference")
-        target = reference.get("reference") if isinstance(reference, Mapping) else None
+        target = reference.get("reference") if isinstance(reference, dict) else None
         target = target.strip() if isinstance(target, str) else ""
         if target and not target.startswith("#") and index.resolve(target, resource) is None:
             found[target] = None
     return list(found)
+
+
+@dataclass(frozen=True, slots=True)
+class Identified:
+    """What drug an entry names, before the rest of it is read."""
+
+    concepts: list[object]
+    ingredients: tuple[IngredientMatch, ...]
+    problem: str | None
+
+    def names_any(self, names: frozenset[str]) -> bool:
+        return any(match.ingredient.name in names for match in self.ingredients)
+
+
+def identify(
+    resource: Mapping[str, Any], terminology: Terminology, index: MedicationIndex, resolver: CodeResolver | None = None
+) -> Identified:
+    """The drug an entry names, read on its own: the cheap first step, enough to tell whether the rest matters."""
+    concepts, problem = _medication_concepts(resource, index)
+    ingredients = _ingredients(concepts, terminology, resolver)
+    if not concepts and problem is None:
+        problem = "it names no medication"
+    return Identified(concepts, ingredients, None if ingredients else problem)
+
+
+def status_of(resource: Mapping[str, Any], draft: bool = False) -> str:
+    """``current``, ``ended`` or ``excluded``, from the resource type and status alone."""
+    fhir_status = resource.get("status") if isinstance(resource.get("status"), str) else None
+    return _status(str(resource.get("resourceType")), fhir_status, draft)
 
 
 def read_medication(
@@ -139,30 +168,29 @@ def read_medication(
     *,
     draft: bool = False,
     resolver: CodeResolver | None = None,
+    identified: Identified | None = None,
 ) -> MedicationFact:
-    """Normalise a MedicationRequest or MedicationStatement (as JSON) to a fact."""
+    """Normalise a MedicationRequest or MedicationStatement (as JSON) to a fact (``identified``: the drug, when
+    ``identify`` already read it)."""
     kind = str(resource.get("resourceType"))
     fhir_status = resource.get("status") if isinstance(resource.get("status"), str) else None
     status = _status(kind, fhir_status, draft)
-    concepts, problem = _medication_concepts(resource, index)
-    ingredients = _ingredients(concepts, terminology, resolver)
-    if not concepts and problem is None:
-        problem = "it names no medication"
+    drug = identified or identify(resource, terminology, index, resolver)
     dosages = _dosages(resource)
-    label = next((text for concept in concepts for text in fhir.concept_texts(concept)), None)
+    label = next((text for concept in drug.concepts for text in fhir.concept_texts(concept)), None)
     return MedicationFact(
         reference=fhir.reference_of(resource),
         resource_type=kind,
         label=label,
-        ingredients=ingredients,
+        ingredients=drug.ingredients,
         status=status,
         fhir_status=fhir_status,
         ended_at=_ended_at(resource, dosages) if status == ENDED else None,
-        routes=_routes(dosages, concepts, ingredients),
+        routes=_routes(dosages, drug.concepts, drug.ingredients),
         texts=tuple(_free_texts(resource, dosages)),
         source=resource,
         draft=draft,
-        problem=None if ingredients else problem,
+        problem=drug.problem,
     )
 
 
@@ -178,10 +206,10 @@ def _medication_concepts(
 ) -> tuple[list[object], str | None]:
     """The CodeableConcepts that name the drug: medicationCodeableConcept, or a Medication's code and ingredients."""
     concept = resource.get("medicationCodeableConcept")
-    if isinstance(concept, Mapping):
+    if isinstance(concept, dict):
         return [concept], None
     reference = resource.get("medicationReference")
-    if not isinstance(reference, Mapping):
+    if not isinstance(reference, dict):
         return [], None
     target = reference.get("reference")
     medication = index.resolve(target, resource) if isinstance(target, str) else None
@@ -191,16 +219,16 @@ def _medication_concepts(
         return concepts, f"its medication reference {target or '(empty)'} could not be resolved"
     concepts: list[object] = [medication.get("code")]
     for part in medication.get("ingredient") or ():
-        if not isinstance(part, Mapping):
+        if not isinstance(part, dict):
             continue
-        if isinstance(part.get("itemCodeableConcept"), Mapping):
+        if isinstance(part.get("itemCodeableConcept"), dict):
             concepts.append(part["itemCodeableConcept"])
         item = part.get("itemReference")
-        if isinstance(item, Mapping) and isinstance(item.get("reference"), str):
+        if isinstance(item, dict) and isinstance(item.get("reference"), str):
             nested = index.resolve(item["reference"], medication)
             if nested is not None:
                 concepts.append(nested.get("code"))
-    return [c for c in concepts if isinstance(c, Mapping)], None
+    return [c for c in concepts if isinstance(c, dict)], None
 
 
 def _ingredients(
@@ -208,17 +236,14 @@ def _ingredients(
 ) -> tuple[IngredientMatch, ...]:
     found: dict[str, IngredientMatch] = {}
     for concept in concepts:
-        matches = terminology.from_codings(fhir.codings(concept), resolver)
-        if matches is None:
-            matches = terminology.from_text(*fhir.concept_texts(concept))
-        for match in matches:
+        for match in terminology.from_concept(concept, resolver):
             found.setdefault(match.ingredient.name, match)
     return tuple(found.values())
 
 
 def _dosages(resource: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     dosages = resource.get("dosageInstruction", resource.get("dosage"))
-    return [d for d in dosages if isinstance(d, Mapping)] if isinstance(dosages, list) else []
+    return [d for d in dosages if isinstance(d, dict)] if isinstance(dosages, list) else []
 
 
 def _ended_at(resource: Mapping[str, Any], dosages: list[Mapping[str, Any]]) -> datetime | None:
@@ -229,19 +254,19 @@ def _ended_at(resource: Mapping[str, Any], dosages: list[Mapping[str, Any]]) -> 
     ends = []
     for dosage in dosages:
         timing = dosage.get("timing")
-        repeat = timing.get("repeat") if isinstance(timing, Mapping) else None
-        if not isinstance(repeat, Mapping):
+        repeat = timing.get("repeat") if isinstance(timing, dict) else None
+        if not isinstance(repeat, dict):
             continue
         bounds = repeat.get("boundsPeriod")
-        if isinstance(bounds, Mapping):
+        if isinstance(bounds, dict):
             ends.append(fhir.parse_datetime(bounds.get("end"), upper=True))
         ends.append(_after(_start(resource, bounds), repeat.get("boundsDuration")))
     if not any(ends):
         dispense = resource.get("dispenseRequest")
-        validity = dispense.get("validityPeriod") if isinstance(dispense, Mapping) else None
+        validity = dispense.get("validityPeriod") if isinstance(dispense, dict) else None
         period = resource.get("effectivePeriod")
         for holder in (validity, period):
-            if isinstance(holder, Mapping):
+            if isinstance(holder, dict):
                 ends.append(fhir.parse_datetime(holder.get("end"), upper=True))
         ends.append(fhir.parse_datetime(resource.get("effectiveDateTime"), upper=True))
     known = [end for end in ends if end is not None]
@@ -258,16 +283,16 @@ _DURATION_UNITS = {
 
 def _start(resource: Mapping[str, Any], bounds: object) -> datetime | None:
     """When a bounded course began: the bounds' start, else when the order was written or the statement's start."""
-    if isinstance(bounds, Mapping) and bounds.get("start"):
+    if isinstance(bounds, dict) and bounds.get("start"):
         return fhir.parse_datetime(bounds.get("start"), upper=True)
     period = resource.get("effectivePeriod")
-    start = period.get("start") if isinstance(period, Mapping) else None
+    start = period.get("start") if isinstance(period, dict) else None
     return fhir.parse_datetime(resource.get("authoredOn") or start, upper=True)
 
 
 def _after(start: datetime | None, duration: object) -> datetime | None:
     """``start`` plus a FHIR Duration (``{"value": 14, "code": "d"}``); None when either is missing or odd."""
-    if start is None or not isinstance(duration, Mapping):
+    if start is None or not isinstance(duration, dict):
         return None
     value, unit = duration.get("value"), duration.get("code") or duration.get("unit")
     if not isinstance(value, int | float) or isinstance(value, bool) or unit not in _DURATION_UNITS:
@@ -306,6 +331,6 @@ def _free_texts(resource: Mapping[str, Any], dosages: list[Mapping[str, Any]]) -
             texts.extend(fhir.concept_texts(concept))
     texts.extend(fhir.concept_texts(resource.get("courseOfTherapyType")))
     for note in resource.get("note") or ():
-        if isinstance(note, Mapping) and isinstance(note.get("text"), str):
+        if isinstance(note, dict) and isinstance(note.get("text"), str):
             texts.append(note["text"])
     return texts

@@ -21,7 +21,9 @@ from cds_hooks.medications import (
     EXCLUDED,
     MedicationFact,
     MedicationIndex,
+    identify,
     read_medication,
+    status_of,
     unresolved_references,
 )
 from cds_hooks.prefetch import Gap, PatientData, plan
@@ -61,7 +63,7 @@ def ketamine_orders(request: HookRequest, kb: KnowledgeBase, resolver: CodeResol
     facts = [
         read_medication(resource, kb.terminology, index, draft=True, resolver=resolver)
         for resource in bundle_resources
-        if isinstance(resource, Mapping) and resource.get("resourceType") in _MEDICATION_TYPES
+        if isinstance(resource, dict) and resource.get("resourceType") in _MEDICATION_TYPES
     ]
     selections = request.context.selections
     targets = facts if selections is None else [fact for fact in facts if fact.reference in selections]
@@ -139,9 +141,12 @@ def _facts(
     for resource in data.all_resources():
         kind = resource.get("resourceType")
         if kind in _MEDICATION_TYPES:
-            fact = read_medication(resource, kb.terminology, index, resolver=resolver)
-            if fact.status == EXCLUDED:
+            if status_of(resource) == EXCLUDED:
                 continue
+            drug = identify(resource, kb.terminology, index, resolver)
+            if not drug.problem and not drug.names_any(relevant):
+                continue
+            fact = read_medication(resource, kb.terminology, index, resolver=resolver, identified=drug)
             names = tuple(m.label for m in fact.ingredients if m.ingredient.name in relevant)
             if fact.problem:
                 unreadable.append(UnreadableEntry(fact.reference, fact.label, fact.problem, names))

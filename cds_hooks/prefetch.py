@@ -54,12 +54,12 @@ class PatientData:
         if fhir_json.is_operation_outcome(value):
             self.gaps.append(Gap(key, f"the EHR reported an error instead of data ({_outcome_text(value)})"))
             return
-        if not isinstance(value, Mapping) or value.get("resourceType") != "Bundle":
+        if not isinstance(value, dict) or value.get("resourceType") != "Bundle":
             self.gaps.append(Gap(key, "the EHR sent something other than a FHIR Bundle"))
             return
         resources, unreadable = [], 0
         for resource in fhir_json.bundle_resources(value):
-            if not isinstance(resource, Mapping) or not isinstance(resource.get("resourceType"), str):
+            if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
                 unreadable += 1
             elif fhir_json.is_operation_outcome(resource):
                 if _is_error(resource):
@@ -105,14 +105,14 @@ def render(template: str, tokens: Mapping[str, str]) -> str:
 
 def _is_error(outcome: Mapping[str, Any]) -> bool:
     return any(
-        isinstance(issue, Mapping) and issue.get("severity") in {"error", "fatal"}
+        isinstance(issue, dict) and issue.get("severity") in {"error", "fatal"}
         for issue in outcome.get("issue") or ()
     )
 
 
 def _outcome_text(outcome: object) -> str:
-    for issue in outcome.get("issue") or () if isinstance(outcome, Mapping) else ():
-        if isinstance(issue, Mapping):
+    for issue in outcome.get("issue") or () if isinstance(outcome, dict) else ():
+        if isinstance(issue, dict):
             text = issue.get("diagnostics") or fhir_json.concept_label(issue.get("details"))
             if isinstance(text, str) and text.strip():
                 return text.strip()[:200]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from cds_hooks.fhir_json import RXNORM, canonical_system
@@ -60,18 +61,54 @@ def term_key(text: str) -> str:
     return re.sub(r"[\s\-]+", " ", text).strip()
 
 
-def _term_pattern(term: str) -> str:
-    """A regular expression for one term that tolerates the spellings ``term_key`` folds together."""
-    parts, in_gap = [], False
-    for char in term:
-        if char in " -":
-            if not in_gap:
-                parts.append(r"[\s\-]+")
-            in_gap = True
-            continue
-        in_gap = False
-        parts.append("['\u2019\u2018]" if char == "'" else re.escape(char))
-    return "".join(parts)
+_WORD = re.compile(r"[^\W_]+")
+"""A word: a run of letters and digits. Apostrophes, hyphens, dots and spaces all separate words."""
+SCAN_CACHE_SIZE = 16_384
+"""Distinct medication texts whose matches are remembered."""
+
+
+_ConceptKey = tuple[Any, tuple[tuple[Any, Any, Any], ...]]
+
+
+def _concept_key(concept: dict[str, Any]) -> _ConceptKey | None:
+    """What of a CodeableConcept decides its ingredients, as a hashable value: text and (system, code, display);
+    None for a malformed concept (a list where a string belongs), which is then read without the cache."""
+    codings = concept.get("coding")
+    key = (concept.get("text"), tuple(
+        (coding.get("system"), coding.get("code"), coding.get("display"))
+        for coding in (codings if isinstance(codings, list) else ())
+        if isinstance(coding, dict)
+    ))
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def _is_text(value: object) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _clean(concept: dict[str, Any]) -> _ConceptKey:
+    """The key of a malformed concept with every value that is not a string dropped."""
+
+    def text(value: object) -> str | None:
+        return value if isinstance(value, str) else None
+
+    codings = concept.get("coding")
+    return text(concept.get("text")), tuple(
+        (text(coding.get("system")), text(coding.get("code")), text(coding.get("display")))
+        for coding in (codings if isinstance(codings, list) else ())
+        if isinstance(coding, dict)
+    )
+
+
+def _words(text: str) -> tuple[str, ...]:
+    """>>> _words("St. John’s  Wort")
+    ('st', 'john', 's', 'wort')
+    """
+    return tuple(word.lower() for word in _WORD.findall(text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,8 +185,10 @@ class Terminology:
                 tuple(Ingredient(name, codes.get(name)) for name in names),
                 frozenset([routes[key]]) if key in routes else frozenset(),
             )
-        alternation = "|".join(_term_pattern(term) for term in sorted(self._terms, key=len, reverse=True))
-        self._pattern = re.compile(rf"(?<![\w])(?:{alternation})(?![\w])", re.IGNORECASE)
+        self._by_words = {_words(key): key for key in self._terms}
+        self._longest = max((len(words) for words in self._by_words), default=0)
+        self._scan = lru_cache(maxsize=SCAN_CACHE_SIZE)(self._scan_text)
+        self._by_concept = lru_cache(maxsize=SCAN_CACHE_SIZE)(self._concept_matches)
 
     def product(self, rxcui: str) -> Product | None:
         return self._products.get(rxcui)
@@ -198,6 +237,31 @@ class Terminology:
                         found.setdefault(ingredient.name, IngredientMatch(ingredient, "resolver"))
         return tuple(found.values()) or None
 
+    def from_concept(self, concept: object, resolver: CodeResolver | None = None) -> tuple[IngredientMatch, ...]:
+        """Ingredients of a CodeableConcept: its RxNorm codes, else the names in its text and displays.
+
+        Answers from the tables and names are remembered per distinct concept (an EHR sends the same ones again
+        and again); a concept whose RxNorm code only the resolver might know is asked afresh each time, so the
+        resolver's own expiry and failure handling hold.
+        """
+        if not isinstance(concept, dict):
+            return ()
+        key = _concept_key(concept)
+        matches, unknown = self._concept_matches(_clean(concept)) if key is None else self._by_concept(key)
+        if unknown and resolver is not None:
+            codings = [coding for coding in concept.get("coding") or () if isinstance(coding, dict)]
+            return self.from_codings(codings, resolver) or matches
+        return matches
+
+    def _concept_matches(self, key: _ConceptKey) -> tuple[tuple[IngredientMatch, ...], bool]:
+        text, codings = key
+        coded = self.from_codings({"system": system, "code": code} for system, code, _ in codings)
+        if coded is not None:
+            return coded, False
+        unknown = any(canonical_system(system) == RXNORM and isinstance(code, str) for system, code, _ in codings)
+        texts = [value for value in (text, *(display for _, _, display in codings)) if _is_text(value)]
+        return self.from_text(*texts), unknown
+
     def from_text(self, *texts: str) -> tuple[IngredientMatch, ...]:
         """Ingredients named in free text, case-insensitive, on word boundaries, first occurrence each.
 
@@ -206,10 +270,29 @@ class Terminology:
         """
         found: dict[str, IngredientMatch] = {}
         for text in texts:
-            for match in self._pattern.finditer(text):
-                term = self._terms[term_key(match.group(0))]
+            for key, written in self._scan(text):
+                term = self._terms[key]
                 for ingredient in term.ingredients:
-                    found.setdefault(
-                        ingredient.name, IngredientMatch(ingredient, "text", match.group(0), term.routes)
-                    )
+                    found.setdefault(ingredient.name, IngredientMatch(ingredient, "text", written, term.routes))
         return tuple(found.values())
+
+    def _scan_text(self, text: str) -> tuple[tuple[str, str], ...]:
+        """The terms a text names, as (term key, words as written), leftmost first and longest at each place.
+
+        Matching whole words (runs of letters and digits) gives the word boundaries; a dictionary look-up per
+        run of words keeps the cost in proportion to the text, not to the number of names. Results are cached:
+        an EHR's medication names repeat from call to call.
+        """
+        words = list(_WORD.finditer(text))
+        lowered = [word.group(0).lower() for word in words]
+        found, start = [], 0
+        while start < len(words):
+            for length in range(min(self._longest, len(words) - start), 0, -1):
+                key = self._by_words.get(tuple(lowered[start : start + length]))
+                if key is not None:
+                    found.append((key, text[words[start].start() : words[start + length - 1].end()]))
+                    start += length
+                    break
+            else:
+                start += 1
+        return tuple(found)

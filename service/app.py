@@ -8,7 +8,7 @@ from datetime import datetime
 from flask import Flask
 
 from cds_hooks.knowledge import DATA_DIR, load_knowledge
-from service import auth, cds, cors, errors, feedback, health, logging_setup, metrics, storage
+from service import auth, cds, cors, errors, feedback, health, issued_cards, logging_setup, metrics, storage
 from service.config import Settings
 from service.fhir_client import FhirClient
 from service.runtime import EXTENSION, Runtime, utc_now
@@ -32,6 +32,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     metrics.init_app(app)
     health.init_app(app)
     storage.init_app(app, settings)
+    issued_cards.init_app(app)
     auth.init_app(app, settings)
     cors.init_app(app, settings)
     app.register_blueprint(cds.blueprint)

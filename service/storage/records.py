@@ -15,16 +15,15 @@ from service.storage.database import Database
 from service.storage.models import feedback, issued_cards
 
 
-def save_issued(
-    db: Database,
+def issued_rows(
     service_id: str,
     hook_instance: str,
     patient_hash: str | None,
     origins: Iterable[CardOrigin],
     issued_at: datetime,
-) -> int:
-    """Record the cards one hook call answered with; the number newly stored."""
-    rows = [
+) -> list[dict[str, Any]]:
+    """The rows recording the cards one hook call answered with."""
+    return [
         {
             "card_uuid": origin.uuid,
             "service_id": service_id,
@@ -38,6 +37,10 @@ def save_issued(
         }
         for origin in origins
     ]
+
+
+def save_issued(db: Database, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Record issued cards (of one or many hook calls) in one transaction; the number newly stored."""
     with db.transaction() as connection:
         return _insert_new(connection, issued_cards, rows, "card_uuid")
 

@@ -18,7 +18,7 @@ from flask import Flask
 from sqlalchemy import Table, create_engine, select, text
 from sqlalchemy.exc import OperationalError
 
-from service import create_app
+from service import create_app, issued_cards
 from service.config import Settings
 from service.storage import storage
 
@@ -65,6 +65,7 @@ def rows() -> Callable[[Flask, Table], list[dict[str, Any]]]:
     """Every row of a table in an app's database, as dicts."""
 
     def read(app: Flask, table: Table) -> list[dict[str, Any]]:
+        issued_cards.recorder(app).flush()
         with storage(app).database.engine.connect() as connection:
             return [dict(row._mapping) for row in connection.execute(select(table))]
 

@@ -11,7 +11,7 @@ from werkzeug.serving import make_server
 
 from service import create_app
 from service.config import Settings
-from service.issued_cards import not_recorded
+from service.issued_cards import not_recorded, recorder
 from service.storage.models import feedback, issued_cards
 
 FEEDBACK = "/cds-services/ketamine-order-sign/feedback"
@@ -150,6 +150,7 @@ def test_cards_are_still_returned_while_the_database_is_unreachable(unreachable_
     with not_recorded.connected_to(receive):
         response = unreachable_app.test_client().post("/cds-services/ketamine-order-sign",
                                                       json=fixture("order-sign-esketamine-maoi"))
+        recorder(unreachable_app).flush()
     assert response.status_code == 200
     assert len(response.json["cards"]) == 2
     assert lost == [2]

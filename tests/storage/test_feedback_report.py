@@ -10,7 +10,7 @@ import pytest
 from cds_hooks.feedback import CardOrigin, Feedback, OverrideReason
 from service.cli import main
 from service.storage.database import Database
-from service.storage.records import save_feedback, save_issued
+from service.storage.records import issued_rows, save_feedback, save_issued
 from service.storage.report import UNKNOWN_RULE, feedback_report
 
 T0 = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -20,13 +20,13 @@ INTERACTION = OverrideReason("https://ketamine-cds.org/override", "benefit-outwe
 @pytest.fixture
 def database(database_url):
     database = Database(database_url)
-    save_issued(database, "ketamine-order-sign", "hook-1", None, [
+    save_issued(database, issued_rows("ketamine-order-sign", "hook-1", None, [
         CardOrigin("a1", "2026.1", "maoi", "avoid"),
         CardOrigin("a2", "2026.1", "maoi", "avoid"),
         CardOrigin("a3", "2026.1", "maoi", "avoid"),
         CardOrigin("b1", "2026.1", "ssri-snri", "monitor"),
         CardOrigin("n1", "2026.1", notice="data-incomplete"),
-    ], T0)
+    ], T0))
     save_feedback(database, "ketamine-order-sign", [
         Feedback("a1", "overridden", T0 + timedelta(minutes=1), override_reason=INTERACTION),
         Feedback("a1", "accepted", T0 + timedelta(minutes=5), ("s-1",)),
