@@ -3,8 +3,9 @@
 The schema is kept by Alembic migrations shipped in this package. They run at start-up (unless
 ``CDS_DB_MIGRATE=off``) and with ``ketamine-cds db upgrade``; on PostgreSQL an advisory lock lets replicas start
 together. When the database cannot be reached at start-up the service still starts (cards do not depend on it),
-and the migration is tried again before the next write. After a failure the database is left alone for a few
-seconds (calls fail fast), so an unreachable server does not add its connect timeout to every clinical answer.
+and the migration is tried again before the next write (or readiness check). After a failure the database is left
+alone for a few seconds (calls fail fast), so an unreachable server does not add its connect timeout to every
+clinical answer.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from service.errors import Unavailable
+from service.health import NotReady
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +92,18 @@ class Database:
                           self.safe_url, type(error).__name__)
                 return False
             return True
+
+    def ping(self) -> None:
+        """Readiness: migrated (or migrating now) and answering ``SELECT 1``; NotReady otherwise. While the
+        database rests after a failure it is not asked, and a failed ping makes it rest, so writes fail fast too."""
+        if not self.prepare() or self._resting():
+            raise NotReady("the database could not be reached or migrated; it is tried again in a few seconds")
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except SQLAlchemyError as error:
+            self._rest()
+            raise NotReady(f"the database does not answer ({type(error).__name__})") from None
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
