@@ -551,3 +551,27 @@ def test_the_helm_test_pods_check_passes_against_the_service_as_configured(value
 
     assert check.returncode == 0, check.stdout + check.stderr
     assert ("401" in check.stdout) == (values == "defaults-with-issuers")
+
+
+def readme_values() -> list[dict[str, Any]]:
+    """The values files the project README's Kubernetes section shows, in order."""
+    text = (CHART.parents[1] / "README.md").read_text(encoding="utf-8")
+    section = text.split("\n## Operating on Kubernetes\n", 1)[1].split("\n## ", 1)[0]
+    return [yaml.safe_load(block) for block in re.findall(r"```yaml\n(.*?)```", section, re.DOTALL)]
+
+
+def merged(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        out[key] = merged(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+    return out
+
+
+def test_the_values_the_readme_shows_install_and_scale_out():
+    production, scaling_out = readme_values()
+
+    for values in (production, merged(production, scaling_out)):
+        env = env_of(service_container(render(values)))
+        assert env["CDS_ENV"] == "production"
+        assert env["CDS_PUBLIC_BASE_URL"] == "https://cds.example.org"
+    assert "REDIS_URL" in env_of(service_container(render(merged(production, scaling_out))))
