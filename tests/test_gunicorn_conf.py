@@ -64,7 +64,10 @@ def server(tmp_path: Path) -> Iterator[Server]:
     (metrics_dir / "counter_999999.db").write_bytes(b"left over from an earlier run")
     env = {key: value for key, value in os.environ.items() if not key.startswith(("CDS_", "PROMETHEUS_"))}
     env.update(
-        CDS_BIND=f"127.0.0.1:{port}", CDS_WORKERS="2", CDS_THREADS="2", PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
+        CDS_BIND=f"127.0.0.1:{port}",
+        CDS_WORKERS="2",
+        CDS_THREADS="2",
+        PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
         DATABASE_URL=f"sqlite:///{tmp_path}/var/cds.sqlite3",
     )
     log = tmp_path / "gunicorn.log"
@@ -109,10 +112,15 @@ def test_gunicorn_serves_discovery_calls_and_metrics_then_stops_cleanly_on_sigte
     status, answer = post_json(server.base + "/cds-services/ketamine-order-sign", fixture("order-sign-esketamine-maoi"))
     assert status == 200
     assert answer["cards"][0]["summary"].startswith("Avoid")
-    feedback = {"feedback": [{"card": answer["cards"][0]["uuid"], "outcome": "overridden",
-                              "outcomeTimestamp": "2026-11-21T12:05:00Z"}]}
+    feedback = {
+        "feedback": [
+            {"card": answer["cards"][0]["uuid"], "outcome": "overridden", "outcomeTimestamp": "2026-11-21T12:05:00Z"}
+        ]
+    }
     assert post_json(server.base + "/cds-services/ketamine-order-sign/feedback", feedback) == (
-        200, {"received": 1, "new": 1})
+        200,
+        {"received": 1, "new": 1},
+    )
 
     status, headers, body = get(server.base + "/metrics")
 

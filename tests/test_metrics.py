@@ -175,8 +175,11 @@ def test_metrics_from_several_processes_are_added_up_from_the_multiprocess_folde
 # What the app records as it serves calls, read back from /metrics.
 
 PREFETCH_KEYS = ("medicationRequests", "medicationStatements", "conditions")
-RESOURCES = {"medicationRequests": "MedicationRequest", "medicationStatements": "MedicationStatement",
-             "conditions": "Condition"}
+RESOURCES = {
+    "medicationRequests": "MedicationRequest",
+    "medicationStatements": "MedicationStatement",
+    "conditions": "Condition",
+}
 SIGN = "/cds-services/ketamine-order-sign"
 
 
@@ -195,7 +198,8 @@ def test_prefetch_keys_the_ehr_sent_are_counted_as_used_and_none_as_fetched(clie
     assert client.post(SIGN, json=fixture("order-sign-esketamine-maoi")).status_code == 200
 
     assert counts(client, "ketamine_cds_prefetch_total", "key", PREFETCH_KEYS, source="used") == plus(
-        used, dict.fromkeys(PREFETCH_KEYS, 1))
+        used, dict.fromkeys(PREFETCH_KEYS, 1)
+    )
     assert counts(client, "ketamine_cds_prefetch_total", "key", PREFETCH_KEYS, source="fetched") == fetched
 
 
@@ -219,12 +223,16 @@ def test_a_key_the_ehr_left_out_is_counted_as_fetched_with_the_read_and_its_fail
 
     assert response.status_code == 200
     assert counts(client, "ketamine_cds_prefetch_total", "key", PREFETCH_KEYS, source="used") == plus(
-        used, {"medicationRequests": 1, "medicationStatements": 1})
+        used, {"medicationRequests": 1, "medicationStatements": 1}
+    )
     assert counts(client, "ketamine_cds_prefetch_total", "key", PREFETCH_KEYS, source="fetched") == plus(
-        fetched, {"conditions": 1})
+        fetched, {"conditions": 1}
+    )
     assert scraped(client, "ketamine_cds_fhir_fetch_duration_seconds_count", resource="Condition") == reads + 1
-    assert scraped(client, "ketamine_cds_fhir_fetch_failures_total", resource="Condition",
-                   reason="unreachable") == failures + 1
+    assert (
+        scraped(client, "ketamine_cds_fhir_fetch_failures_total", resource="Condition", reason="unreachable")
+        == failures + 1
+    )
 
 
 @pytest.mark.parametrize(
@@ -242,10 +250,14 @@ def test_each_resource_read_from_the_fhir_server_is_timed_and_its_failure_counte
 ):
     body = fixture("order-sign-esketamine-maoi") | {"fhirServer": "https://ehr.example.org/fhir"}
     del body["prefetch"]
-    before = {resource: scraped(client, "ketamine_cds_fhir_fetch_duration_seconds_count", resource=resource)
-              for resource in RESOURCES.values()}
-    failed = {resource: scraped(client, "ketamine_cds_fhir_fetch_failures_total", resource=resource, reason=reason)
-              for resource in RESOURCES.values()}
+    before = {
+        resource: scraped(client, "ketamine_cds_fhir_fetch_duration_seconds_count", resource=resource)
+        for resource in RESOURCES.values()
+    }
+    failed = {
+        resource: scraped(client, "ketamine_cds_fhir_fetch_failures_total", resource=resource, reason=reason)
+        for resource in RESOURCES.values()
+    }
 
     with responses.RequestsMock() as mock:
         for resource in RESOURCES.values():
@@ -254,10 +266,13 @@ def test_each_resource_read_from_the_fhir_server_is_timed_and_its_failure_counte
 
     assert response.status_code == 200
     for resource in RESOURCES.values():
-        assert scraped(client, "ketamine_cds_fhir_fetch_duration_seconds_count", resource=resource) == before[
-            resource] + 1
-        assert scraped(client, "ketamine_cds_fhir_fetch_failures_total", resource=resource,
-                       reason=reason) == failed[resource] + 1
+        assert (
+            scraped(client, "ketamine_cds_fhir_fetch_duration_seconds_count", resource=resource) == before[resource] + 1
+        )
+        assert (
+            scraped(client, "ketamine_cds_fhir_fetch_failures_total", resource=resource, reason=reason)
+            == failed[resource] + 1
+        )
 
 
 def test_a_read_that_succeeds_is_timed_and_counts_no_failure(client, fixture):
@@ -267,8 +282,12 @@ def test_a_read_that_succeeds_is_timed_and_counts_no_failure(client, fixture):
     failures = total("ketamine_cds_fhir_fetch_failures_total")
 
     with responses.RequestsMock() as mock:
-        mock.add(responses.GET, "https://ehr.example.org/fhir/Condition", content_type="application/fhir+json",
-                 json={"resourceType": "Bundle", "type": "searchset", "entry": []})
+        mock.add(
+            responses.GET,
+            "https://ehr.example.org/fhir/Condition",
+            content_type="application/fhir+json",
+            json={"resourceType": "Bundle", "type": "searchset", "entry": []},
+        )
         assert client.post(SIGN, json=body).status_code == 200
 
     assert scraped(client, "ketamine_cds_fhir_fetch_duration_seconds_count", resource="Condition") == reads + 1
@@ -283,8 +302,10 @@ def test_a_plain_http_fhir_server_is_counted_as_a_failure_without_a_read(client,
 
     assert client.post(SIGN, json=body).status_code == 200
 
-    assert scraped(client, "ketamine_cds_fhir_fetch_failures_total", resource="Condition",
-                   reason="not-https") == failures + 1
+    assert (
+        scraped(client, "ketamine_cds_fhir_fetch_failures_total", resource="Condition", reason="not-https")
+        == failures + 1
+    )
     assert scraped(client, "ketamine_cds_fhir_fetch_duration_seconds_count", resource="Condition") == reads
 
 

@@ -62,8 +62,11 @@ def test_readiness_passes_with_redis_answering(make_app, issuer, redis_url):
 
 def test_redis_is_no_readiness_check_while_authentication_is_off(tmp_path):
     """Only the replay store uses Redis: with authentication off nothing would be waiting for it."""
-    settings = Settings(auth_mode="off", redis_url=f"redis://127.0.0.1:{closed_port()}/0",
-                        database_url=f"sqlite:///{tmp_path}/cds.sqlite3")
+    settings = Settings(
+        auth_mode="off",
+        redis_url=f"redis://127.0.0.1:{closed_port()}/0",
+        database_url=f"sqlite:///{tmp_path}/cds.sqlite3",
+    )
 
     response = create_app(settings).test_client().get("/readyz")
 

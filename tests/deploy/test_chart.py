@@ -351,8 +351,7 @@ def test_authentication_is_off_only_when_switched_off_explicitly():
             "/networkPolicy/egress/fhirServers/cidrs/0",
         ),
         ({"auth": {"trustedIssuers": [{"iss": "https://ehr.example.org"}]}}, "/auth/trustedIssuers/0"),
-        ({"auth": {"trustedIssuers": [{**ISSUERS[0], "issuer": "https://ehr.example.org"}]}},
-         "/auth/trustedIssuers/0"),
+        ({"auth": {"trustedIssuers": [{**ISSUERS[0], "issuer": "https://ehr.example.org"}]}}, "/auth/trustedIssuers/0"),
         ({"auth": {"trustedIssuers": [{**ISSUERS[0], "jku": []}]}}, "/auth/trustedIssuers/0"),
         ({"auth": {"trustedIssuers": [{**ISSUERS[0], "tenants": []}]}}, "/auth/trustedIssuers/0/tenants"),
         ({"podDisruptionBudget": {"maxUnavailable": 0}}, "/podDisruptionBudget/maxUnavailable"),
@@ -543,8 +542,9 @@ def test_the_helm_test_pods_check_passes_against_the_service_as_configured(value
     thread.start()
     try:
         env = env_of(container) | {"DISCOVERY_URL": f"http://127.0.0.1:{server.server_port}/cds-services"}
-        check = subprocess.run(container["command"], executable=sys.executable, env=env, capture_output=True,
-                               text=True, timeout=60)
+        check = subprocess.run(
+            container["command"], executable=sys.executable, env=env, capture_output=True, text=True, timeout=60
+        )
     finally:
         server.shutdown()
         thread.join(timeout=10)

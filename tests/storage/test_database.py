@@ -105,8 +105,7 @@ def test_processes_starting_together_on_a_fresh_sqlite_file_all_find_it_migrated
     for round_ in range(2):
         url = f"sqlite:///{tmp_path}/round-{round_}/cds.sqlite3"
         barrier, outcomes = context.Barrier(4), context.Queue()
-        workers = [context.Process(target=_migrate_when_all_are_ready, args=(url, barrier, outcomes))
-                   for _ in range(4)]
+        workers = [context.Process(target=_migrate_when_all_are_ready, args=(url, barrier, outcomes)) for _ in range(4)]
         for worker in workers:
             worker.start()
         results += [outcomes.get(timeout=120) for _ in workers]
