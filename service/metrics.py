@@ -122,17 +122,13 @@ def auth_failure(reason: str) -> None:
     AUTH_FAILURES.labels(reason=reason).inc()
 
 
-def cards_not_recorded(count: int) -> None:
-    CARDS_NOT_RECORDED.inc(count)
-
-
 def _refused(sender: object, reason: str) -> None:
     """Receives ``service.auth.refused`` from any app: the registry is the process's, like the signal."""
     auth_failure(reason)
 
 
 def _not_recorded(sender: object, count: int) -> None:
-    cards_not_recorded(count)
+    CARDS_NOT_RECORDED.inc(count)
 
 
 def exposition() -> tuple[bytes, str]:
