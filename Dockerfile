@@ -14,6 +14,9 @@ COPY service ./service
 RUN /opt/venv/bin/pip install . && /opt/venv/bin/pip uninstall --yes pip
 
 # Final stage: the same slim base with only the virtual environment; no compiler, no pip, no sources.
+# The service writes only to the metrics folder and, when DATABASE_URL is not set, to the embedded SQLite file in
+# var/ under the working directory (for trying the image with docker run; its data goes with the container). The
+# Helm chart always sets DATABASE_URL to PostgreSQL and runs with a read-only root filesystem.
 FROM ${PYTHON_IMAGE}
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -22,9 +25,10 @@ ENV PATH=/opt/venv/bin:$PATH \
     PROMETHEUS_MULTIPROC_DIR=/var/lib/ketamine-cds/metrics
 RUN groupadd --system --gid 10001 cds \
     && useradd --system --uid 10001 --gid cds --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin cds \
-    && mkdir -p /var/lib/ketamine-cds/metrics \
-    && chown cds:cds /var/lib/ketamine-cds/metrics
+    && mkdir -p /var/lib/ketamine-cds/metrics /var/lib/ketamine-cds/var \
+    && chown cds:cds /var/lib/ketamine-cds/metrics /var/lib/ketamine-cds/var
 COPY --from=build /opt/venv /opt/venv
+WORKDIR /var/lib/ketamine-cds
 USER 10001:10001
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \

@@ -105,7 +105,9 @@ def _clean(concept: dict[str, Any]) -> _ConceptKey:
 
 
 def _words(text: str) -> tuple[str, ...]:
-    """>>> _words("St. John’s  Wort")
+    """The lower-case words of a text, the unit names are matched in.
+
+    >>> _words("St. John’s  Wort")
     ('st', 'john', 's', 'wort')
     """
     return tuple(word.lower() for word in _WORD.findall(text))

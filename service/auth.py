@@ -17,10 +17,11 @@ import jwt
 from blinker import Namespace
 from flask import Flask, current_app, request
 
+from service import health
 from service.config import Settings
 from service.errors import Unauthenticated, Unavailable
 from service.jwks import KeySource, KeysUnavailable, RemoteKeys
-from service.replay import ReplayStore, ReplayStoreUnavailable, replay_store
+from service.replay import RedisReplayStore, ReplayStore, ReplayStoreUnavailable, replay_store
 from service.trust import Issuer, load_issuers
 
 log = logging.getLogger(__name__)
@@ -172,9 +173,10 @@ def init_app(app: Flask, settings: Settings) -> None:
     if settings.auth_mode != "jwt" or settings.trusted_issuers_file is None:
         log.warning(OFF_WARNING)
         return
-    authenticator = Authenticator(
-        load_issuers(settings.trusted_issuers_file), replay_store(settings.redis_url), settings.jwt_leeway_seconds
-    )
+    replay = replay_store(settings.redis_url)
+    if isinstance(replay, RedisReplayStore):  # without Redis the service cannot authenticate anyone: not ready
+        health.add_readiness_check(app, "redis", replay.ping)
+    authenticator = Authenticator(load_issuers(settings.trusted_issuers_file), replay, settings.jwt_leeway_seconds)
     public_base_url = settings.public_base_url
 
     @app.before_request

@@ -34,6 +34,8 @@ def call_service(service_id: str) -> Response:
     drafts = order_check.ketamine_orders(hook_request, state.knowledge, state.resolver)
     if not drafts.ordered:
         return jsonify({"cards": []})
+    for key in definition.prefetch.keys() & hook_request.prefetch.keys():  # the FHIR client counts those it reads
+        metrics.prefetch(key, "used")
     cards = order_check.check(
         hook_request, definition, state.knowledge, drafts, state.clock(), state.fetch, state.resolver
     )

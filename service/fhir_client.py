@@ -5,6 +5,9 @@ budget; searches follow ``next`` links up to a page cap; Medications that the re
 include are then read, also in parallel. Every failure becomes a ``FetchResult.problem`` worded for the
 clinician's card, so a slow or broken server never looks like "no interactions". Nothing here logs a URL, a
 token or a resource: the queries carry the patient's id.
+
+Each query's time and failure reason (one of ``FAILURE_REASONS``) go to the metrics, by resource type, and so does
+each prefetch key the service had to read itself.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from cds_hooks import fhir_json
 from cds_hooks.medications import MedicationIndex, unresolved_references
 from cds_hooks.order_check import FetchResult
 from cds_hooks.protocol import HookRequest
+from cds_hooks.services import PREFETCH
+from service import metrics
 
 log = logging.getLogger(__name__)
 
@@ -35,15 +40,34 @@ WORKERS = 32
 """Threads and pooled connections shared by all hook calls; a call needs one per query while it runs."""
 FHIR_JSON = ("application/fhir+json", "application/json", "application/json+fhir")
 _INCLUDE_MEMORY = 256
+FAILURE_REASONS = (
+    "not-https",  # plain http to a host other than loopback: nothing was sent
+    "timeout",  # the time budget ran out
+    "unreachable",  # no connection, or the connection broke
+    "http-2xx",  # a success other than 200 OK
+    "http-3xx",  # a redirect, never followed
+    "http-4xx",
+    "http-5xx",
+    "not-fhir",  # an answer (or a page) that is not FHIR JSON
+    "off-server",  # a query or next link pointing away from fhirServer
+    "page-limit",  # more pages than CDS_FHIR_MAX_PAGES
+    "page-loop",  # next links leading back to a page already read
+)
+"""Why a query failed, for the fetch-failure metric: fixed words, never a URL or a message."""
 
 
 class _Failure(Exception):
-    """One HTTP exchange failed; ``problem`` says why, in words for the card."""
+    """A query failed; ``problem`` says why in words for the card, ``reason`` in one of ``FAILURE_REASONS``.
+    ``partial`` holds what was read before the failure (the pages of a search that broke off)."""
 
-    def __init__(self, problem: str, status: int | None = None) -> None:
+    def __init__(
+        self, problem: str, reason: str, status: int | None = None, partial: Mapping[str, Any] | None = None
+    ) -> None:
         super().__init__(problem)
         self.problem = problem
+        self.reason = reason
         self.status = status
+        self.partial = partial
 
 
 class FhirClient:
@@ -68,10 +92,14 @@ class FhirClient:
 
     def __call__(self, request: HookRequest, queries: Mapping[str, str]) -> dict[str, FetchResult]:
         base = (request.fhir_server or "").rstrip("/")
+        for key in queries.keys() & PREFETCH.keys():  # the other keys are reads of referenced Medications
+            metrics.prefetch(key, "fetched")
         refusal = self.refusal(base)
         if refusal:
             log.warning("fhirServer on host %s refused: plain http outside loopback (CDS_ALLOW_HTTP_FHIR is off)",
                         urlsplit(base).hostname)
+            for query in queries.values():
+                metrics.fhir_fetch(_resource_type(query), None, "not-https")
             return {key: FetchResult(problem=refusal) for key in queries}
         started = time.monotonic()
         call = _Call(self, base, _headers(request), started + self.timeout_seconds)
@@ -150,53 +178,58 @@ class _Call:
         return self.deadline - time.monotonic()
 
     def query(self, query: str) -> FetchResult:
-        """A search (every page, up to the cap) or a read, as a Bundle."""
-        if "?" not in query:
-            try:
-                resource = self.get(self.url(query))
-            except _Failure as failure:
-                return FetchResult(problem=failure.problem)
-            return FetchResult(bundle=_collection([resource]))
-        return self.search(query)
+        """A search (every page, up to the cap) or a read, as a Bundle; its time and any failure are recorded."""
+        started, reason = time.monotonic(), None
+        try:
+            result = self.search(query) if "?" in query else self.read(query)
+        except _Failure as failure:
+            result, reason = FetchResult(bundle=failure.partial, problem=failure.problem), failure.reason
+        metrics.fhir_fetch(_resource_type(query), time.monotonic() - started, reason)
+        return result
+
+    def read(self, query: str) -> FetchResult:
+        return FetchResult(bundle=_collection([self.get(self.url(query))]))
 
     def search(self, query: str) -> FetchResult:
-        try:
-            url = self.url(query)
-            if "_include=" in url and not self.client.supports_include(self.base, query):
-                url = _without_include(url)
-            page = self._first_page(url, query)
-        except _Failure as failure:
-            return FetchResult(problem=failure.problem)
+        """Every page of a search, merged; _Failure (with the pages read so far) when a page cannot be had."""
+        url = self.url(query)
+        if "_include=" in url and not self.client.supports_include(self.base, query):
+            url = _without_include(url)
+        page = self._first_page(url, query)
         if page.get("resourceType") != "Bundle":
             return FetchResult(bundle=page)
         entries, seen, number = list(_entries(page)), {url}, 1
         while (url := fhir_json.next_link(page)) is not None:
             number += 1
-            problem = self._page_problem(url, number, seen)
-            if problem is None:
+            try:
+                self._check_next_page(url, number, seen)
                 seen.add(url)
-                try:
-                    page = self.get(url)
-                except _Failure as failure:
-                    problem = f"page {number} could not be read: {failure.problem}"
-                else:
-                    if page.get("resourceType") == "Bundle":
-                        entries.extend(_entries(page))
-                        continue
-                    problem = f"page {number} was not a FHIR Bundle"
-            return FetchResult(bundle=_searchset(entries), problem=problem)
+                page = self._page(url, number)
+            except _Failure as failure:
+                failure.partial = _searchset(entries)
+                raise
+            entries.extend(_entries(page))
         return FetchResult(bundle=_searchset(entries))
 
-    def _page_problem(self, url: str, number: int, seen: set[str]) -> str | None:
-        """Why the next page must not be read: the page cap, another server, or a loop."""
+    def _check_next_page(self, url: str, number: int, seen: set[str]) -> None:
+        """_Failure when the next page must not be read: the page cap, another server, or a loop."""
         cap = self.client.max_pages
         if number > cap:
-            return f"the FHIR server had more than {cap} pages of results; only the first {cap} were read"
+            raise _Failure(f"the FHIR server had more than {cap} pages of results; only the first {cap} were read",
+                           "page-limit")
         if not self.within(url):
-            return "its next page is not on the EHR's FHIR server, so it was not read"
+            raise _Failure("its next page is not on the EHR's FHIR server, so it was not read", "off-server")
         if url in seen:
-            return "the FHIR server's pages lead back to a page already read"
-        return None
+            raise _Failure("the FHIR server's pages lead back to a page already read", "page-loop")
+
+    def _page(self, url: str, number: int) -> dict[str, Any]:
+        try:
+            page = self.get(url)
+        except _Failure as failure:
+            raise _Failure(f"page {number} could not be read: {failure.problem}", failure.reason) from None
+        if page.get("resourceType") != "Bundle":
+            raise _Failure(f"page {number} was not a FHIR Bundle", "not-fhir")
+        return page
 
     def _first_page(self, url: str, query: str) -> dict[str, Any]:
         """The first page; a server that rejects ``_include`` is asked again without it, and remembered."""
@@ -213,7 +246,7 @@ class _Call:
         if "://" not in query.split("?")[0]:
             return f"{self.base}/{query.lstrip('/')}"
         if not self.within(query):
-            raise _Failure("it is on another server than the EHR's FHIR server, so it was not read")
+            raise _Failure("it is on another server than the EHR's FHIR server, so it was not read", "off-server")
         return query
 
     def within(self, url: str) -> bool:
@@ -226,25 +259,26 @@ class _Call:
     def get(self, url: str) -> dict[str, Any]:
         remaining = self.remaining()
         if remaining <= 0:
-            raise _Failure(self.late)
+            raise _Failure(self.late, "timeout")
         try:
             response = self.client.session.get(url, headers=self.headers, timeout=remaining, allow_redirects=False)
         except requests.Timeout:
-            raise _Failure(self.late) from None
+            raise _Failure(self.late, "timeout") from None
         except requests.RequestException:
-            raise _Failure("the FHIR server could not be reached") from None
-        if response.status_code != 200:
-            raise _Failure(_status_problem(response.status_code, "Authorization" in self.headers),
-                           response.status_code)
+            raise _Failure("the FHIR server could not be reached", "unreachable") from None
+        status = response.status_code
+        if status != 200:
+            reason = f"http-{min(status // 100, 5)}xx"
+            raise _Failure(_status_problem(status, "Authorization" in self.headers), reason, status)
         kind = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
         if kind not in FHIR_JSON:
-            raise _Failure(f"the FHIR server answered with {kind or 'no content type'}, not FHIR JSON")
+            raise _Failure(f"the FHIR server answered with {kind or 'no content type'}, not FHIR JSON", "not-fhir")
         try:
             body = response.json()
         except ValueError:
-            raise _Failure("the FHIR server's answer was not valid JSON") from None
+            raise _Failure("the FHIR server's answer was not valid JSON", "not-fhir") from None
         if not isinstance(body, dict) or not isinstance(body.get("resourceType"), str):
-            raise _Failure("the FHIR server's answer was not a FHIR resource")
+            raise _Failure("the FHIR server's answer was not a FHIR resource", "not-fhir")
         return body
 
 

@@ -1,8 +1,8 @@
 """Logs as JSON lines, one object a line, carrying the request id and the hook instance of the call being served.
 
 Only fixed fields are written: the message, where it came from, the request's id, hook instance, method, path,
-status and duration. Arbitrary ``extra`` data is dropped, so a token or a patient's name can reach the log only if
-a message itself is written with one, which this service never does.
+status, duration and an authentication refusal's reason code. Arbitrary ``extra`` data is dropped, so a token or a
+patient's name can reach the log only if a message itself is written with one, which this service never does.
 
 Used by ``create_app`` (``configure`` and ``init_app``) and by the gunicorn configuration
 (``gunicorn_dict_config``), so the server's own lines and the app's lines share one format.
@@ -24,7 +24,7 @@ from flask import Flask, Response, g, has_request_context, request
 REQUEST_ID_HEADER = "X-Request-ID"
 CONTEXT_FIELDS = ("request_id", "hook_instance")
 """Taken from the request being served (``flask.g``), when there is one."""
-EXTRA_FIELDS = ("method", "path", "status", "duration_ms")
+EXTRA_FIELDS = ("method", "path", "status", "duration_ms", "auth_reason")
 """The only ``extra`` fields a log call may add."""
 QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 """Probes and scrapes, logged at DEBUG so they do not drown the calls that matter."""

@@ -29,9 +29,12 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from cds_hooks.cards import EXTENSION_KEY
 from cds_hooks.services import SERVICES
+from service import auth, issued_cards
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 PREFETCH_SOURCES = ("used", "fetched")
+FHIR_RESOURCES = ("MedicationRequest", "MedicationStatement", "Condition", "Medication")
+"""The resource types the service reads; any other (a server's own paging URL, say) is counted as ``other``."""
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 """From a few milliseconds to the ten seconds past which an EHR has long given up."""
 
@@ -62,7 +65,7 @@ FHIR_FETCH_SECONDS = Histogram(
 )
 FHIR_FETCH_FAILURES = Counter(
     "ketamine_cds_fhir_fetch_failures",
-    "FHIR server reads that failed, by resource type and reason (timeout, status code class, invalid response).",
+    "FHIR server reads that failed, by resource type and reason (service.fhir_client.FAILURE_REASONS).",
     ("resource", "reason"),
 )
 PREFETCH = Counter(
@@ -74,6 +77,10 @@ AUTH_FAILURES = Counter(
     "ketamine_cds_auth_failures",
     "Requests refused by authentication, by reason.",
     ("reason",),
+)
+CARDS_NOT_RECORDED = Counter(
+    "ketamine_cds_issued_cards_not_recorded",
+    "Cards returned to the EHR that could not be recorded in the database (feedback on them reads as unknown).",
 )
 
 _HOOK_OF = {definition.id: definition.hook for definition in SERVICES}
@@ -94,9 +101,12 @@ def observe_cards(cards: Iterable[Mapping[str, Any]]) -> None:
             CARDS.labels(advice="notice", rule=extension.get("notice", "")).inc()
 
 
-def fhir_fetch(resource: str, seconds: float, failure: str | None = None) -> None:
-    """Record one FHIR server read: how long it took and, when it failed, why (a short fixed reason)."""
-    FHIR_FETCH_SECONDS.labels(resource=resource).observe(seconds)
+def fhir_fetch(resource: str, seconds: float | None, failure: str | None = None) -> None:
+    """Record one FHIR server query: how long it took (None: no request was sent) and, when it failed, why (a
+    short fixed reason)."""
+    resource = resource if resource in FHIR_RESOURCES else "other"
+    if seconds is not None:
+        FHIR_FETCH_SECONDS.labels(resource=resource).observe(seconds)
     if failure is not None:
         FHIR_FETCH_FAILURES.labels(resource=resource, reason=failure).inc()
 
@@ -110,6 +120,15 @@ def prefetch(key: str, source: str) -> None:
 
 def auth_failure(reason: str) -> None:
     AUTH_FAILURES.labels(reason=reason).inc()
+
+
+def _refused(sender: object, reason: str) -> None:
+    """Receives ``service.auth.refused`` from any app: the registry is the process's, like the signal."""
+    auth_failure(reason)
+
+
+def _not_recorded(sender: object, count: int) -> None:
+    CARDS_NOT_RECORDED.inc(count)
 
 
 def exposition() -> tuple[bytes, str]:
@@ -132,8 +151,11 @@ def scrape() -> Response:
 
 
 def init_app(app: Flask) -> None:
-    """Serve ``/metrics`` and count every request to the CDS Hooks routes with its latency."""
+    """Serve ``/metrics``, count every request to the CDS Hooks routes with its latency, and count what other parts
+    signal: refused authentications and cards that could not be recorded."""
     app.register_blueprint(blueprint)
+    auth.refused.connect(_refused)
+    issued_cards.not_recorded.connect(_not_recorded)
 
     @app.before_request
     def _start() -> None:

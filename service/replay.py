@@ -13,6 +13,8 @@ from typing import Protocol
 
 import redis
 
+from service.health import NotReady
+
 KEY_PREFIX = "ketamine-cds:jti:"
 
 
@@ -60,6 +62,13 @@ class RedisReplayStore:
             return bool(self._client.set(_key(issuer, jti), b"1", nx=True, exat=int(expires_at) + 1))
         except redis.RedisError as error:
             raise ReplayStoreUnavailable(type(error).__name__) from None
+
+    def ping(self) -> None:
+        """Readiness: Redis answers PING within the client's timeouts; NotReady otherwise."""
+        try:
+            self._client.ping()
+        except redis.RedisError as error:
+            raise NotReady(f"Redis does not answer ({type(error).__name__})") from None
 
 
 def replay_store(redis_url: str | None) -> ReplayStore:

@@ -1,4 +1,5 @@
-"""gunicorn really serves the app with the production configuration, and stops cleanly on SIGTERM."""
+"""gunicorn really serves the app with the production configuration, its workers sharing one SQLite file, and
+stops cleanly on SIGTERM."""
 
 from __future__ import annotations
 
@@ -63,7 +64,11 @@ def server(tmp_path: Path) -> Iterator[Server]:
     (metrics_dir / "counter_999999.db").write_bytes(b"left over from an earlier run")
     env = {key: value for key, value in os.environ.items() if not key.startswith(("CDS_", "PROMETHEUS_"))}
     env.update(
-        CDS_BIND=f"127.0.0.1:{port}", CDS_WORKERS="2", CDS_THREADS="2", PROMETHEUS_MULTIPROC_DIR=str(metrics_dir)
+        CDS_BIND=f"127.0.0.1:{port}",
+        CDS_WORKERS="2",
+        CDS_THREADS="2",
+        PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
+        DATABASE_URL=f"sqlite:///{tmp_path}/var/cds.sqlite3",
     )
     log = tmp_path / "gunicorn.log"
     with log.open("wb") as output:
@@ -107,6 +112,15 @@ def test_gunicorn_serves_discovery_calls_and_metrics_then_stops_cleanly_on_sigte
     status, answer = post_json(server.base + "/cds-services/ketamine-order-sign", fixture("order-sign-esketamine-maoi"))
     assert status == 200
     assert answer["cards"][0]["summary"].startswith("Avoid")
+    feedback = {
+        "feedback": [
+            {"card": answer["cards"][0]["uuid"], "outcome": "overridden", "outcomeTimestamp": "2026-11-21T12:05:00Z"}
+        ]
+    }
+    assert post_json(server.base + "/cds-services/ketamine-order-sign/feedback", feedback) == (
+        200,
+        {"received": 1, "new": 1},
+    )
 
     status, headers, body = get(server.base + "/metrics")
 
@@ -127,5 +141,7 @@ def test_gunicorn_serves_discovery_calls_and_metrics_then_stops_cleanly_on_sigte
     assert server.process.wait(timeout=60) == 0
     lines = server.log_lines()
     assert all(json.loads(line)["message"] for line in lines)
+    assert [line for line in lines if json.loads(line)["level"] == "ERROR"] == []
+    assert sum("Running upgrade" in json.loads(line)["message"] for line in lines) == 1, "one worker migrated"
     assert any(json.loads(line)["logger"] == "gunicorn.error" for line in lines)
     assert any(json.loads(line).get("request_id") == "probe-1" for line in lines)

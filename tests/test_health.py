@@ -17,20 +17,20 @@ def test_liveness_answers_ok(client):
     assert response.json == {"status": "ok"}
 
 
-def test_readiness_with_nothing_configured_is_the_knowledge_base_loaded(client):
+def test_readiness_with_embedded_defaults_is_the_knowledge_base_loaded_and_the_sqlite_file_answering(client):
     response = client.get("/readyz")
 
     assert response.status_code == 200
-    assert response.json == {"status": "ready", "checks": {"knowledge": {"status": "ok"}}}
+    assert response.json == {"status": "ready", "checks": {"knowledge": {"status": "ok"}, "database": {"status": "ok"}}}
 
 
 def test_a_registered_check_that_passes_is_listed(app, client):
-    add_readiness_check(app, "database", lambda: None)
+    add_readiness_check(app, "terminology-server", lambda: None)
 
     response = client.get("/readyz")
 
     assert response.status_code == 200
-    assert response.json["checks"]["database"] == {"status": "ok"}
+    assert response.json["checks"]["terminology-server"] == {"status": "ok"}
 
 
 def test_a_failing_check_makes_the_service_not_ready_and_says_why(app, client):
@@ -48,15 +48,15 @@ def test_a_failing_check_makes_the_service_not_ready_and_says_why(app, client):
 
 
 def test_an_unexpected_error_in_a_check_shows_only_its_kind_not_its_message(app, client):
-    def database_down() -> None:
+    def server_down() -> None:
         raise ConnectionError("connection to db.internal:5432 refused for user cds")
 
-    add_readiness_check(app, "database", database_down)
+    add_readiness_check(app, "terminology-server", server_down)
 
     response = client.get("/readyz")
 
     assert response.status_code == 503
-    assert response.json["checks"]["database"] == {"status": "failed", "reason": "ConnectionError"}
+    assert response.json["checks"]["terminology-server"] == {"status": "failed", "reason": "ConnectionError"}
     assert "db.internal" not in response.get_data(as_text=True)
 
 
@@ -71,8 +71,6 @@ def test_a_knowledge_base_without_rules_is_not_ready(app, client):
 
 
 def test_a_check_name_is_registered_once(app):
-    add_readiness_check(app, "database", lambda: None)
-
     with pytest.raises(ValueError, match="database"):
         add_readiness_check(app, "database", lambda: None)
 

@@ -87,6 +87,13 @@ def test_no_token_patient_identifier_or_medication_reaches_the_log(client, fixtu
         assert secret not in logged
 
 
+def test_an_authentication_refusal_writes_its_reason_code_as_a_field():
+    record = logging.LogRecord("service.auth", logging.WARNING, __file__, 1, "authentication refused", (), None)
+    record.auth_reason = "expired"
+
+    assert json.loads(JsonFormatter().format(record))["auth_reason"] == "expired"
+
+
 def test_extra_fields_outside_the_known_ones_are_not_written():
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "answered", (), None)
     record.access_token = "secret"

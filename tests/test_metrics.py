@@ -6,10 +6,13 @@ import subprocess
 import sys
 
 import pytest
+import requests
+import responses
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from service import metrics
+from tests.scrape import closed_port, scraped
 
 
 def sample(name: str, **labels: str) -> float:
@@ -167,3 +170,149 @@ def test_metrics_from_several_processes_are_added_up_from_the_multiprocess_folde
         if s.name == "ketamine_cds_auth_failures_total"
     }
     assert values == {"bad-signature": 2.0}
+
+
+# What the app records as it serves calls, read back from /metrics.
+
+PREFETCH_KEYS = ("medicationRequests", "medicationStatements", "conditions")
+RESOURCES = {
+    "medicationRequests": "MedicationRequest",
+    "medicationStatements": "MedicationStatement",
+    "conditions": "Condition",
+}
+SIGN = "/cds-services/ketamine-order-sign"
+
+
+def counts(client, name: str, label: str, values, **labels: str) -> dict[str, float]:
+    return {value: scraped(client, name, **{label: value}, **labels) for value in values}
+
+
+def plus(before: dict[str, float], added: dict[str, float]) -> dict[str, float]:
+    return {key: value + added.get(key, 0) for key, value in before.items()}
+
+
+def test_prefetch_keys_the_ehr_sent_are_counted_as_used_and_none_as_fetched(client, fixture):
+    used = counts(client, "ketamine_cds_prefetch_total", "key", PREFETCH_KEYS, source="used")
+    fetched = counts(client, "ketamine_cds_prefetch_total", "key", PREFETCH_KEYS, source="fetched")
+
+    assert client.post(SIGN, json=fixture("order-sign-esketamine-maoi")).status_code == 200
+
+    assert counts(client, "ketamine_cds_prefetch_total", "key", PREFETCH_KEYS, source="used") == plus(
+        used, dict.fromkeys(PREFETCH_KEYS, 1)
+    )
+    assert counts(client, "ketamine_cds_prefetch_total", "key", PREFETCH_KEYS, source="fetched") == fetched
+
+
+def test_an_order_without_ketamine_counts_no_prefetch_key(client, fixture):
+    used = counts(client, "ketamine_cds_prefetch_total", "key", PREFETCH_KEYS, source="used")
+
+    client.post(SIGN, json=fixture("order-sign-non-ketamine"))
+
+    assert counts(client, "ketamine_cds_prefetch_total", "key", PREFETCH_KEYS, source="used") == used
+
+
+def test_a_key_the_ehr_left_out_is_counted_as_fetched_with_the_read_and_its_failure(client, fixture):
+    body = fixture("order-sign-esketamine-maoi") | {"fhirServer": f"http://127.0.0.1:{closed_port()}/fhir"}
+    del body["prefetch"]["conditions"]
+    used = counts(client, "ketamine_cds_prefetch_total", "key", PREFETCH_KEYS, source="used")
+    fetched = counts(client, "ketamine_cds_prefetch_total", "key", PREFETCH_KEYS, source="fetched")
+    reads = scraped(client, "ketamine_cds_fhir_fetch_duration_seconds_count", resource="Condition")
+    failures = scraped(client, "ketamine_cds_fhir_fetch_failures_total", resource="Condition", reason="unreachable")
+
+    response = client.post(SIGN, json=body)
+
+    assert response.status_code == 200
+    assert counts(client, "ketamine_cds_prefetch_total", "key", PREFETCH_KEYS, source="used") == plus(
+        used, {"medicationRequests": 1, "medicationStatements": 1}
+    )
+    assert counts(client, "ketamine_cds_prefetch_total", "key", PREFETCH_KEYS, source="fetched") == plus(
+        fetched, {"conditions": 1}
+    )
+    assert scraped(client, "ketamine_cds_fhir_fetch_duration_seconds_count", resource="Condition") == reads + 1
+    assert (
+        scraped(client, "ketamine_cds_fhir_fetch_failures_total", resource="Condition", reason="unreachable")
+        == failures + 1
+    )
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        ({"status": 503, "json": {"resourceType": "OperationOutcome"}}, "http-5xx"),
+        ({"status": 401, "json": {"resourceType": "OperationOutcome"}}, "http-4xx"),
+        ({"status": 200, "body": "<html>login</html>", "content_type": "text/html"}, "not-fhir"),
+        ({"body": requests.Timeout()}, "timeout"),
+    ],
+    ids=lambda item: item if isinstance(item, str) else None,
+)
+def test_each_resource_read_from_the_fhir_server_is_timed_and_its_failure_counted_by_reason(
+    client, fixture, answer, reason
+):
+    body = fixture("order-sign-esketamine-maoi") | {"fhirServer": "https://ehr.example.org/fhir"}
+    del body["prefetch"]
+    before = {
+        resource: scraped(client, "ketamine_cds_fhir_fetch_duration_seconds_count", resource=resource)
+        for resource in RESOURCES.values()
+    }
+    failed = {
+        resource: scraped(client, "ketamine_cds_fhir_fetch_failures_total", resource=resource, reason=reason)
+        for resource in RESOURCES.values()
+    }
+
+    with responses.RequestsMock() as mock:
+        for resource in RESOURCES.values():
+            mock.add(responses.GET, f"https://ehr.example.org/fhir/{resource}", **answer)
+        response = client.post(SIGN, json=body)
+
+    assert response.status_code == 200
+    for resource in RESOURCES.values():
+        assert (
+            scraped(client, "ketamine_cds_fhir_fetch_duration_seconds_count", resource=resource) == before[resource] + 1
+        )
+        assert (
+            scraped(client, "ketamine_cds_fhir_fetch_failures_total", resource=resource, reason=reason)
+            == failed[resource] + 1
+        )
+
+
+def test_a_read_that_succeeds_is_timed_and_counts_no_failure(client, fixture):
+    body = fixture("order-sign-esketamine-maoi") | {"fhirServer": "https://ehr.example.org/fhir"}
+    del body["prefetch"]["conditions"]
+    reads = scraped(client, "ketamine_cds_fhir_fetch_duration_seconds_count", resource="Condition")
+    failures = total("ketamine_cds_fhir_fetch_failures_total")
+
+    with responses.RequestsMock() as mock:
+        mock.add(
+            responses.GET,
+            "https://ehr.example.org/fhir/Condition",
+            content_type="application/fhir+json",
+            json={"resourceType": "Bundle", "type": "searchset", "entry": []},
+        )
+        assert client.post(SIGN, json=body).status_code == 200
+
+    assert scraped(client, "ketamine_cds_fhir_fetch_duration_seconds_count", resource="Condition") == reads + 1
+    assert total("ketamine_cds_fhir_fetch_failures_total") == failures
+
+
+def test_a_plain_http_fhir_server_is_counted_as_a_failure_without_a_read(client, fixture):
+    body = fixture("order-sign-esketamine-maoi") | {"fhirServer": "http://ehr.example.org/fhir"}
+    del body["prefetch"]["conditions"]
+    reads = scraped(client, "ketamine_cds_fhir_fetch_duration_seconds_count", resource="Condition")
+    failures = scraped(client, "ketamine_cds_fhir_fetch_failures_total", resource="Condition", reason="not-https")
+
+    assert client.post(SIGN, json=body).status_code == 200
+
+    assert (
+        scraped(client, "ketamine_cds_fhir_fetch_failures_total", resource="Condition", reason="not-https")
+        == failures + 1
+    )
+    assert scraped(client, "ketamine_cds_fhir_fetch_duration_seconds_count", resource="Condition") == reads
+
+
+def test_a_resource_type_outside_those_the_service_reads_is_counted_as_other():
+    before = sample("ketamine_cds_fhir_fetch_failures_total", resource="other", reason="page-loop")
+
+    metrics.fhir_fetch("fhir", 0.1, "page-loop")
+
+    assert sample("ketamine_cds_fhir_fetch_failures_total", resource="other", reason="page-loop") == before + 1
+    assert sample("ketamine_cds_fhir_fetch_failures_total", resource="fhir", reason="page-loop") == 0

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from flask import Flask, current_app
 
+from service import health
 from service.config import Settings
 from service.storage.database import Database
 
@@ -39,10 +40,11 @@ def from_settings(settings: Settings) -> Storage:
 
 
 def init_app(app: Flask, settings: Settings) -> Storage:
-    """Open the database and migrate it now, so a fresh clone's first start has its tables."""
+    """Open the database and migrate it now, so a fresh clone's first start has its tables; readiness asks it."""
     storage = from_settings(settings)
     storage.database.prepare()
     app.extensions[EXTENSION] = storage
+    health.add_readiness_check(app, "database", storage.database.ping)
     return storage
 
 

@@ -1,14 +1,19 @@
 """The database: an SQLite file by default, PostgreSQL (psycopg 3) when ``DATABASE_URL`` names one.
 
-The schema is kept by Alembic migrations shipped in this package. They run at start-up (unless
-``CDS_DB_MIGRATE=off``) and with ``ketamine-cds db upgrade``; on PostgreSQL an advisory lock lets replicas start
-together. When the database cannot be reached at start-up the service still starts (cards do not depend on it),
-and the migration is tried again before the next write. After a failure the database is left alone for a few
-seconds (calls fail fast), so an unreachable server does not add its connect timeout to every clinical answer.
+The schema is kept by Alembic migrations shipped in this package. They run at start-up in every process (each
+gunicorn worker; unless ``CDS_DB_MIGRATE=off``) and with ``ketamine-cds db upgrade``, one process at a time: on
+PostgreSQL under an advisory lock, on SQLite under a lock on a file beside the database, so processes starting
+together do not all create the same tables; the first migrates, the others find the schema current.
+
+When the database cannot be reached at start-up the service still starts (cards do not depend on it), and the
+migration is tried again before the next write (or readiness check). After a failure the database is left alone
+for a few seconds (calls fail fast), so an unreachable server does not add its connect timeout to every clinical
+answer.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import threading
 import time
@@ -21,10 +26,11 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, create_engine, event, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from service.errors import Unavailable
+from service.health import NotReady
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +72,7 @@ class Database:
         """Bring the schema to the newest migration; the revision it is at. Raises when it cannot."""
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
-        with self.engine.begin() as connection:
+        with _sqlite_file_lock(self.url), self.engine.begin() as connection:
             if connection.dialect.name == "postgresql":
                 connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
             config.attributes["connection"] = connection
@@ -91,6 +97,18 @@ class Database:
                 return False
             return True
 
+    def ping(self) -> None:
+        """Readiness: migrated (or migrating now) and answering ``SELECT 1``; NotReady otherwise. While the
+        database rests after a failure it is not asked, and a failed ping makes it rest, so writes fail fast too."""
+        if not self.prepare() or self._resting():
+            raise NotReady("the database could not be reached or migrated; it is tried again in a few seconds")
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except SQLAlchemyError as error:
+            self._rest()
+            raise NotReady(f"the database does not answer ({type(error).__name__})") from None
+
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         """One transaction, committed when the block ends; Unavailable (503) when the database cannot take it."""
@@ -110,6 +128,18 @@ class Database:
 
     def _resting(self) -> bool:
         return self._clock() < self._resting_until
+
+
+@contextmanager
+def _sqlite_file_lock(url: URL) -> Iterator[None]:
+    """An exclusive lock on ``<file>.migration-lock`` for an SQLite file (nothing for other databases). The database
+    file itself is not locked this way: closing another handle on it would drop SQLite's own locks."""
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        yield
+        return
+    with open(f"{url.database}.migration-lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        yield
 
 
 def _engine(url: Any) -> Engine:

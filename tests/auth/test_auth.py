@@ -19,6 +19,7 @@ from service.jwks import MIN_REFRESH_SECONDS, RemoteKeys
 from service.replay import MemoryReplayStore
 from service.trust import Issuer
 from tests.auth.auth_helpers import BASE, DISCOVERY, ISS, Clock, Signer, bearer, hs256_with_public_key, unsigned
+from tests.scrape import scraped
 
 SIGN = BASE + "/cds-services/ketamine-order-sign"
 FEEDBACK = SIGN + "/feedback"
@@ -242,6 +243,21 @@ def test_a_replay_is_refused_by_another_instance_sharing_redis(make_app, issuer,
     assert discover(first, token).status_code == 200
     assert_refused(discover(second, token), refusals, "replayed-jti")
     assert discover(second, es384.token()).status_code == 200
+
+
+def test_refusals_are_counted_by_reason_on_the_metrics_endpoint(auth_app, es384):
+    client = auth_app.test_client()
+    now = int(time.time())
+    before = {reason: scraped(client, "ketamine_cds_auth_failures_total", reason=reason)
+              for reason in ("expired", "missing-token")}
+
+    discover(auth_app, es384.token(exp=now - 120, iat=now - 420))
+    discover(auth_app, None)
+    discover(auth_app, None)
+    discover(auth_app, es384.token())
+
+    assert scraped(client, "ketamine_cds_auth_failures_total", reason="expired") == before["expired"] + 1
+    assert scraped(client, "ketamine_cds_auth_failures_total", reason="missing-token") == before["missing-token"] + 2
 
 
 def test_an_unreachable_replay_store_answers_503_not_200(make_app, issuer, es384):

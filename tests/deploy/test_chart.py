@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import importlib.metadata
 import re
+import subprocess
+import sys
+import threading
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
 import yaml
+from cryptography.hazmat.primitives.asymmetric import ec
+from werkzeug.serving import make_server
 
 from cds_hooks.knowledge import load_knowledge
+from service import create_app
+from service.config import Settings
+from service.trust import load_issuers
+from tests.envvars import read_by_the_service
+from tests.scrape import closed_port
 
 try:
     import helm_python as helm
@@ -31,12 +42,18 @@ CUSTOM_KINDS = {"ServiceMonitor"}
 
 ISSUERS = [
     {
-        "issuer": "https://ehr.example.org",
+        "iss": "https://ehr.example.org",
         "jwks_url": "https://ehr.example.org/.well-known/jwks.json",
-        "jku": ["https://ehr.example.org/.well-known/jwks.json"],
+        "jku_allowlist": ["https://ehr.example.org/jwks/rotating.json"],
         "tenants": ["hospital-a"],
     }
 ]
+REQUIRED = {
+    "patientHashKey": {"existingSecret": "ketamine-cds-patient-hash", "secretKey": "key"},
+    "database": {"existingSecret": "ketamine-cds-database", "secretKey": "url"},
+}
+"""What every install must name: the Secrets holding the patient hash key and the PostgreSQL URL."""
+AUTH = {"trustedIssuers": ISSUERS, "publicBaseUrl": "https://cds.example.org"}
 SITE_OVERRIDES = """\
 site: Example General Hospital
 rules:
@@ -44,15 +61,16 @@ rules:
     enabled: false
 """
 VALUE_SETS: dict[str, dict[str, Any]] = {
-    "defaults-with-issuers": {"auth": {"trustedIssuers": ISSUERS}},
+    "defaults-with-issuers": {**REQUIRED, "auth": AUTH},
     "production-like": {
+        **REQUIRED,
         "image": {"repository": "registry.example.org/clinical/ketamine-cds", "tag": "0.1.0", "pullPolicy": "Always"},
         "imagePullSecrets": ["registry-credentials"],
-        "auth": {"trustedIssuers": ISSUERS, "publicBaseUrl": "https://cds.example.org"},
+        "auth": AUTH,
         "knowledge": {"siteOverrides": SITE_OVERRIDES},
         "logLevel": "WARNING",
         "server": {"workers": 4, "threads": 8},
-        "database": {"existingSecret": "ketamine-cds-database", "secretKey": "url"},
+        "database": {"existingSecret": "clinical-postgres", "secretKey": "database-url"},
         "redis": {"existingSecret": "ketamine-cds-redis", "secretKey": "redis-url"},
         "autoscaling": {"minReplicas": 3, "maxReplicas": 10},
         "ingress": {
@@ -86,12 +104,13 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
             }
         ],
     },
-    "autoscaling-off": {"auth": {"trustedIssuers": ISSUERS}, "autoscaling": {"enabled": False}, "replicaCount": 3},
+    "autoscaling-off": {**REQUIRED, "auth": AUTH, "autoscaling": {"enabled": False}, "replicaCount": 3},
     "ingress-on": {
+        **REQUIRED,
         "auth": {"trustedIssuers": ISSUERS},
         "ingress": {"enabled": True, "host": "cds.example.org", "tls": {"secretName": "cds-tls"}},
     },
-    "authentication-off": {"auth": {"enabled": False}},
+    "authentication-off": {**REQUIRED, "auth": {"enabled": False}},
 }
 
 
@@ -123,6 +142,25 @@ def service_container(objects: list[dict[str, Any]]) -> dict[str, Any]:
 
 def env_of(container: dict[str, Any]) -> dict[str, Any]:
     return {item["name"]: item.get("value", item.get("valueFrom")) for item in container["env"]}
+
+
+def materialised(objects: list[dict[str, Any]], folder: Path, secrets: dict[tuple[str, str], str]) -> dict[str, str]:
+    """The service container's environment as the pod would see it: Secret references replaced by ``secrets``
+    (by name and key), and the ConfigMap's files written under ``folder``, with the paths pointing there."""
+    container = service_container(objects)
+    mounts = [mount["mountPath"] for mount in container["volumeMounts"]]
+    config = next((item["data"] for item in objects if item["kind"] == "ConfigMap"), {})
+    env = {}
+    for name, value in env_of(container).items():
+        if isinstance(value, dict):
+            reference = value["secretKeyRef"]
+            value = secrets[(reference["name"], reference["key"])]
+        elif any(value.startswith(mount + "/") for mount in mounts) and Path(value).name in config:
+            local = folder / Path(value).name
+            local.write_text(config[Path(value).name], encoding="utf-8")
+            value = str(local)
+        env[name] = value
+    return env
 
 
 @pytest.mark.parametrize("values", VALUE_SETS.values(), ids=VALUE_SETS.keys())
@@ -204,20 +242,31 @@ def test_tmp_and_the_metrics_folder_are_writable_empty_dirs_matching_the_image(d
     assert any(f"PROMETHEUS_MULTIPROC_DIR={metrics_dir}" in text for text in image_env)
 
 
-def test_database_and_redis_urls_come_from_existing_secrets_only():
+def test_database_and_redis_urls_and_the_patient_hash_key_come_from_existing_secrets_only():
     objects = render(VALUE_SETS["production-like"])
     env = env_of(service_container(objects))
 
-    assert env["DATABASE_URL"] == {"secretKeyRef": {"name": "ketamine-cds-database", "key": "url"}}
+    assert env["DATABASE_URL"] == {"secretKeyRef": {"name": "clinical-postgres", "key": "database-url"}}
     assert env["REDIS_URL"] == {"secretKeyRef": {"name": "ketamine-cds-redis", "key": "redis-url"}}
+    assert env["CDS_PATIENT_HASH_KEY"] == {"secretKeyRef": {"name": "ketamine-cds-patient-hash", "key": "key"}}
     assert "Secret" not in kinds(objects)
 
 
-def test_without_database_or_redis_neither_url_is_set():
+def test_without_redis_its_url_is_not_set():
     env = env_of(service_container(render(VALUE_SETS["defaults-with-issuers"])))
 
-    assert "DATABASE_URL" not in env
     assert "REDIS_URL" not in env
+
+
+@pytest.mark.parametrize(
+    ("missing", "where"),
+    [("patientHashKey", "/patientHashKey/existingSecret"), ("database", "/database/existingSecret")],
+)
+def test_an_install_without_the_patient_hash_key_or_database_secret_is_refused(missing, where):
+    values = {**VALUE_SETS["defaults-with-issuers"], missing: {"existingSecret": "", "secretKey": "key"}}
+
+    with pytest.raises(helm.HelmValuesError, match=re.escape(where)):
+        render(values)
 
 
 def test_server_settings_reach_gunicorn_through_the_environment():
@@ -238,7 +287,7 @@ def test_the_pod_outlives_the_graceful_timeout_when_stopped():
 
 def test_a_changed_config_map_rolls_the_pods():
     def checksum(overrides: str) -> str:
-        values = {"auth": {"trustedIssuers": ISSUERS}, "knowledge": {"siteOverrides": overrides}}
+        values = {**VALUE_SETS["defaults-with-issuers"], "knowledge": {"siteOverrides": overrides}}
         return only(render(values), "Deployment")["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
 
     assert checksum(SITE_OVERRIDES) == checksum(SITE_OVERRIDES)
@@ -270,7 +319,13 @@ def test_trusted_issuers_are_written_to_the_file_the_app_is_told_to_read():
 
 def test_rendering_without_trusted_issuers_fails_with_a_clear_message():
     with pytest.raises(helm.HelmRenderError, match=r"auth.trustedIssuers is empty.*auth.enabled=false"):
-        render({})
+        render(REQUIRED)
+
+
+def test_authentication_without_a_public_base_url_fails_with_a_clear_message():
+    """The audience of the EHRs' JWTs must be the address they call, not whatever Host reached the pod."""
+    with pytest.raises(helm.HelmRenderError, match=r"auth.publicBaseUrl is empty"):
+        render({**REQUIRED, "auth": {"trustedIssuers": ISSUERS}})
 
 
 def test_authentication_is_off_only_when_switched_off_explicitly():
@@ -295,7 +350,10 @@ def test_authentication_is_off_only_when_switched_off_explicitly():
             {"networkPolicy": {"egress": {"fhirServers": {"cidrs": ["10.0.0.0"]}}}},
             "/networkPolicy/egress/fhirServers/cidrs/0",
         ),
-        ({"auth": {"trustedIssuers": [{"issuer": "https://ehr.example.org"}]}}, "/auth/trustedIssuers/0"),
+        ({"auth": {"trustedIssuers": [{"iss": "https://ehr.example.org"}]}}, "/auth/trustedIssuers/0"),
+        ({"auth": {"trustedIssuers": [{**ISSUERS[0], "issuer": "https://ehr.example.org"}]}}, "/auth/trustedIssuers/0"),
+        ({"auth": {"trustedIssuers": [{**ISSUERS[0], "jku": []}]}}, "/auth/trustedIssuers/0"),
+        ({"auth": {"trustedIssuers": [{**ISSUERS[0], "tenants": []}]}}, "/auth/trustedIssuers/0/tenants"),
         ({"podDisruptionBudget": {"maxUnavailable": 0}}, "/podDisruptionBudget/maxUnavailable"),
     ],
     ids=lambda item: item if isinstance(item, str) else None,
@@ -324,7 +382,7 @@ def test_with_autoscaling_off_the_deployment_sets_the_replicas():
 
 
 def test_autoscaling_with_fewer_maximum_than_minimum_replicas_is_refused():
-    values = {"auth": {"trustedIssuers": ISSUERS}, "autoscaling": {"minReplicas": 5, "maxReplicas": 2}}
+    values = {**VALUE_SETS["defaults-with-issuers"], "autoscaling": {"minReplicas": 5, "maxReplicas": 2}}
 
     with pytest.raises(helm.HelmRenderError, match=r"minReplicas"):
         render(values)
@@ -345,7 +403,7 @@ def test_the_ingress_serves_only_the_cds_routes_over_tls(routes):
 
 
 def test_an_ingress_without_a_host_is_refused():
-    values = {"auth": {"trustedIssuers": ISSUERS}, "ingress": {"enabled": True, "tls": {"secretName": "x"}}}
+    values = {**VALUE_SETS["defaults-with-issuers"], "ingress": {"enabled": True, "tls": {"secretName": "x"}}}
 
     with pytest.raises(helm.HelmRenderError, match=r"ingress\.host"):
         render(values)
@@ -417,3 +475,103 @@ def test_the_chart_deploys_this_version_of_the_app():
     assert metadata["appVersion"] == importlib.metadata.version("ketamine-cds")
     image = service_container(render(VALUE_SETS["defaults-with-issuers"]))["image"]
     assert image.endswith(f":{metadata['appVersion']}")
+
+
+def public_jwk(kid: str) -> dict[str, Any]:
+    key = ec.generate_private_key(ec.SECP256R1()).public_key()
+    return {**jwt.algorithms.ECAlgorithm.to_jwk(key, as_dict=True), "kid": kid, "use": "sig"}
+
+
+def test_the_rendered_trusted_issuers_file_is_read_by_the_apps_own_loader(tmp_path):
+    inline = {"iss": "https://other-ehr.example.org", "jwks": {"keys": [public_jwk("ehr-2")]}}
+    values = {**VALUE_SETS["defaults-with-issuers"], "auth": {**AUTH, "trustedIssuers": [*ISSUERS, inline]}}
+    objects = render(values)
+    name = Path(env_of(service_container(objects))["CDS_TRUSTED_ISSUERS_FILE"]).name
+    path = tmp_path / name
+    path.write_text(only(objects, "ConfigMap")["data"][name], encoding="utf-8")
+
+    issuers = load_issuers(path)
+
+    assert set(issuers) == {"https://ehr.example.org", "https://other-ehr.example.org"}
+    listed = issuers["https://ehr.example.org"]
+    assert listed.jku_allowlist == frozenset(ISSUERS[0]["jku_allowlist"])
+    assert listed.tenants == frozenset(ISSUERS[0]["tenants"])
+    assert issuers["https://other-ehr.example.org"].keys.key("ehr-2")["kid"] == "ehr-2"
+    assert issuers["https://other-ehr.example.org"].tenants is None
+
+
+@pytest.fixture
+def secrets() -> dict[tuple[str, str], str]:
+    """What the Secrets named in the value sets would hold; the database is one nothing answers on."""
+    database = f"postgresql://cds:secret@127.0.0.1:{closed_port()}/cds"
+    return {
+        ("ketamine-cds-patient-hash", "key"): "k" * 64,
+        ("ketamine-cds-database", "url"): database,
+        ("clinical-postgres", "database-url"): database,
+        ("ketamine-cds-redis", "redis-url"): f"redis://127.0.0.1:{closed_port()}/0",
+    }
+
+
+@pytest.mark.parametrize("values", VALUE_SETS.values(), ids=VALUE_SETS.keys())
+def test_the_app_accepts_the_environment_the_chart_gives_its_pods(values, secrets, tmp_path):
+    env = materialised(render(values), tmp_path, secrets)
+
+    settings = Settings.from_env(env)
+    app = create_app(settings)
+
+    assert settings.env == "production"
+    assert settings.auth_mode == ("jwt" if values["auth"].get("enabled", True) else "off")
+    assert settings.patient_hash_key == "k" * 64
+    assert settings.database_url == secrets[("ketamine-cds-database", "url")]
+    assert app.test_client().get("/healthz").status_code == 200
+
+
+def test_every_variable_the_chart_sets_is_one_the_service_reads():
+    objects = render(VALUE_SETS["production-like"])
+
+    assert set(env_of(service_container(objects))) <= read_by_the_service()
+
+
+@pytest.mark.parametrize("values", ["defaults-with-issuers", "authentication-off"])
+def test_the_helm_test_pods_check_passes_against_the_service_as_configured(values, secrets, tmp_path):
+    objects = render(VALUE_SETS[values])
+    app = create_app(Settings.from_env(materialised(objects, tmp_path, secrets)))
+    [container] = only(objects, "Pod")["spec"]["containers"]
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        env = env_of(container) | {"DISCOVERY_URL": f"http://127.0.0.1:{server.server_port}/cds-services"}
+        check = subprocess.run(
+            container["command"], executable=sys.executable, env=env, capture_output=True, text=True, timeout=60
+        )
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert ("401" in check.stdout) == (values == "defaults-with-issuers")
+
+
+def readme_values() -> list[dict[str, Any]]:
+    """The values files the project README's Kubernetes section shows, in order."""
+    text = (CHART.parents[1] / "README.md").read_text(encoding="utf-8")
+    section = text.split("\n## Operating on Kubernetes\n", 1)[1].split("\n## ", 1)[0]
+    return [yaml.safe_load(block) for block in re.findall(r"```yaml\n(.*?)```", section, re.DOTALL)]
+
+
+def merged(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        out[key] = merged(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+    return out
+
+
+def test_the_values_the_readme_shows_install_and_scale_out():
+    production, scaling_out = readme_values()
+
+    for values in (production, merged(production, scaling_out)):
+        env = env_of(service_container(render(values)))
+        assert env["CDS_ENV"] == "production"
+        assert env["CDS_PUBLIC_BASE_URL"] == "https://cds.example.org"
+    assert "REDIS_URL" in env_of(service_container(render(merged(production, scaling_out))))

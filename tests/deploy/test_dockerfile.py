@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
+
+from service.storage.database import engine_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -65,6 +67,17 @@ def test_the_metrics_folder_is_set_and_owned_by_the_service_user(dockerfile):
 
     assert f"mkdir -p {folder}" in commands
     assert f"chown cds:cds {folder}" in commands
+
+
+def test_the_embedded_sqlite_file_lands_in_a_folder_the_service_user_owns(dockerfile):
+    """Without DATABASE_URL the app writes its SQLite file relative to the working directory."""
+    workdir = PurePosixPath(final(dockerfile, "WORKDIR")[-1].arguments)
+    folder = workdir / PurePosixPath(engine_url(None).removeprefix("sqlite:///")).parent
+    commands = " ".join(i.arguments for i in final(dockerfile, "RUN"))
+
+    assert not PurePosixPath(engine_url(None).removeprefix("sqlite:///")).is_absolute()
+    assert re.search(rf"mkdir -p [^&]*{re.escape(str(folder))}\b", commands)
+    assert re.search(rf"chown cds:cds [^&]*{re.escape(str(folder))}\b", commands)
 
 
 def test_the_build_context_leaves_out_local_environments_and_history():

@@ -12,9 +12,10 @@ import requests
 
 from cds_hooks.cards import EXTENSION_KEY
 from cds_hooks.protocol import load_request
-from service.fhir_client import FhirClient
+from service.fhir_client import FAILURE_REASONS, FhirClient
 from service.fhir_sandbox import fixture_requests, without_prefetch
 from tests.sandbox.conftest import SANDBOX_TOKEN
+from tests.scrape import scraped
 
 pytestmark = pytest.mark.integration
 FIXTURES = fixture_requests()
@@ -118,3 +119,21 @@ def test_the_token_and_patient_data_never_reach_the_logs(service_client, strict_
     assert caplog.records, "the fetch path logs something, so the check below means something"
     for secret in (SANDBOX_TOKEN, "expired-token-5c1a", "fixture-maoi", "Nardil", "sertraline", "simvastatin"):
         assert secret not in caplog.text
+
+
+def test_reads_from_the_sandbox_are_timed_per_resource_and_count_as_fetched_keys(service_client, strict_sandbox):
+    resources = ("MedicationRequest", "MedicationStatement", "Condition")
+    keys = ("medicationRequests", "medicationStatements", "conditions")
+    body = authorized(without_prefetch(FIXTURES["order-sign-esketamine-maoi"], strict_sandbox.base_url), SANDBOX_TOKEN)
+
+    def seen() -> tuple[list[float], list[float], float]:
+        return ([scraped(service_client, "ketamine_cds_fhir_fetch_duration_seconds_count", resource=r)
+                 for r in resources],
+                [scraped(service_client, "ketamine_cds_prefetch_total", key=key, source="fetched") for key in keys],
+                sum(scraped(service_client, "ketamine_cds_fhir_fetch_failures_total", resource=r, reason=reason)
+                    for r in resources for reason in FAILURE_REASONS))
+
+    reads, fetched, failures = seen()
+    assert [card["summary"] for card in cards(service_client, body)] != [INCOMPLETE]
+
+    assert seen() == ([count + 1 for count in reads], [count + 1 for count in fetched], failures)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
+from typing import Any
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -84,3 +87,29 @@ def test_an_unreachable_database_is_left_alone_for_a_while_so_calls_fail_fast(tm
         pass
     assert attempts == [1000.0, 1000.0 + BACKOFF_SECONDS]
     database.engine.dispose()
+
+
+def _migrate_when_all_are_ready(url: str, barrier: Any, outcomes: Any) -> None:
+    database = Database(url)
+    barrier.wait()
+    try:
+        outcomes.put(database.upgrade())
+    except Exception as error:
+        outcomes.put(type(error).__name__)
+
+
+def test_processes_starting_together_on_a_fresh_sqlite_file_all_find_it_migrated(tmp_path):
+    """gunicorn's workers each migrate at start-up, at the same moment; on SQLite a file lock takes them in turn."""
+    context = multiprocessing.get_context("spawn")
+    results = []
+    for round_ in range(2):
+        url = f"sqlite:///{tmp_path}/round-{round_}/cds.sqlite3"
+        barrier, outcomes = context.Barrier(4), context.Queue()
+        workers = [context.Process(target=_migrate_when_all_are_ready, args=(url, barrier, outcomes)) for _ in range(4)]
+        for worker in workers:
+            worker.start()
+        results += [outcomes.get(timeout=120) for _ in workers]
+        for worker in workers:
+            worker.join(timeout=60)
+
+    assert results == ["0001"] * 8

@@ -6,8 +6,11 @@ import hashlib
 import hmac
 from datetime import UTC
 
+from service import create_app
+from service.config import Settings
 from service.runtime import runtime
 from service.storage.models import issued_cards
+from tests.scrape import closed_port, scraped
 
 
 def test_each_card_is_recorded_with_its_rule_advice_and_knowledge_version(db_app, fixture, rows):
@@ -49,3 +52,14 @@ def test_an_order_without_ketamine_records_nothing(db_app, fixture, rows):
     response = db_app.test_client().post("/cds-services/ketamine-order-sign", json=fixture("order-sign-non-ketamine"))
     assert response.json == {"cards": []}
     assert rows(db_app, issued_cards) == []
+
+
+def test_cards_that_could_not_be_recorded_are_counted_on_the_metrics_endpoint(fixture):
+    app = create_app(Settings(database_url=f"postgresql://postgres@127.0.0.1:{closed_port()}/test"))
+    client = app.test_client()
+    before = scraped(client, "ketamine_cds_issued_cards_not_recorded_total")
+
+    cards = client.post("/cds-services/ketamine-order-sign", json=fixture("order-sign-esketamine-maoi")).json["cards"]
+
+    assert len(cards) == 2
+    assert scraped(client, "ketamine_cds_issued_cards_not_recorded_total") == before + 2

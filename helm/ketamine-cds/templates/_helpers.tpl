@@ -96,7 +96,10 @@ seccompProfile:
 {{/* Refuse values that would deploy a service nobody should run. */}}
 {{- define "ketamine-cds.validate" -}}
 {{- if and .Values.auth.enabled (empty .Values.auth.trustedIssuers) }}
-{{- fail "auth.trustedIssuers is empty: list the EHRs allowed to call (issuer, and jwks_url or jwks), or set auth.enabled=false to run without authentication (test systems only)" }}
+{{- fail "auth.trustedIssuers is empty: list the EHRs allowed to call (iss, and jwks_url or jwks), or set auth.enabled=false to run without authentication (test systems only)" }}
+{{- end }}
+{{- if and .Values.auth.enabled (empty (include "ketamine-cds.publicBaseUrl" .)) }}
+{{- fail "auth.publicBaseUrl is empty: name the URL EHRs call (the audience their JWTs must name), or turn the ingress on with a host" }}
 {{- end }}
 {{- if and .Values.ingress.enabled (empty .Values.ingress.host) }}
 {{- fail "ingress.host is empty: name the host EHRs call, or set ingress.enabled=false" }}
