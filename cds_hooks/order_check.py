@@ -16,7 +16,7 @@ from cds_hooks.cards import UnreadableEntry
 from cds_hooks.conditions import ConditionFact, read_condition
 from cds_hooks.engine import OrderedDrug
 from cds_hooks.errors import DataUnavailable
-from cds_hooks.knowledge.model import KnowledgeBase
+from cds_hooks.knowledge.model import ORDERED_DRUGS, KnowledgeBase
 from cds_hooks.medications import (
     EXCLUDED,
     MedicationFact,
@@ -37,6 +37,7 @@ Fetcher = Callable[[HookRequest, Mapping[str, str]], "Mapping[str, FetchResult]"
 fhirServer (``MedicationRequest?patient=1``, ``Medication/7``) or an absolute next-page URL."""
 
 _MEDICATION_TYPES = ("MedicationRequest", "MedicationStatement")
+_ORDERED_NAMES = frozenset(ORDERED_DRUGS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,15 +58,29 @@ class DraftOrders:
 
 
 def ketamine_orders(request: HookRequest, kb: KnowledgeBase, resolver: CodeResolver | None = None) -> DraftOrders:
-    """The ketamine and esketamine orders this hook call is about (``selections`` for order-select)."""
+    """The ketamine and esketamine orders this hook call is about (``selections`` for order-select).
+
+    Every order the EHR signs comes here, so the drug of each draft is identified first and the drafts are read
+    in full only when one of them is ketamine or esketamine.
+    """
     bundle_resources = list(fhir_json.bundle_resources(request.context.draft_orders))
     index = MedicationIndex(bundle_resources)
-    facts = [
-        read_medication(resource, kb.terminology, index, draft=True, resolver=resolver)
+    drafts = [
+        (resource, identify(resource, kb.terminology, index, resolver))
         for resource in bundle_resources
         if isinstance(resource, dict) and resource.get("resourceType") in _MEDICATION_TYPES
     ]
     selections = request.context.selections
+    if not any(
+        drug.names_any(_ORDERED_NAMES)
+        for resource, drug in drafts
+        if selections is None or fhir_json.reference_of(resource) in selections
+    ):
+        return DraftOrders([], [], index)
+    facts = [
+        read_medication(resource, kb.terminology, index, draft=True, resolver=resolver, identified=drug)
+        for resource, drug in drafts
+    ]
     targets = facts if selections is None else [fact for fact in facts if fact.reference in selections]
     ordered = engine.find_ordered_drugs(targets, kb)
     ordered_refs = {id(drug.order) for drug in ordered}

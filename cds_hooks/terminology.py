@@ -24,20 +24,24 @@ ROUTES = ("oral", "sublingual", "nasal", "rectal", "intravenous", "intramuscular
 """The routes rules can name, as words the engine compares."""
 
 _ROUTE_WORDS = [
-    (re.compile(r"\b(?:intra)?nasal(?:ly)?\b|\bnose\b", re.IGNORECASE), "nasal"),
-    (re.compile(r"\boral(?:ly)?\b|\bby mouth\b|\bp\.?o\.?\b", re.IGNORECASE), "oral"),
-    (re.compile(r"\bsublingual(?:ly)?\b|\bbuccal\b|\btroches?\b|\blozenges?\b", re.IGNORECASE), "sublingual"),
-    (re.compile(r"\brectal(?:ly)?\b|\bsuppositor(?:y|ies)\b", re.IGNORECASE), "rectal"),
-    (re.compile(r"\bintravenous(?:ly)?\b|\bi\.v\.|(?<![\w-])iv(?!\w)|\binfusion\b", re.IGNORECASE), "intravenous"),
-    (re.compile(r"\bintramuscular(?:ly)?\b|\bi\.m\.|(?<![\w-])im(?!\w)", re.IGNORECASE), "intramuscular"),
-    (re.compile(r"\bsubcutaneous(?:ly)?\b|\bsubcut\b", re.IGNORECASE), "subcutaneous"),
-    (re.compile(r"\btransdermal\b|\bpatch\b", re.IGNORECASE), "transdermal"),
-    (re.compile(r"\binhal(?:ed|er|ation)\b|\bnebuli[sz]", re.IGNORECASE), "respiratory"),
+    (r"\b(?:intra)?nasal(?:ly)?\b|\bnose\b", "nasal"),
+    (r"\boral(?:ly)?\b|\bby mouth\b|\bp\.?o\.?\b", "oral"),
+    (r"\bsublingual(?:ly)?\b|\bbuccal\b|\btroches?\b|\blozenges?\b", "sublingual"),
+    (r"\brectal(?:ly)?\b|\bsuppositor(?:y|ies)\b", "rectal"),
+    (r"\bintravenous(?:ly)?\b|\bi\.v\.|(?<![\w-])iv(?!\w)|\binfusion\b", "intravenous"),
+    (r"\bintramuscular(?:ly)?\b|\bi\.m\.|(?<![\w-])im(?!\w)", "intramuscular"),
+    (r"\bsubcutaneous(?:ly)?\b|\bsubcut\b", "subcutaneous"),
+    (r"\btransdermal\b|\bpatch\b", "transdermal"),
+    (r"\binhal(?:ed|er|ation)\b|\bnebuli[sz]", "respiratory"),
 ]
 
 
+_ROUTE_PATTERN = re.compile("|".join(f"(?P<{name}>{words})" for words, name in _ROUTE_WORDS), re.IGNORECASE)
+
+
+@lru_cache(maxsize=4096)
 def routes_in(text: str) -> frozenset[str]:
-    """The routes a medication text names.
+    """The routes a medication text names (remembered per text: sigs and product names repeat).
 
     >>> sorted(routes_in("fluticasone propionate 0.05 MG/ACTUAT Metered Dose Nasal Spray"))
     ['nasal']
@@ -45,8 +49,10 @@ def routes_in(text: str) -> frozenset[str]:
     ['sublingual']
     >>> sorted(routes_in("alprazolam 0.5 MG (C-IV)"))
     []
+    >>> sorted(routes_in("1 patch daily; if missed take by mouth"))
+    ['oral', 'transdermal']
     """
-    return frozenset(name for pattern, name in _ROUTE_WORDS if pattern.search(text))
+    return frozenset(match.lastgroup for match in _ROUTE_PATTERN.finditer(text))
 
 
 def term_key(text: str) -> str:

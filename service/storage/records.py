@@ -39,10 +39,15 @@ def issued_rows(
     ]
 
 
-def save_issued(db: Database, rows: Sequence[Mapping[str, Any]]) -> int:
-    """Record issued cards (of one or many hook calls) in one transaction; the number newly stored."""
+def save_issued(db: Database, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Record issued cards (of one or many hook calls) in one transaction; a card already recorded is kept.
+
+    One statement executed for many rows: it is compiled once per process, whatever the number of rows.
+    """
+    if not rows:
+        return
     with db.transaction() as connection:
-        return _insert_new(connection, issued_cards, rows, "card_uuid")
+        connection.execute(_insert_or_ignore(connection, issued_cards, "card_uuid"), list(rows))
 
 
 def save_feedback(db: Database, service_id: str, items: Sequence[Feedback], received_at: datetime) -> int:
@@ -67,6 +72,11 @@ def _feedback_row(service_id: str, item: Feedback, received_at: datetime) -> dic
         "user_comment": reason.user_comment if reason else None,
         "received_at": received_at,
     }
+
+
+def _insert_or_ignore(connection: Connection, table: Table, key: str) -> Any:
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing(index_elements=[key])
 
 
 def _insert_new(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]], key: str) -> int:

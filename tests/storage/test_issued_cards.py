@@ -8,6 +8,7 @@ from datetime import UTC
 
 from service import create_app
 from service.config import Settings
+from service.issued_cards import recorder
 from service.runtime import runtime
 from service.storage.models import issued_cards
 from tests.scrape import closed_port, scraped
@@ -60,6 +61,7 @@ def test_cards_that_could_not_be_recorded_are_counted_on_the_metrics_endpoint(fi
     before = scraped(client, "ketamine_cds_issued_cards_not_recorded_total")
 
     cards = client.post("/cds-services/ketamine-order-sign", json=fixture("order-sign-esketamine-maoi")).json["cards"]
+    recorder(app).flush()
 
     assert len(cards) == 2
     assert scraped(client, "ketamine_cds_issued_cards_not_recorded_total") == before + 2
