@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
@@ -79,7 +79,18 @@ class _FhirAuthorizationSchema(Schema):
         return FhirAuthorization(**data)
 
 
-class _Bundle(fields.Dict):
+class _JsonObject(fields.Field):
+    """A JSON object taken as it is: checked, never copied (prefetch and draft orders can be large)."""
+
+    default_error_messages: ClassVar[dict[str, str]] = {"invalid": "Not a valid mapping type."}
+
+    def _deserialize(self, value: object, attr: str | None, data: object, **kwargs: object) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.make_error("invalid")
+        return value
+
+
+class _Bundle(_JsonObject):
     """A FHIR Bundle: an object whose resourceType is Bundle and whose ``entry``, when present, is a list."""
 
     def _deserialize(self, value: object, attr: str | None, data: object, **kwargs: object) -> dict[str, Any]:
@@ -111,7 +122,7 @@ class _RequestSchema(Schema):
     fhirServer = fields.Url(require_tld=False, schemes={"http", "https"})
     fhirAuthorization = fields.Nested(_FhirAuthorizationSchema)
     context = fields.Nested(_ContextSchema, required=True)
-    prefetch = fields.Dict(keys=fields.Str(), values=fields.Raw(allow_none=True))
+    prefetch = _JsonObject()
 
     @validates_schema
     def _authorization_needs_server(self, data: dict[str, Any], **kwargs: object) -> None:
