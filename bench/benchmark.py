@@ -115,7 +115,7 @@ def worker_memory_mb(master: int) -> list[float]:
 def drive(wrk: str, url: str, body: Path, seconds: int, connections: int) -> dict[str, Any]:
     """Warm up briefly, then measure with wrk; returns throughput and latency percentiles in ms."""
     script = Path(__file__).with_name("post.lua")
-    common = [wrk, "-t", "2", "-c", str(connections), "-s", str(script)]
+    common = [wrk, "-t", str(min(2, connections)), "-c", str(connections), "-s", str(script)]
     subprocess.run([*common, "-d", "2s", url, "--", str(body)], check=True, capture_output=True)
     result = subprocess.run([*common, "-d", f"{seconds}s", url, "--", str(body)], check=True,
                             capture_output=True, text=True)

@@ -92,6 +92,11 @@ def _concept_key(concept: dict[str, Any]) -> _ConceptKey | None:
     return key
 
 
+@lru_cache(maxsize=4096)
+def _label(term: str, name: str) -> str:
+    return f"{term} ({name})" if term_key(term) != name else name
+
+
 def _is_text(value: object) -> bool:
     return isinstance(value, str) and bool(value.strip())
 
@@ -145,10 +150,7 @@ class IngredientMatch:
 
         ``sertraline`` for "sertraline hydrochloride 50 mg"; ``Nardil (phenelzine)`` for "Nardil 15 mg tablet".
         """
-        name = self.ingredient.name
-        if self.term and term_key(self.term) != name:
-            return f"{self.term} ({name})"
-        return name
+        return _label(self.term, self.ingredient.name) if self.term else self.ingredient.name
 
 
 @dataclass(frozen=True, slots=True)
