@@ -8,7 +8,7 @@ their summary with Avoid, Hold or Monitor; a data notice never does.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,19 +43,18 @@ def render(
     gaps: Sequence[Gap],
     unreadable: Sequence[UnreadableEntry],
     kb: KnowledgeBase,
-    new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
 ) -> list[dict[str, Any]]:
     """Advice cards, most severe first, then one notice card when some data could not be checked."""
-    cards = [_advice_card(finding, kb, new_id) for finding in findings]
+    cards = [_advice_card(finding, kb) for finding in findings]
     if gaps or unreadable:
-        cards.append(_notice_card(gaps, unreadable, kb, new_id))
+        cards.append(_notice_card(gaps, unreadable, kb))
     return cards
 
 
-def _advice_card(finding: Finding, kb: KnowledgeBase, new_id: Callable[[], str]) -> dict[str, Any]:
+def _advice_card(finding: Finding, kb: KnowledgeBase) -> dict[str, Any]:
     rule, advice = finding.rule, finding.advice
     card: dict[str, Any] = {
-        "uuid": new_id(),
+        "uuid": _new_id(),
         "summary": summary(ADVICE_WORD[advice], finding.ordered.label, [i.label for i in finding.implicated],
                            rule.summary),
         "indicator": INDICATOR[advice],
@@ -67,7 +66,7 @@ def _advice_card(finding: Finding, kb: KnowledgeBase, new_id: Callable[[], str])
         card["suggestions"] = [
             {
                 "label": f"Cancel the {finding.ordered.label} order",
-                "uuid": new_id(),
+                "uuid": _new_id(),
                 "isRecommended": True,
                 "actions": [
                     {
@@ -89,6 +88,10 @@ def _advice_card(finding: Finding, kb: KnowledgeBase, new_id: Callable[[], str])
         card["links"] = links
     card["extension"] = {EXTENSION_KEY: _extension(finding, kb)}
     return card
+
+
+def _new_id() -> str:
+    return str(uuid.uuid4())
 
 
 def summary(word: str, ordered: str, names: Iterable[str], reason: str) -> str:
@@ -213,7 +216,7 @@ def _implicated_entries(item: Implicated) -> list[dict[str, str]]:
 
 
 def _notice_card(
-    gaps: Sequence[Gap], unreadable: Sequence[UnreadableEntry], kb: KnowledgeBase, new_id: Callable[[], str]
+    gaps: Sequence[Gap], unreadable: Sequence[UnreadableEntry], kb: KnowledgeBase
 ) -> dict[str, Any]:
     medication_gap = any(gap.key in MEDICATION_KEYS for gap in gaps)
     if medication_gap:
@@ -234,7 +237,7 @@ def _notice_card(
     lines += ["", "Review these medications and conditions by hand before signing; the cards shown cover only "
                   "what could be read.", "", f"Knowledge base {kb.version}."]
     return {
-        "uuid": new_id(),
+        "uuid": _new_id(),
         "summary": _cut(headline),
         "indicator": "warning",
         "detail": "\n".join(lines),

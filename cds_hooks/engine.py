@@ -110,7 +110,7 @@ def evaluate(
             if implicated:
                 advice = min((item.advice for item in implicated), key=ADVICE_RANK.__getitem__)
                 findings.append(Finding(rule, drug, advice, tuple(implicated)))
-    findings = _with_serotonin_watch(findings, co_medications, kb, now)
+    findings = _with_serotonin_watch(findings, co_medications, kb)
     rule_order = {rule.id: number for number, rule in enumerate(kb.rules)}
     return sorted(findings, key=lambda f: (ADVICE_RANK[f.advice], rule_order[f.rule.id], f.ordered.name))
 
@@ -204,7 +204,7 @@ def _implicated_conditions(
 
 
 def _with_serotonin_watch(
-    findings: list[Finding], medications: Sequence[MedicationFact], kb: KnowledgeBase, now: datetime
+    findings: list[Finding], medications: Sequence[MedicationFact], kb: KnowledgeBase
 ) -> list[Finding]:
     """Adds the serotonin-toxicity note to each finding about a serotonergic drug when enough are taken."""
     watch = kb.serotonin_watch

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates_schema
@@ -11,7 +11,6 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, val
 from cds_hooks.errors import HookMismatch, InvalidRequest, first_error
 
 _TEXT = validate.Length(min=1)
-ORDER_HOOKS = ("order-select", "order-sign")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,9 +32,9 @@ class OrderContext:
     """The context of order-select and order-sign."""
 
     user_id: str
-    patient_id: str
-    encounter_id: str | None
-    draft_orders: Mapping[str, Any]
+    patient_id: str = field(repr=False)
+    encounter_id: str | None = field(repr=False)
+    draft_orders: Mapping[str, Any] = field(repr=False)
     selections: tuple[str, ...] | None
     """order-select only: the newly selected orders, as ``ResourceType/id``."""
 
@@ -57,7 +56,7 @@ class HookRequest:
     hook: str
     hook_instance: str
     context: OrderContext
-    prefetch: Mapping[str, Any]
+    prefetch: Mapping[str, Any] = field(repr=False)
     """Only the keys the client sent; a key whose value is None was sent as ``null`` (no such data)."""
     fhir_server: str | None = None
     fhir_authorization: FhirAuthorization | None = None

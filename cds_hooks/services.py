@@ -27,7 +27,6 @@ only active ones: a condition with no clinical status counts as active, a rule m
 search cannot ask for "no status" or exclude refuted ones with the operators prefetch allows."""
 
 MEDICATION_KEYS = ("medicationRequests", "medicationStatements")
-CONDITION_KEYS = ("conditions",)
 
 _USAGE = (
     "Send the patient's MedicationRequests, MedicationStatements and Conditions as prefetch, or a fhirServer "

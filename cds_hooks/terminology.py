@@ -23,6 +23,9 @@ ROUTES = ("oral", "sublingual", "nasal", "rectal", "intravenous", "intramuscular
           "respiratory")
 """The routes rules can name, as words the engine compares."""
 
+CACHED_TEXT_LENGTH = 256
+"""Longer texts (rare in medication names and sigs) are read afresh, so the caches stay small whatever is sent."""
+
 _ROUTE_WORDS = [
     (r"\b(?:intra)?nasal(?:ly)?\b|\bnose\b", "nasal"),
     (r"\boral(?:ly)?\b|\bby mouth\b|\bp\.?o\.?\b", "oral"),
@@ -39,7 +42,6 @@ _ROUTE_WORDS = [
 _ROUTE_PATTERN = re.compile("|".join(f"(?P<{name}>{words})" for words, name in _ROUTE_WORDS), re.IGNORECASE)
 
 
-@lru_cache(maxsize=4096)
 def routes_in(text: str) -> frozenset[str]:
     """The routes a medication text names (remembered per text: sigs and product names repeat).
 
@@ -52,7 +54,14 @@ def routes_in(text: str) -> frozenset[str]:
     >>> sorted(routes_in("1 patch daily; if missed take by mouth"))
     ['oral', 'transdermal']
     """
+    return _known_routes(text) if len(text) <= CACHED_TEXT_LENGTH else _routes_of(text)
+
+
+def _routes_of(text: str) -> frozenset[str]:
     return frozenset(match.lastgroup for match in _ROUTE_PATTERN.finditer(text))
+
+
+_known_routes = lru_cache(maxsize=4096)(_routes_of)
 
 
 def term_key(text: str) -> str:
@@ -73,36 +82,12 @@ SCAN_CACHE_SIZE = 16_384
 """Distinct medication texts whose matches are remembered."""
 
 
-_ConceptKey = tuple[Any, tuple[tuple[Any, Any, Any], ...]]
+_ConceptKey = tuple[str | None, tuple[tuple[str | None, str | None, str | None], ...]]
 
 
-def _concept_key(concept: dict[str, Any]) -> _ConceptKey | None:
+def _concept_key(concept: dict[str, Any]) -> _ConceptKey:
     """What of a CodeableConcept decides its ingredients, as a hashable value: text and (system, code, display);
-    None for a malformed concept (a list where a string belongs), which is then read without the cache."""
-    codings = concept.get("coding")
-    key = (concept.get("text"), tuple(
-        (coding.get("system"), coding.get("code"), coding.get("display"))
-        for coding in (codings if isinstance(codings, list) else ())
-        if isinstance(coding, dict)
-    ))
-    try:
-        hash(key)
-    except TypeError:
-        return None
-    return key
-
-
-@lru_cache(maxsize=4096)
-def _label(term: str, name: str) -> str:
-    return f"{term} ({name})" if term_key(term) != name else name
-
-
-def _is_text(value: object) -> bool:
-    return isinstance(value, str) and bool(value.strip())
-
-
-def _clean(concept: dict[str, Any]) -> _ConceptKey:
-    """The key of a malformed concept with every value that is not a string dropped."""
+    a value that is not a string (a malformed concept) counts as absent."""
 
     def text(value: object) -> str | None:
         return value if isinstance(value, str) else None
@@ -113,6 +98,20 @@ def _clean(concept: dict[str, Any]) -> _ConceptKey:
         for coding in (codings if isinstance(codings, list) else ())
         if isinstance(coding, dict)
     )
+
+
+def _key_size(key: _ConceptKey) -> int:
+    text, codings = key
+    return len(text or "") + sum(len(part or "") for coding in codings for part in coding)
+
+
+@lru_cache(maxsize=4096)
+def _label(term: str, name: str) -> str:
+    return f"{term} ({name})" if term_key(term) != name else name
+
+
+def _is_text(value: object) -> bool:
+    return isinstance(value, str) and bool(value.strip())
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -257,7 +256,8 @@ class Terminology:
         if not isinstance(concept, dict):
             return ()
         key = _concept_key(concept)
-        matches, unknown = self._concept_matches(_clean(concept)) if key is None else self._by_concept(key)
+        small = _key_size(key) <= CACHED_TEXT_LENGTH
+        matches, unknown = self._by_concept(key) if small else self._concept_matches(key)
         if unknown and resolver is not None:
             codings = [coding for coding in concept.get("coding") or () if isinstance(coding, dict)]
             return self.from_codings(codings, resolver) or matches
@@ -280,7 +280,7 @@ class Terminology:
         """
         found: dict[str, IngredientMatch] = {}
         for text in texts:
-            for key, written in self._scan(text):
+            for key, written in self._scan(text) if len(text) <= CACHED_TEXT_LENGTH else self._scan_text(text):
                 term = self._terms[key]
                 for ingredient in term.ingredients:
                     found.setdefault(ingredient.name, IngredientMatch(ingredient, "text", written, term.routes))

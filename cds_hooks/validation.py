@@ -4,15 +4,16 @@ Only resources that can change a card are validated: the ketamine or esketamine 
 name an interacting drug or condition. Validating every entry of a long medication list would cost more than the
 whole evaluation, and an entry that names nothing relevant cannot change the answer.
 
-Verdicts are remembered by the resource's content: an EHR sends the same medication list with every order-select
-and order-sign call of a session, and a resource with the same JSON always gets the same verdict.
+Verdicts are remembered by a digest of the resource's content: an EHR sends the same medication list with every
+order-select and order-sign call of a session, and a resource with the same JSON always gets the same verdict.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import threading
 from collections.abc import Mapping
-from functools import lru_cache
 from typing import Any
 
 from fhir.resources.R4B.condition import Condition
@@ -38,15 +39,28 @@ def validation_problem(resource: Mapping[str, Any]) -> str | None:
     'not valid FHIR R4 (subject: Field required)'
     """
     try:
-        content = json.dumps(resource, sort_keys=True, separators=(",", ":"))
+        content = json.dumps(resource, sort_keys=True, separators=(",", ":")).encode()
     except (TypeError, ValueError):
         return _problem(resource)
-    return _remembered(content)
+    digest = hashlib.sha256(content).digest()
+    verdict = _verdicts.get(digest, _UNKNOWN)
+    if verdict is _UNKNOWN:
+        verdict = _problem(resource)
+        _remember(digest, verdict)
+    return verdict
 
 
-@lru_cache(maxsize=VERDICT_CACHE_SIZE)
-def _remembered(content: str) -> str | None:
-    return _problem(json.loads(content))
+_UNKNOWN = object()
+_verdicts: dict[bytes, str | None] = {}
+_verdicts_lock = threading.Lock()
+
+
+def _remember(digest: bytes, verdict: str | None) -> None:
+    """Keep a verdict under the digest of the resource (32 bytes, whatever the resource's size), oldest out."""
+    with _verdicts_lock:
+        _verdicts[digest] = verdict
+        if len(_verdicts) > VERDICT_CACHE_SIZE:
+            del _verdicts[next(iter(_verdicts))]
 
 
 def _problem(resource: Mapping[str, Any]) -> str | None:

@@ -105,7 +105,8 @@ def _db_upgrade() -> int:
 
 
 def _feedback_report(output: str) -> int:
-    report = feedback_report(Database(Settings.from_env().database_url))
+    settings = Settings.from_env()
+    report = feedback_report(Database(settings.database_url, migrate=settings.db_migrate == "auto"))
     print(json.dumps(report.as_json(), indent=2) if output == "json" else report.as_table())
     return 0
 

@@ -25,10 +25,6 @@ class UnsupportedMediaType(CdsError):
     code = "unsupported-media-type"
 
 
-class PayloadTooLarge(CdsError):
-    code = "payload-too-large"
-
-
 class Unauthenticated(CdsError):
     """The caller did not prove who it is; ``reason`` (a stable code) is for logs and metrics, never the body."""
 
@@ -45,7 +41,7 @@ class Unavailable(CdsError):
     code = "unavailable"
 
 
-_STATUS.update({UnsupportedMediaType: 415, PayloadTooLarge: 413, Unauthenticated: 401, Unavailable: 503})
+_STATUS.update({UnsupportedMediaType: 415, Unauthenticated: 401, Unavailable: 503})
 
 
 def operation_outcome(status: int, message: str, field: str | None = None) -> Response:

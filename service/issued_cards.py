@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import atexit
 import logging
-import os
 import queue
 import threading
 import time
@@ -41,18 +40,21 @@ QUEUE_CALLS = 10_000
 LINGER_SECONDS = 0.25
 """How long the writer gathers calls before one transaction: each wake-up of the writer competes with the
 request threads for the interpreter, so fewer, larger transactions keep answers fast."""
-_FLUSH = object()
 
 
 class Recorder:
-    """Writes issued-card rows from a queue on one background thread, many hook calls per transaction."""
+    """Writes issued-card rows from a queue on one background thread, many hook calls per transaction.
+
+    The app is built in each gunicorn worker (no preloading), so each worker has its own recorder and thread. The
+    thread is started on first use and again if it ever stopped; a failure to write, or of a signal receiver, is
+    logged and counted but never ends it.
+    """
 
     def __init__(self, app: Flask, database: Database) -> None:
         self._app, self._database = app, database
-        self._queue: queue.Queue[list[dict[str, Any]] | object | None] = queue.Queue(maxsize=QUEUE_CALLS)
+        self._queue: queue.Queue[list[dict[str, Any]] | threading.Event | None] = queue.Queue(maxsize=QUEUE_CALLS)
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self._pid = 0
 
     def submit(self, rows: list[dict[str, Any]]) -> None:
         self._ensure_thread()
@@ -61,71 +63,76 @@ class Recorder:
         except queue.Full:
             self._lost(len(rows), "the recording queue is full")
 
-    def flush(self) -> None:
-        """Write what is queued now and wait until it is written (or given up)."""
-        if self._thread is not None and self._pid == os.getpid():
-            self._queue.put(_FLUSH)
-            self._queue.join()
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Write what is queued now; True once it is written (or given up), False if that took over ``timeout``."""
+        self._ensure_thread()
+        done = threading.Event()
+        self._queue.put(done, timeout=timeout)
+        return done.wait(timeout)
 
     def close(self) -> None:
         """Write what is queued and stop the thread (at process exit)."""
-        if self._thread is not None and self._pid == os.getpid() and self._thread.is_alive():
+        if self._thread is not None and self._thread.is_alive():
             self._queue.put(None)
             self._thread.join(timeout=10)
 
     def _ensure_thread(self) -> None:
-        """One writer per process: a worker forked from a process that had one starts its own."""
-        if self._thread is not None and self._pid == os.getpid():
+        if self._thread is not None and self._thread.is_alive():
             return
         with self._lock:
-            if self._thread is None or self._pid != os.getpid():
-                self._pid = os.getpid()
+            if self._thread is None or not self._thread.is_alive():
+                first = self._thread is None
                 self._thread = threading.Thread(target=self._run, name="issued-cards", daemon=True)
                 self._thread.start()
-                atexit.register(self.close)
+                if first:
+                    atexit.register(self.close)
 
     def _run(self) -> None:
         """Gather what arrives within ``LINGER_SECONDS`` of the first call (or ``BATCH_ROWS`` rows, or a flush),
         write it in one transaction, and so on: under load, a handful of transactions a second."""
         while True:
-            batch: list[dict[str, Any]] = []
-            calls, stop = 0, False
-            item = self._queue.get()
-            deadline = time.monotonic() + LINGER_SECONDS
-            while True:
-                calls += 1
-                if item is None:
-                    stop = True
-                    break
-                if item is _FLUSH:
-                    break
-                batch.extend(item)
-                remaining = deadline - time.monotonic()
-                if len(batch) >= BATCH_ROWS or remaining <= 0:
-                    break
-                try:
-                    item = self._queue.get(timeout=remaining)
-                except queue.Empty:
-                    break
+            batch, flushes, stop = self._gather()
             if batch:
                 self._write(batch)
-            for _ in range(calls):
-                self._queue.task_done()
+            for done in flushes:
+                done.set()
             if stop:
                 return
+
+    def _gather(self) -> tuple[list[dict[str, Any]], list[threading.Event], bool]:
+        batch: list[dict[str, Any]] = []
+        flushes: list[threading.Event] = []
+        item = self._queue.get()
+        deadline = time.monotonic() + LINGER_SECONDS
+        while True:
+            if item is None:
+                return batch, flushes, True
+            if isinstance(item, threading.Event):
+                flushes.append(item)
+                return batch, flushes, False
+            batch.extend(item)
+            remaining = deadline - time.monotonic()
+            if len(batch) >= BATCH_ROWS or remaining <= 0:
+                return batch, flushes, False
+            try:
+                item = self._queue.get(timeout=remaining)
+            except queue.Empty:
+                return batch, flushes, False
 
     def _write(self, rows: list[dict[str, Any]]) -> None:
         try:
             save_issued(self._database, rows)
         except Unavailable:
             self._lost(len(rows), "the database is unavailable")
-        except Exception:
-            log.exception("%d issued card(s) not recorded", len(rows))
-            not_recorded.send(self._app, count=len(rows))
+        except Exception as error:  # the thread must outlive any failure; the rows are counted as lost
+            self._lost(len(rows), f"the write failed ({type(error).__name__})")
 
     def _lost(self, count: int, why: str) -> None:
         log.error("%d issued card(s) not recorded: %s", count, why)
-        not_recorded.send(self._app, count=count)
+        try:
+            not_recorded.send(self._app, count=count)
+        except Exception as error:
+            log.error("a receiver of the not-recorded signal failed (%s)", type(error).__name__)
 
 
 def init_app(app: Flask) -> None:

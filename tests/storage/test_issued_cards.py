@@ -8,7 +8,7 @@ from datetime import UTC
 
 from service import create_app
 from service.config import Settings
-from service.issued_cards import recorder
+from service.issued_cards import not_recorded, recorder
 from service.runtime import runtime
 from service.storage.models import issued_cards
 from tests.scrape import closed_port, scraped
@@ -65,3 +65,18 @@ def test_cards_that_could_not_be_recorded_are_counted_on_the_metrics_endpoint(fi
 
     assert len(cards) == 2
     assert scraped(client, "ketamine_cds_issued_cards_not_recorded_total") == before + 2
+
+
+def test_the_writer_outlives_a_failing_write_and_a_failing_signal_receiver(fixture, caplog):
+    app = create_app(Settings(database_url=f"postgresql://postgres@127.0.0.1:{closed_port()}/test"))
+    client = app.test_client()
+
+    def broken_receiver(sender, count):
+        raise OSError("metrics folder gone")
+
+    with not_recorded.connected_to(broken_receiver):
+        for _ in range(2):
+            response = client.post("/cds-services/ketamine-order-sign", json=fixture("order-sign-esketamine-maoi"))
+            assert response.status_code == 200
+            assert recorder(app).flush(timeout=10), "the writer stopped answering"
+    assert caplog.text.count("a receiver of the not-recorded signal failed (OSError)") == 2
