@@ -7,6 +7,7 @@ nothing of FHIR JSON, HTTP or cards.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -49,12 +50,14 @@ class Implicated:
     medication: MedicationFact | None = None
     matches: tuple[IngredientMatch, ...] = ()
     condition: ConditionFact | None = None
+    kind: str | None = None
+    """What the value set calls a condition, to name one recorded by code alone."""
 
     @property
     def label(self) -> str:
         """``sertraline``; ``Nardil (phenelzine)``; ``Adderall (amphetamine, dextroamphetamine)``; a condition."""
         if self.condition is not None:
-            return self.condition.label or "recorded condition"
+            return self.condition.label or self.kind or "recorded condition"
         terms = {match.term.lower() for match in self.matches if match.term}
         names = [match.ingredient.name for match in self.matches]
         if len(self.matches) > 1 and len(terms) == 1:
@@ -80,9 +83,24 @@ def find_ordered_drugs(orders: Iterable[MedicationFact], kb: KnowledgeBase) -> l
         name = next((drug for drug in reversed(ORDERED_DRUGS) if drug in by_name), None)
         if name is None:
             continue
-        anaesthesia = any(kb.anaesthesia_terms.search(text) for text in order.texts)
+        anaesthesia = any(_affirmed(kb.anaesthesia_terms, text) for text in order.texts)
         found.append(OrderedDrug(name=name, match=by_name[name], order=order, anaesthesia=anaesthesia))
     return found
+
+
+_NEGATION = re.compile(r"(?:\b(?:not|no|never|without)\b(?:\s+\w+)?\s*|\bnon-?)$", re.IGNORECASE)
+
+
+def _affirmed(pattern: re.Pattern[str], text: str) -> bool:
+    r"""Whether the text names one of the pattern's terms other than in a negation ("not for anaesthesia").
+
+    >>> terms = re.compile(r"\banaesthe(?:sia|tic)\b")
+    >>> _affirmed(terms, "induction of anaesthesia"), _affirmed(terms, "TRD; not for anaesthesia")
+    (True, False)
+    >>> _affirmed(terms, "non-anaesthetic dose"), _affirmed(terms, "no anaesthesia; anaesthesia later")
+    (False, True)
+    """
+    return any(not _NEGATION.search(text[: match.start()]) for match in pattern.finditer(text))
 
 
 def evaluate(
@@ -199,7 +217,7 @@ def _implicated_conditions(
         advice, notes = _advice(rule, drug, None, ())
         if advice != NONE:
             history = () if condition.active else ("recorded as a past condition; a history counts",)
-            found.append(Implicated(advice, (*notes, *history), condition=condition))
+            found.append(Implicated(advice, (*notes, *history), condition=condition, kind=valueset.title))
     return found
 
 

@@ -152,11 +152,18 @@ def identify(
     ingredients = _ingredients(concepts, terminology, resolver)
     if not concepts and problem is None:
         problem = "it names no medication"
+    elif problem is None and not ingredients and not any(fhir.concept_texts(concept) for concept in concepts):
+        codes = [f"{c.get('code')}" for concept in concepts for c in fhir.codings(concept) if c.get("code")]
+        problem = (f"it is coded only by code{'s' if len(codes) > 1 else ''} this service does not know "
+                   f"({', '.join(map(str, codes)) or 'none'}) and carries no name")
     return Identified(concepts, ingredients, None if ingredients else problem)
 
 
 def status_of(resource: Mapping[str, Any], draft: bool = False) -> str:
-    """``current``, ``ended`` or ``excluded``, from the resource type and status alone."""
+    """``current``, ``ended`` or ``excluded``, from the resource type and status alone; an order *not* to give
+    the drug (``doNotPerform``) never counts."""
+    if resource.get("doNotPerform") is True:
+        return EXCLUDED
     fhir_status = resource.get("status") if isinstance(resource.get("status"), str) else None
     return _status(str(resource.get("resourceType")), fhir_status, draft)
 
@@ -174,7 +181,7 @@ def read_medication(
     ``identify`` already read it)."""
     kind = str(resource.get("resourceType"))
     fhir_status = resource.get("status") if isinstance(resource.get("status"), str) else None
-    status = _status(kind, fhir_status, draft)
+    status = status_of(resource, draft)
     drug = identified or identify(resource, terminology, index, resolver)
     dosages = _dosages(resource)
     label = next((text for concept in drug.concepts for text in fhir.concept_texts(concept)), None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from cds_hooks import cards, engine, fhir_json
 from cds_hooks.cards import UnreadableEntry
@@ -103,6 +103,11 @@ def check(
         for drug in drafts.ordered
         if (problem := validation_problem(drug.order.source))
     ]
+    unreadable += [
+        UnreadableEntry(draft.reference, draft.label, f"draft order: {draft.problem}")
+        for draft in drafts.others
+        if draft.problem and draft.status != EXCLUDED
+    ]
     for resource in data.all_resources():
         drafts.index.add(resource)
     medications, conditions = _facts(data, kb, drafts.index, resolver, unreadable)
@@ -166,29 +171,27 @@ def _facts(
             if fact.problem:
                 unreadable.append(UnreadableEntry(fact.reference, fact.label, fact.problem, names))
             elif names:
-                entry = _invalid(resource, fact, names)
-                if entry:
-                    unreadable.append(entry)
-                else:
-                    medications.append(fact)
+                medications.append(_checked(resource, fact, names, unreadable))
         elif kind == "Condition":
             condition = read_condition(resource)
             if condition is None:
                 continue
             names = tuple(s.title for s in kb.condition_valuesets.values() if s.matches(condition))
             if names:
-                entry = _invalid(resource, condition, names)
-                if entry:
-                    unreadable.append(entry)
-                else:
-                    conditions.append(condition)
+                conditions.append(_checked(resource, condition, names, unreadable))
     return medications, conditions
 
 
-def _invalid(
-    resource: Mapping[str, Any], fact: MedicationFact | ConditionFact, names: Sequence[str]
-) -> UnreadableEntry | None:
+_Fact = TypeVar("_Fact", MedicationFact, ConditionFact)
+
+
+def _checked(
+    resource: Mapping[str, Any], fact: _Fact, names: Sequence[str], unreadable: list[UnreadableEntry]
+) -> _Fact:
+    """The fact, after FHIR validation of its resource. An invalid resource that names an interacting drug or
+    condition is still evaluated (a flaw elsewhere in it must not hide an MAOI) and is named on the notice card."""
     problem = validation_problem(resource)
-    if problem is None:
-        return None
-    return UnreadableEntry(fact.reference, fact.label, problem, tuple(names))
+    if problem is not None:
+        unreadable.append(UnreadableEntry(fact.reference, fact.label, f"{problem}; checked as far as it could be read",
+                                          tuple(names)))
+    return fact

@@ -127,12 +127,13 @@ def test_a_non_ketamine_order_is_answered_without_reading_the_prefetch(client, f
     assert cards_for(client, SIGN, body) == []
 
 
-def test_an_invalid_prefetch_entry_naming_an_maoi_is_reported_not_dropped(client, fixture):
+def test_an_invalid_prefetch_entry_naming_an_maoi_is_still_checked_and_reported(client, fixture):
     body = fixture("order-sign-esketamine-maoi")
     nardil = body["prefetch"]["medicationRequests"]["entry"][0]["resource"]
     nardil["authoredOn"] = "last tuesday"
     cards = cards_for(client, SIGN, body)
-    assert rule_ids(cards) == ["ssri", "notice"]
+    assert rule_ids(cards) == ["maoi", "ssri", "notice"]
+    assert "checked as far as it could be read" in cards[-1]["detail"]
     notice = cards[-1]
     assert notice["summary"].startswith("Interaction check incomplete")
     assert "MedicationRequest/nardil" in notice["detail"] and "authoredOn" in notice["detail"]
