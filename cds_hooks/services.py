@@ -12,7 +12,7 @@ from cds_hooks.medications import COUNTED_STATUSES
 
 def _medications(kind: str) -> str:
     statuses = ",".join(COUNTED_STATUSES[kind])
-    return f"{kind}?patient={{{{context.patientId}}}}&status={statuses}&_include={kind}:medication"
+    return f"{kind}?patient={{{{context.patientId}}}}&status={statuses}"
 
 
 PREFETCH = {
@@ -21,10 +21,13 @@ PREFETCH = {
     "conditions": "Condition?patient={{context.patientId}}",
 }
 """What the engine reads, and no more. MedicationRequests and MedicationStatements (outside prescriptions) in
-the statuses the engine counts: current therapy, and stopped or completed therapy for washout windows; with the
-Medications they reference (``_include``), since a medicationReference alone names no drug. Every Condition, not
-only active ones: a condition with no clinical status counts as active, a rule may count a history, and FHIR
-search cannot ask for "no status" or exclude refuted ones with the operators prefetch allows."""
+the statuses the engine counts: current therapy, and stopped or completed therapy for washout windows. Every
+Condition, not only active ones: a condition with no clinical status counts as active, a rule may count a history,
+and FHIR search cannot ask for "no status" or exclude refuted ones with the operators prefetch allows.
+
+Only the query subset the specification recommends (type-level search, references, token equality), so an EHR that
+enforces it accepts them: no ``_include``. The Medications that entries reference but the prefetch does not carry
+are read from fhirServer (``order_check.gather``)."""
 
 MEDICATION_KEYS = ("medicationRequests", "medicationStatements")
 

@@ -1,10 +1,11 @@
 """Reads patient data from the EHR's FHIR server when prefetch did not carry it: the core's ``Fetcher``.
 
 One pooled session serves the whole process. The queries of one hook call run in parallel and share one time
-budget; searches follow ``next`` links up to a page cap; Medications that the results reference but do not
-include are then read, also in parallel. Every failure becomes a ``FetchResult.problem`` worded for the
-clinician's card, so a slow or broken server never looks like "no interactions". Nothing here logs a URL, a
-token or a resource: the queries carry the patient's id.
+budget; searches follow ``next`` links up to a page cap; searches of MedicationRequests and MedicationStatements
+ask for the Medications they reference (``_include``), and those the results reference but do not include are
+then read, also in parallel. Every failure becomes a ``FetchResult.problem`` worded for the clinician's card, so a
+slow or broken server never looks like "no interactions". Nothing here logs a URL, a token or a resource: the
+queries carry the patient's id.
 
 Each query's time and failure reason (one of ``FAILURE_REASONS``) go to the metrics, by resource type, and so does
 each prefetch key the service had to read itself.
@@ -28,7 +29,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from cds_hooks import fhir_json
-from cds_hooks.medications import MedicationIndex, unresolved_references
+from cds_hooks.medications import COUNTED_STATUSES, MedicationIndex, unresolved_references
 from cds_hooks.order_check import FetchResult
 from cds_hooks.protocol import HookRequest
 from cds_hooks.services import PREFETCH
@@ -40,6 +41,8 @@ WORKERS = 32
 """Threads and pooled connections shared by all hook calls; a call needs one per query while it runs."""
 FHIR_JSON = ("application/fhir+json", "application/json", "application/json+fhir")
 _INCLUDE_MEMORY = 256
+_INCLUDES = {kind: f"{kind}:medication" for kind in COUNTED_STATUSES}
+"""What a search of each medication resource type asks to include: the Medications its entries reference."""
 FAILURE_REASONS = (
     "not-https",  # plain http to a host other than loopback: nothing was sent
     "timeout",  # the time budget ran out
@@ -193,9 +196,7 @@ class _Call:
 
     def search(self, query: str) -> FetchResult:
         """Every page of a search, merged; _Failure (with the pages read so far) when a page cannot be had."""
-        url = self.url(query)
-        if "_include=" in url and not self.client.supports_include(self.base, query):
-            url = _without_include(url)
+        url = self.search_url(query)
         page = self._first_page(url, query)
         if page.get("resourceType") != "Bundle":
             return FetchResult(bundle=page)
@@ -242,9 +243,19 @@ class _Call:
         self.client.forget_include(self.base, query)
         return self.get(_without_include(url))
 
+    def search_url(self, query: str) -> str:
+        """The first page's URL. A prefetch query for medications also asks for the Medications its entries
+        reference (``_include``: the templates leave it out to stay within the query subset the specification
+        recommends), unless this server refused it before. A next link (absolute) is kept as the server wrote it."""
+        url = self.url(query)
+        include = _INCLUDES.get(_resource_type(query))
+        if include and not _absolute(query) and self.client.supports_include(self.base, query):
+            return f"{url}&_include={include}"
+        return url
+
     def url(self, query: str) -> str:
         """An absolute URL for a relative query; an absolute one is kept only when it lies on fhirServer."""
-        if "://" not in query.split("?")[0]:
+        if not _absolute(query):
             return f"{self.base}/{query.lstrip('/')}"
         if not self.within(query):
             raise _Failure("it is on another server than the EHR's FHIR server, so it was not read", "off-server")
@@ -335,6 +346,10 @@ def _status_problem(status: int, authorized: bool) -> str:
     if status >= 500:
         return f"the FHIR server failed (HTTP {status})"
     return f"the FHIR server refused the request (HTTP {status})"
+
+
+def _absolute(query: str) -> bool:
+    return "://" in query.split("?")[0]
 
 
 def _resource_type(query: str) -> str:

@@ -1,3 +1,6 @@
+import re
+from urllib.parse import parse_qsl
+
 from cds_hooks.services import SERVICES
 from tests.cardcheck import assert_no_empty_values
 
@@ -17,6 +20,47 @@ def test_prefetch_templates_use_only_context_tokens_the_spec_allows(client):
         for key, template in service["prefetch"].items():
             assert "{{context.patientId}}" in template, key
             assert template.split("?")[0] in {"MedicationRequest", "MedicationStatement", "Condition"}
+
+
+SUBSET_PARAMETERS = {"_count", "_sort"}
+"""The only parameters starting with "_" that the specification's prefetch query subset allows."""
+
+
+def subset_violations(template: str) -> list[str]:
+    """What a template uses beyond the prefetch query restrictions of CDS Hooks 2.0.1: a type-level search or an
+    instance read; parameters that are plain names (no chain, no modifier but ``:in``); of the ``_`` parameters
+    only ``_count`` and ``_sort``."""
+    path, _, query = template.partition("?")
+    found = [] if re.fullmatch(r"[A-Z][A-Za-z]+(/[^/?]+)?", path) else [f"not a read or type-level search: {path}"]
+    for name, _value in parse_qsl(query, keep_blank_values=True):
+        base, _, modifier = name.partition(":")
+        if "." in base:
+            found.append(f"chained parameter {name}")
+        if modifier and modifier != "in":
+            found.append(f"modifier {name}")
+        if base.startswith("_") and base not in SUBSET_PARAMETERS:
+            found.append(f"parameter {name}")
+    return found
+
+
+def test_prefetch_templates_use_only_the_query_subset_the_spec_recommends(client):
+    for service in client.get("/cds-services").get_json()["services"]:
+        for key, template in service["prefetch"].items():
+            assert subset_violations(template) == [], (service["id"], key)
+
+
+def test_the_subset_check_finds_include_revinclude_has_chains_and_modifiers():
+    include = "MedicationRequest?patient=1&status=active&_include=MedicationRequest:medication"
+    assert subset_violations(include) == ["parameter _include"]
+    reverse = "Condition?patient=1&_revinclude=Provenance:target&_has:Observation:patient:code=x"
+    assert subset_violations(reverse) == [
+        "parameter _revinclude", "modifier _has:Observation:patient:code", "parameter _has:Observation:patient:code"
+    ]
+    assert subset_violations("Observation?subject.name=x&code:text=y&code:in=z&_count=1&_sort=-date") == [
+        "chained parameter subject.name", "modifier code:text"
+    ]
+    assert subset_violations("Patient/{{context.patientId}}") == []
+    assert subset_violations("Patient/1/_history") == ["not a read or type-level search: Patient/1/_history"]
 
 
 def test_every_service_is_callable_at_its_discovery_id(client, fixture):

@@ -22,7 +22,8 @@ from tests.conftest import NOW
 EHR = "https://ehr.example.org/fhir"
 TOKEN = "secret-token-4f1b9c"
 FHIR_JSON = "application/fhir+json"
-SEARCH = "MedicationRequest?patient=fixture-maoi&_include=MedicationRequest:medication"
+SEARCH = "MedicationRequest?patient=fixture-maoi"
+INCLUDED = f"{EHR}/{SEARCH}&_include=MedicationRequest:medication"
 
 
 def searchset(*resources: Mapping[str, Any], next_url: str | None = None) -> dict[str, Any]:
@@ -82,7 +83,7 @@ def test_a_search_carries_the_bearer_token_and_asks_for_fhir_json(rsps, client, 
     sent = rsps.calls[0].request
     assert sent.headers["Authorization"] == f"Bearer {TOKEN}"
     assert sent.headers["Accept"] == "application/fhir+json"
-    assert sent.url == f"{EHR}/{SEARCH}"
+    assert sent.url == INCLUDED
 
 
 def test_without_fhir_authorization_no_authorization_header_is_sent(rsps, client, hook):
@@ -98,6 +99,9 @@ def test_every_next_page_is_read_and_merged(rsps, client, hook):
     result = client(hook(), {"medicationRequests": SEARCH})["medicationRequests"]
     assert ids(result) == ["a", "b", "c"] and result.problem is None
     assert all(call.request.headers["Authorization"] == f"Bearer {TOKEN}" for call in rsps.calls)
+    assert [call.request.url for call in rsps.calls] == [
+        INCLUDED, f"{EHR}/MedicationRequest?page=2", f"{EHR}/MedicationRequest?page=3"
+    ]
 
 
 def endless(request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
@@ -215,6 +219,25 @@ def test_the_queries_of_one_call_run_in_parallel(rsps, client, hook):
     assert [result.problem for result in results.values()] == [None, None, None]
 
 
+@pytest.mark.parametrize(
+    ("query", "sent"),
+    [
+        ("MedicationRequest?patient=1&status=active", "MedicationRequest?patient=1&status=active"
+                                                      "&_include=MedicationRequest:medication"),
+        ("MedicationStatement?patient=1", "MedicationStatement?patient=1&_include=MedicationStatement:medication"),
+        ("Condition?patient=1", "Condition?patient=1"),
+        (f"{EHR}/MedicationRequest?page=2", "MedicationRequest?page=2"),
+    ],
+)
+def test_a_medication_search_asks_for_the_medications_it_references_and_a_next_link_is_sent_as_written(
+    rsps, client, hook, query, sent
+):
+    kind = sent.split("?")[0]
+    add_json(rsps, f"{EHR}/{kind}", searchset())
+    client(hook(), {"key": query})
+    assert [call.request.url for call in rsps.calls] == [f"{EHR}/{sent}"]
+
+
 def test_a_referenced_medication_the_answer_did_not_include_is_read(rsps, client, hook):
     nardil = {"resourceType": "Medication", "id": "m1", "code": {"text": "Nardil 15 mg tablet"}}
     add_json(rsps, f"{EHR}/MedicationRequest",
@@ -253,7 +276,7 @@ def test_a_server_that_rejects_include_is_asked_again_without_it_and_remembered(
     second = client(hook(), {"medicationRequests": SEARCH})["medicationRequests"]
     assert ids(first) == ids(second) == ["a"]
     assert [call.request.url for call in rsps.calls] == [
-        f"{EHR}/{SEARCH}",
+        INCLUDED,
         f"{EHR}/MedicationRequest?patient=fixture-maoi",
         f"{EHR}/MedicationRequest?patient=fixture-maoi",
     ]

@@ -83,10 +83,9 @@ def test_absent_keys_are_fetched_from_fhir_server_with_the_template_query(maoi):
     assert data.gaps == []
 
 
-def test_the_template_query_asks_for_counted_statuses_and_referenced_medications():
+def test_the_template_query_asks_for_counted_statuses():
     assert query("medicationRequests") == (
         "MedicationRequest?patient=fixture-maoi&status=active,on-hold,unknown,stopped,completed"
-        "&_include=MedicationRequest:medication"
     )
 
 

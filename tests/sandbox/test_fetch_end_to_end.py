@@ -11,7 +11,9 @@ import pytest
 import requests
 
 from cds_hooks.cards import EXTENSION_KEY
+from cds_hooks.prefetch import render
 from cds_hooks.protocol import load_request
+from cds_hooks.services import PREFETCH
 from service.fhir_client import FAILURE_REASONS, FhirClient
 from service.fhir_sandbox import fixture_requests, without_prefetch
 from tests.sandbox.conftest import SANDBOX_TOKEN
@@ -85,7 +87,7 @@ def test_a_fhir_server_that_is_not_listening_answers_with_the_incomplete_check_c
     assert [card["summary"] for card in answer] == [INCOMPLETE]
 
 
-def test_a_medication_reference_is_resolved_with_include(service_client, fhir_sandbox):
+def test_a_medication_reference_is_resolved_with_the_include_the_client_adds(service_client, fhir_sandbox):
     base = fhir_sandbox.base_url
     medication = {"resourceType": "Medication", "id": "e2e-nardil",
                   "code": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "8123",
@@ -103,7 +105,7 @@ def test_a_medication_reference_is_resolved_with_include(service_client, fhir_sa
         ("Avoid esketamine with phenelzine: MAOI, risk of hypertensive crisis", "critical")
     ]
     fetched = FhirClient(timeout_seconds=10)(load_request(body, "order-sign"), {
-        "medicationRequests": "MedicationRequest?patient=e2e-reference&_include=MedicationRequest:medication"})
+        "medicationRequests": render(PREFETCH["medicationRequests"], {"context.patientId": "e2e-reference"})})
     entries = fetched["medicationRequests"].bundle["entry"]
     assert [entry["fullUrl"].rsplit("/", 2)[-2:] for entry in entries] == [
         ["MedicationRequest", "e2e-nardil-order"], ["Medication", "e2e-nardil"]
