@@ -67,11 +67,14 @@ def parse_datetime(value: object, *, upper: bool = False) -> datetime | None:
             start = datetime(year, month, day, tzinfo=UTC)
             return start + timedelta(days=1, microseconds=-1) if upper else start
         moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # the first or last hours of year 1 or 9999, moved across the date line
+        return None
 
 
 def canonical_system(system: object) -> str:
@@ -86,6 +89,15 @@ def canonical_system(system: object) -> str:
         return ""
     system = system.strip()
     return _SYSTEM_ALIASES.get(system, system)
+
+
+def items(value: object) -> list[Any]:
+    """A JSON array's items; anything else (a scalar where FHIR has an array) reads as empty.
+
+    >>> items([1, 2]), items(3), items(None)
+    ([1, 2], [], [])
+    """
+    return value if isinstance(value, list) else []
 
 
 def codings(concept: object) -> list[Mapping[str, Any]]:

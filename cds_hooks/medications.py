@@ -98,7 +98,7 @@ class MedicationIndex:
     def resolve(self, reference: str, container: Mapping[str, Any]) -> Mapping[str, Any] | None:
         """A contained (``#id``), relative (``Medication/id``) or absolute (``.../Medication/id``) reference."""
         if reference.startswith("#"):
-            for contained in container.get("contained") or ():
+            for contained in fhir.items(container.get("contained")):
                 if isinstance(contained, dict) and contained.get("id") == reference[1:]:
                     return contained
             return None
@@ -225,7 +225,7 @@ def _medication_concepts(
         concepts = [{"text": display}] if isinstance(display, str) and display.strip() else []
         return concepts, f"its medication reference {target or '(empty)'} could not be resolved"
     concepts: list[object] = [medication.get("code")]
-    for part in medication.get("ingredient") or ():
+    for part in fhir.items(medication.get("ingredient")):
         if not isinstance(part, dict):
             continue
         if isinstance(part.get("itemCodeableConcept"), dict):
@@ -302,11 +302,13 @@ def _after(start: datetime | None, duration: object) -> datetime | None:
     if start is None or not isinstance(duration, dict):
         return None
     value, unit = duration.get("value"), duration.get("code") or duration.get("unit")
-    if not isinstance(value, int | float) or isinstance(value, bool) or unit not in _DURATION_UNITS:
+    if not isinstance(value, int | float) or isinstance(value, bool) or not isinstance(unit, str):
+        return None
+    if unit not in _DURATION_UNITS:
         return None
     try:
         return start + _DURATION_UNITS[unit] * value
-    except OverflowError:
+    except (OverflowError, ValueError):  # an enormous duration, or NaN
         return None
 
 
@@ -334,10 +336,10 @@ def _routes(
 def _free_texts(resource: Mapping[str, Any], dosages: list[Mapping[str, Any]]) -> list[str]:
     texts = [d["text"] for d in dosages if isinstance(d.get("text"), str)]
     for name in ("reasonCode", "category"):
-        for concept in resource.get(name) or ():
+        for concept in fhir.items(resource.get(name)):
             texts.extend(fhir.concept_texts(concept))
     texts.extend(fhir.concept_texts(resource.get("courseOfTherapyType")))
-    for note in resource.get("note") or ():
+    for note in fhir.items(resource.get("note")):
         if isinstance(note, dict) and isinstance(note.get("text"), str):
             texts.append(note["text"])
     return texts

@@ -55,6 +55,8 @@ class DraftOrders:
     others: list[MedicationFact]
     """The session's other draft medication orders: ordered together now, so they count."""
     index: MedicationIndex
+    unidentified: tuple[UnreadableEntry, ...] = ()
+    """Drafts under decision whose drug could not be told at all: any of them might be ketamine."""
 
 
 def ketamine_orders(request: HookRequest, kb: KnowledgeBase, resolver: CodeResolver | None = None) -> DraftOrders:
@@ -65,18 +67,31 @@ def ketamine_orders(request: HookRequest, kb: KnowledgeBase, resolver: CodeResol
     """
     bundle_resources = list(fhir_json.bundle_resources(request.context.draft_orders))
     index = MedicationIndex(bundle_resources)
-    drafts = [
-        (resource, identify(resource, kb.terminology, index, resolver))
+    orders = [
+        resource
         for resource in bundle_resources
         if isinstance(resource, dict) and resource.get("resourceType") in _MEDICATION_TYPES
     ]
+    drafts = [(resource, identify(resource, kb.terminology, index, resolver)) for resource in orders]
+    if any(drug.problem and "medicationReference" in resource for resource, drug in drafts):
+        for value in request.prefetch.values():  # rare: the Medication may have come with the prefetch
+            for resource in fhir_json.bundle_resources(value):
+                index.add(resource)
+        drafts = [(resource, identify(resource, kb.terminology, index, resolver)) for resource in orders]
     selections = request.context.selections
-    if not any(
-        drug.names_any(_ORDERED_NAMES)
+    selected = [
+        (resource, drug)
         for resource, drug in drafts
-        if selections is None or fhir_json.reference_of(resource) in selections
-    ):
-        return DraftOrders([], [], index)
+        if (selections is None or fhir_json.reference_of(resource) in selections)
+        and status_of(resource, draft=True) != EXCLUDED
+    ]
+    if not any(drug.names_any(_ORDERED_NAMES) for _, drug in selected):
+        unidentified = tuple(
+            UnreadableEntry(fhir_json.reference_of(resource), None, f"draft order: {drug.problem}")
+            for resource, drug in selected
+            if drug.problem
+        )
+        return DraftOrders([], [], index, unidentified)
     facts = [
         read_medication(resource, kb.terminology, index, draft=True, resolver=resolver, identified=drug)
         for resource, drug in drafts
@@ -85,6 +100,12 @@ def ketamine_orders(request: HookRequest, kb: KnowledgeBase, resolver: CodeResol
     ordered = engine.find_ordered_drugs(targets, kb)
     ordered_refs = {id(drug.order) for drug in ordered}
     return DraftOrders(ordered, [fact for fact in facts if id(fact) not in ordered_refs], index)
+
+
+def unidentified_cards(drafts: DraftOrders, kb: KnowledgeBase) -> list[dict[str, Any]]:
+    """For a call with no ketamine or esketamine order: a notice when some draft's drug could not be told at all
+    (it might have been ketamine), else no card."""
+    return cards.render([], [], drafts.unidentified, kb) if drafts.unidentified else []
 
 
 def check(

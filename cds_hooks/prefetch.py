@@ -106,12 +106,12 @@ def render(template: str, tokens: Mapping[str, str]) -> str:
 def _is_error(outcome: Mapping[str, Any]) -> bool:
     return any(
         isinstance(issue, dict) and issue.get("severity") in {"error", "fatal"}
-        for issue in outcome.get("issue") or ()
+        for issue in fhir_json.items(outcome.get("issue"))
     )
 
 
 def _outcome_text(outcome: object) -> str:
-    for issue in outcome.get("issue") or () if isinstance(outcome, dict) else ():
+    for issue in fhir_json.items(outcome.get("issue")) if isinstance(outcome, dict) else ():
         if isinstance(issue, dict):
             text = issue.get("diagnostics") or fhir_json.concept_label(issue.get("details"))
             if isinstance(text, str) and text.strip():

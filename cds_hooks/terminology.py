@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from cds_hooks.fhir_json import RXNORM, canonical_system
+from cds_hooks.fhir_json import RXNORM, canonical_system, items
 
 CodeResolver = Callable[[str], "tuple[Ingredient, ...] | None"]
 """Given an RxNorm code the tables do not know, its ingredients, or None when they could not be learned."""
@@ -259,7 +259,7 @@ class Terminology:
         small = _key_size(key) <= CACHED_TEXT_LENGTH
         matches, unknown = self._by_concept(key) if small else self._concept_matches(key)
         if unknown and resolver is not None:
-            codings = [coding for coding in concept.get("coding") or () if isinstance(coding, dict)]
+            codings = [coding for coding in items(concept.get("coding")) if isinstance(coding, dict)]
             return self.from_codings(codings, resolver) or matches
         return matches
 

@@ -33,7 +33,11 @@ def call_service(service_id: str) -> Response:
     state = runtime()
     drafts = order_check.ketamine_orders(hook_request, state.knowledge, state.resolver)
     if not drafts.ordered:
-        return jsonify({"cards": []})
+        notices = order_check.unidentified_cards(drafts, state.knowledge)
+        if notices:
+            metrics.observe_cards(notices)
+            issued_cards.record(definition.id, hook_request, notices)
+        return jsonify({"cards": notices})
     for key in definition.prefetch.keys() & hook_request.prefetch.keys():  # the FHIR client counts those it reads
         metrics.prefetch(key, "used")
     cards = order_check.check(
@@ -53,6 +57,13 @@ def json_body() -> Any:
         )
     raw = request.get_data(cache=False)
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_constant=_not_json)
     except (ValueError, UnicodeDecodeError):
         raise InvalidRequest("The request body is not valid JSON.") from None
+    except RecursionError:
+        raise InvalidRequest("The request body is nested too deeply to read.") from None
+
+
+def _not_json(constant: str) -> None:
+    """NaN and Infinity are not JSON (RFC 8259), though Python's reader accepts them."""
+    raise ValueError(f"{constant} is not a JSON value")

@@ -142,7 +142,10 @@ def _check(path: Path, service_id: str | None, output: str, now_text: str | None
     request = load_request(body, definition.hook)
     now = datetime.fromisoformat(now_text).astimezone(UTC) if now_text else datetime.now(UTC)
     drafts = order_check.ketamine_orders(request, knowledge, resolver)
-    cards = order_check.check(request, definition, knowledge, drafts, now, resolver=resolver) if drafts.ordered else []
+    if drafts.ordered:
+        cards = order_check.check(request, definition, knowledge, drafts, now, resolver=resolver)
+    else:
+        cards = order_check.unidentified_cards(drafts, knowledge)
     print(json.dumps({"cards": cards}, indent=2) if output == "json" else _as_text(cards))
     return 0
 

@@ -135,3 +135,41 @@ def test_malformed_resources_never_cause_a_500(client, fixture, mangle):
     mangle(body)
     response = client.post(SIGN, json=body)
     assert response.status_code == 200, response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda b: b["prefetch"]["medicationRequests"]["entry"][0]["resource"].__setitem__("note", 5),
+        lambda b: b["prefetch"]["medicationRequests"]["entry"][0]["resource"].__setitem__("reasonCode", True),
+        lambda b: b["prefetch"]["medicationRequests"]["entry"][0]["resource"].__setitem__("category", 1.5),
+        lambda b: b["context"]["draftOrders"]["entry"][0]["resource"].__setitem__("note", "text"),
+        lambda b: b["context"]["draftOrders"]["entry"][0]["resource"].__setitem__("dosageInstruction", [
+            {"timing": {"repeat": {"boundsDuration": {"value": 14, "code": ["d"]}}}}]),
+        lambda b: b["prefetch"]["medicationRequests"]["entry"][0]["resource"].update({
+            "status": "stopped",
+            "dosageInstruction": [{"timing": {"repeat": {"boundsDuration": {"value": 1e308, "code": "a"}}}}]}),
+        lambda b: b["prefetch"]["medicationRequests"]["entry"][0]["resource"].update({
+            "status": "stopped", "dosageInstruction": [{"timing": {"repeat": {"boundsPeriod": {
+                "start": "0001-01-01T00:00:00+01:00", "end": "9999-12-31T23:00:00-05:00"}}}}]}),
+        lambda b: b["prefetch"]["medicationRequests"]["entry"][0]["resource"].update({
+            "contained": 3, "medicationReference": {"reference": "#m"}}),
+    ],
+)
+def test_scalars_where_fhir_has_arrays_and_out_of_range_values_never_cause_a_500(client, fixture, mangle):
+    body = fixture("order-sign-esketamine-maoi")
+    mangle(body)
+    response = client.post(SIGN, json=body)
+    assert response.status_code == 200, response.get_data(as_text=True)
+
+
+def test_nan_and_infinity_are_not_json(client, fixture):
+    body = json.dumps(fixture("order-sign-esketamine-maoi")).replace('"intent": "order"', '"intent": NaN', 1)
+    issue = outcome(client.post(SIGN, data=body, content_type="application/json"), 400)
+    assert "not valid JSON" in issue["diagnostics"]
+
+
+def test_a_body_nested_too_deeply_is_400(client):
+    body = "[" * 100_000 + "]" * 100_000
+    issue = outcome(client.post(SIGN, data=body, content_type="application/json"), 400)
+    assert "nested too deeply" in issue["diagnostics"]

@@ -251,3 +251,48 @@ def test_summaries_stay_under_140_characters_with_many_co_medications(client, fi
     card = cards_for(client, SIGN, body)[0]
     assert len(card["summary"]) < 140
     assert len(card["extension"]["org.ketamine-cds"]["implicated"]) == len(names)
+
+
+def test_a_ketamine_draft_naming_its_drug_through_a_prefetched_medication_is_checked(client, fixture):
+    body = fixture("order-sign-esketamine-maoi")
+    draft = body["context"]["draftOrders"]["entry"][0]["resource"]
+    code = draft.pop("medicationCodeableConcept")
+    draft["medicationReference"] = {"reference": "Medication/spravato"}
+    body["prefetch"]["medicationRequests"]["entry"].append(
+        {"resource": {"resourceType": "Medication", "id": "spravato", "code": {"coding": code["coding"]}}}
+    )
+    assert rule_ids(cards_for(client, SIGN, body)) == ["maoi", "ssri"]
+
+
+def test_a_draft_whose_drug_cannot_be_told_gets_a_notice_not_silence(client, fixture):
+    body = fixture("order-sign-esketamine-maoi")
+    draft = body["context"]["draftOrders"]["entry"][0]["resource"]
+    draft.pop("medicationCodeableConcept")
+    draft["medicationReference"] = {"reference": "Medication/unknown"}
+    cards = cards_for(client, SIGN, body)
+    assert rule_ids(cards) == ["notice"]
+    assert "MedicationRequest/draft-spravato" in cards[0]["detail"]
+    assert "Medication/unknown" in cards[0]["detail"]
+
+
+def test_an_order_not_to_give_an_maoi_does_not_count(client, fixture):
+    body = fixture("order-sign-esketamine-maoi")
+    body["prefetch"]["medicationRequests"]["entry"][0]["resource"]["doNotPerform"] = True
+    assert rule_ids(cards_for(client, SIGN, body)) == ["ssri"]
+
+
+def test_a_medication_coded_only_by_an_unknown_code_without_a_name_is_named_on_the_notice(client, fixture):
+    body = fixture("order-sign-ketamine-no-interaction")
+    body["prefetch"]["medicationRequests"]["entry"][0]["resource"]["medicationCodeableConcept"] = {
+        "coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "99999999"}]
+    }
+    cards = cards_for(client, SIGN, body)
+    assert rule_ids(cards) == ["notice"]
+    assert "99999999" in cards[0]["detail"]
+
+
+def test_psychiatric_ketamine_with_a_note_about_past_surgery_keeps_its_hold(client, fixture):
+    body = fixture("order-sign-ketamine-benzodiazepine")
+    draft = body["context"]["draftOrders"]["entry"][0]["resource"]
+    draft["note"] = [{"text": "Depression since surgery in 2019; not for anaesthesia"}]
+    assert cards_for(client, SIGN, body)[0]["summary"].startswith("Hold ketamine with alprazolam")
