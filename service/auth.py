@@ -176,6 +176,9 @@ def init_app(app: Flask, settings: Settings) -> None:
     replay = replay_store(settings.redis_url)
     if isinstance(replay, RedisReplayStore):  # without Redis the service cannot authenticate anyone: not ready
         health.add_readiness_check(app, "redis", replay.ping)
+    else:
+        log.warning("REDIS_URL is not set: used token ids are remembered by this process only, so a token replayed "
+                    "to another worker or replica is accepted; set REDIS_URL wherever more than one process serves")
     authenticator = Authenticator(load_issuers(settings.trusted_issuers_file), replay, settings.jwt_leeway_seconds)
     public_base_url = settings.public_base_url
 

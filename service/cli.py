@@ -32,8 +32,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve = commands.add_parser(
         "serve",
         help="run the service",
-        description="Run the service on the embedded development server (embedded defaults: no database, "
-        "no external FHIR server, no keys needed), or with --production under gunicorn, configured by "
+        description="Run the service on the embedded development server (embedded defaults: an SQLite file in var/, "
+        "no database server, no external FHIR server, no keys), or with --production under gunicorn, configured by "
         "service.gunicorn_conf (the same as `gunicorn -c python:service.gunicorn_conf`).",
     )
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1; with --production, CDS_BIND)")

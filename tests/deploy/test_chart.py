@@ -54,6 +54,8 @@ REQUIRED = {
 }
 """What every install must name: the Secrets holding the patient hash key and the PostgreSQL URL."""
 AUTH = {"trustedIssuers": ISSUERS, "publicBaseUrl": "https://cds.example.org"}
+SHARED_REPLAY = {"redis": {"existingSecret": "ketamine-cds-redis", "secretKey": "redis-url"}}
+"""With auth on and more than one pod or worker, used token ids must be shared."""
 SITE_OVERRIDES = """\
 site: Example General Hospital
 rules:
@@ -61,7 +63,7 @@ rules:
     enabled: false
 """
 VALUE_SETS: dict[str, dict[str, Any]] = {
-    "defaults-with-issuers": {**REQUIRED, "auth": AUTH},
+    "defaults-with-issuers": {**REQUIRED, **SHARED_REPLAY, "auth": AUTH},
     "production-like": {
         **REQUIRED,
         "image": {"repository": "registry.example.org/clinical/ketamine-cds", "tag": "0.1.0", "pullPolicy": "Always"},
@@ -104,9 +106,11 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
             }
         ],
     },
-    "autoscaling-off": {**REQUIRED, "auth": AUTH, "autoscaling": {"enabled": False}, "replicaCount": 3},
+    "autoscaling-off": {**REQUIRED, **SHARED_REPLAY, "auth": AUTH, "autoscaling": {"enabled": False},
+                        "replicaCount": 3},
     "ingress-on": {
         **REQUIRED,
+        **SHARED_REPLAY,
         "auth": {"trustedIssuers": ISSUERS},
         "ingress": {"enabled": True, "host": "cds.example.org", "tls": {"secretName": "cds-tls"}},
     },
@@ -253,9 +257,16 @@ def test_database_and_redis_urls_and_the_patient_hash_key_come_from_existing_sec
 
 
 def test_without_redis_its_url_is_not_set():
-    env = env_of(service_container(render(VALUE_SETS["defaults-with-issuers"])))
+    single = {**REQUIRED, "auth": AUTH, "replicaCount": 1, "server": {"workers": 1}, "autoscaling": {"enabled": False}}
+    env = env_of(service_container(render(single)))
 
     assert "REDIS_URL" not in env
+
+
+@pytest.mark.parametrize("scale", [{}, {"replicaCount": 1}, {"replicaCount": 1, "autoscaling": {"enabled": True}}])
+def test_auth_with_several_pods_or_workers_and_no_redis_fails_with_a_message(scale):
+    with pytest.raises(Exception, match=r"redis\.existingSecret is empty"):
+        render({**REQUIRED, "auth": AUTH, **scale})
 
 
 @pytest.mark.parametrize(
@@ -574,4 +585,4 @@ def test_the_values_the_readme_shows_install_and_scale_out():
         env = env_of(service_container(render(values)))
         assert env["CDS_ENV"] == "production"
         assert env["CDS_PUBLIC_BASE_URL"] == "https://cds.example.org"
-    assert "REDIS_URL" in env_of(service_container(render(merged(production, scaling_out))))
+        assert "REDIS_URL" in env
