@@ -144,6 +144,8 @@ def _implicated_medications(
             continue
         if rule.comedication_routes and not (fact.routes & rule.comedication_routes):
             continue
+        if fact.routes and fact.routes <= kb.local_routes and not (rule.comedication_routes & fact.routes):
+            continue
         counts, timing_note = _counts(fact, rule, now)
         if not counts:
             continue

@@ -52,6 +52,9 @@ _ROUTE_CODES = {
     "34206005": "subcutaneous",
     "45890007": "transdermal",
     "447694001": "respiratory",
+    "6064005": "topical",
+    "54485002": "ophthalmic",
+    "10547007": "otic",
 }
 
 

@@ -20,7 +20,7 @@ CodeResolver = Callable[[str], "tuple[Ingredient, ...] | None"]
 """Given an RxNorm code the tables do not know, its ingredients, or None when they could not be learned."""
 
 ROUTES = ("oral", "sublingual", "nasal", "rectal", "intravenous", "intramuscular", "subcutaneous", "transdermal",
-          "respiratory")
+          "respiratory", "topical", "ophthalmic", "otic")
 """The routes rules can name, as words the engine compares."""
 
 CACHED_TEXT_LENGTH = 256
@@ -36,6 +36,10 @@ _ROUTE_WORDS = [
     (r"\bsubcutaneous(?:ly)?\b|\bsubcut\b", "subcutaneous"),
     (r"\btransdermal\b|\bpatch\b", "transdermal"),
     (r"\binhal(?:ed|er|ation)\b|\bnebuli[sz]", "respiratory"),
+    (r"\btopical(?:ly)?\b|\bcream\b|\bointment\b|\bshampoo\b|\blotion\b|\bswabs?\b|\bto (?:the )?skin\b",
+     "topical"),
+    (r"\bophthalmic\b|\beye ?drops?\b|\b(?:in|into|to) (?:each|both|the|affected|left|right) eyes?\b", "ophthalmic"),
+    (r"\botic\b|\bear ?drops?\b|\b(?:in|into) (?:each|both|the|affected) ears?\b", "otic"),
 ]
 
 

@@ -296,3 +296,22 @@ def test_psychiatric_ketamine_with_a_note_about_past_surgery_keeps_its_hold(clie
     draft = body["context"]["draftOrders"]["entry"][0]["resource"]
     draft["note"] = [{"text": "Depression since surgery in 2019; not for anaesthesia"}]
     assert cards_for(client, SIGN, body)[0]["summary"].startswith("Hold ketamine with alprazolam")
+
+
+@pytest.mark.parametrize(
+    ("text", "route"),
+    [
+        ("ketoconazole 2% shampoo", None),
+        ("phenylephrine 2.5% ophthalmic solution", None),
+        ("oxymetazoline 0.025% eye drops", None),
+        ("ketoconazole 200 mg tablet", "26643006"),
+    ],
+)
+def test_products_given_only_on_the_skin_eye_or_ear_fire_no_systemic_rule(client, fixture, text, route):
+    body = fixture("order-sign-ketamine-no-interaction")
+    entry = body["prefetch"]["medicationRequests"]["entry"][0]["resource"]
+    entry["medicationCodeableConcept"] = {"text": text}
+    if route:
+        entry["dosageInstruction"] = [{"route": {"coding": [{"system": "http://snomed.info/sct", "code": route}]}}]
+    fired = rule_ids(cards_for(client, SIGN, body))
+    assert fired == (["cyp3a4-inhibitors"] if route else [])

@@ -74,6 +74,7 @@ def load_knowledge(data_dir: Path = DATA_DIR, overrides: Path | None = None) -> 
         },
         anaesthesia_terms=_words(manifest["anaesthesia_terms"]),
         serotonin_watch=SerotoninWatch(**watch) if watch else None,
+        local_routes=frozenset(manifest["local_routes"]),
     )
     return apply_overrides(base, overrides) if overrides else base
 

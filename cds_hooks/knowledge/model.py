@@ -184,6 +184,8 @@ class KnowledgeBase:
     """Override reasons offered per advice level."""
     anaesthesia_terms: re.Pattern[str]
     serotonin_watch: SerotoninWatch | None
+    local_routes: frozenset[str] = frozenset()
+    """Routes with no systemic effect: a co-medication given only by these counts only for rules that name them."""
     site: str | None = None
 
     def rule(self, rule_id: str) -> Rule | None:

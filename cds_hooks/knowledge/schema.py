@@ -57,6 +57,7 @@ class ManifestSchema(_Strict):
         required=True,
     )
     serotonin_watch = fields.Nested(SerotoninWatchSchema)
+    local_routes = fields.List(fields.Str(validate=validate.OneOf(ROUTES)), load_default=list)
     citations = fields.Dict(keys=fields.Str(validate=_ID), values=fields.Nested(CitationSchema), required=True)
 
 
