@@ -78,7 +78,7 @@ def _advice_card(finding: Finding, kb: KnowledgeBase) -> dict[str, Any]:
             }
         ]
         card["selectionBehavior"] = "at-most-one"
-    reasons = kb.override_reasons.get(advice, ())
+    reasons = [reason for reason in kb.override_reasons.get(advice, ()) if rule.kind in reason.applies_to]
     if advice in (AVOID, HOLD) and reasons:
         card["overrideReasons"] = [
             {"system": OVERRIDE_SYSTEM, "code": reason.code, "display": reason.display} for reason in reasons

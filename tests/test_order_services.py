@@ -315,3 +315,10 @@ def test_products_given_only_on_the_skin_eye_or_ear_fire_no_systemic_rule(client
         entry["dosageInstruction"] = [{"route": {"coding": [{"system": "http://snomed.info/sct", "code": route}]}}]
     fired = rule_ids(cards_for(client, SIGN, body))
     assert fired == (["cyp3a4-inhibitors"] if route else [])
+
+
+def test_condition_cards_offer_override_reasons_that_fit_a_condition(client, fixture):
+    cards = cards_for(client, SIGN, fixture("order-sign-esketamine-aneurysm"))
+    codes = {reason["code"] for card in cards for reason in card["overrideReasons"]}
+    assert "condition-not-current" in codes
+    assert not codes & {"washout-complete", "not-taking"}

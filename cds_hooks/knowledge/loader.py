@@ -69,7 +69,12 @@ def load_knowledge(data_dir: Path = DATA_DIR, overrides: Path | None = None) -> 
         citations=citations,
         terminology=terminology,
         override_reasons={
-            level: tuple(OverrideReason(**reason) for reason in reasons)
+            level: tuple(
+                OverrideReason(reason["code"], reason["display"], frozenset(reason["applies_to"]))
+                if "applies_to" in reason
+                else OverrideReason(reason["code"], reason["display"])
+                for reason in reasons
+            )
             for level, reasons in manifest["override_reasons"].items()
         },
         anaesthesia_terms=_words(manifest["anaesthesia_terms"]),

@@ -159,6 +159,8 @@ class Rule:
 class OverrideReason:
     code: str
     display: str
+    applies_to: frozenset[str] = frozenset({"medication", "condition"})
+    """The kinds of rule (``medication``, ``condition``) whose cards offer this reason."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,8 @@ class CitationSchema(_Strict):
 class OverrideReasonSchema(_Strict):
     code = fields.Str(required=True, validate=_ID)
     display = fields.Str(required=True, validate=_TEXT)
+    applies_to = fields.List(fields.Str(validate=validate.OneOf(("medication", "condition"))),
+                             validate=validate.Length(min=1))
 
 
 class SerotoninWatchSchema(_Strict):
