@@ -19,6 +19,7 @@ from cds_hooks.errors import DataUnavailable
 from cds_hooks.knowledge.model import ORDERED_DRUGS, KnowledgeBase
 from cds_hooks.medications import (
     EXCLUDED,
+    Identified,
     MedicationFact,
     MedicationIndex,
     identify,
@@ -57,6 +58,9 @@ class DraftOrders:
     index: MedicationIndex
     unidentified: tuple[UnreadableEntry, ...] = ()
     """Drafts under decision whose drug could not be told at all: any of them might be ketamine."""
+    selections_only: bool = False
+    """order-select where the new selections are co-medications of a ketamine draft already in the session: only
+    they are checked against it (the rest was checked when the ketamine order was selected)."""
 
 
 def ketamine_orders(request: HookRequest, kb: KnowledgeBase, resolver: CodeResolver | None = None) -> DraftOrders:
@@ -86,6 +90,11 @@ def ketamine_orders(request: HookRequest, kb: KnowledgeBase, resolver: CodeResol
         and status_of(resource, draft=True) != EXCLUDED
     ]
     if not any(drug.names_any(_ORDERED_NAMES) for _, drug in selected):
+        if selections is not None and any(
+            drug.names_any(_ORDERED_NAMES) and status_of(resource, draft=True) != EXCLUDED
+            for resource, drug in drafts
+        ):
+            return _new_selections_against_earlier_drafts(drafts, selections, kb, index, resolver)
         unidentified = tuple(
             UnreadableEntry(fhir_json.reference_of(resource), None, f"draft order: {drug.problem}")
             for resource, drug in selected
@@ -100,6 +109,22 @@ def ketamine_orders(request: HookRequest, kb: KnowledgeBase, resolver: CodeResol
     ordered = engine.find_ordered_drugs(targets, kb)
     ordered_refs = {id(drug.order) for drug in ordered}
     return DraftOrders(ordered, [fact for fact in facts if id(fact) not in ordered_refs], index)
+
+
+def _new_selections_against_earlier_drafts(
+    drafts: list[tuple[dict[str, Any], Identified]],
+    selections: tuple[str, ...],
+    kb: KnowledgeBase,
+    index: MedicationIndex,
+    resolver: CodeResolver | None,
+) -> DraftOrders:
+    facts = [
+        read_medication(resource, kb.terminology, index, draft=True, resolver=resolver, identified=drug)
+        for resource, drug in drafts
+    ]
+    earlier = [fact for fact in facts if fact.reference not in selections]
+    new = [fact for fact in facts if fact.reference in selections]
+    return DraftOrders(engine.find_ordered_drugs(earlier, kb), new, index, selections_only=True)
 
 
 def unidentified_cards(drafts: DraftOrders, kb: KnowledgeBase) -> list[dict[str, Any]]:
@@ -118,6 +143,9 @@ def check(
     resolver: CodeResolver | None = None,
 ) -> list[dict[str, Any]]:
     """The cards for a call whose draft orders include ketamine or esketamine."""
+    if drafts.selections_only:
+        findings = engine.evaluate(drafts.ordered, drafts.others, [], kb, now)
+        return cards.render(findings, [], [], kb) if findings else []
     data = gather(request, definition, fetch)
     unreadable = [
         UnreadableEntry(drug.order.reference, drug.order.label, f"{problem}; checked as far as it could be read")

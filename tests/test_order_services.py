@@ -322,3 +322,19 @@ def test_condition_cards_offer_override_reasons_that_fit_a_condition(client, fix
     codes = {reason["code"] for card in cards for reason in card["overrideReasons"]}
     assert "condition-not-current" in codes
     assert not codes & {"washout-complete", "not-taking"}
+
+
+def test_order_select_checks_a_new_selection_against_a_ketamine_draft_already_in_the_session(client, fixture):
+    body = fixture("order-select-ketamine-maoi-washout")
+    drafts = body["context"]["draftOrders"]["entry"]
+    drafts.append({"resource": {"resourceType": "MedicationRequest", "id": "draft-nardil", "status": "draft",
+                                "intent": "order", "subject": {"reference": "Patient/fixture-washout"},
+                                "medicationCodeableConcept": {"text": "Nardil 15 mg tablet"}}})
+    body["context"]["selections"] = ["MedicationRequest/draft-nardil"]
+    cards = cards_for(client, SELECT, body)
+    assert rule_ids(cards) == ["maoi"]
+    assert cards[0]["summary"].startswith("Avoid ketamine with Nardil (phenelzine)")
+    assert "tranylcypromine" not in cards[0]["summary"], "the earlier selection was checked then, not now"
+
+    body["context"]["selections"] = ["MedicationRequest/draft-ondansetron"]
+    assert cards_for(client, SELECT, body) == []
