@@ -7,11 +7,10 @@ from datetime import datetime
 
 from flask import Flask
 
-from cds_hooks.knowledge import DATA_DIR, load_knowledge
 from service import auth, cds, cors, errors, feedback, health, issued_cards, logging_setup, metrics, storage
 from service.config import Settings
 from service.fhir_client import FhirClient
-from service.runtime import EXTENSION, Runtime, utc_now
+from service.runtime import EXTENSION, Runtime, site_knowledge, utc_now
 from service.rxnav import resolver_from
 
 
@@ -19,7 +18,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     """Build the app; the knowledge base is loaded and checked here, so a bad rule file stops start-up."""
     settings = settings or Settings.from_env()
     logging_setup.configure(settings.log_level)
-    knowledge = load_knowledge(settings.knowledge_dir or DATA_DIR, settings.knowledge_overrides)
+    knowledge = site_knowledge(settings)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.json.sort_keys = False

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import logging
-from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify
 
 from cds_hooks import order_check
-from cds_hooks.errors import InvalidRequest
 from cds_hooks.protocol import load_request
 from cds_hooks.services import SERVICES, service
 from service import issued_cards, logging_setup, metrics
-from service.errors import UnsupportedMediaType
+from service.bodies import json_body
 from service.runtime import runtime
 
 log = logging.getLogger(__name__)
@@ -47,23 +44,3 @@ def call_service(service_id: str) -> Response:
     log.info("hook %s answered with %d card(s)", hook_request.hook_instance, len(cards))
     issued_cards.record(definition.id, hook_request, cards)
     return jsonify({"cards": cards})
-
-
-def json_body() -> Any:
-    """The request body as JSON: 415 for another content type, 400 for a body that is not JSON."""
-    if request.mimetype not in ("application/json", "application/fhir+json"):
-        raise UnsupportedMediaType(
-            f"Content-Type must be application/json, not {request.mimetype or 'missing'!r}.", field="Content-Type"
-        )
-    raw = request.get_data(cache=False)
-    try:
-        return json.loads(raw, parse_constant=_not_json)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidRequest("The request body is not valid JSON.") from None
-    except RecursionError:
-        raise InvalidRequest("The request body is nested too deeply to read.") from None
-
-
-def _not_json(constant: str) -> None:
-    """NaN and Infinity are not JSON (RFC 8259), though Python's reader accepts them."""
-    raise ValueError(f"{constant} is not a JSON value")

@@ -16,10 +16,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from cds_hooks import order_check
 from cds_hooks.errors import CdsError
-from cds_hooks.knowledge import DATA_DIR, load_knowledge, replace_section, rules_markdown
+from cds_hooks.knowledge import replace_section, rules_markdown
 from cds_hooks.protocol import load_request
 from cds_hooks.services import SERVICES, service
 from service.config import ConfigError, Settings
+from service.runtime import site_knowledge
 from service.rxnav import resolver_from
 from service.storage.database import Database
 from service.storage.report import feedback_report
@@ -113,7 +114,7 @@ def _feedback_report(output: str) -> int:
 
 def _rules(readme: Path | None) -> int:
     settings = Settings.from_env()
-    table = rules_markdown(load_knowledge(settings.knowledge_dir or DATA_DIR, settings.knowledge_overrides))
+    table = rules_markdown(site_knowledge(settings))
     if readme is None:
         print(table, end="")
         return 0
@@ -127,7 +128,7 @@ def _rules(readme: Path | None) -> int:
 
 def _check(path: Path, service_id: str | None, output: str, now_text: str | None) -> int:
     settings = Settings.from_env()
-    knowledge = load_knowledge(settings.knowledge_dir or DATA_DIR, settings.knowledge_overrides)
+    knowledge = site_knowledge(settings)
     resolver = resolver_from(settings)
     try:
         body = json.loads(path.read_text(encoding="utf-8"))

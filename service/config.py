@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+PROMETHEUS_MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+"""Where gunicorn's workers keep their metrics, so that a scrape adds them up."""
+
 
 class ConfigError(ValueError):
     """A setting is invalid; the message names the environment variable."""
@@ -57,7 +60,7 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         return cls(
-            max_request_bytes=_int(env, "CDS_MAX_REQUEST_BYTES", cls.max_request_bytes, minimum=1024),
+            max_request_bytes=int_setting(env, "CDS_MAX_REQUEST_BYTES", cls.max_request_bytes, minimum=1024),
             knowledge_dir=_path(env, "CDS_KNOWLEDGE_DIR", must_be_dir=True),
             knowledge_overrides=_path(env, "CDS_KNOWLEDGE_OVERRIDES"),
             log_level=_choice(env, "CDS_LOG_LEVEL", cls.log_level, ("DEBUG", "INFO", "WARNING", "ERROR")),
@@ -65,23 +68,23 @@ class Settings:
             auth_mode=_choice(env, "CDS_AUTH_MODE", "", ("OFF", "JWT")).lower() or None,
             trusted_issuers_file=_path(env, "CDS_TRUSTED_ISSUERS_FILE"),
             public_base_url=_base_url(env, "CDS_PUBLIC_BASE_URL"),
-            jwt_leeway_seconds=_int(env, "CDS_JWT_LEEWAY_SECONDS", cls.jwt_leeway_seconds, minimum=0),
+            jwt_leeway_seconds=int_setting(env, "CDS_JWT_LEEWAY_SECONDS", cls.jwt_leeway_seconds, minimum=0),
             cors_origins=_origins(env, "CDS_CORS_ORIGINS"),
             database_url=env.get("DATABASE_URL", "").strip() or None,
             db_migrate=_choice(env, "CDS_DB_MIGRATE", cls.db_migrate.upper(), ("AUTO", "OFF")).lower(),
             redis_url=env.get("REDIS_URL", "").strip() or None,
             patient_hash_key=_secret(env, "CDS_PATIENT_HASH_KEY", minimum=32),
             fhir_timeout_seconds=_seconds(env, "CDS_FHIR_TIMEOUT_SECONDS", cls.fhir_timeout_seconds),
-            fhir_max_pages=_int(env, "CDS_FHIR_MAX_PAGES", cls.fhir_max_pages, minimum=1),
+            fhir_max_pages=int_setting(env, "CDS_FHIR_MAX_PAGES", cls.fhir_max_pages, minimum=1),
             allow_http_fhir=_flag(env, "CDS_ALLOW_HTTP_FHIR"),
             rxnav_url=_base_url(env, "CDS_RXNAV_URL"),
             rxnav_timeout=_seconds(env, "CDS_RXNAV_TIMEOUT", cls.rxnav_timeout),
-            rxnav_cache_size=_int(env, "CDS_RXNAV_CACHE_SIZE", cls.rxnav_cache_size, minimum=1),
-            rxnav_cache_ttl=_int(env, "CDS_RXNAV_CACHE_TTL", cls.rxnav_cache_ttl, minimum=1),
+            rxnav_cache_size=int_setting(env, "CDS_RXNAV_CACHE_SIZE", cls.rxnav_cache_size, minimum=1),
+            rxnav_cache_ttl=int_setting(env, "CDS_RXNAV_CACHE_TTL", cls.rxnav_cache_ttl, minimum=1),
         )
 
 
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
+def int_setting(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
     raw = env.get(name, "").strip()
     if not raw:
         return default

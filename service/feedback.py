@@ -8,7 +8,7 @@ from flask import Blueprint, Response, jsonify
 
 from cds_hooks.feedback import load_feedback
 from cds_hooks.services import service
-from service.cds import json_body
+from service.bodies import json_body
 from service.runtime import runtime
 from service.storage import storage
 from service.storage.records import save_feedback

@@ -22,17 +22,15 @@ from pathlib import Path
 from typing import Any
 
 from service import logging_setup
-from service.config import Settings, _int
-
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+from service.config import PROMETHEUS_MULTIPROC_ENV, Settings, int_setting
 
 
 def _metrics_dir() -> tuple[Path, bool]:
     """The multiprocess metrics folder, made if missing, and whether this configuration made it up."""
-    given = os.environ.get(MULTIPROC_ENV, "").strip()
+    given = os.environ.get(PROMETHEUS_MULTIPROC_ENV, "").strip()
     path = Path(given) if given else Path(tempfile.mkdtemp(prefix="ketamine-cds-metrics-"))
     path.mkdir(parents=True, exist_ok=True)
-    os.environ[MULTIPROC_ENV] = str(path)
+    os.environ[PROMETHEUS_MULTIPROC_ENV] = str(path)
     return path, not given
 
 
@@ -42,10 +40,10 @@ _METRICS_DIR, _OWN_METRICS_DIR = _metrics_dir()
 wsgi_app = "service.wsgi:app"
 bind = [os.environ.get("CDS_BIND", "").strip() or "0.0.0.0:8080"]
 worker_class = "gthread"
-workers = _int(os.environ, "CDS_WORKERS", 2, minimum=1)
-threads = _int(os.environ, "CDS_THREADS", 4, minimum=1)
-timeout = _int(os.environ, "CDS_TIMEOUT", 10, minimum=1)
-graceful_timeout = _int(os.environ, "CDS_GRACEFUL_TIMEOUT", 20, minimum=1)
+workers = int_setting(os.environ, "CDS_WORKERS", 2, minimum=1)
+threads = int_setting(os.environ, "CDS_THREADS", 4, minimum=1)
+timeout = int_setting(os.environ, "CDS_TIMEOUT", 10, minimum=1)
+graceful_timeout = int_setting(os.environ, "CDS_GRACEFUL_TIMEOUT", 20, minimum=1)
 keepalive = 5
 limit_request_line = 8190
 limit_request_fields = 100

@@ -30,8 +30,8 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from cds_hooks.cards import EXTENSION_KEY
 from cds_hooks.services import SERVICES
 from service import auth, issued_cards
+from service.config import PROMETHEUS_MULTIPROC_ENV
 
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 PREFETCH_SOURCES = ("used", "fetched")
 FHIR_RESOURCES = ("MedicationRequest", "MedicationStatement", "Condition", "Medication")
 """The resource types the service reads; any other (a server's own paging URL, say) is counted as ``other``."""
@@ -133,7 +133,7 @@ def _not_recorded(sender: object, count: int) -> None:
 
 def exposition() -> tuple[bytes, str]:
     """The metrics in Prometheus text format: all gunicorn workers' when multiprocess, else this process's."""
-    if os.environ.get(MULTIPROC_ENV):
+    if os.environ.get(PROMETHEUS_MULTIPROC_ENV):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
     else:

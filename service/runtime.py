@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from flask import Flask, current_app
 
-from cds_hooks.knowledge import KnowledgeBase
+from cds_hooks.knowledge import DATA_DIR, KnowledgeBase, load_knowledge
 from cds_hooks.order_check import Fetcher
 from cds_hooks.terminology import CodeResolver
 from service.config import Settings
@@ -27,6 +27,11 @@ class Runtime:
     clock: Callable[[], datetime] = utc_now
     fetch: Fetcher | None = None
     resolver: CodeResolver | None = None
+
+
+def site_knowledge(settings: Settings) -> KnowledgeBase:
+    """The knowledge base the settings name (the packaged one by default), with the site's overrides applied."""
+    return load_knowledge(settings.knowledge_dir or DATA_DIR, settings.knowledge_overrides)
 
 
 def runtime(app: Flask | None = None) -> Runtime:
