@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import http.cookiejar
 import ipaddress
+import json
 import logging
 import threading
 import time
@@ -37,6 +38,8 @@ from service import metrics
 
 log = logging.getLogger(__name__)
 
+MAX_ANSWER_BYTES = 20_000_000
+"""The largest answer read from the FHIR server (one page); more is reported as not checked."""
 WORKERS = 32
 """Threads and pooled connections shared by all hook calls; a call needs one per query while it runs."""
 FHIR_JSON = ("application/fhir+json", "application/json", "application/json+fhir")
@@ -55,6 +58,7 @@ FAILURE_REASONS = (
     "off-server",  # a query or next link pointing away from fhirServer
     "page-limit",  # more pages than CDS_FHIR_MAX_PAGES
     "page-loop",  # next links leading back to a page already read
+    "too-large",  # an answer over MAX_ANSWER_BYTES
 )
 """Why a query failed, for the fetch-failure metric: fixed words, never a URL or a message."""
 
@@ -273,25 +277,45 @@ class _Call:
         if remaining <= 0:
             raise _Failure(self.late, "timeout")
         try:
-            response = self.client.session.get(url, headers=self.headers, timeout=remaining, allow_redirects=False)
+            response = self.client.session.get(
+                url, headers=self.headers, timeout=remaining, allow_redirects=False, stream=True
+            )
         except requests.Timeout:
             raise _Failure(self.late, "timeout") from None
         except requests.RequestException:
             raise _Failure("the FHIR server could not be reached", "unreachable") from None
-        status = response.status_code
-        if status != 200:
-            reason = f"http-{min(status // 100, 5)}xx"
-            raise _Failure(_status_problem(status, "Authorization" in self.headers), reason, status)
-        kind = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
-        if kind not in FHIR_JSON:
-            raise _Failure(f"the FHIR server answered with {kind or 'no content type'}, not FHIR JSON", "not-fhir")
+        with response:
+            status = response.status_code
+            if status != 200:
+                reason = f"http-{min(status // 100, 5)}xx"
+                raise _Failure(_status_problem(status, "Authorization" in self.headers), reason, status)
+            kind = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+            if kind not in FHIR_JSON:
+                raise _Failure(f"the FHIR server answered with {kind or 'no content type'}, not FHIR JSON", "not-fhir")
+            content = self._content(response)
         try:
-            body = response.json()
-        except ValueError:
+            body = json.loads(content)
+        except (ValueError, RecursionError):
             raise _Failure("the FHIR server's answer was not valid JSON", "not-fhir") from None
         if not isinstance(body, dict) or not isinstance(body.get("resourceType"), str):
             raise _Failure("the FHIR server's answer was not a FHIR resource", "not-fhir")
         return body
+
+    def _content(self, response: requests.Response) -> bytes:
+        """The answer's bytes, read in chunks: no more than ``MAX_ANSWER_BYTES``, and not past the deadline (a
+        server that sends slowly must not hold a pooled thread beyond the hook call's budget)."""
+        chunks, size = [], 0
+        try:
+            for chunk in response.iter_content(chunk_size=65_536):
+                size += len(chunk)
+                if size > MAX_ANSWER_BYTES:
+                    raise _Failure(f"the FHIR server's answer was larger than {MAX_ANSWER_BYTES:,} bytes", "too-large")
+                if self.remaining() <= 0:
+                    raise _Failure(self.late, "timeout")
+                chunks.append(chunk)
+        except requests.RequestException:
+            raise _Failure("the FHIR server's answer broke off", "unreachable") from None
+        return b"".join(chunks)
 
 
 def _guarded(task: Callable[[], FetchResult]) -> FetchResult:

@@ -14,7 +14,7 @@ import requests
 import responses
 
 from cds_hooks.protocol import HookRequest, load_request
-from service import create_app
+from service import create_app, fhir_client
 from service.config import Settings
 from service.fhir_client import FhirClient
 from tests.conftest import NOW
@@ -352,3 +352,12 @@ def test_a_failing_fhir_server_still_answers_200_with_the_incomplete_check_card(
         "Interaction check incomplete: medications could not be read from the EHR"
     ]
     assert TOKEN not in caplog.text and "fixture-maoi" not in caplog.text
+
+
+def test_an_answer_over_the_size_limit_is_a_problem_and_is_not_read_to_the_end(rsps, client, hook, monkeypatch):
+    monkeypatch.setattr(fhir_client, "MAX_ANSWER_BYTES", 100_000)
+    huge = '{"resourceType": "Bundle", "type": "searchset", "entry": [' + ",".join(['{"x": 1}'] * 40_000) + "]}"
+    rsps.add(responses.GET, f"{EHR}/MedicationRequest", body=huge, content_type=FHIR_JSON)
+    result = client(hook(), {"medicationRequests": SEARCH})["medicationRequests"]
+    assert result.bundle is None
+    assert result.problem == "the FHIR server's answer was larger than 100,000 bytes"
