@@ -81,24 +81,36 @@ class RemoteKeys:
         self._session = session or requests.Session()
         self._clock = clock
         self._lock = threading.Lock()
+        """Guards the cached keys and the times; never held across a fetch."""
+        self._fetch_lock = threading.Lock()
+        """Held while one thread fetches, so that a first fetch is waited for rather than repeated."""
         self._keys: dict[str, Mapping[str, Any]] | None = None
         self._fetched_at = 0.0
         self._tried_at: float | None = None
 
     def key(self, kid: str) -> Mapping[str, Any] | None:
+        """The key named ``kid``. Tokens whose keys are cached never wait on the network, even while another
+        thread fetches the set again."""
         with self._lock:
             now = self._clock()
             stale = self._keys is None or now - self._fetched_at >= CACHE_SECONDS
             unknown = self._keys is not None and kid not in self._keys
             may_try = self._tried_at is None or now - self._tried_at >= MIN_REFRESH_SECONDS
-            if (stale or unknown) and may_try:
-                self._refresh(now)
-            if self._keys is None:
-                raise KeysUnavailable(self.url)
-            return self._keys.get(kid)
+            refresh = (stale or unknown) and may_try
+            if refresh:
+                self._tried_at = now
+            keys = self._keys
+        if refresh or keys is None:
+            with self._fetch_lock:
+                if refresh:
+                    self._refresh(now)
+                with self._lock:
+                    keys = self._keys
+        if keys is None:
+            raise KeysUnavailable(self.url)
+        return keys.get(kid)
 
     def _refresh(self, now: float) -> None:
-        self._tried_at = now
         try:
             response = self._session.get(self.url, timeout=TIMEOUT, headers={"Accept": "application/json"})
             response.raise_for_status()
@@ -110,5 +122,6 @@ class RemoteKeys:
         if problem:
             log.warning("JWK Set %s is unusable: %s", self.url, problem)
             return
-        self._keys = _by_kid(jwks)
-        self._fetched_at = now
+        with self._lock:
+            self._keys = _by_kid(jwks)
+            self._fetched_at = now

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import requests
 import responses
@@ -89,3 +91,38 @@ def test_a_symmetric_key_is_not_a_usable_key_set():
 def test_keys_for_encryption_are_not_used_for_signatures(es384):
     keys = StaticKeys({"keys": [es384.jwk | {"use": "enc"}]})
     assert keys.key("es-1") is None
+
+
+def test_a_cached_key_is_served_while_another_thread_fetches_the_set_again(es384, rs384):
+    import threading
+
+    released = threading.Event()
+    calls = []
+
+    class SlowSession:
+        def get(self, url, **kwargs):
+            calls.append(url)
+            rotated = len(calls) > 1
+            if rotated:  # the second fetch: the key server hangs until the test lets it go
+                released.wait(timeout=10)
+            response = requests.Response()
+            response.status_code = 200
+            response._content = json.dumps({"keys": [es384.jwk, rs384.jwk] if rotated else [es384.jwk]}).encode()
+            return response
+
+    clock = Clock()
+    keys = RemoteKeys(URL, session=SlowSession(), clock=clock)
+    assert keys.key("es-1")["kid"] == "es-1"
+    clock.now += MIN_REFRESH_SECONDS
+    refreshing = threading.Thread(target=keys.key, args=("rs-1",))
+    refreshing.start()
+    for _ in range(1000):
+        if len(calls) == 2:
+            break
+        refreshing.join(timeout=0.01)
+    assert len(calls) == 2, "the unknown kid should have started a second fetch"
+    assert keys.key("es-1")["kid"] == "es-1", "a cached key must not wait for the hanging fetch"
+    assert refreshing.is_alive()
+    released.set()
+    refreshing.join(timeout=10)
+    assert keys.key("rs-1")["kid"] == "rs-1"
