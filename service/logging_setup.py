@@ -24,7 +24,7 @@ from flask import Flask, Response, g, has_request_context, request
 REQUEST_ID_HEADER = "X-Request-ID"
 CONTEXT_FIELDS = ("request_id", "hook_instance")
 """Taken from the request being served (``flask.g``), when there is one."""
-EXTRA_FIELDS = ("method", "path", "status", "duration_ms", "auth_reason")
+EXTRA_FIELDS = ("method", "path", "status", "duration_ms", "cards", "auth_reason")
 """The only ``extra`` fields a log call may add."""
 QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 """Probes and scrapes, logged at DEBUG so they do not drown the calls that matter."""
@@ -114,6 +114,11 @@ def bind_hook_instance(hook_instance: str) -> None:
     g.hook_instance = hook_instance[:128]
 
 
+def note_cards(count: int) -> None:
+    """The number of cards answered, for the request's log line."""
+    g.cards = count
+
+
 def request_id(header: str | None) -> str:
     """The caller's X-Request-ID when it is a plain token, else a new one (so nothing odd reaches the log).
 
@@ -148,6 +153,7 @@ def init_app(app: Flask) -> None:
                 "path": request.path,
                 "status": response.status_code,
                 "duration_ms": duration,
+                "cards": g.get("cards"),
             },
         )
         return response

@@ -9,6 +9,7 @@ import logging
 import pytest
 
 from service.logging_setup import JsonFormatter, RequestContextFilter
+from tests.scrape import closed_port
 
 
 @pytest.fixture
@@ -55,6 +56,8 @@ def test_a_request_id_that_is_not_a_plain_token_is_replaced(client):
 
 def test_every_line_of_a_hook_call_carries_the_request_id_and_hook_instance(client, fixture, log_lines):
     body = fixture("order-sign-esketamine-maoi")
+    del body["prefetch"]["conditions"]
+    body["fhirServer"] = f"http://127.0.0.1:{closed_port()}/fhir"  # the FHIR client logs its reads too
 
     client.post("/cds-services/ketamine-order-sign", json=body, headers={"X-Request-ID": "call-1"})
 
@@ -103,3 +106,11 @@ def test_extra_fields_outside_the_known_ones_are_not_written():
 
     assert line["status"] == 200
     assert "access_token" not in line
+
+
+def test_a_hook_call_logs_one_line_with_its_card_count(client, fixture, caplog):
+    caplog.set_level("INFO")
+    client.post("/cds-services/ketamine-order-sign", json=fixture("order-sign-esketamine-maoi"))
+    answered = [record for record in caplog.records if record.getMessage() == "request answered"]
+    assert len(answered) == 1 and answered[0].cards == 2
+    assert not [record for record in caplog.records if "card(s)" in record.getMessage()]
