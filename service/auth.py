@@ -19,7 +19,7 @@ from flask import Flask, current_app, request
 
 from service import health
 from service.config import Settings
-from service.errors import Unauthenticated, Unavailable
+from service.failures import Unauthenticated, Unavailable
 from service.jwks import KeySource, KeysUnavailable, RemoteKeys
 from service.replay import RedisReplayStore, ReplayStore, ReplayStoreUnavailable, replay_store
 from service.trust import Issuer, load_issuers

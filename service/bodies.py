@@ -8,7 +8,7 @@ from typing import Any
 from flask import request
 
 from cds_hooks.errors import InvalidRequest
-from service.errors import UnsupportedMediaType
+from service.failures import UnsupportedMediaType
 
 
 def json_body() -> Any:

@@ -8,6 +8,7 @@ from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
 from cds_hooks.errors import CdsError, DataUnavailable, HookMismatch, InvalidRequest, UnknownService
+from service.failures import Unauthenticated, Unavailable, UnsupportedMediaType
 
 log = logging.getLogger(__name__)
 
@@ -19,26 +20,6 @@ _STATUS = {
 }
 _ISSUE_CODE = {400: "invalid", 401: "login", 404: "not-found", 405: "not-supported", 412: "incomplete", 413: "too-long",
                415: "not-supported", 500: "exception", 503: "transient"}
-
-
-class UnsupportedMediaType(CdsError):
-    code = "unsupported-media-type"
-
-
-class Unauthenticated(CdsError):
-    """The caller did not prove who it is; ``reason`` (a stable code) is for logs and metrics, never the body."""
-
-    code = "unauthenticated"
-
-    def __init__(self, reason: str) -> None:
-        super().__init__("The request could not be authenticated.")
-        self.reason = reason
-
-
-class Unavailable(CdsError):
-    """A backing store (database, replay store) cannot be reached; the client may retry later."""
-
-    code = "unavailable"
 
 
 _STATUS.update({UnsupportedMediaType: 415, Unauthenticated: 401, Unavailable: 503})

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from flask import Blueprint, Flask, Response, current_app, jsonify
 
+from service.failures import NotReady
 from service.runtime import runtime
 
 READINESS = "ketamine_cds.readiness"
@@ -21,10 +22,6 @@ Check = Callable[[], None]
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("health", __name__)
-
-
-class NotReady(Exception):
-    """A readiness check failed for a reason safe to show to anyone (no host names, no credentials)."""
 
 
 def add_readiness_check(app: Flask, name: str, check: Check) -> None:

@@ -22,7 +22,7 @@ from flask import Flask, current_app
 
 from cds_hooks.feedback import card_origin
 from cds_hooks.protocol import HookRequest
-from service.errors import Unavailable
+from service.failures import Unavailable
 from service.runtime import runtime
 from service.storage import storage
 from service.storage.database import Database

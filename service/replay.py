@@ -13,7 +13,7 @@ from typing import Protocol
 
 import redis
 
-from service.health import NotReady
+from service.failures import NotReady
 
 KEY_PREFIX = "ketamine-cds:jti:"
 

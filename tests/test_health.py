@@ -6,7 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from service.health import NotReady, add_readiness_check
+from service.failures import NotReady
+from service.health import add_readiness_check
 from service.runtime import EXTENSION, runtime
 
 

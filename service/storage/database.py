@@ -29,8 +29,7 @@ from sqlalchemy import Connection, create_engine, event, text
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from service.errors import Unavailable
-from service.health import NotReady
+from service.failures import NotReady, Unavailable
 
 log = logging.getLogger(__name__)
 

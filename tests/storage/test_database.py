@@ -11,7 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import event, inspect
 
 from service.cli import main
-from service.errors import Unavailable
+from service.failures import Unavailable
 from service.storage.database import BACKOFF_SECONDS, Database, engine_url
 from service.storage.models import metadata
 from tests.auth.auth_helpers import Clock

@@ -7,8 +7,7 @@ from sqlalchemy import event
 
 from service import create_app
 from service.config import Settings
-from service.errors import Unavailable
-from service.health import NotReady
+from service.failures import NotReady, Unavailable
 from service.storage import storage
 from service.storage.database import BACKOFF_SECONDS, Database
 from tests.auth.auth_helpers import Clock
