@@ -15,7 +15,7 @@ from typing import Any
 
 import jwt
 from blinker import Namespace
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 
 from service import health
 from service.config import Settings
@@ -94,6 +94,10 @@ class Authenticator:
         self._remote_keys = remote_keys
         self._jku_keys: dict[str, KeySource] = {}
 
+    def fhir_servers(self, iss: str) -> frozenset[str] | None:
+        """The FHIR servers this issuer's calls may name (None: any)."""
+        return self._issuers[iss].fhir_servers
+
     def verify(self, token: str, audience: str) -> dict[str, Any]:
         """The token's claims; AuthFailure with a reason code when it must be refused.
 
@@ -168,6 +172,12 @@ def bearer_token(authorization: str | None) -> str:
     return token.strip()
 
 
+def allowed_fhir_servers() -> frozenset[str] | None:
+    """The ``fhirServer`` URLs the authenticated caller's issuer may name; None when any may be (no list in the
+    trusted-issuers file, or authentication off)."""
+    return g.get("fhir_servers")
+
+
 def init_app(app: Flask, settings: Settings) -> None:
     """Require a valid JWT on every call under /cds-services, or warn loudly that anyone may call."""
     if settings.auth_mode != "jwt" or settings.trusted_issuers_file is None:
@@ -190,7 +200,7 @@ def init_app(app: Flask, settings: Settings) -> None:
             return
         audience = public_base_url + path if public_base_url else request.base_url
         try:
-            authenticator.verify(bearer_token(request.headers.get("Authorization")), audience)
+            claims = authenticator.verify(bearer_token(request.headers.get("Authorization")), audience)
         except AuthFailure as failure:
             log.warning("authentication refused: %s (%s %s)", failure.reason, request.method, path,
                         extra={"auth_reason": failure.reason})
@@ -199,3 +209,4 @@ def init_app(app: Flask, settings: Settings) -> None:
         except ReplayStoreUnavailable as error:
             log.error("replay store unreachable (%s): refusing calls until it is back", error)
             raise Unavailable("Authentication is temporarily unavailable; try again shortly.") from None
+        g.fhir_servers = authenticator.fhir_servers(claims["iss"])

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, jsonify
 
 from cds_hooks import order_check
+from cds_hooks.order_check import Fetcher, FetchResult
 from cds_hooks.protocol import HookRequest, load_request
 from cds_hooks.services import SERVICES, service
-from service import issued_cards, logging_setup, metrics
+from service import auth, issued_cards, logging_setup, metrics
 from service.bodies import json_body
 from service.runtime import runtime
 
+log = logging.getLogger(__name__)
 blueprint = Blueprint("cds", __name__)
 
 
@@ -33,9 +37,21 @@ def call_service(service_id: str) -> Response:
     for key in definition.prefetch.keys() & hook_request.prefetch.keys():  # the FHIR client counts those it reads
         metrics.prefetch(key, "used")
     cards = order_check.check(
-        hook_request, definition, state.knowledge, drafts, state.clock(), state.fetch, state.resolver
+        hook_request, definition, state.knowledge, drafts, state.clock(), _fetcher(hook_request), state.resolver
     )
     return _answer(definition.id, hook_request, cards)
+
+
+def _fetcher(hook_request: HookRequest) -> Fetcher | None:
+    """The FHIR client, unless the caller names a fhirServer its EHR is not registered for: then nothing is read
+    from it (and no token sent there), and the card says why."""
+    allowed = auth.allowed_fhir_servers()
+    server = (hook_request.fhir_server or "").rstrip("/")
+    if allowed is None or not server or server in allowed:
+        return runtime().fetch
+    log.warning("fhirServer on host %s is not listed for the calling EHR; nothing read", urlsplit(server).hostname)
+    problem = "the fhirServer named is not one this EHR is registered for, so nothing was read from it"
+    return lambda request, queries: {key: FetchResult(problem=problem) for key in queries}
 
 
 def _answer(service_id: str, hook_request: HookRequest, cards: list[dict[str, Any]]) -> Response:

@@ -34,6 +34,8 @@ class Issuer:
     jku_allowlist: frozenset[str] = frozenset()
     tenants: frozenset[str] | None = None
     """None: any tenant (or none) is accepted."""
+    fhir_servers: frozenset[str] | None = None
+    """The ``fhirServer`` base URLs this EHR's calls may name; None: any (https, or loopback) server."""
 
 
 class _JwksField(fields.Dict):
@@ -58,6 +60,7 @@ class _IssuerSchema(Schema):
     jwks = _JwksField()
     jku_allowlist = fields.List(_URL)
     tenants = fields.List(fields.Str(validate=_TEXT), validate=validate.Length(min=1))
+    fhir_servers = fields.List(_URL, validate=validate.Length(min=1))
 
     @validates_schema
     def _one_key_source(self, data: dict[str, Any], **kwargs: object) -> None:
@@ -105,12 +108,13 @@ def _issuer(entry: Mapping[str, Any], folder: Path, where: str) -> Issuer:
         keys = StaticKeys(entry["jwks"])
     else:
         keys = StaticKeys(_jwks_file(folder / entry["jwks_file"], f"{where}.jwks_file"))
-    tenants = entry.get("tenants")
+    tenants, servers = entry.get("tenants"), entry.get("fhir_servers")
     return Issuer(
         iss=entry["iss"],
         keys=keys,
         jku_allowlist=frozenset(entry.get("jku_allowlist", ())),
         tenants=frozenset(tenants) if tenants else None,
+        fhir_servers=frozenset(server.rstrip("/") for server in servers) if servers else None,
     )
 
 

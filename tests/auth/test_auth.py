@@ -300,3 +300,26 @@ def test_an_unreachable_key_set_refuses_with_its_own_reason(es384):
 @pytest.mark.parametrize(("header", "token"), [("Bearer abc", "abc"), ("bearer  abc ", "abc")])
 def test_the_bearer_scheme_is_read_case_insensitively(header, token):
     assert bearer_token(header) == token
+
+
+@responses.activate
+def test_an_ehr_may_only_name_the_fhir_servers_its_issuer_lists(make_app, issuer, es384, fixture):
+    listed = "https://ehr.example.org/fhir"
+    app = make_app(issuer | {"fhir_servers": [listed + "/"]})
+    fetched = responses.get(f"{listed}/Condition", json={"resourceType": "Bundle", "type": "searchset"})
+
+    def call(fhir_server):
+        body = fixture("order-sign-esketamine-maoi")
+        del body["prefetch"]["conditions"]
+        body["fhirServer"] = fhir_server
+        response = app.test_client().post("/cds-services/ketamine-order-sign", json=body,
+                                          headers=bearer(es384.token(SIGN)))
+        assert response.status_code == 200
+        return response.json["cards"]
+
+    elsewhere = call("https://attacker.example.net/fhir")
+    assert "not one this EHR is registered for" in elsewhere[-1]["detail"]
+    assert fetched.call_count == 0 and len(responses.calls) == 0, "nothing may be sent to an unlisted server"
+
+    assert not any(card["summary"].startswith("Interaction check incomplete") for card in call(listed))
+    assert fetched.call_count == 1
