@@ -7,9 +7,10 @@ its default, in the README's configuration table.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 PROMETHEUS_MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -85,16 +86,7 @@ class Settings:
 
 
 def int_setting(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
-    if value < minimum:
-        raise ConfigError(f"{name} must be at least {minimum}, not {value}")
-    return value
+    return _number(env, name, default, int, "a whole number", lambda value: value >= minimum, f"at least {minimum}")
 
 
 def _path(env: Mapping[str, str], name: str, must_be_dir: bool = False) -> Path | None:
@@ -147,15 +139,29 @@ def _secret(env: Mapping[str, str], name: str, minimum: int) -> str | None:
 
 
 def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    return _number(env, name, default, float, "a number of seconds", lambda value: 0 < value <= 60,
+                   "more than 0 and at most 60 seconds")
+
+
+def _number(
+    env: Mapping[str, str],
+    name: str,
+    default: Any,
+    parse: Callable[[str], Any],
+    kind: str,
+    accept: Callable[[Any], bool],
+    requirement: str,
+) -> Any:
+    """The variable read with ``parse``; its default when unset; ConfigError naming it when unreadable or refused."""
     raw = env.get(name, "").strip()
     if not raw:
         return default
     try:
-        value = float(raw)
+        value = parse(raw)
     except ValueError:
-        raise ConfigError(f"{name} must be a number of seconds, not {raw!r}") from None
-    if not 0 < value <= 60:
-        raise ConfigError(f"{name} must be more than 0 and at most 60 seconds, not {raw}")
+        raise ConfigError(f"{name} must be {kind}, not {raw!r}") from None
+    if not accept(value):
+        raise ConfigError(f"{name} must be {requirement}, not {raw}")
     return value
 
 

@@ -10,6 +10,13 @@ SIGN = "/cds-services/ketamine-order-sign"
 SELECT = "/cds-services/ketamine-order-select"
 
 
+def refer(order, target):
+    """Make an order name its drug through ``medicationReference`` instead; the concept it had."""
+    code = order.pop("medicationCodeableConcept")
+    order["medicationReference"] = {"reference": target}
+    return code
+
+
 def cards_for(client, url, body):
     response = client.post(url, json=body)
     assert response.status_code == 200, response.get_json()
@@ -209,8 +216,7 @@ def test_medication_reference_to_a_contained_medication_is_resolved(client, fixt
 def test_medication_reference_to_a_bundle_entry_is_resolved(client, fixture):
     body = fixture("order-sign-ketamine-benzodiazepine")
     xanax = body["prefetch"]["medicationRequests"]["entry"][0]["resource"]
-    code = xanax.pop("medicationCodeableConcept")
-    xanax["medicationReference"] = {"reference": "Medication/xanax-med"}
+    code = refer(xanax, "Medication/xanax-med")
     body["prefetch"]["medicationRequests"]["entry"].append(
         {"resource": {"resourceType": "Medication", "id": "xanax-med", "code": code}}
     )
@@ -220,8 +226,7 @@ def test_medication_reference_to_a_bundle_entry_is_resolved(client, fixture):
 def test_an_unresolvable_medication_reference_is_reported(client, fixture):
     body = fixture("order-sign-ketamine-benzodiazepine")
     xanax = body["prefetch"]["medicationRequests"]["entry"][0]["resource"]
-    xanax.pop("medicationCodeableConcept")
-    xanax["medicationReference"] = {"reference": "Medication/elsewhere"}
+    refer(xanax, "Medication/elsewhere")
     cards = cards_for(client, SIGN, body)
     assert rule_ids(cards) == ["notice"]
     assert "Medication/elsewhere" in cards[0]["detail"]
@@ -256,8 +261,7 @@ def test_summaries_stay_under_140_characters_with_many_co_medications(client, fi
 def test_a_ketamine_draft_naming_its_drug_through_a_prefetched_medication_is_checked(client, fixture):
     body = fixture("order-sign-esketamine-maoi")
     draft = body["context"]["draftOrders"]["entry"][0]["resource"]
-    code = draft.pop("medicationCodeableConcept")
-    draft["medicationReference"] = {"reference": "Medication/spravato"}
+    code = refer(draft, "Medication/spravato")
     body["prefetch"]["medicationRequests"]["entry"].append(
         {"resource": {"resourceType": "Medication", "id": "spravato", "code": {"coding": code["coding"]}}}
     )
@@ -267,8 +271,7 @@ def test_a_ketamine_draft_naming_its_drug_through_a_prefetched_medication_is_che
 def test_a_draft_whose_drug_cannot_be_told_gets_a_notice_not_silence(client, fixture):
     body = fixture("order-sign-esketamine-maoi")
     draft = body["context"]["draftOrders"]["entry"][0]["resource"]
-    draft.pop("medicationCodeableConcept")
-    draft["medicationReference"] = {"reference": "Medication/unknown"}
+    refer(draft, "Medication/unknown")
     cards = cards_for(client, SIGN, body)
     assert rule_ids(cards) == ["notice"]
     assert "MedicationRequest/draft-spravato" in cards[0]["detail"]
