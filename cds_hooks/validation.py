@@ -11,11 +11,11 @@ order-select and order-sign call of a session, and a resource with the same JSON
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 from fhir.resources.R4B.condition import Condition
 from fhir.resources.R4B.medication import Medication
 from fhir.resources.R4B.medicationrequest import MedicationRequest
@@ -39,8 +39,8 @@ def validation_problem(resource: Mapping[str, Any]) -> str | None:
     'not valid FHIR R4 (subject: Field required)'
     """
     try:
-        content = json.dumps(resource, sort_keys=True, separators=(",", ":")).encode()
-    except (TypeError, ValueError):
+        content = orjson.dumps(resource, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # not JSON as orjson writes it (an integer past 64 bits, say): validated, not remembered
         return _problem(resource)
     digest = hashlib.sha256(content).digest()
     verdict = _verdicts.get(digest, _UNKNOWN)

@@ -8,6 +8,7 @@ from datetime import datetime
 from flask import Flask
 
 from service import auth, cds, cors, errors, feedback, health, issued_cards, logging_setup, metrics, storage
+from service.bodies import OrjsonProvider
 from service.config import Settings
 from service.fhir_client import FhirClient
 from service.runtime import EXTENSION, Runtime, site_knowledge, utc_now
@@ -21,7 +22,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     knowledge = site_knowledge(settings)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
-    app.json.sort_keys = False
+    app.json = OrjsonProvider(app)
     fetch = FhirClient(settings.fhir_timeout_seconds, settings.fhir_max_pages, settings.allow_http_fhir)
     app.extensions[EXTENSION] = Runtime(
         settings=settings, knowledge=knowledge, clock=clock, fetch=fetch, resolver=resolver_from(settings)

@@ -1,14 +1,24 @@
-"""Request bodies as JSON, read the same way by every route that takes one."""
+"""Request and response bodies as JSON, read and written the same way by every route.
+
+orjson does both: decoding the request body is the largest single cost of a hook call (an order-sign call carries
+the patient's medication list), and orjson decodes it in about half the time of the standard library and encodes
+cards several times faster. It is also stricter, as RFC 8259 asks: NaN and Infinity, numbers too large for a
+double, lone surrogates and non-UTF-8 bodies are refused with a 400.
+"""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from flask import request
+import orjson
+from flask import Response, request
+from flask.json.provider import JSONProvider
 
 from cds_hooks.errors import InvalidRequest
 from service.failures import UnsupportedMediaType
+
+_DEPTH_LIMIT_MESSAGE = "depth limit exceeded"
+"""How orjson says a body nests deeper than it reads (1024 levels)."""
 
 
 def json_body() -> Any:
@@ -17,15 +27,24 @@ def json_body() -> Any:
         raise UnsupportedMediaType(
             f"Content-Type must be application/json, not {request.mimetype or 'missing'!r}.", field="Content-Type"
         )
-    raw = request.get_data(cache=False)
     try:
-        return json.loads(raw, parse_constant=_not_json)
-    except (ValueError, UnicodeDecodeError):
+        return orjson.loads(request.get_data(cache=False))
+    except orjson.JSONDecodeError as error:
+        if str(error).startswith(_DEPTH_LIMIT_MESSAGE):
+            raise InvalidRequest("The request body is nested too deeply to read.") from None
         raise InvalidRequest("The request body is not valid JSON.") from None
-    except RecursionError:
-        raise InvalidRequest("The request body is nested too deeply to read.") from None
 
 
-def _not_json(constant: str) -> None:
-    """NaN and Infinity are not JSON (RFC 8259), though Python's reader accepts them."""
-    raise ValueError(f"{constant} is not a JSON value")
+class OrjsonProvider(JSONProvider):
+    """Flask's ``jsonify`` and ``app.json`` through orjson: compact UTF-8, keys in the order they were built."""
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        return orjson.dumps(obj).decode()
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        return orjson.loads(s)
+
+    def response(self, *args: Any, **kwargs: Any) -> Response:
+        return self._app.response_class(
+            orjson.dumps(self._prepare_response_obj(args, kwargs)), mimetype="application/json"
+        )

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import http.cookiejar
 import ipaddress
-import json
 import logging
 import threading
 import time
@@ -26,6 +25,7 @@ from functools import partial
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+import orjson
 import requests
 from requests.adapters import HTTPAdapter
 
@@ -294,8 +294,8 @@ class _Call:
                 raise _Failure(f"the FHIR server answered with {kind or 'no content type'}, not FHIR JSON", "not-fhir")
             content = self._content(response)
         try:
-            body = json.loads(content)
-        except (ValueError, RecursionError):
+            body = orjson.loads(content)
+        except orjson.JSONDecodeError:
             raise _Failure("the FHIR server's answer was not valid JSON", "not-fhir") from None
         if not isinstance(body, dict) or not isinstance(body.get("resourceType"), str):
             raise _Failure("the FHIR server's answer was not a FHIR resource", "not-fhir")

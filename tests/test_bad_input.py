@@ -163,13 +163,34 @@ def test_scalars_where_fhir_has_arrays_and_out_of_range_values_never_cause_a_500
     assert response.status_code == 200, response.get_data(as_text=True)
 
 
-def test_nan_and_infinity_are_not_json(client, fixture):
-    body = json.dumps(fixture("order-sign-esketamine-maoi")).replace('"intent": "order"', '"intent": NaN', 1)
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("NaN", "NaN is not JSON (RFC 8259)"),
+        ("-Infinity", "nor is Infinity"),
+        ("1e400", "a number no double can hold"),
+        ('"\\ud800"', "a lone surrogate is no character"),
+    ],
+)
+def test_values_json_does_not_allow_are_400(client, fixture, value, why):
+    body = json.dumps(fixture("order-sign-esketamine-maoi")).replace('"intent": "order"', f'"intent": {value}', 1)
     issue = outcome(client.post(SIGN, data=body, content_type="application/json"), 400)
+    assert "not valid JSON" in issue["diagnostics"], why
+
+
+@pytest.mark.parametrize("encode", [lambda text: text.encode("utf-16"), lambda text: text.encode("latin-1")])
+def test_a_body_not_in_utf8_is_400(client, fixture, encode):
+    text = json.dumps(fixture("order-sign-esketamine-maoi")).replace('"order"', '"ordér"', 1)
+    issue = outcome(client.post(SIGN, data=encode(text), content_type="application/json"), 400)
     assert "not valid JSON" in issue["diagnostics"]
 
 
-def test_a_body_nested_too_deeply_is_400(client):
-    body = "[" * 100_000 + "]" * 100_000
-    issue = outcome(client.post(SIGN, data=body, content_type="application/json"), 400)
-    assert "nested too deeply" in issue["diagnostics"]
+def test_a_deeply_nested_extension_inside_a_resource_is_read_without_a_500(client, fixture):
+    body = fixture("order-sign-esketamine-maoi")
+    body["prefetch"]["medicationRequests"]["entry"][0]["resource"]["extension"] = [
+        {"url": "https://example.org/deep", "valueString": "x", "_deep": "NESTED"}
+    ]
+    nested = "[" * 1000 + '"deep"' + "]" * 1000  # just inside the 1024 levels the body reader takes
+    text = json.dumps(body).replace('"NESTED"', nested)
+    response = client.post(SIGN, data=text, content_type="application/json")
+    assert response.status_code == 200, response.get_data(as_text=True)
