@@ -3,7 +3,8 @@
 Preflights may send ``Authorization`` and ``Content-Type``; no cookies are ever allowed (the service's only
 credential is the bearer JWT, which a page must attach itself). In development every origin is allowed, so the
 public sandbox can call a service on the developer's machine; in production no origin is, unless
-``CDS_CORS_ORIGINS`` lists them.
+``CDS_CORS_ORIGINS`` lists them. A request without an ``Origin`` header (an EHR's server, not a browser) gets no
+CORS headers.
 """
 
 from __future__ import annotations
@@ -39,4 +40,5 @@ def init_app(app: Flask, settings: Settings) -> None:
         methods=["GET", "POST", "OPTIONS"],
         supports_credentials=False,
         max_age=600,
+        always_send=False,
     )

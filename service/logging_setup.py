@@ -19,6 +19,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from flask import Flask, Response, g, has_request_context, request
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -49,7 +50,10 @@ class JsonFormatter(logging.Formatter):
                 entry[name] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        try:
+            return orjson.dumps(entry, default=str).decode()
+        except TypeError:  # a string orjson refuses (a lone surrogate, from a file name say): escaped instead
+            return json.dumps(entry, default=str)
 
 
 class RequestContextFilter(logging.Filter):
@@ -143,17 +147,13 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def _finish(response: Response) -> Response:
         response.headers[REQUEST_ID_HEADER] = g.get("request_id") or request_id(None)
+        path = request.path
+        level = logging.DEBUG if path in QUIET_PATHS else logging.INFO
+        if not log.isEnabledFor(level):
+            return response
         started = g.get("log_started")
         duration = round((time.perf_counter() - started) * 1000, 1) if started is not None else None
-        log.log(
-            logging.DEBUG if request.path in QUIET_PATHS else logging.INFO,
-            "request answered",
-            extra={
-                "method": request.method,
-                "path": request.path,
-                "status": response.status_code,
-                "duration_ms": duration,
-                "cards": g.get("cards"),
-            },
-        )
+        extra = {"method": request.method, "path": path, "status": response.status_code, "duration_ms": duration,
+                 "cards": g.get("cards")}
+        log.log(level, "request answered", extra=extra)
         return response

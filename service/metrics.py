@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from flask import Blueprint, Flask, Response, g, request
@@ -26,6 +27,7 @@ from prometheus_client import (
     multiprocess,
 )
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.metrics import MetricWrapperBase
 
 from cds_hooks.cards import EXTENSION_KEY
 from cds_hooks.services import SERVICES
@@ -86,9 +88,16 @@ CARDS_NOT_RECORDED = Counter(
 _HOOK_OF = {definition.id: definition.hook for definition in SERVICES}
 
 
+@lru_cache(maxsize=4096)
+def _child(metric: MetricWrapperBase, *labels: str) -> Any:
+    """A metric's series for these label values, found once: ``labels()`` takes a lock and builds a key on every
+    call, and a hook call records several series. Label values are bounded (see above), so the cache is too."""
+    return metric.labels(*labels)
+
+
 def observe_request(service: str, hook: str, status: int, seconds: float) -> None:
-    REQUESTS.labels(service=service, hook=hook, status=str(status)).inc()
-    REQUEST_SECONDS.labels(service=service, hook=hook).observe(seconds)
+    _child(REQUESTS, service, hook, str(status)).inc()
+    _child(REQUEST_SECONDS, service, hook).observe(seconds)
 
 
 def observe_cards(cards: Iterable[Mapping[str, Any]]) -> None:
@@ -96,9 +105,9 @@ def observe_cards(cards: Iterable[Mapping[str, Any]]) -> None:
     for card in cards:
         extension = card.get("extension", {}).get(EXTENSION_KEY, {})
         if "advice" in extension:
-            CARDS.labels(advice=extension["advice"], rule=extension.get("ruleId", "")).inc()
+            _child(CARDS, extension["advice"], extension.get("ruleId", "")).inc()
         else:
-            CARDS.labels(advice="notice", rule=extension.get("notice", "")).inc()
+            _child(CARDS, "notice", extension.get("notice", "")).inc()
 
 
 def fhir_fetch(resource: str, seconds: float | None, failure: str | None = None) -> None:
@@ -106,20 +115,20 @@ def fhir_fetch(resource: str, seconds: float | None, failure: str | None = None)
     short fixed reason)."""
     resource = resource if resource in FHIR_RESOURCES else "other"
     if seconds is not None:
-        FHIR_FETCH_SECONDS.labels(resource=resource).observe(seconds)
+        _child(FHIR_FETCH_SECONDS, resource).observe(seconds)
     if failure is not None:
-        FHIR_FETCH_FAILURES.labels(resource=resource, reason=failure).inc()
+        _child(FHIR_FETCH_FAILURES, resource, failure).inc()
 
 
 def prefetch(key: str, source: str) -> None:
     """Record where a prefetch key's data came from: ``used`` (sent by the EHR) or ``fetched`` (read by us)."""
     if source not in PREFETCH_SOURCES:
         raise ValueError(f"prefetch source must be one of {PREFETCH_SOURCES}, not {source!r}")
-    PREFETCH.labels(key=key, source=source).inc()
+    _child(PREFETCH, key, source).inc()
 
 
 def auth_failure(reason: str) -> None:
-    AUTH_FAILURES.labels(reason=reason).inc()
+    _child(AUTH_FAILURES, reason).inc()
 
 
 def _refused(sender: object, reason: str) -> None:

@@ -114,3 +114,10 @@ def test_a_hook_call_logs_one_line_with_its_card_count(client, fixture, caplog):
     answered = [record for record in caplog.records if record.getMessage() == "request answered"]
     assert len(answered) == 1 and answered[0].cards == 2
     assert not [record for record in caplog.records if "card(s)" in record.getMessage()]
+
+
+def test_a_message_with_text_no_encoder_takes_as_is_is_still_one_json_line(log_lines):
+    logging.getLogger("service.test").warning("could not open %s", "report-\udcff.csv")  # a surrogate-escaped name
+    lines = log_lines()
+    assert lines[-1]["message"] == "could not open report-\udcff.csv"
+    assert lines[-1]["level"] == "WARNING"

@@ -212,6 +212,14 @@ def test_a_refusal_is_readable_by_a_browser_client(auth_app):
     assert response.headers["Access-Control-Allow-Origin"] == "https://sandbox.cds-hooks.org"
 
 
+def test_only_a_browser_call_gets_cors_headers(auth_app):
+    client = auth_app.test_client()
+    browser = client.get("/cds-services", headers={"Origin": "https://sandbox.cds-hooks.org"})
+    server = client.get("/cds-services")
+    assert browser.headers["Access-Control-Allow-Origin"] == "https://sandbox.cds-hooks.org"
+    assert not [name for name, _ in server.headers if name.startswith("Access-Control-")]
+
+
 def test_paths_outside_cds_services_need_no_token(auth_app, refusals):
     assert auth_app.test_client().get("/no-such-page").status_code == 404
     assert refusals == []
