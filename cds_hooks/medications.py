@@ -152,10 +152,10 @@ def identify(
 ) -> Identified:
     """The drug an entry names, read on its own: the cheap first step, enough to tell whether the rest matters."""
     concepts, problem = _medication_concepts(resource, index)
-    ingredients = _ingredients(concepts, terminology, resolver)
+    ingredients, named = _ingredients(concepts, terminology, resolver)
     if not concepts and problem is None:
         problem = "it names no medication"
-    elif problem is None and not ingredients and not any(fhir.concept_texts(concept) for concept in concepts):
+    elif problem is None and not ingredients and not named:
         codes = [f"{c.get('code')}" for concept in concepts for c in fhir.codings(concept) if c.get("code")]
         problem = (f"it is coded only by code{'s' if len(codes) > 1 else ''} this service does not know "
                    f"({', '.join(map(str, codes)) or 'none'}) and carries no name")
@@ -243,12 +243,19 @@ def _medication_concepts(
 
 def _ingredients(
     concepts: list[object], terminology: Terminology, resolver: CodeResolver | None
-) -> tuple[IngredientMatch, ...]:
+) -> tuple[tuple[IngredientMatch, ...], bool]:
+    """The ingredients the concepts name, each once, and whether any concept carries a name."""
+    if len(concepts) == 1:  # a medicationCodeableConcept: most entries
+        reading = terminology.read_concept(concepts[0], resolver)
+        return reading.ingredients, reading.named
     found: dict[str, IngredientMatch] = {}
+    named = False
     for concept in concepts:
-        for match in terminology.from_concept(concept, resolver):
+        reading = terminology.read_concept(concept, resolver)
+        named = named or reading.named
+        for match in reading.ingredients:
             found.setdefault(match.ingredient.name, match)
-    return tuple(found.values())
+    return tuple(found.values()), named
 
 
 def _dosages(resource: Mapping[str, Any]) -> list[Mapping[str, Any]]:

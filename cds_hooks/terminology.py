@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -86,27 +87,38 @@ SCAN_CACHE_SIZE = 16_384
 """Distinct medication texts whose matches are remembered."""
 
 
-_ConceptKey = tuple[str | None, tuple[tuple[str | None, str | None, str | None], ...]]
-
-
-def _concept_key(concept: dict[str, Any]) -> _ConceptKey:
-    """What of a CodeableConcept decides its ingredients, as a hashable value: text and (system, code, display);
-    a value that is not a string (a malformed concept) counts as absent."""
-
-    def text(value: object) -> str | None:
-        return value if isinstance(value, str) else None
-
+def _concept_key(concept: dict[str, Any]) -> tuple[Any, ...]:
+    """What of a CodeableConcept decides its ingredients, as it was sent: text, then (system, code, display) of
+    each coding. Values are taken as they are, so the key is cheap to build; one that is not hashable (a
+    malformed concept) makes the key unusable, and such a concept is read without the cache."""
     codings = concept.get("coding")
-    return text(concept.get("text")), tuple(
-        (text(coding.get("system")), text(coding.get("code")), text(coding.get("display")))
-        for coding in (codings if isinstance(codings, list) else ())
-        if isinstance(coding, dict)
-    )
+    key: tuple[Any, ...] = (concept.get("text"),)
+    if codings.__class__ is list:
+        for coding in codings:
+            if coding.__class__ is dict:
+                key += ((coding.get("system"), coding.get("code"), coding.get("display")),)
+    return key
 
 
-def _key_size(key: _ConceptKey) -> int:
-    text, codings = key
-    return len(text or "") + sum(len(part or "") for coding in codings for part in coding)
+def _text(value: object) -> str | None:
+    """A value where FHIR has a string; anything else (a malformed concept) counts as absent."""
+    return value if isinstance(value, str) else None
+
+
+def _key_size(key: tuple[Any, ...]) -> int:
+    text, *codings = key
+    return len(_text(text) or "") + sum(len(_text(part) or "") for coding in codings for part in coding)
+
+
+@dataclass(frozen=True, slots=True)
+class ConceptReading:
+    """What a CodeableConcept tells about the drug it names."""
+
+    ingredients: tuple[IngredientMatch, ...]
+    named: bool
+    """It carries a text or a display: a drug with a name, even when the name is of no drug tracked here."""
+    unknown_rxnorm: bool = False
+    """Its RxNorm codes are all unknown to the tables, so a resolver might know more."""
 
 
 @lru_cache(maxsize=4096)
@@ -156,6 +168,9 @@ class IngredientMatch:
         return _label(self.term, self.ingredient.name) if self.term else self.ingredient.name
 
 
+_UNNAMED = ConceptReading((), named=False)
+
+
 @dataclass(frozen=True, slots=True)
 class Product:
     """A row of the code table: an RxNorm concept of any term type and the ingredients it contains."""
@@ -201,7 +216,7 @@ class Terminology:
         self._by_words = {_words(key): key for key in self._terms}
         self._longest = max((len(words) for words in self._by_words), default=0)
         self._scan = lru_cache(maxsize=SCAN_CACHE_SIZE)(self._scan_text)
-        self._by_concept = lru_cache(maxsize=SCAN_CACHE_SIZE)(self._concept_matches)
+        self._readings: dict[tuple[Any, ...], ConceptReading] = {}
 
     def product(self, rxcui: str) -> Product | None:
         return self._products.get(rxcui)
@@ -251,30 +266,47 @@ class Terminology:
         return tuple(found.values()) or None
 
     def from_concept(self, concept: object, resolver: CodeResolver | None = None) -> tuple[IngredientMatch, ...]:
-        """Ingredients of a CodeableConcept: its RxNorm codes, else the names in its text and displays.
+        """Ingredients of a CodeableConcept: its RxNorm codes, else the names in its text and displays."""
+        return self.read_concept(concept, resolver).ingredients
 
-        Answers from the tables and names are remembered per distinct concept (an EHR sends the same ones again
-        and again); a concept whose RxNorm code only the resolver might know is asked afresh each time, so the
-        resolver's own expiry and failure handling hold.
+    def read_concept(self, concept: object, resolver: CodeResolver | None = None) -> ConceptReading:
+        """Ingredients of a CodeableConcept and whether it names a drug at all.
+
+        Readings from the tables and names are remembered per distinct concept (an EHR sends the same ones again
+        and again, and most of a medication list names drugs no rule tracks); a concept whose RxNorm code only the
+        resolver might know is asked afresh each time, so the resolver's own expiry and failure handling hold.
         """
         if not isinstance(concept, dict):
-            return ()
+            return _UNNAMED
         key = _concept_key(concept)
-        small = _key_size(key) <= CACHED_TEXT_LENGTH
-        matches, unknown = self._by_concept(key) if small else self._concept_matches(key)
-        if unknown and resolver is not None:
+        try:
+            reading, cacheable = self._readings.get(key), True
+        except TypeError:  # a value that is neither a string nor hashable: read, not remembered
+            reading, cacheable = None, False
+        if reading is None:
+            reading = self._read(key)
+            if cacheable and _key_size(key) <= CACHED_TEXT_LENGTH:
+                self._remember(key, reading)
+        if reading.unknown_rxnorm and resolver is not None:
             codings = [coding for coding in items(concept.get("coding")) if isinstance(coding, dict)]
-            return self.from_codings(codings, resolver) or matches
-        return matches
+            return ConceptReading(self.from_codings(codings, resolver) or reading.ingredients, reading.named)
+        return reading
 
-    def _concept_matches(self, key: _ConceptKey) -> tuple[tuple[IngredientMatch, ...], bool]:
-        text, codings = key
+    def _read(self, key: tuple[Any, ...]) -> ConceptReading:
+        text, codings = _text(key[0]), [tuple(map(_text, coding)) for coding in key[1:]]
+        texts = [value for value in (text, *(display for _, _, display in codings)) if _is_text(value)]
         coded = self.from_codings({"system": system, "code": code} for system, code, _ in codings)
         if coded is not None:
-            return coded, False
-        unknown = any(canonical_system(system) == RXNORM and isinstance(code, str) for system, code, _ in codings)
-        texts = [value for value in (text, *(display for _, _, display in codings)) if _is_text(value)]
-        return self.from_text(*texts), unknown
+            return ConceptReading(coded, bool(texts))
+        unknown = any(canonical_system(system) == RXNORM and code is not None for system, code, _ in codings)
+        return ConceptReading(self.from_text(*texts), bool(texts), unknown)
+
+    def _remember(self, key: tuple[Any, ...], reading: ConceptReading) -> None:
+        """Keep a reading, oldest out past ``SCAN_CACHE_SIZE`` (a race between threads can only drop an entry)."""
+        self._readings[key] = reading
+        if len(self._readings) > SCAN_CACHE_SIZE:
+            with suppress(KeyError, RuntimeError, StopIteration):
+                del self._readings[next(iter(self._readings))]
 
     def from_text(self, *texts: str) -> tuple[IngredientMatch, ...]:
         """Ingredients named in free text, case-insensitive, on word boundaries, first occurrence each.

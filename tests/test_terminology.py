@@ -183,3 +183,63 @@ def test_a_card_names_the_brand_first_and_the_generic_alone(knowledge):
 def test_look_alike_names_give_no_ingredient_and_stop_the_shorter_name(knowledge):
     assert _names(knowledge.terminology.from_text("isopropyl alcohol 70%")) == []
     assert _names(knowledge.terminology.from_text("isopropyl alcohol 70% swab; alcohol 5% in dextrose")) == ["ethanol"]
+
+
+def _table() -> Terminology:
+    return Terminology([Product("8123", "IN", "phenelzine", (Ingredient("phenelzine", "8123"),))],
+                       {"Nardil": ["phenelzine"], "phenelzine": ["phenelzine"]})
+
+
+@pytest.mark.parametrize(
+    ("concept", "ingredients", "named"),
+    [
+        ({"coding": _coding("8123")}, ["phenelzine"], False),
+        ({"text": "Nardil 15 mg"}, ["phenelzine"], True),
+        ({"coding": [{"system": RXNORM, "code": "1", "display": "atorvastatin 40 MG"}]}, [], True),
+        ({"coding": _coding("1")}, [], False),
+        ({"text": "  "}, [], False),
+        ({"text": {"div": "Nardil"}, "coding": [{"system": RXNORM, "code": ["8123"], "display": "Nardil"}]},
+         ["phenelzine"], True),
+        ({"coding": {"system": RXNORM, "code": "8123"}, "text": "phenelzine"}, ["phenelzine"], True),
+        ({"coding": ["8123", None, {"system": RXNORM, "code": "8123"}]}, ["phenelzine"], False),
+    ],
+)
+def test_a_concept_reads_the_same_the_first_time_and_when_remembered(concept, ingredients, named):
+    table = _table()
+    first, again = table.read_concept(concept), table.read_concept(concept)
+    assert (_names(first.ingredients), first.named) == (ingredients, named)
+    assert (_names(again.ingredients), again.named) == (ingredients, named)
+
+
+def test_concepts_that_differ_only_where_they_are_malformed_do_not_share_a_reading():
+    table = _table()
+    assert _names(table.from_concept({"text": "Nardil", "coding": [{"code": 8123}]})) == ["phenelzine"]
+    assert _names(table.from_concept({"text": "aspirin", "coding": [{"code": 8123}]})) == []
+    assert _names(table.from_concept({"coding": [{"system": RXNORM, "code": "8123"}]})) == ["phenelzine"]
+    assert _names(table.from_concept({"coding": [{"system": RXNORM, "display": "8123"}]})) == []
+
+
+def test_the_remembered_readings_stay_within_their_bound(monkeypatch):
+    monkeypatch.setattr("cds_hooks.terminology.SCAN_CACHE_SIZE", 8)
+    table = _table()
+    for number in range(50):
+        assert table.from_concept({"text": f"drug {number}"}) == ()
+    assert _names(table.from_concept({"text": "Nardil"})) == ["phenelzine"]
+    assert len(table._readings) <= 8
+    long_text = "Nardil " + "x" * 300
+    assert _names(table.from_concept({"text": long_text})) == ["phenelzine"]
+    assert (long_text,) not in table._readings
+
+
+def test_an_unknown_rxnorm_code_goes_to_the_resolver_every_time_even_when_remembered():
+    asked = []
+
+    def resolver(code):
+        asked.append(code)
+        return (Ingredient("phenelzine", "8123"),)
+
+    table = _table()
+    for _ in range(3):
+        assert _names(table.from_concept({"coding": _coding("99")}, resolver)) == ["phenelzine"]
+    assert asked == ["99", "99", "99"]
+    assert table.from_concept({"coding": _coding("99")}) == ()
