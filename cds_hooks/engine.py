@@ -118,10 +118,13 @@ def evaluate(
         if fact.reference not in ordered_refs
         and not any(match.ingredient.name in ORDERED_DRUGS for match in fact.ingredients)
     ]
+    named = {match.ingredient.name for fact in co_medications for match in fact.ingredients}
     findings = []
     for drug in ordered:
         for rule in kb.rules:
             if rule.kind == "medication":
+                if kb.drug_valuesets[rule.valueset].ingredients.isdisjoint(named):
+                    continue
                 implicated = _implicated_medications(rule, drug, co_medications, kb, now)
             else:
                 implicated = _implicated_conditions(rule, drug, conditions, kb)
