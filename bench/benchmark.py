@@ -10,9 +10,11 @@ Usage: python -m bench.benchmark [--seconds 10] [--connections 8] [--out bench/o
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
+import secrets
 import shutil
 import signal
 import socket
@@ -64,8 +66,9 @@ def free_port() -> int:
 def served(name: str, extra_env: dict[str, str] | None = None) -> Iterator[dict[str, Any]]:
     """Start one app under gunicorn; yield its URL, ready time and master pid; stop it with SIGTERM."""
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), **(extra_env or {})}
-    env.pop("CDS_LOG_LEVEL", None)
+    inherited = {key: value for key, value in os.environ.items() if key != "CDS_LOG_LEVEL"}
+    env = {**inherited, "PYTHONPATH": str(ROOT), **(production_env() if name == "service" else {}),
+           **(extra_env or {})}
     command = [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), "--bind", f"127.0.0.1:{port}",
                APPS[name]]
     log = LOGS / f"{name}.log"
@@ -85,6 +88,19 @@ def served(name: str, extra_env: dict[str, str] | None = None) -> Iterator[dict[
                 process.kill()
 
 
+def production_env() -> dict[str, str]:
+    """The service as the Helm chart runs it (production: no CORS origins, a patient hash key, INFO logs), with
+    two differences a load generator needs: client authentication off, since wrk cannot sign a fresh JWT per call,
+    and a fresh SQLite file per run for the issued-card records instead of PostgreSQL."""
+    database = Path(tempfile.mkdtemp(prefix="kcds-bench-db-")) / "cards.sqlite3"
+    return {
+        "CDS_ENV": "production",
+        "CDS_AUTH_MODE": "off",
+        "CDS_PATIENT_HASH_KEY": secrets.token_hex(32),
+        "DATABASE_URL": f"sqlite:///{database}",
+    }
+
+
 def wait_ready(url: str, process: subprocess.Popen, started: float, log: Path) -> float:
     deadline = started + 60
     while time.perf_counter() < deadline:
@@ -99,27 +115,58 @@ def wait_ready(url: str, process: subprocess.Popen, started: float, log: Path) -
     raise SystemExit(f"server at {url} was not ready within 60 s")
 
 
-def worker_memory_mb(master: int) -> list[float]:
-    """Resident memory of each gunicorn worker (children of the master), in MB."""
-    sizes = []
+def worker_pids(master: int) -> list[int]:
+    """The gunicorn workers: the master's child processes."""
+    children = []
     for status in Path("/proc").glob("[0-9]*/status"):
-        try:
+        with contextlib.suppress(OSError):
             fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
-        except OSError:
-            continue
-        if fields.get("PPid", "").strip() == str(master):
+            if fields.get("PPid", "").strip() == str(master):
+                children.append(int(status.parent.name))
+    return children
+
+
+def worker_memory_mb(master: int) -> list[float]:
+    """Resident memory of each gunicorn worker, in MB."""
+    sizes = []
+    for worker in worker_pids(master):
+        with contextlib.suppress(OSError, KeyError, ValueError):
+            status = Path(f"/proc/{worker}/status").read_text()
+            fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
             sizes.append(int(fields["VmRSS"].split()[0]) / 1024)
     return sorted(sizes)
 
 
-def drive(wrk: str, url: str, body: Path, seconds: int, connections: int) -> dict[str, Any]:
-    """Warm up briefly, then measure with wrk; returns throughput and latency percentiles in ms."""
+BALANCE_TRIES = 20
+"""wrk runs started before one gets its connections spread evenly over the workers (see ``drive``)."""
+
+
+def drive(wrk: str, url: str, body: Path, seconds: int, connections: int, master: int) -> dict[str, Any]:
+    """Warm up briefly, then measure with wrk; returns throughput, latency percentiles in ms and how wrk's
+    connections were spread over the server's workers.
+
+    gunicorn's workers share one listening socket, and whichever wakes first accepts: wrk's keep-alive
+    connections, opened at once, may land 4/4, 5/3 or 8/0 on two workers, which moves throughput by up to 2x and
+    says nothing about the app. A run whose spread is uneven is stopped at once and started again (every app gets
+    the same treatment); the spread measured is reported with the figures.
+    """
     script = Path(__file__).with_name("post.lua")
     common = [wrk, "-t", str(min(2, connections)), "-c", str(connections), "-s", str(script)]
     subprocess.run([*common, "-d", "2s", url, "--", str(body)], check=True, capture_output=True)
-    result = subprocess.run([*common, "-d", f"{seconds}s", url, "--", str(body)], check=True,
-                            capture_output=True, text=True)
-    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    for attempt in range(1, BALANCE_TRIES + 1):
+        process = subprocess.Popen([*common, "-d", f"{seconds}s", url, "--", str(body)], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        time.sleep(0.3)
+        spread = connection_spread(master, port)
+        if max(spread) - min(spread) <= 1 or attempt == BALANCE_TRIES:
+            break
+        process.kill()
+        process.communicate()
+    stdout, stderr = process.communicate()
+    if process.returncode != 0:
+        raise SystemExit(f"wrk failed: {stderr.strip()}")
+    figures = json.loads(stdout.strip().splitlines()[-1])
     return {
         "rps": figures["requests"] / figures["seconds"],
         "p50_ms": figures["p50_us"] / 1000,
@@ -128,7 +175,29 @@ def drive(wrk: str, url: str, body: Path, seconds: int, connections: int) -> dic
         "mean_ms": figures["mean_us"] / 1000,
         "errors": figures["errors"],
         "requests": figures["requests"],
+        "connections_per_worker": spread,
+        "starts": attempt,
     }
+
+
+def connection_spread(master: int, port: int) -> list[int]:
+    """Established connections to ``port`` held by each worker of the gunicorn master, most first."""
+    established = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError), open(table) as lines:
+            for line in list(lines)[1:]:
+                fields = line.split()
+                if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    established.add(fields[9])
+    spread = []
+    for worker in worker_pids(master):
+        sockets = 0
+        for fd in Path(f"/proc/{worker}/fd").glob("*"):
+            with contextlib.suppress(OSError):
+                target = os.readlink(fd)
+                sockets += target.startswith("socket:[") and target[8:-1] in established
+        spread.append(sockets)
+    return sorted(spread, reverse=True) or [0]
 
 
 def check_answer(url: str, body: Path) -> int:
@@ -164,10 +233,12 @@ def main(argv: list[str] | None = None) -> int:
             for name in SCENARIOS:
                 body = bodies / f"{name}.json"
                 url = f"{server['url']}/cds-services/ketamine-order-sign"
-                runs[name] = {"cards": check_answer(url, body), **drive(wrk, url, body, args.seconds,
-                                                                        args.connections)}
-                print(f"{app:8} {name:20} {runs[name]['rps']:8.0f} req/s  p50 {runs[name]['p50_ms']:6.2f} ms  "
-                      f"p99 {runs[name]['p99_ms']:6.2f} ms", flush=True)
+                runs[name] = {"cards": check_answer(url, body),
+                              **drive(wrk, url, body, args.seconds, args.connections, server["pid"])}
+                run = runs[name]
+                print(f"{app:8} {name:20} {run['rps']:8.0f} req/s  p50 {run['p50_ms']:6.2f} ms  "
+                      f"p99 {run['p99_ms']:6.2f} ms  connections per worker {run['connections_per_worker']}",
+                      flush=True)
             results["apps"][app] = {
                 "ready_seconds": server["ready_seconds"],
                 "worker_rss_mb": worker_memory_mb(server["pid"]),
@@ -204,8 +275,8 @@ def fetch_mode(wrk: str, bodies: Path, args: argparse.Namespace) -> dict[str, An
         search = sandbox_search_ms(sandbox.base_url, request["context"]["patientId"]) - args.delay_ms
         with served("service", {"CDS_FHIR_TIMEOUT_SECONDS": "5"}) as server:
             url = f"{server['url']}/cds-services/ketamine-order-sign"
-            prefetch = drive(wrk, url, bodies / "b-ketamine-50.json", args.seconds, 1)
-            run = {"cards": check_answer(url, body), **drive(wrk, url, body, args.seconds, 1)}
+            prefetch = drive(wrk, url, bodies / "b-ketamine-50.json", args.seconds, 1, server["pid"])
+            run = {"cards": check_answer(url, body), **drive(wrk, url, body, args.seconds, 1, server["pid"])}
     finally:
         sandbox.stop()
     print(f"service  d-fetch-mode-50      {run['rps']:8.0f} req/s  p50 {run['p50_ms']:6.2f} ms  "

@@ -15,12 +15,13 @@ import logging
 import re
 import sys
 import time
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from flask import Flask, Response, g, has_request_context, request
+
+from cds_hooks.ids import random_uuid
 
 REQUEST_ID_HEADER = "X-Request-ID"
 CONTEXT_FIELDS = ("request_id", "hook_instance")
@@ -133,7 +134,7 @@ def request_id(header: str | None) -> str:
     """
     if header and _SAFE_ID.fullmatch(header):
         return header
-    return uuid.uuid4().hex
+    return random_uuid().hex
 
 
 def init_app(app: Flask) -> None:
