@@ -39,15 +39,44 @@ def issued_rows(
     ]
 
 
+ROWS_PER_STATEMENT = 500
+"""Rows per multi-row INSERT on SQLite: 4,500 parameters, well inside what it accepts in one statement."""
+
+
 def save_issued(db: Database, rows: Sequence[Mapping[str, Any]]) -> None:
     """Record issued cards (of one or many hook calls) in one transaction; a card already recorded is kept.
 
-    One statement executed for many rows: it is compiled once per process, whatever the number of rows.
+    PostgreSQL gets one statement executed for many rows (psycopg sends them in one pipeline). SQLite gets one
+    multi-row INSERT per ``ROWS_PER_STATEMENT`` instead: its driver lets go of the interpreter for every row it
+    executes, and the request threads of the process pay for each hand-over. Values are converted by the
+    columns' own SQLAlchemy types either way.
     """
     if not rows:
         return
     with db.transaction() as connection:
-        connection.execute(_insert_or_ignore(connection, issued_cards, "card_uuid"), list(rows))
+        if connection.dialect.name == "sqlite":
+            for start in range(0, len(rows), ROWS_PER_STATEMENT):
+                _insert_rows_at_once(connection, issued_cards, rows[start : start + ROWS_PER_STATEMENT], "card_uuid")
+        else:
+            connection.execute(_insert_or_ignore(connection, issued_cards, "card_uuid"), list(rows))
+
+
+def _insert_rows_at_once(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]], key: str) -> None:
+    """``INSERT ... VALUES (...), (...) ON CONFLICT DO NOTHING`` for ``rows``, as one execution."""
+    columns = list(table.columns)
+    convert = [column.type.dialect_impl(connection.dialect).bind_processor(connection.dialect) for column in columns]
+    group = "(" + ", ".join("?" * len(columns)) + ")"
+    values = tuple(
+        value if process is None else process(value)
+        for row in rows
+        for column, process in zip(columns, convert, strict=True)
+        for value in (row[column.name],)
+    )
+    connection.exec_driver_sql(
+        f"INSERT INTO {table.name} ({', '.join(column.name for column in columns)}) "
+        f"VALUES {', '.join([group] * len(rows))} ON CONFLICT ({key}) DO NOTHING",
+        values,
+    )
 
 
 def save_feedback(db: Database, service_id: str, items: Sequence[Feedback], received_at: datetime) -> int:

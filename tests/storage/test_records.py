@@ -1,0 +1,63 @@
+"""Issued-card rows are stored exactly as an ordinary SQLAlchemy insert stores them, however many come at once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import insert, select
+
+from cds_hooks.feedback import CardOrigin
+from service.storage import records
+from service.storage.database import Database
+from service.storage.models import issued_cards
+from service.storage.records import issued_rows, save_issued
+
+T0 = datetime(2026, 11, 21, 9, 30, 15, 123456, tzinfo=UTC)
+
+
+def _rows(prefix: str, count: int) -> list[dict]:
+    origins = [CardOrigin(f"{prefix}-{n}", "2026.11.2", "maoi" if n % 3 else None, "avoid" if n % 3 else None,
+                          None if n % 3 else "data-incomplete") for n in range(count)]
+    return issued_rows("ketamine-order-sign", f"hook-{prefix}", "a" * 64 if count % 2 else None, origins,
+                       T0 + timedelta(seconds=count))
+
+
+def _stored(database: Database, prefix: str) -> dict[str, tuple]:
+    """The rows whose card uuid starts with ``prefix``, by the rest of the uuid, without uuid and hook instance."""
+    with database.engine.connect() as connection:
+        found = connection.execute(select(issued_cards).where(issued_cards.c.card_uuid.like(f"{prefix}-%")))
+        return {
+            row.card_uuid.removeprefix(prefix): tuple(
+                value for name, value in row._mapping.items() if name not in ("card_uuid", "hook_instance")
+            )
+            for row in found
+        }
+
+
+@pytest.fixture
+def database(database_url):
+    database = Database(database_url)
+    database.upgrade()
+    yield database
+    database.engine.dispose()
+
+
+def test_rows_saved_in_many_statements_read_back_as_a_plain_insert_stores_them(database, monkeypatch):
+    monkeypatch.setattr(records, "ROWS_PER_STATEMENT", 7)
+    reference, saved = _rows("plain", 23), _rows("saved", 23)
+    with database.engine.begin() as connection:
+        connection.execute(insert(issued_cards), reference)
+    save_issued(database, saved)
+    assert len(_stored(database, "saved")) == 23
+    assert _stored(database, "saved") == _stored(database, "plain")
+
+
+def test_a_card_recorded_twice_is_kept_once_with_its_first_values(database):
+    first = _rows("twice", 3)
+    save_issued(database, first)
+    again = [{**row, "rule_id": "changed"} for row in first] + _rows("new", 1)
+    save_issued(database, again)
+    stored = _stored(database, "twice")
+    assert [stored[f"-{n}"][1] for n in range(3)] == [None, "maoi", "maoi"]
+    assert len(_stored(database, "new")) == 1
