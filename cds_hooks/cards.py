@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cds_hooks.engine import Finding, Implicated
-from cds_hooks.ids import random_uuid
+from cds_hooks.ids import new_uuid
 from cds_hooks.knowledge.model import AVOID, HOLD, MONITOR, KnowledgeBase, Rule
 from cds_hooks.prefetch import Gap
 from cds_hooks.services import MEDICATION_KEYS
@@ -91,7 +91,7 @@ def _advice_card(finding: Finding, kb: KnowledgeBase) -> dict[str, Any]:
 
 
 def _new_id() -> str:
-    return str(random_uuid())
+    return str(new_uuid())
 
 
 def summary(word: str, ordered: str, names: Iterable[str], reason: str) -> str:

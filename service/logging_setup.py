@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 from flask import Flask, Response, g, has_request_context, request
 
-from cds_hooks.ids import random_uuid
+from cds_hooks.ids import new_uuid
 
 REQUEST_ID_HEADER = "X-Request-ID"
 CONTEXT_FIELDS = ("request_id", "hook_instance")
@@ -134,7 +134,7 @@ def request_id(header: str | None) -> str:
     """
     if header and _SAFE_ID.fullmatch(header):
         return header
-    return random_uuid().hex
+    return new_uuid().hex
 
 
 def init_app(app: Flask) -> None:
