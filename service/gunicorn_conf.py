@@ -54,6 +54,7 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 control_socket_disable = True
 """No control socket under $HOME: the container's home is read-only, and nothing here uses it."""
 logconfig_dict = logging_setup.gunicorn_dict_config(_settings.log_level)
+logger_class = logging_setup.QuietAccessLogger
 # Workers are not recycled after N requests (no max_requests): every recycled worker would leave its metric files
 # behind in the multiprocess folder, and over years of running they would slow every scrape.
 

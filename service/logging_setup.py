@@ -20,6 +20,7 @@ from typing import Any
 
 import orjson
 from flask import Flask, Response, g, has_request_context, request
+from gunicorn import glogging
 
 from cds_hooks.ids import new_uuid
 
@@ -112,6 +113,17 @@ def gunicorn_dict_config(level: str) -> dict[str, Any]:
             "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": True},
         },
     }
+
+
+class QuietAccessLogger(glogging.Logger):
+    """gunicorn's logger without access lines (``logger_class``). The app logs one line per request itself, with
+    its request id; gunicorn would otherwise build every access line, a dozen formatted fields, only for its
+    access logger (at WARNING) to drop it."""
+
+    access_log_enabled = False
+
+    def access(self, resp: Any, req: Any, environ: Any, request_time: Any) -> None:
+        return None
 
 
 def bind_hook_instance(hook_instance: str) -> None:

@@ -121,3 +121,24 @@ def test_a_message_with_text_no_encoder_takes_as_is_is_still_one_json_line(log_l
     lines = log_lines()
     assert lines[-1]["message"] == "could not open report-\udcff.csv"
     assert lines[-1]["level"] == "WARNING"
+
+
+def test_gunicorn_writes_no_access_lines_even_when_told_to(tmp_path):
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    from gunicorn.config import Config
+
+    from service.logging_setup import QuietAccessLogger
+
+    access_file = tmp_path / "access.log"
+    config = Config()
+    config.set("accesslog", str(access_file))
+    logger = QuietAccessLogger(config)
+    response = SimpleNamespace(status="200 OK", status_code=200, response_length=2, sent=2, headers=[])
+    request = SimpleNamespace(headers=[], method="POST", path="/cds-services/x", query="", version=(1, 1))
+    logger.access(response, request, {"REMOTE_ADDR": "127.0.0.1"}, timedelta(milliseconds=3))
+    for handler in logger.access_log.handlers:
+        handler.flush()
+    assert logger.access_log_enabled is False
+    assert access_file.read_text() == ""
