@@ -10,11 +10,16 @@ Used by ``create_app`` (``configure`` and ``init_app``) and by the gunicorn conf
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
+import queue
 import re
 import sys
+import threading
 import time
+import weakref
 from datetime import UTC, datetime
 from typing import Any
 
@@ -69,6 +74,89 @@ class RequestContextFilter(logging.Filter):
         return True
 
 
+class BackgroundStreamHandler(logging.StreamHandler):
+    """A stream handler whose lines are written by a thread of its own, all that have queued in one write.
+
+    Writing is a system call, and a system call lets go of the interpreter: in a threaded server under load the
+    request's thread then has to wait for another thread to give it back, which made the request's log line cost
+    several times what it does alone. Here the request's thread formats its line (the context filter needs it)
+    and queues it; the writer thread writes. ``flush`` (which ``logging.shutdown`` calls at exit) returns once
+    everything queued before it is written, in order. A forked child drops what its parent had queued.
+    """
+
+    FLUSH_TIMEOUT = 5.0
+
+    def __init__(self, stream: Any = None) -> None:
+        super().__init__(stream)
+        self._lines: queue.SimpleQueue[str | threading.Event] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+        self._starting = threading.Lock()
+        self._writing = threading.Lock()
+        _BACKGROUND_HANDLERS.add(self)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._lines.put(self.format(record) + self.terminator)
+        except Exception:
+            self.handleError(record)
+            return
+        self._ensure_writer()
+
+    def flush(self) -> None:
+        if self._writer is None or not self._writer.is_alive():
+            self._write(self._drain([]))
+            return
+        written = threading.Event()
+        self._lines.put(written)
+        written.wait(self.FLUSH_TIMEOUT)
+
+    def _ensure_writer(self) -> None:
+        if self._writer is not None and self._writer.is_alive():
+            return
+        with self._starting:
+            if self._writer is None or not self._writer.is_alive():
+                self._writer = threading.Thread(target=self._run, name="log-writer", daemon=True)
+                self._writer.start()
+
+    def _run(self) -> None:
+        while True:
+            batch = self._drain([self._lines.get()])
+            self._write(batch)
+
+    def _drain(self, batch: list[str | threading.Event]) -> list[str | threading.Event]:
+        while True:
+            try:
+                batch.append(self._lines.get_nowait())
+            except queue.Empty:
+                return batch
+
+    def _write(self, batch: list[str | threading.Event]) -> None:
+        lines = [item for item in batch if isinstance(item, str)]
+        with self._writing:  # not the handler's own lock: logging.shutdown holds that while it calls flush()
+            if lines:
+                try:
+                    self.stream.write("".join(lines))
+                    self.stream.flush()
+                except Exception:  # a closed or broken stream: reported as logging reports it, and carried on
+                    self.handleError(logging.makeLogRecord({"msg": f"{len(lines)} log line(s) lost"}))
+            else:
+                with contextlib.suppress(OSError, ValueError):  # as logging.shutdown treats a closed stream
+                    self.stream.flush()
+        for item in batch:
+            if isinstance(item, threading.Event):
+                item.set()
+
+    def _forget(self) -> None:
+        self._lines = queue.SimpleQueue()
+        self._writer = None
+        self._starting = threading.Lock()
+        self._writing = threading.Lock()
+
+
+_BACKGROUND_HANDLERS: weakref.WeakSet[BackgroundStreamHandler] = weakref.WeakSet()
+os.register_at_fork(after_in_child=lambda: [handler._forget() for handler in list(_BACKGROUND_HANDLERS)])
+
+
 def configure(level: str) -> None:
     """Send the root logger's records to stderr as JSON lines, once; later calls only change the level.
 
@@ -83,7 +171,7 @@ def configure(level: str) -> None:
     root = logging.getLogger()
     root.setLevel(level)
     if not any(isinstance(handler.formatter, JsonFormatter) for handler in root.handlers):
-        handler = logging.StreamHandler(sys.stderr)
+        handler = BackgroundStreamHandler(sys.stderr)
         handler.setFormatter(JsonFormatter())
         handler.addFilter(RequestContextFilter())
         root.addHandler(handler)
@@ -101,7 +189,7 @@ def gunicorn_dict_config(level: str) -> dict[str, Any]:
         "filters": {"request": {"()": RequestContextFilter}},
         "handlers": {
             "json": {
-                "class": "logging.StreamHandler",
+                "class": "service.logging_setup.BackgroundStreamHandler",
                 "formatter": "json",
                 "filters": ["request"],
                 "stream": "ext://sys.stderr",

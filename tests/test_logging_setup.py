@@ -142,3 +142,80 @@ def test_gunicorn_writes_no_access_lines_even_when_told_to(tmp_path):
         handler.flush()
     assert logger.access_log_enabled is False
     assert access_file.read_text() == ""
+
+
+class _RecordingStream(io.StringIO):
+    """Remembers which thread wrote each chunk."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writers: list[str] = []
+
+    def write(self, text: str) -> int:
+        import threading
+
+        self.writers.append(threading.current_thread().name)
+        return super().write(text)
+
+
+def _background_logger(stream) -> tuple[logging.Logger, logging.Handler]:
+    from service.logging_setup import BackgroundStreamHandler
+
+    handler = BackgroundStreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger(f"test.background.{id(handler)}")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    return logger, handler
+
+
+def test_background_lines_are_written_by_the_writer_thread_in_order_and_whole():
+    from concurrent.futures import ThreadPoolExecutor
+
+    stream = _RecordingStream()
+    logger, handler = _background_logger(stream)
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(lambda n: [logger.info("line %d.%d", n, i) for i in range(200)], range(6)))
+    logger.info("last")
+    handler.flush()
+    lines = [json.loads(line)["message"] for line in stream.getvalue().splitlines()]
+    assert len(lines) == 6 * 200 + 1 and lines[-1] == "last"
+    for n in range(6):
+        assert [line for line in lines if line.startswith(f"line {n}.")] == [f"line {n}.{i}" for i in range(200)]
+    assert set(stream.writers) == {"log-writer"}
+
+
+def test_flush_under_the_handlers_own_lock_writes_everything_without_waiting_out_its_timeout():
+    import time
+
+    stream = io.StringIO()
+    logger, handler = _background_logger(stream)
+    for i in range(50):
+        logger.info("queued %d", i)
+    started = time.monotonic()
+    handler.acquire()  # what logging.shutdown does around flush() at exit
+    try:
+        handler.flush()
+    finally:
+        handler.release()
+    assert time.monotonic() - started < handler.FLUSH_TIMEOUT / 2
+    assert len(stream.getvalue().splitlines()) == 50
+
+
+def test_a_forked_child_does_not_write_what_its_parent_had_queued(tmp_path):
+    import os
+
+    path = tmp_path / "log.jsonl"
+    with path.open("w") as stream:
+        logger, handler = _background_logger(stream)
+        handler._lines.put('{"message": "parent, queued at the fork"}\n')  # not yet written by the parent's writer
+        child = os.fork()
+        if child == 0:  # pragma: no cover - runs in the child
+            logger.info("child")
+            handler.flush()
+            os._exit(0)
+        os.waitpid(child, 0)
+        handler.flush()
+    messages = [json.loads(line)["message"] for line in path.read_text().splitlines()]
+    assert sorted(messages) == ["child", "parent, queued at the fork"]
