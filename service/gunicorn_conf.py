@@ -1,6 +1,9 @@
 """gunicorn settings for production: ``gunicorn -c python:service.gunicorn_conf`` (the container's command).
 
-Workers and threads come from the environment. Threaded workers suit a service that mostly waits on FHIR servers.
+Workers and threads come from the environment. Two threads per worker by default: checking a medication list is
+work for the interpreter, which runs one thread at a time, so more threads add no throughput and make the slowest
+answers slower (each hand-over of the interpreter costs a wait); a second thread lets a call that waits on a FHIR
+server overlap with one that computes. Raise ``CDS_THREADS`` when many calls arrive without prefetch.
 Timeouts sit below an EHR's patience: a worker that stops answering its heartbeat for ``CDS_TIMEOUT`` seconds is
 replaced, and idle keep-alive connections are dropped after a few seconds; a single request is bounded by the
 timeouts of what it waits on (FHIR reads). SIGTERM lets requests in flight finish within the graceful timeout
@@ -41,7 +44,7 @@ wsgi_app = "service.wsgi:app"
 bind = [os.environ.get("CDS_BIND", "").strip() or "0.0.0.0:8080"]
 worker_class = "gthread"
 workers = int_setting(os.environ, "CDS_WORKERS", 2, minimum=1)
-threads = int_setting(os.environ, "CDS_THREADS", 4, minimum=1)
+threads = int_setting(os.environ, "CDS_THREADS", 2, minimum=1)
 timeout = int_setting(os.environ, "CDS_TIMEOUT", 10, minimum=1)
 graceful_timeout = int_setting(os.environ, "CDS_GRACEFUL_TIMEOUT", 20, minimum=1)
 keepalive = 5
