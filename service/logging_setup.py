@@ -158,7 +158,29 @@ class BackgroundStreamHandler(logging.StreamHandler):
 
 
 _BACKGROUND_HANDLERS: weakref.WeakSet[BackgroundStreamHandler] = weakref.WeakSet()
-os.register_at_fork(after_in_child=lambda: [handler._forget() for handler in list(_BACKGROUND_HANDLERS)])
+_held: list[BackgroundStreamHandler] = []
+
+
+def _before_fork() -> None:
+    """No write may be under way while the process forks (gunicorn's master logs, then forks its workers): a
+    child would inherit the stream's buffer locked by a writer thread that does not exist in it."""
+    _held[:] = list(_BACKGROUND_HANDLERS)
+    for handler in _held:
+        handler._writing.acquire()
+
+
+def _after_fork_in_parent() -> None:
+    for handler in _held:
+        handler._writing.release()
+    _held.clear()
+
+
+def _after_fork_in_child() -> None:
+    for handler in list(_BACKGROUND_HANDLERS):
+        handler._forget()
+
+
+os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_after_fork_in_child)
 
 
 def configure(level: str) -> None:

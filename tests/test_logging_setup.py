@@ -219,3 +219,36 @@ def test_a_forked_child_does_not_write_what_its_parent_had_queued(tmp_path):
         handler.flush()
     messages = [json.loads(line)["message"] for line in path.read_text().splitlines()]
     assert sorted(messages) == ["child", "parent, queued at the fork"]
+
+
+def test_a_fork_waits_for_a_write_under_way_and_the_child_can_write_at_once(tmp_path):
+    import os
+    import threading
+    import time
+
+    class SlowStream(io.StringIO):
+        """A write that takes a while, as to a pipe whose reader lags."""
+
+        def write(self, text: str) -> int:
+            time.sleep(0.3)
+            return super().write(text)
+
+    path = tmp_path / "child.jsonl"
+    logger, handler = _background_logger(SlowStream())
+    logger.info("parent")  # the writer thread now writes slowly
+    time.sleep(handler.LINGER_SECONDS + 0.05)
+    started = time.monotonic()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child
+        with path.open("w") as stream:
+            handler.setStream(stream)
+            writer = threading.Thread(target=lambda: (logger.info("child"), handler.flush()))
+            writer.start()
+            writer.join(5)
+        os._exit(0 if not writer.is_alive() else 1)
+    waited = time.monotonic() - started
+    _, status = os.waitpid(child, 0)
+    handler.flush()
+    assert os.WEXITSTATUS(status) == 0, "the child's first line hung"
+    assert waited > 0.1, "the fork did not wait for the write under way"
+    assert [json.loads(line)["message"] for line in path.read_text().splitlines()] == ["child"]
