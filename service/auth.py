@@ -2,14 +2,16 @@
 
 Follows "Trusting CDS Clients" in the CDS Hooks 2.0 specification: header ``typ`` JWT and ``kid``; an asymmetric
 algorithm from a fixed allowlist (never ``none``, never HMAC); ``iss`` on the trusted-issuer list; ``aud`` the exact
-URL called; ``exp`` and ``iat`` (and ``nbf`` when present) with a small leeway; a ``jti`` used once; the ``tenant``
-on the issuer's list when it has one. A refusal answers 401 with a generic OperationOutcome; the reason, a stable
-code from ``REASONS``, goes to the log (never the token) and to the ``refused`` signal, for counting.
+URL called; ``exp`` and ``iat`` (and ``nbf`` when present) with a small leeway, ``exp`` at most five minutes ahead
+(a client signs a fresh token per call, and a used ``jti`` is remembered until ``exp``); a ``jti`` used once; the
+``tenant`` on the issuer's list when it has one. A refusal answers 401 with a generic OperationOutcome; the reason,
+a stable code from ``REASONS``, goes to the log (never the token) and to the ``refused`` signal, for counting.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -41,6 +43,8 @@ _DECODE_REASONS = (
 )
 """PyJWT's errors as reason codes, most specific first (InvalidSignatureError is a DecodeError)."""
 PROTECTED_PREFIX = "/cds-services"
+MAX_LIFETIME_SECONDS = 300
+"""How far ahead ``exp`` may be (plus the leeway): the replay store keeps every ``jti`` until its token expires."""
 REASONS = (
     "missing-token",
     "malformed-token",
@@ -58,6 +62,7 @@ REASONS = (
     "wrong-audience",
     "missing-claim",
     "invalid-claim",
+    "lifetime-too-long",
     "tenant-not-allowed",
     "replayed-jti",
 )
@@ -119,7 +124,10 @@ class Authenticator:
         if issuer is None:
             raise AuthFailure("unknown-issuer")
         claims = self._decode(token, issuer, header.get("jku"), kid, alg, audience)
-        if issuer.tenants is not None and claims.get("tenant") not in issuer.tenants:
+        if float(claims["exp"]) > time.time() + MAX_LIFETIME_SECONDS + self._leeway:
+            raise AuthFailure("lifetime-too-long")
+        tenant = claims.get("tenant")
+        if issuer.tenants is not None and (not isinstance(tenant, str) or tenant not in issuer.tenants):
             raise AuthFailure("tenant-not-allowed")
         if not self._replay.first_use(issuer.iss, str(claims["jti"]), float(claims["exp"]) + self._leeway):
             raise AuthFailure("replayed-jti")
@@ -142,7 +150,7 @@ class Authenticator:
 
     def _public_key(self, issuer: Issuer, jku: object, kid: str, alg: str) -> Any:
         """The issuer's key named ``kid``, usable only with ``alg`` (no algorithm confusion)."""
-        if jku is not None and jku not in issuer.jku_allowlist:
+        if jku is not None and (not isinstance(jku, str) or jku not in issuer.jku_allowlist):
             raise AuthFailure("jku-not-allowed")
         keys = issuer.keys if jku is None else self._jku_source(str(jku))
         try:

@@ -164,6 +164,11 @@ def test_a_jku_not_on_the_allowlist_is_refused(auth_app, es384, refusals):
     assert_refused(discover(auth_app, token), refusals, "jku-not-allowed")
 
 
+@pytest.mark.parametrize("jku", [["https://ehr.example.org/jku.json"], {"url": "x"}, 7])
+def test_a_jku_that_is_not_a_url_string_is_refused_not_a_500(auth_app, es384, refusals, jku):
+    assert_refused(discover(auth_app, es384.token(headers={"jku": jku})), refusals, "jku-not-allowed")
+
+
 @responses.activate
 def test_a_jku_on_the_allowlist_is_where_the_key_is_read(make_app, es384, refusals):
     jku = "https://ehr.example.org/jku.json"
@@ -194,6 +199,20 @@ def test_only_listed_tenants_are_accepted_when_the_issuer_lists_some(make_app, i
     assert_refused(discover(app, es384.token(tenant="hospital-b")), refusals, "tenant-not-allowed")
     refusals.clear()
     assert_refused(discover(app, es384.token()), refusals, "tenant-not-allowed")
+
+
+@pytest.mark.parametrize("tenant", [["hospital-a"], {"id": "hospital-a"}])
+def test_a_tenant_that_is_not_a_string_is_refused_not_a_500(make_app, issuer, es384, refusals, tenant):
+    app = make_app(issuer | {"tenants": ["hospital-a"]})
+    assert_refused(discover(app, es384.token(tenant=tenant)), refusals, "tenant-not-allowed")
+
+
+def test_a_token_living_longer_than_five_minutes_is_refused(auth_app, es384, refusals):
+    now = int(time.time())
+    assert discover(auth_app, es384.token(exp=now + 300)).status_code == 200
+    assert_refused(discover(auth_app, es384.token(exp=now + 3600)), refusals, "lifetime-too-long")
+    refusals.clear()
+    assert_refused(discover(auth_app, es384.token(exp=10**12)), refusals, "lifetime-too-long")
 
 
 def test_a_cors_preflight_needs_no_token(auth_app):
