@@ -4,7 +4,8 @@ Each app runs under the production server (gunicorn with service/gunicorn_conf.p
 connections. The three apps run side by side and are driven in turn, scenario by scenario, for ``--rounds``
 rounds, so that a slow spell of the machine falls on all of them; the best round of each is reported. Prints
 requests per second, p50/p95/p99 latency and ratios to the baselines for every scenario, memory per worker and
-time from process start to ready, and writes the same figures, every round included, as JSON.
+time from process start to ready, and writes the same figures, every round included, as JSON. A run that got
+error answers or an uneven spread of connections over the workers is marked as such.
 
 Usage: python -m bench.benchmark [--seconds 10] [--connections 8] [--rounds 2] [--out bench/out/results.json]
 """
@@ -64,18 +65,27 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def inherited_env() -> dict[str, str]:
+    """The caller's environment without the service's settings: a CDS_* variable or a database left in the shell
+    would change what is measured, and a shared PROMETHEUS_MULTIPROC_DIR would have the three gunicorn masters
+    write to (and at start delete) each other's metric files; without it each master makes its own."""
+    return {key: value for key, value in os.environ.items()
+            if not key.startswith(("CDS_", "PROMETHEUS_")) and key not in ("DATABASE_URL", "REDIS_URL")}
+
+
 @contextmanager
-def served(name: str, extra_env: dict[str, str] | None = None) -> Iterator[dict[str, Any]]:
-    """Start one app under gunicorn; yield its URL, ready time and master pid; stop it with SIGTERM."""
+def served(name: str, extra_env: dict[str, str] | None = None, log_name: str | None = None
+           ) -> Iterator[dict[str, Any]]:
+    """Start one app under gunicorn; yield its URL, ready time and master pid; stop it with SIGTERM. Its output
+    goes to ``bench/out/logs/<log_name>.log`` (default: the app's name), so each phase keeps its own log."""
     port = free_port()
-    inherited = {key: value for key, value in os.environ.items() if key != "CDS_LOG_LEVEL"}
-    env = {**inherited, "PYTHONPATH": str(ROOT), **(production_env() if name == "service" else {}),
-           **(extra_env or {})}
     command = [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), "--bind", f"127.0.0.1:{port}",
                APPS[name]]
-    log = LOGS / f"{name}.log"
+    log = LOGS / f"{log_name or name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("wb") as output:
+    with tempfile.TemporaryDirectory(prefix="kcds-bench-db-") as database, log.open("wb") as output:
+        env = {**inherited_env(), "PYTHONPATH": str(ROOT),
+               **(production_env(Path(database)) if name == "service" else {}), **(extra_env or {})}
         started = time.perf_counter()
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
@@ -90,11 +100,11 @@ def served(name: str, extra_env: dict[str, str] | None = None) -> Iterator[dict[
                 process.kill()
 
 
-def production_env() -> dict[str, str]:
+def production_env(database_dir: Path) -> dict[str, str]:
     """The service as the Helm chart runs it (production: no CORS origins, a patient hash key, INFO logs), with
     two differences a load generator needs: client authentication off, since wrk cannot sign a fresh JWT per call,
-    and a fresh SQLite file per run for the issued-card records instead of PostgreSQL."""
-    database = Path(tempfile.mkdtemp(prefix="kcds-bench-db-")) / "cards.sqlite3"
+    and a fresh SQLite file in ``database_dir`` for the issued-card records instead of PostgreSQL."""
+    database = database_dir / "cards.sqlite3"
     return {
         "CDS_ENV": "production",
         "CDS_AUTH_MODE": "off",
@@ -141,6 +151,8 @@ def worker_memory_mb(master: int) -> list[float]:
 
 BALANCE_TRIES = 20
 """wrk runs started before one gets its connections spread evenly over the workers (see ``drive``)."""
+SPREAD_WAIT_SECONDS = 3.0
+"""How long a new wrk run gets for all its connections to be accepted by the workers before its spread is judged."""
 
 
 def drive(wrk: str, url: str, body: Path, seconds: int, connections: int, master: int) -> dict[str, Any]:
@@ -149,25 +161,33 @@ def drive(wrk: str, url: str, body: Path, seconds: int, connections: int, master
 
     gunicorn's workers share one listening socket, and whichever wakes first accepts: wrk's keep-alive
     connections, opened at once, may land 4/4, 5/3 or 8/0 on two workers, which moves throughput by up to 2x and
-    says nothing about the app. A run whose spread is uneven is stopped at once and started again (every app gets
-    the same treatment); the spread measured is reported with the figures.
+    says nothing about the app. The spread is judged once every connection has been accepted (one still waiting
+    in the listen queue would make 3/2 of 8 look even), and a run whose spread is uneven is stopped at once and
+    started again (every app gets the same treatment). The spread measured is reported with the figures, and
+    ``balanced`` says whether it was even; after ``BALANCE_TRIES`` starts an uneven run is kept, with a warning.
     """
     script = Path(__file__).with_name("post.lua")
     common = [wrk, "-t", str(min(2, connections)), "-c", str(connections), "-s", str(script)]
     subprocess.run([*common, "-d", "2s", url, "--", str(body)], check=True, capture_output=True)
     port = int(url.rsplit(":", 1)[1].split("/")[0])
+    workers = len(worker_pids(master))
+    if not workers:
+        raise SystemExit(f"no gunicorn workers found under master {master}")
     for attempt in range(1, BALANCE_TRIES + 1):
         process = subprocess.Popen([*common, "-d", f"{seconds}s", url, "--", str(body)], stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, text=True)
-        time.sleep(0.3)
-        spread = connection_spread(master, port)
-        if max(spread) - min(spread) <= 1 or attempt == BALANCE_TRIES:
+        spread = accepted_spread(master, port, connections)
+        balanced = (len(spread) == workers and sum(spread) == connections and max(spread) - min(spread) <= 1)
+        if balanced or attempt == BALANCE_TRIES:
             break
         process.kill()
         process.communicate()
         settled = time.monotonic() + 30  # a slow app finishes the killed run's requests before it drops them
         while sum(connection_spread(master, port)) and time.monotonic() < settled:
             time.sleep(0.1)
+    if not balanced:
+        print(f"warning: connections per worker still {spread} ({connections} connections, {workers} workers) "
+              f"after {BALANCE_TRIES} starts; this run is kept and marked unbalanced", flush=True)
     stdout, stderr = process.communicate()
     if process.returncode != 0:
         raise SystemExit(f"wrk failed: {stderr.strip()}")
@@ -181,8 +201,20 @@ def drive(wrk: str, url: str, body: Path, seconds: int, connections: int, master
         "errors": figures["errors"],
         "requests": figures["requests"],
         "connections_per_worker": spread,
+        "balanced": balanced,
         "starts": attempt,
     }
+
+
+def accepted_spread(master: int, port: int, connections: int) -> list[int]:
+    """``connection_spread`` once the workers hold all ``connections`` (or after ``SPREAD_WAIT_SECONDS``): wrk
+    opens them at once, but the workers accept them one by one."""
+    deadline = time.monotonic() + SPREAD_WAIT_SECONDS
+    while True:
+        time.sleep(0.05)
+        spread = connection_spread(master, port)
+        if sum(spread) == connections or time.monotonic() >= deadline:
+            return spread
 
 
 def connection_spread(master: int, port: int) -> list[int]:
@@ -202,7 +234,7 @@ def connection_spread(master: int, port: int) -> list[int]:
                 target = os.readlink(fd)
                 sockets += target.startswith("socket:[") and target[8:-1] in established
         spread.append(sockets)
-    return sorted(spread, reverse=True) or [0]
+    return sorted(spread, reverse=True)
 
 
 def check_answer(url: str, body: Path) -> int:
@@ -223,18 +255,33 @@ def main(argv: list[str] | None = None) -> int:
                         "answer in the fetch-mode scenario (default 200)")
     args = parser.parse_args(argv)
     wrk = ensure_wrk()
-    bodies = Path(tempfile.mkdtemp(prefix="kcds-bench-"))
-    for name, build in SCENARIOS.items():
-        (bodies / f"{name}.json").write_text(json.dumps(build()))
-
     results: dict[str, Any] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "connections": args.connections,
         "seconds": args.seconds,
         "rounds": args.rounds,
-        "apps": {},
     }
+    with tempfile.TemporaryDirectory(prefix="kcds-bench-") as scratch:
+        bodies = Path(scratch)
+        for name, build in SCENARIOS.items():
+            (bodies / f"{name}.json").write_text(json.dumps(build()))
+        results["apps"] = measure_apps(wrk, bodies, args)
+        results["ratios"] = ratios(results["apps"])
+        write(results, args.out)  # the figures so far, kept should the fetch-mode scenario fail
+        results["fetch"] = fetch_mode(wrk, bodies, args)
+    if results["fetch"]:
+        fetch = results["fetch"]
+        results["ratios"]["d_fetch_p50_over_bound"] = ratio(fetch["p50_ms"],
+                                                            1.5 * fetch["delay_ms"] + fetch["prefetch_p50_ms"])
+    report(results)
+    write(results, args.out)
+    print(f"\nFigures written to {args.out}")
+    return 0
+
+
+def measure_apps(wrk: str, bodies: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """Every scenario against the three apps, in turn, for ``--rounds`` rounds; the figures of each app."""
     with contextlib.ExitStack() as stack:
         servers = {app: stack.enter_context(served(app)) for app in APPS}  # one at a time: each start is timed
         rounds: dict[str, dict[str, list[dict[str, Any]]]] = {app: {} for app in APPS}
@@ -247,31 +294,35 @@ def main(argv: list[str] | None = None) -> int:
                            **drive(wrk, url, body, args.seconds, args.connections, server["pid"])}
                     rounds[app].setdefault(name, []).append(run)
                     print(f"{app:8} {name:20} round {number}  {run['rps']:8.0f} req/s  p50 {run['p50_ms']:6.2f} ms  "
-                          f"p99 {run['p99_ms']:6.2f} ms  connections per worker {run['connections_per_worker']}",
-                          flush=True)
-        for app, server in servers.items():
-            results["apps"][app] = {
+                          f"p99 {run['p99_ms']:6.2f} ms  connections per worker {run['connections_per_worker']}"
+                          f"{errors_note(run)}", flush=True)
+        return {
+            app: {
                 "ready_seconds": server["ready_seconds"],
                 "worker_rss_mb": worker_memory_mb(server["pid"]),
                 "scenarios": {name: best(runs) for name, runs in rounds[app].items()},
                 "rounds": rounds[app],
             }
-    results["fetch"] = fetch_mode(wrk, bodies, args)
-    results["ratios"] = ratios(results["apps"])
-    if results["fetch"]:
-        fetch = results["fetch"]
-        results["ratios"]["d_fetch_p50_over_bound"] = fetch["p50_ms"] / (
-            1.5 * fetch["delay_ms"] + fetch["prefetch_p50_ms"])
-    report(results)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\nFigures written to {args.out}")
-    return 0
+            for app, server in servers.items()
+        }
+
+
+def write(results: dict[str, Any], out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+
+
+def errors_note(run: dict[str, Any]) -> str:
+    """A warning for a run in which wrk counted errors (non-2xx answers, timeouts, socket errors): its requests
+    per second include answers that are not real answers."""
+    return f"  {run['errors']} ERRORS" if run["errors"] else ""
 
 
 def best(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """The round with the highest throughput: interference from the rest of the machine only ever slows a run."""
-    return max(runs, key=lambda run: run["rps"])
+    """The round with the highest throughput: interference from the rest of the machine only ever slows a run.
+    Rounds with errors count only when every round had some, since an error answer may be faster than a real one."""
+    clean = [run for run in runs if not run["errors"]] or runs
+    return max(clean, key=lambda run: run["rps"])
 
 
 def fetch_mode(wrk: str, bodies: Path, args: argparse.Namespace) -> dict[str, Any] | None:
@@ -290,14 +341,14 @@ def fetch_mode(wrk: str, bodies: Path, args: argparse.Namespace) -> dict[str, An
         body = bodies / "d-fetch-mode-50.json"
         body.write_text(json.dumps(without_prefetch(request, sandbox.base_url)))
         search = sandbox_search_ms(sandbox.base_url, request["context"]["patientId"]) - args.delay_ms
-        with served("service", {"CDS_FHIR_TIMEOUT_SECONDS": "5"}) as server:
+        with served("service", {"CDS_FHIR_TIMEOUT_SECONDS": "5"}, log_name="service-fetch") as server:
             url = f"{server['url']}/cds-services/ketamine-order-sign"
             prefetch = drive(wrk, url, bodies / "b-ketamine-50.json", args.seconds, 1, server["pid"])
             run = {"cards": check_answer(url, body), **drive(wrk, url, body, args.seconds, 1, server["pid"])}
     finally:
         sandbox.stop()
     print(f"service  d-fetch-mode-50      {run['rps']:8.0f} req/s  p50 {run['p50_ms']:6.2f} ms  "
-          f"p99 {run['p99_ms']:6.2f} ms (1 client)", flush=True)
+          f"p99 {run['p99_ms']:6.2f} ms (1 client){errors_note(prefetch)}{errors_note(run)}", flush=True)
     return {"delay_ms": args.delay_ms, "sandbox_search_ms": search, "prefetch_p50_ms": prefetch["p50_ms"], **run}
 
 
@@ -313,17 +364,28 @@ def sandbox_search_ms(base_url: str, patient: str) -> float:
     return sorted(times)[2]
 
 
+def ratio(numerator: float, denominator: float) -> float:
+    """``numerator / denominator``, or NaN when a run served nothing, so one failed run does not lose the rest."""
+    return numerator / denominator if denominator else float("nan")
+
+
 def ratios(apps: dict[str, Any]) -> dict[str, Any]:
     service, echo, naive = (apps[name]["scenarios"] for name in ("service", "echo", "naive"))
-    per_request = {name: 1000 / service[name]["rps"] for name in service}
+    per_request = {name: ratio(1000, service[name]["rps"]) for name in service}
     return {
         name: {
-            "vs_echo_throughput": service[name]["rps"] / echo[name]["rps"],
-            "vs_naive_throughput": service[name]["rps"] / naive[name]["rps"],
+            "vs_echo_throughput": ratio(service[name]["rps"], echo[name]["rps"]),
+            "vs_naive_throughput": ratio(service[name]["rps"], naive[name]["rps"]),
             "per_request_ms": per_request[name],
         }
         for name in service
-    } | {"c_over_b_per_request": per_request["c-ketamine-500"] / per_request["b-ketamine-50"]}
+    } | {"c_over_b_per_request": ratio(per_request["c-ketamine-500"], per_request["b-ketamine-50"])}
+
+
+def marks(run: dict[str, Any]) -> str:
+    """Flags for a report row whose figures are suspect: E, errors; U, an uneven spread of connections."""
+    flags = ("E" if run["errors"] else "") + ("" if run.get("balanced", True) else "U")
+    return f"  {flags}" if flags else ""
 
 
 def report(results: dict[str, Any]) -> None:
@@ -336,14 +398,16 @@ def report(results: dict[str, Any]) -> None:
             echo = results["apps"]["echo"]["scenarios"][name]["rps"]
             naive = results["apps"]["naive"]["scenarios"][name]["rps"]
             print(f"{name:22}{app:9}{run['rps']:9.0f}{run['p50_ms']:9.2f}{run['p95_ms']:9.2f}{run['p99_ms']:9.2f}"
-                  f"{run['rps'] / echo:9.2f}{run['rps'] / naive:9.2f}")
+                  f"{ratio(run['rps'], echo):9.2f}{ratio(run['rps'], naive):9.2f}{marks(run)}")
+    print("  (E: wrk counted errors in this run; U: its connections were spread unevenly over the workers)")
     print(f"\nper-request time at 500 medications / at 50: {results['ratios']['c_over_b_per_request']:.2f}")
     fetch = results.get("fetch")
     if fetch:
         bound = 1.5 * fetch["delay_ms"] + fetch["prefetch_p50_ms"]
         print(f"fetch mode, 1 client, every FHIR answer delayed {fetch['delay_ms']} ms: p50 {fetch['p50_ms']:.1f} ms, "
               f"p99 {fetch['p99_ms']:.1f} ms; bound 1.5 x delay + prefetch p50 ({fetch['prefetch_p50_ms']:.1f} ms) = "
-              f"{bound:.1f} ms; the sandbox itself spends {fetch['sandbox_search_ms']:.1f} ms on the medication search")
+              f"{bound:.1f} ms; the sandbox itself spends {fetch['sandbox_search_ms']:.1f} ms on the medication search"
+              f"{marks(fetch)}")
     for app, data in results["apps"].items():
         memory = ", ".join(f"{size:.0f}" for size in data["worker_rss_mb"])
         print(f"{app:8} ready in {data['ready_seconds']:.2f} s; worker RSS MB: {memory}")
