@@ -582,7 +582,11 @@ def test_the_values_the_readme_shows_install_and_scale_out():
     production, scaling_out = readme_values()
 
     for values in (production, merged(production, scaling_out)):
-        env = env_of(service_container(render(values)))
+        objects = render(values)
+        env = env_of(service_container(objects))
         assert env["CDS_ENV"] == "production"
         assert env["CDS_PUBLIC_BASE_URL"] == "https://cds.example.org"
         assert "REDIS_URL" in env
+        # With auth on and REDIS_URL set, /readyz asks Redis: the policy must let the pods reach it.
+        egress = only(objects, "NetworkPolicy")["spec"]["egress"]
+        assert any({"port": 6379, "protocol": "TCP"} in rule["ports"] and rule["to"] for rule in egress), egress
