@@ -21,7 +21,7 @@ from cds_hooks.knowledge.model import (
     Modifier,
     Rule,
 )
-from cds_hooks.medications import CURRENT, ENDED, MedicationFact
+from cds_hooks.medications import CURRENT, ENDED, EXCLUDED, MedicationFact
 from cds_hooks.terminology import IngredientMatch
 
 
@@ -76,9 +76,12 @@ class Finding:
 
 
 def find_ordered_drugs(orders: Iterable[MedicationFact], kb: KnowledgeBase) -> list[OrderedDrug]:
-    """The draft orders that are ketamine or esketamine (esketamine wins when both names appear)."""
+    """The draft orders that are ketamine or esketamine (esketamine wins when both names appear), leaving out
+    drafts that were cancelled or entered in error."""
     found = []
     for order in orders:
+        if order.status == EXCLUDED:  # cancelled or entered in error: nothing is being ordered
+            continue
         by_name = {match.ingredient.name: match for match in order.ingredients}
         name = next((drug for drug in reversed(ORDERED_DRUGS) if drug in by_name), None)
         if name is None:
@@ -88,7 +91,9 @@ def find_ordered_drugs(orders: Iterable[MedicationFact], kb: KnowledgeBase) -> l
     return found
 
 
-_NEGATION = re.compile(r"(?:\b(?:not|no|never|without)\b(?:\s+\w+)?\s*|\bnon-?)$", re.IGNORECASE)
+_NEGATION = re.compile(r"(?:\b(?:not|no|never|without)\b(?:\s+\w+){0,4}\s*|\b(?:non|sub)[-\s]?)$", re.IGNORECASE)
+"""What, just before a term, says the order is not for it: a negation up to four words back ("not to be used for
+anaesthesia"), or a prefix ("non-anaesthetic", "sub-anaesthetic dose", "non anaesthetic")."""
 
 
 def _affirmed(pattern: re.Pattern[str], text: str) -> bool:
@@ -99,6 +104,8 @@ def _affirmed(pattern: re.Pattern[str], text: str) -> bool:
     (True, False)
     >>> _affirmed(terms, "non-anaesthetic dose"), _affirmed(terms, "no anaesthesia; anaesthesia later")
     (False, True)
+    >>> _affirmed(terms, "TRD: sub-anaesthetic dose"), _affirmed(terms, "not to be used for anaesthesia")
+    (False, False)
     """
     return any(not _NEGATION.search(text[: match.start()]) for match in pattern.finditer(text))
 
@@ -147,7 +154,7 @@ def _implicated_medications(
             continue
         if rule.comedication_routes and not (fact.routes & rule.comedication_routes):
             continue
-        if fact.routes and fact.routes <= kb.local_routes and not (rule.comedication_routes & fact.routes):
+        if not rule.comedication_routes and fact.routes and fact.routes <= kb.local_routes:
             continue
         counts, timing_note = _counts(fact, rule, now)
         if not counts:

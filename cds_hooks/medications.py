@@ -314,7 +314,7 @@ def _after(start: datetime | None, duration: object) -> datetime | None:
     value, unit = duration.get("value"), duration.get("code") or duration.get("unit")
     if not isinstance(value, int | float) or isinstance(value, bool) or not isinstance(unit, str):
         return None
-    if unit not in _DURATION_UNITS:
+    if not value > 0 or unit not in _DURATION_UNITS:  # a course cannot end before it begins (NaN is not > 0)
         return None
     try:
         return start + _DURATION_UNITS[unit] * value

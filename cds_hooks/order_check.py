@@ -143,20 +143,21 @@ def check(
     resolver: CodeResolver | None = None,
 ) -> list[dict[str, Any]]:
     """The cards for a call whose draft orders include ketamine or esketamine."""
+    unreadable_drafts = [
+        UnreadableEntry(draft.reference, draft.label, f"draft order: {draft.problem}")
+        for draft in drafts.others
+        if draft.problem and draft.status != EXCLUDED
+    ]
     if drafts.selections_only:
         findings = engine.evaluate(drafts.ordered, drafts.others, [], kb, now)
-        return cards.render(findings, [], [], kb) if findings else []
+        return cards.render(findings, [], unreadable_drafts, kb) if findings or unreadable_drafts else []
     data = gather(request, definition, fetch)
     unreadable = [
         UnreadableEntry(drug.order.reference, drug.order.label, f"{problem}; checked as far as it could be read")
         for drug in drafts.ordered
         if (problem := validation_problem(drug.order.source))
     ]
-    unreadable += [
-        UnreadableEntry(draft.reference, draft.label, f"draft order: {draft.problem}")
-        for draft in drafts.others
-        if draft.problem and draft.status != EXCLUDED
-    ]
+    unreadable += unreadable_drafts
     for resource in data.all_resources():
         drafts.index.add(resource)
     medications, conditions = _facts(data, kb, drafts.index, resolver, unreadable)

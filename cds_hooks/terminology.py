@@ -37,7 +37,7 @@ _ROUTE_WORDS = [
     (r"\bsubcutaneous(?:ly)?\b|\bsubcut\b", "subcutaneous"),
     (r"\btransdermal\b|\bpatch\b", "transdermal"),
     (r"\binhal(?:ed|er|ation)\b|\bnebuli[sz]", "respiratory"),
-    (r"\btopical(?:ly)?\b|\bcream\b|\bointment\b|\bshampoo\b|\blotion\b|\bswabs?\b|\bto (?:the )?skin\b",
+    (r"\btopical(?:ly)?\b|\bcream\b|\bointment\b|\bshampoo\b|\blotion\b|\bswabs?\b",
      "topical"),
     (r"\bophthalmic\b|\beye ?drops?\b|\b(?:in|into|to) (?:each|both|the|affected|left|right) eyes?\b", "ophthalmic"),
     (r"\botic\b|\bear ?drops?\b|\b(?:in|into) (?:each|both|the|affected) ears?\b", "otic"),

@@ -341,3 +341,62 @@ def test_order_select_checks_a_new_selection_against_a_ketamine_draft_already_in
 
     body["context"]["selections"] = ["MedicationRequest/draft-ondansetron"]
     assert cards_for(client, SELECT, body) == []
+
+
+def test_a_cancelled_ketamine_draft_beside_an_active_esketamine_one_gets_no_card_of_its_own(client, fixture):
+    body = fixture("order-sign-esketamine-maoi")
+    cancelled = copy.deepcopy(body["context"]["draftOrders"]["entry"][0]["resource"])
+    cancelled.update(id="draft-ketamine-cancelled", status="cancelled",
+                     medicationCodeableConcept={"text": "ketamine 50 mg/mL injection"})
+    body["context"]["draftOrders"]["entry"].append({"resource": cancelled})
+    cards = cards_for(client, SIGN, body)
+    assert cards and all(card["summary"].split()[1] == "esketamine" for card in cards)
+
+
+@pytest.mark.parametrize(
+    ("note", "indicator"),
+    [
+        ("TRD: sub-anesthetic dose 0.5 mg/kg", "warning"),
+        ("non anaesthetic dose", "warning"),
+        ("not to be used for anaesthesia", "warning"),
+        ("induction of anaesthesia", "info"),
+    ],
+)
+def test_only_an_order_for_anaesthesia_softens_the_benzodiazepine_hold(client, fixture, note, indicator):
+    body = fixture("order-sign-ketamine-benzodiazepine")
+    body["context"]["draftOrders"]["entry"][0]["resource"]["note"] = [{"text": note}]
+    assert [card["indicator"] for card in cards_for(client, SIGN, body)] == [indicator]
+
+
+@pytest.mark.parametrize("sig", ["apply to the skin once daily", "apply 1 patch to the skin daily"])
+def test_a_skin_patch_maoi_is_not_taken_for_a_local_product(client, fixture, sig):
+    body = fixture("order-sign-esketamine-maoi")
+    for entry in body["prefetch"]["medicationRequests"]["entry"]:
+        if entry["resource"]["id"] == "nardil":
+            entry["resource"]["medicationCodeableConcept"] = {"text": "selegiline 6 mg/24 hr"}
+            entry["resource"]["dosageInstruction"] = [{"text": sig}]
+    cards = cards_for(client, SIGN, body)
+    assert cards[0]["summary"].startswith("Avoid esketamine with selegiline")
+
+
+def test_a_negative_course_length_does_not_end_an_maoi_before_its_washout(client, fixture):
+    body = fixture("order-sign-esketamine-maoi")
+    for entry in body["prefetch"]["medicationRequests"]["entry"]:
+        if entry["resource"]["id"] == "nardil":
+            entry["resource"].update(status="stopped", authoredOn="2026-11-15", dosageInstruction=[
+                {"timing": {"repeat": {"boundsDuration": {"value": -30, "code": "d"}}}}])
+    cards = cards_for(client, SIGN, body)
+    assert cards[0]["summary"].startswith("Avoid esketamine with Nardil (phenelzine)")
+
+
+def test_order_select_names_a_new_selection_it_cannot_read(client, fixture):
+    body = fixture("order-select-ketamine-maoi-washout")
+    body["context"]["draftOrders"]["entry"].append({"resource": {
+        "resourceType": "MedicationRequest", "id": "draft-unknown", "status": "draft", "intent": "order",
+        "subject": {"reference": "Patient/fixture-washout"},
+        "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                                                  "code": "99999999"}]}}})
+    body["context"]["selections"] = ["MedicationRequest/draft-unknown"]
+    cards = cards_for(client, SELECT, body)
+    assert [card["summary"] for card in cards] == ["Interaction check incomplete: 1 record could not be read"]
+    assert "draft-unknown" in cards[0]["detail"]
