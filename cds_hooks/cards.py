@@ -54,7 +54,7 @@ def render(
 def _advice_card(finding: Finding, kb: KnowledgeBase) -> dict[str, Any]:
     rule, advice = finding.rule, finding.advice
     card: dict[str, Any] = {
-        "uuid": _new_id(),
+        "uuid": str(new_uuid()),
         "summary": summary(ADVICE_WORD[advice], finding.ordered.label, [i.label for i in finding.implicated],
                            rule.summary),
         "indicator": INDICATOR[advice],
@@ -66,7 +66,7 @@ def _advice_card(finding: Finding, kb: KnowledgeBase) -> dict[str, Any]:
         card["suggestions"] = [
             {
                 "label": f"Cancel the {finding.ordered.label} order",
-                "uuid": _new_id(),
+                "uuid": str(new_uuid()),
                 "isRecommended": True,
                 "actions": [
                     {
@@ -88,10 +88,6 @@ def _advice_card(finding: Finding, kb: KnowledgeBase) -> dict[str, Any]:
         card["links"] = links
     card["extension"] = {EXTENSION_KEY: _extension(finding, kb)}
     return card
-
-
-def _new_id() -> str:
-    return str(new_uuid())
 
 
 def summary(word: str, ordered: str, names: Iterable[str], reason: str) -> str:
@@ -237,7 +233,7 @@ def _notice_card(
     lines += ["", "Review these medications and conditions by hand before signing; the cards shown cover only "
                   "what could be read.", "", f"Knowledge base {kb.version}."]
     return {
-        "uuid": _new_id(),
+        "uuid": str(new_uuid()),
         "summary": _cut(headline),
         "indicator": "warning",
         "detail": "\n".join(lines),

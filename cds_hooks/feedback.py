@@ -139,12 +139,16 @@ class _RequestSchema(Schema):
     feedback = fields.List(fields.Nested(_FeedbackSchema), required=True, validate=validate.Length(max=MAX_ITEMS))
 
 
+_REQUEST_SCHEMA = _RequestSchema()
+"""Built once: marshmallow schemas are costly to construct and safe to share for loading."""
+
+
 def load_feedback(body: object) -> list[Feedback]:
     """Every item of a feedback request, or InvalidRequest naming the first bad field (``feedback.1.outcome``)."""
     if not isinstance(body, Mapping):
         raise InvalidRequest("The request body must be a JSON object.")
     try:
-        return _RequestSchema().load(body)["feedback"]
+        return _REQUEST_SCHEMA.load(body)["feedback"]
     except ValidationError as error:
         field, message = first_error(error.messages)
         raise InvalidRequest(f"{field}: {message}", field=field) from None

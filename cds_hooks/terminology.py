@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from cds_hooks.bounded import BoundedMemo
 from cds_hooks.fhir_json import RXNORM, canonical_system, items
 
 CodeResolver = Callable[[str], "tuple[Ingredient, ...] | None"]
@@ -105,9 +105,16 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
+_CODING_SIZE = 16
+"""What a coding counts for in a key's size beside its strings, so that a concept of thousands of empty codings
+is not remembered whole."""
+
+
 def _key_size(key: tuple[Any, ...]) -> int:
     text, *codings = key
-    return len(_text(text) or "") + sum(len(_text(part) or "") for coding in codings for part in coding)
+    return len(_text(text) or "") + sum(
+        _CODING_SIZE + sum(len(_text(part) or "") for part in coding) for coding in codings
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,7 +223,7 @@ class Terminology:
         self._by_words = {_words(key): key for key in self._terms}
         self._longest = max((len(words) for words in self._by_words), default=0)
         self._scan = lru_cache(maxsize=SCAN_CACHE_SIZE)(self._scan_text)
-        self._readings: dict[tuple[Any, ...], ConceptReading] = {}
+        self._readings: BoundedMemo[tuple[Any, ...], ConceptReading] = BoundedMemo(SCAN_CACHE_SIZE)
 
     def product(self, rxcui: str) -> Product | None:
         return self._products.get(rxcui)
@@ -286,7 +293,7 @@ class Terminology:
         if reading is None:
             reading = self._read(key)
             if cacheable and _key_size(key) <= CACHED_TEXT_LENGTH:
-                self._remember(key, reading)
+                self._readings.put(key, reading)
         if reading.unknown_rxnorm and resolver is not None:
             codings = [coding for coding in items(concept.get("coding")) if isinstance(coding, dict)]
             return ConceptReading(self.from_codings(codings, resolver) or reading.ingredients, reading.named)
@@ -300,13 +307,6 @@ class Terminology:
             return ConceptReading(coded, bool(texts))
         unknown = any(canonical_system(system) == RXNORM and code is not None for system, code, _ in codings)
         return ConceptReading(self.from_text(*texts), bool(texts), unknown)
-
-    def _remember(self, key: tuple[Any, ...], reading: ConceptReading) -> None:
-        """Keep a reading, oldest out past ``SCAN_CACHE_SIZE`` (a race between threads can only drop an entry)."""
-        self._readings[key] = reading
-        if len(self._readings) > SCAN_CACHE_SIZE:
-            with suppress(KeyError, RuntimeError, StopIteration):
-                del self._readings[next(iter(self._readings))]
 
     def from_text(self, *texts: str) -> tuple[IngredientMatch, ...]:
         """Ingredients named in free text, case-insensitive, on word boundaries, first occurrence each.

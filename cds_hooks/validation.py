@@ -11,7 +11,6 @@ order-select and order-sign call of a session, and a resource with the same JSON
 from __future__ import annotations
 
 import hashlib
-import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,6 +20,8 @@ from fhir.resources.R4B.medication import Medication
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 from fhir.resources.R4B.medicationstatement import MedicationStatement
 from pydantic import ValidationError
+
+from cds_hooks.bounded import BoundedMemo
 
 _MODELS = {
     model.__name__: model for model in (MedicationRequest, MedicationStatement, Condition, Medication)
@@ -46,21 +47,13 @@ def validation_problem(resource: Mapping[str, Any]) -> str | None:
     verdict = _verdicts.get(digest, _UNKNOWN)
     if verdict is _UNKNOWN:
         verdict = _problem(resource)
-        _remember(digest, verdict)
+        _verdicts.put(digest, verdict)
     return verdict
 
 
 _UNKNOWN = object()
-_verdicts: dict[bytes, str | None] = {}
-_verdicts_lock = threading.Lock()
-
-
-def _remember(digest: bytes, verdict: str | None) -> None:
-    """Keep a verdict under the digest of the resource (32 bytes, whatever the resource's size), oldest out."""
-    with _verdicts_lock:
-        _verdicts[digest] = verdict
-        if len(_verdicts) > VERDICT_CACHE_SIZE:
-            del _verdicts[next(iter(_verdicts))]
+_verdicts: BoundedMemo[bytes, Any] = BoundedMemo(VERDICT_CACHE_SIZE)
+"""Verdicts by the digest of the resource: 32 bytes, whatever the resource's size."""
 
 
 def _problem(resource: Mapping[str, Any]) -> str | None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import http.cookiejar
 import ipaddress
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -30,6 +29,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from cds_hooks import fhir_json
+from cds_hooks.bounded import BoundedMemo
 from cds_hooks.medications import COUNTED_STATUSES, MedicationIndex, unresolved_references
 from cds_hooks.order_check import FetchResult
 from cds_hooks.protocol import HookRequest
@@ -92,10 +92,7 @@ class FhirClient:
         self.allow_http = allow_http
         self.session = _session(workers)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fhir-client")
-        self._no_include: dict[tuple[str, str], None] = {}
-        self._lock = threading.Lock()
-        # urllib3 logs every request line at DEBUG, and those lines carry the patient's id.
-        logging.getLogger("urllib3").setLevel(logging.WARNING)
+        self._no_include: BoundedMemo[tuple[str, str], bool] = BoundedMemo(_INCLUDE_MEMORY)
 
     def __call__(self, request: HookRequest, queries: Mapping[str, str]) -> dict[str, FetchResult]:
         base = (request.fhir_server or "").rstrip("/")
@@ -131,10 +128,7 @@ class FhirClient:
 
     def forget_include(self, base: str, query: str) -> None:
         """Remember that this server refused ``_include`` on this resource type (bounded memory)."""
-        with self._lock:
-            self._no_include[(base, _resource_type(query))] = None
-            while len(self._no_include) > _INCLUDE_MEMORY:
-                del self._no_include[next(iter(self._no_include))]
+        self._no_include.put((base, _resource_type(query)), True)
 
     def _parallel(self, tasks: Mapping[str, Callable[[], FetchResult]], call: _Call) -> dict[str, FetchResult]:
         futures: dict[str, Future[FetchResult]] = {

@@ -36,6 +36,9 @@ EXTRA_FIELDS = ("method", "path", "status", "duration_ms", "cards", "auth_reason
 """The only ``extra`` fields a log call may add."""
 QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 """Probes and scrapes, logged at DEBUG so they do not drown the calls that matter."""
+QUIET_LIBRARIES = {"urllib3": "WARNING"}
+"""Loggers kept above DEBUG whatever the level: urllib3 logs every request line, and the FHIR server's lines carry
+the patient's id."""
 _SAFE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 log = logging.getLogger(__name__)
@@ -196,6 +199,8 @@ def configure(level: str) -> None:
     logging.logMultiprocessing = False
     root = logging.getLogger()
     root.setLevel(level)
+    for name, quiet in QUIET_LIBRARIES.items():
+        logging.getLogger(name).setLevel(quiet)
     if not any(isinstance(handler.formatter, JsonFormatter) for handler in root.handlers):
         handler = BackgroundStreamHandler(sys.stderr)
         handler.setFormatter(JsonFormatter())
@@ -225,6 +230,7 @@ def gunicorn_dict_config(level: str) -> dict[str, Any]:
         "loggers": {
             "gunicorn.error": {"level": level, "handlers": [], "propagate": True},
             "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": True},
+            **{name: {"level": quiet} for name, quiet in QUIET_LIBRARIES.items()},
         },
     }
 

@@ -361,3 +361,17 @@ def test_an_answer_over_the_size_limit_is_a_problem_and_is_not_read_to_the_end(r
     result = client(hook(), {"medicationRequests": SEARCH})["medicationRequests"]
     assert result.bundle is None
     assert result.problem == "the FHIR server's answer was larger than 100,000 bytes"
+
+
+@pytest.mark.parametrize("level", ["DEBUG", "INFO"])
+def test_the_http_librarys_request_lines_stay_out_of_the_log_at_any_level(level):
+    from service.logging_setup import configure, gunicorn_dict_config
+
+    root = logging.getLogger()
+    before = root.level
+    try:
+        configure(level)
+        assert logging.getLogger("urllib3").getEffectiveLevel() >= logging.WARNING
+    finally:
+        root.setLevel(before)
+    assert gunicorn_dict_config(level)["loggers"]["urllib3"]["level"] == "WARNING"

@@ -231,6 +231,13 @@ def test_the_remembered_readings_stay_within_their_bound(monkeypatch):
     assert (long_text,) not in table._readings
 
 
+def test_a_concept_of_many_empty_codings_is_read_but_not_remembered():
+    table = _table()
+    concept = {"text": "Nardil", "coding": [{} for _ in range(1000)]}
+    assert _names(table.from_concept(concept)) == ["phenelzine"]
+    assert len(table._readings) == 0
+
+
 def test_an_unknown_rxnorm_code_goes_to_the_resolver_every_time_even_when_remembered():
     asked = []
 
