@@ -226,18 +226,23 @@ def test_a_fork_waits_for_a_write_under_way_and_the_child_can_write_at_once(tmp_
     import threading
     import time
 
+    writing, forking = threading.Event(), threading.Event()
+
     class SlowStream(io.StringIO):
-        """A write that takes a while, as to a pipe whose reader lags."""
+        """A write that takes a while, as to a pipe whose reader lags; it lasts at least 0.3 s from the fork."""
 
         def write(self, text: str) -> int:
+            writing.set()
+            forking.wait(10)
             time.sleep(0.3)
             return super().write(text)
 
     path = tmp_path / "child.jsonl"
     logger, handler = _background_logger(SlowStream())
-    logger.info("parent")  # the writer thread now writes slowly
-    time.sleep(handler.LINGER_SECONDS + 0.05)
+    logger.info("parent")
+    assert writing.wait(10), "the writer thread never began its write"  # however loaded the machine
     started = time.monotonic()
+    forking.set()
     child = os.fork()
     if child == 0:  # pragma: no cover - runs in the child
         with path.open("w") as stream:
