@@ -130,9 +130,15 @@ def condition(
     return resource
 
 
-def bundle(resources: Iterable[Mapping[str, Any]], kind: str = "searchset") -> dict[str, Any]:
+def bundle(
+    resources: Iterable[Mapping[str, Any]], kind: str = "searchset", *, next_url: str | None = None
+) -> dict[str, Any]:
+    """A Bundle of these resources; with ``next_url``, a first page whose link (relation next) leads to the rest."""
     entries = [{"resource": dict(resource)} for resource in resources]
-    return {"resourceType": "Bundle", "type": kind, "entry": entries}
+    value: dict[str, Any] = {"resourceType": "Bundle", "type": kind, "entry": entries}
+    if next_url:
+        value["link"] = [{"relation": "next", "url": next_url}]
+    return value
 
 
 def hook_request(

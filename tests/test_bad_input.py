@@ -113,50 +113,59 @@ def test_fhir_json_content_type_is_accepted(client, fixture):
     assert client.post(SIGN, data=body, content_type="application/fhir+json").status_code == 200
 
 
-@pytest.mark.parametrize(
-    "mangle",
-    [
-        lambda b: b["context"]["draftOrders"].__setitem__("entry", [None, 3, "x", {"resource": []}]),
-        lambda b: b["context"]["draftOrders"]["entry"][0]["resource"].__setitem__("medicationCodeableConcept", 5),
-        lambda b: b["context"]["draftOrders"]["entry"][0]["resource"].__setitem__("dosageInstruction", "x"),
-        lambda b: b["context"]["draftOrders"]["entry"][0]["resource"].__setitem__("dosageInstruction", [{"timing": 1}]),
-        lambda b: b["prefetch"].__setitem__("medicationRequests", {"resourceType": "Bundle", "entry": [1, None]}),
-        lambda b: b["prefetch"].__setitem__("medicationRequests", []),
-        lambda b: b["prefetch"]["medicationRequests"]["entry"][0]["resource"].__setitem__("status", ["active"]),
-        lambda b: b["prefetch"]["medicationRequests"]["entry"][0]["resource"].__setitem__("contained", 7),
-        lambda b: b["prefetch"]["medicationRequests"]["entry"][0]["resource"].__setitem__(
-            "medicationReference", {"reference": 5}),
-        lambda b: b["prefetch"]["conditions"]["entry"][0]["resource"].__setitem__("code", "aneurysm"),
-        lambda b: b["prefetch"]["conditions"]["entry"][0]["resource"].__setitem__("clinicalStatus", [1]),
-    ],
-)
-def test_malformed_resources_never_cause_a_500(client, fixture, mangle):
-    body = fixture("order-sign-esketamine-maoi")
-    mangle(body)
-    response = client.post(SIGN, json=body)
-    assert response.status_code == 200, response.get_data(as_text=True)
+def draft(body):
+    """The first draft order in the request's context."""
+    return body["context"]["draftOrders"]["entry"][0]["resource"]
+
+
+def prefetched(body, key):
+    """The first resource of a prefetch key's Bundle."""
+    return body["prefetch"][key]["entry"][0]["resource"]
+
+
+MALFORMED_RESOURCES = [
+    lambda b: b["context"]["draftOrders"].__setitem__("entry", [None, 3, "x", {"resource": []}]),
+    lambda b: draft(b).__setitem__("medicationCodeableConcept", 5),
+    lambda b: draft(b).__setitem__("dosageInstruction", "x"),
+    lambda b: draft(b).__setitem__("dosageInstruction", [{"timing": 1}]),
+    lambda b: b["prefetch"].__setitem__("medicationRequests", {"resourceType": "Bundle", "entry": [1, None]}),
+    lambda b: b["prefetch"].__setitem__("medicationRequests", []),
+    lambda b: prefetched(b, "medicationRequests").__setitem__("status", ["active"]),
+    lambda b: prefetched(b, "medicationRequests").__setitem__("contained", 7),
+    lambda b: prefetched(b, "medicationRequests").__setitem__("medicationReference", {"reference": 5}),
+    lambda b: prefetched(b, "conditions").__setitem__("code", "aneurysm"),
+    lambda b: prefetched(b, "conditions").__setitem__("clinicalStatus", [1]),
+]
+"""Entries, resources and elements of the wrong shape altogether."""
+
+SCALARS_AND_OUT_OF_RANGE_VALUES = [
+    lambda b: prefetched(b, "medicationRequests").__setitem__("note", 5),
+    lambda b: prefetched(b, "medicationRequests").__setitem__("reasonCode", True),
+    lambda b: prefetched(b, "medicationRequests").__setitem__("category", 1.5),
+    lambda b: draft(b).__setitem__("note", "text"),
+    lambda b: draft(b).__setitem__("dosageInstruction", [
+        {"timing": {"repeat": {"boundsDuration": {"value": 14, "code": ["d"]}}}}]),
+    lambda b: prefetched(b, "medicationRequests").update({
+        "status": "stopped",
+        "dosageInstruction": [{"timing": {"repeat": {"boundsDuration": {"value": 1e308, "code": "a"}}}}]}),
+    lambda b: prefetched(b, "medicationRequests").update({
+        "status": "stopped", "dosageInstruction": [{"timing": {"repeat": {"boundsPeriod": {
+            "start": "0001-01-01T00:00:00+01:00", "end": "9999-12-31T23:00:00-05:00"}}}}]}),
+    lambda b: prefetched(b, "medicationRequests").update({"contained": 3, "medicationReference": {"reference": "#m"}}),
+]
+"""Scalars where FHIR has arrays, and values out of the range of a date or a duration."""
+
+
+def cases(name, mangles):
+    """Each mangle as a test case named after its list."""
+    return [pytest.param(mangle, id=f"{name}-{n}") for n, mangle in enumerate(mangles)]
 
 
 @pytest.mark.parametrize(
     "mangle",
-    [
-        lambda b: b["prefetch"]["medicationRequests"]["entry"][0]["resource"].__setitem__("note", 5),
-        lambda b: b["prefetch"]["medicationRequests"]["entry"][0]["resource"].__setitem__("reasonCode", True),
-        lambda b: b["prefetch"]["medicationRequests"]["entry"][0]["resource"].__setitem__("category", 1.5),
-        lambda b: b["context"]["draftOrders"]["entry"][0]["resource"].__setitem__("note", "text"),
-        lambda b: b["context"]["draftOrders"]["entry"][0]["resource"].__setitem__("dosageInstruction", [
-            {"timing": {"repeat": {"boundsDuration": {"value": 14, "code": ["d"]}}}}]),
-        lambda b: b["prefetch"]["medicationRequests"]["entry"][0]["resource"].update({
-            "status": "stopped",
-            "dosageInstruction": [{"timing": {"repeat": {"boundsDuration": {"value": 1e308, "code": "a"}}}}]}),
-        lambda b: b["prefetch"]["medicationRequests"]["entry"][0]["resource"].update({
-            "status": "stopped", "dosageInstruction": [{"timing": {"repeat": {"boundsPeriod": {
-                "start": "0001-01-01T00:00:00+01:00", "end": "9999-12-31T23:00:00-05:00"}}}}]}),
-        lambda b: b["prefetch"]["medicationRequests"]["entry"][0]["resource"].update({
-            "contained": 3, "medicationReference": {"reference": "#m"}}),
-    ],
+    cases("malformed", MALFORMED_RESOURCES) + cases("scalar-or-out-of-range", SCALARS_AND_OUT_OF_RANGE_VALUES),
 )
-def test_scalars_where_fhir_has_arrays_and_out_of_range_values_never_cause_a_500(client, fixture, mangle):
+def test_malformed_resources_scalars_and_out_of_range_values_never_cause_a_500(client, fixture, mangle):
     body = fixture("order-sign-esketamine-maoi")
     mangle(body)
     response = client.post(SIGN, json=body)

@@ -14,18 +14,11 @@ from cds_hooks.order_check import FetchResult, check, gather, ketamine_orders
 from cds_hooks.prefetch import render
 from cds_hooks.protocol import HookRequest, load_request
 from cds_hooks.services import PREFETCH, service
+from tests.builders import bundle
 from tests.conftest import NOW
 
 SIGN = service("ketamine-order-sign")
 EHR = "https://ehr.example.org/fhir"
-
-
-def bundle(*resources: Mapping[str, Any], next_url: str | None = None) -> dict[str, Any]:
-    entries = [{"resource": resource} for resource in resources]
-    value: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset", "entry": entries}
-    if next_url:
-        value["link"] = [{"relation": "next", "url": next_url}]
-    return value
 
 
 def order(ident: str, medication: Mapping[str, Any], status: str = "active") -> dict[str, Any]:
@@ -49,7 +42,7 @@ class RecordingFetcher:
 
     def __call__(self, request: HookRequest, queries: Mapping[str, str]) -> dict[str, FetchResult]:
         self.calls.append(dict(queries))
-        return {key: self.answers.get(key, FetchResult(bundle=bundle())) for key in queries if key not in self.forget}
+        return {key: self.answers.get(key, FetchResult(bundle=bundle([]))) for key in queries if key not in self.forget}
 
 
 @pytest.fixture
@@ -75,8 +68,8 @@ def test_prefetch_with_every_key_present_is_used_without_fetching(maoi):
 
 def test_absent_keys_are_fetched_from_fhir_server_with_the_template_query(maoi):
     del maoi["prefetch"]["medicationRequests"], maoi["prefetch"]["conditions"]
-    fetcher = RecordingFetcher({"medicationRequests": FetchResult(bundle=bundle(order("fetched", {
-        "medicationCodeableConcept": {"text": "Nardil 15 mg tablet"}})))})
+    fetcher = RecordingFetcher({"medicationRequests": FetchResult(bundle=bundle([order("fetched", {
+        "medicationCodeableConcept": {"text": "Nardil 15 mg tablet"}})]))})
     data = gather(hook({**maoi, "fhirServer": EHR}), SIGN, fetcher)
     assert fetcher.calls == [{"medicationRequests": query("medicationRequests"), "conditions": query("conditions")}]
     assert [r["id"] for r in data.resources["medicationRequests"]] == ["fetched"]
@@ -129,8 +122,8 @@ def test_an_error_entry_inside_a_prefetch_bundle_is_a_partial_failure_gap(maoi):
 def test_a_paged_prefetch_key_has_its_later_pages_fetched_under_the_same_key(maoi):
     page_two = f"{EHR}/MedicationRequest?patient=fixture-maoi&page=2"
     maoi["prefetch"]["medicationRequests"]["link"] = [{"relation": "next", "url": page_two}]
-    fetcher = RecordingFetcher({"medicationRequests": FetchResult(bundle=bundle(order("page-two", {
-        "medicationCodeableConcept": {"text": "alprazolam 1 mg"}})))})
+    fetcher = RecordingFetcher({"medicationRequests": FetchResult(bundle=bundle([order("page-two", {
+        "medicationCodeableConcept": {"text": "alprazolam 1 mg"}})]))})
     data = gather(hook({**maoi, "fhirServer": EHR}), SIGN, fetcher)
     assert fetcher.calls == [{"medicationRequests": page_two}]
     assert [r["id"] for r in data.resources["medicationRequests"]] == [
@@ -164,7 +157,7 @@ def test_partial_prefetch_without_fhir_server_checks_what_was_sent_and_names_the
 
 def test_a_fetch_result_with_data_and_a_problem_keeps_the_data_and_the_gap(maoi):
     del maoi["prefetch"]["medicationRequests"]
-    partial = FetchResult(bundle=bundle(order("first-page", {"medicationCodeableConcept": {"text": "Nardil"}})),
+    partial = FetchResult(bundle=bundle([order("first-page", {"medicationCodeableConcept": {"text": "Nardil"}})]),
                           problem="page 2 could not be read: the FHIR server failed (HTTP 503)")
     data = gather(hook({**maoi, "fhirServer": EHR}), SIGN, RecordingFetcher({"medicationRequests": partial}))
     assert [r["id"] for r in data.resources["medicationRequests"]] == ["first-page"]
@@ -197,7 +190,7 @@ def test_no_prefetch_answers_412_over_http(client, maoi):
 
 
 def test_a_medication_reference_prefetch_left_unresolved_is_read_from_fhir_server(maoi, knowledge):
-    maoi["prefetch"]["medicationRequests"] = bundle(NARDIL_BY_REFERENCE)
+    maoi["prefetch"]["medicationRequests"] = bundle([NARDIL_BY_REFERENCE])
     fetcher = RecordingFetcher({"Medication/nardil-tab": FetchResult(bundle={
         "resourceType": "Bundle", "type": "collection", "entry": [{"resource": NARDIL_MEDICATION}]})})
     request = hook({**maoi, "fhirServer": EHR})
@@ -209,14 +202,14 @@ def test_a_medication_reference_prefetch_left_unresolved_is_read_from_fhir_serve
 
 
 def test_a_medication_the_prefetch_bundle_includes_is_not_read_again(maoi):
-    maoi["prefetch"]["medicationRequests"] = bundle(NARDIL_BY_REFERENCE, NARDIL_MEDICATION)
+    maoi["prefetch"]["medicationRequests"] = bundle([NARDIL_BY_REFERENCE, NARDIL_MEDICATION])
     fetcher = RecordingFetcher()
     gather(hook({**maoi, "fhirServer": EHR}), SIGN, fetcher)
     assert fetcher.calls == []
 
 
 def test_a_medication_reference_that_cannot_be_read_is_reported_on_the_notice_card(maoi, knowledge):
-    maoi["prefetch"]["medicationRequests"] = bundle(NARDIL_BY_REFERENCE)
+    maoi["prefetch"]["medicationRequests"] = bundle([NARDIL_BY_REFERENCE])
     fetcher = RecordingFetcher({"Medication/nardil-tab": FetchResult(
         problem="the FHIR server has no such resource or search (HTTP 404)")})
     request = hook({**maoi, "fhirServer": EHR})
@@ -228,14 +221,14 @@ def test_a_medication_reference_that_cannot_be_read_is_reported_on_the_notice_ca
 
 
 def test_a_medication_reference_without_fhir_server_is_reported_not_fetched(maoi, knowledge):
-    maoi["prefetch"]["medicationRequests"] = bundle(NARDIL_BY_REFERENCE)
+    maoi["prefetch"]["medicationRequests"] = bundle([NARDIL_BY_REFERENCE])
     request = hook(maoi)
     cards = check(request, SIGN, knowledge, ketamine_orders(request, knowledge), NOW, RecordingFetcher())
     assert [card["summary"] for card in cards] == ["Interaction check incomplete: 1 record could not be read"]
 
 
 def test_the_medication_of_an_order_the_engine_ignores_is_not_read(maoi):
-    maoi["prefetch"]["medicationRequests"] = bundle({**NARDIL_BY_REFERENCE, "status": "cancelled"})
+    maoi["prefetch"]["medicationRequests"] = bundle([{**NARDIL_BY_REFERENCE, "status": "cancelled"}])
     fetcher = RecordingFetcher()
     gather(hook({**maoi, "fhirServer": EHR}), SIGN, fetcher)
     assert fetcher.calls == []

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,17 +18,12 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from cds_hooks.services import SERVICES
+from tests.scrape import closed_port
 
 pytestmark = pytest.mark.integration
 
 START_WAIT = 60.0
 """Seconds gunicorn may take to become ready on a slow machine: a bound, not a measurement."""
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def get(url: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
@@ -58,7 +52,7 @@ class Server:
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
     """gunicorn started the way the container starts it, on a free loopback port, once /readyz answers 200."""
-    port = free_port()
+    port = closed_port()
     metrics_dir = tmp_path / "metrics"
     metrics_dir.mkdir()
     (metrics_dir / "counter_999999.db").write_bytes(b"left over from an earlier run")
