@@ -151,26 +151,34 @@ def check(
     if drafts.selections_only:
         findings = engine.evaluate(drafts.ordered, drafts.others, [], kb, now)
         return cards.render(findings, [], unreadable_drafts, kb) if findings or unreadable_drafts else []
-    data = gather(request, definition, fetch)
+    data = gather(request, definition, fetch, drafts.index)
     unreadable = [
         UnreadableEntry(drug.order.reference, drug.order.label, f"{problem}; checked as far as it could be read")
         for drug in drafts.ordered
         if (problem := validation_problem(drug.order.source))
     ]
     unreadable += unreadable_drafts
-    for resource in data.all_resources():
-        drafts.index.add(resource)
     medications, conditions = _facts(data, kb, drafts.index, resolver, unreadable)
     findings = engine.evaluate(drafts.ordered, [*drafts.others, *medications], conditions, kb, now)
     return cards.render(findings, data.gaps, unreadable, kb)
 
 
-def gather(request: HookRequest, definition: ServiceDefinition, fetch: Fetcher | None) -> PatientData:
+def gather(
+    request: HookRequest, definition: ServiceDefinition, fetch: Fetcher | None, index: MedicationIndex | None = None
+) -> PatientData:
     """Prefetch first; from fhirServer, in one call, what it lacks: absent keys, the later pages of paged keys and
-    the Medications that entries reference but no bundle holds. 412 when no usable data can be had at all."""
+    the Medications that entries reference but no bundle holds. 412 when no usable data can be had at all.
+
+    ``index`` (the draft orders' Medications, by default read afresh) gains every Medication gathered, so the
+    entries can be resolved against it afterwards.
+    """
     data = plan(request, definition.prefetch)
-    index = MedicationIndex([*fhir_json.bundle_resources(request.context.draft_orders), *data.all_resources()])
-    reads = {reference: reference for reference in unresolved_references(data.all_resources(), index)}
+    if index is None:
+        index = MedicationIndex(fhir_json.bundle_resources(request.context.draft_orders))
+    resources = data.all_resources()
+    for resource in resources:
+        index.add(resource)
+    reads = {reference: reference for reference in unresolved_references(resources, index)}
     queries = {**data.to_fetch, **data.next_pages, **reads}
     if not queries:
         return data
@@ -180,6 +188,8 @@ def gather(request: HookRequest, definition: ServiceDefinition, fetch: Fetcher |
             result = results.get(key) or FetchResult(problem="it could not be fetched")
             if result.bundle is not None:
                 data.add_bundle(key, result.bundle)
+                for resource in fhir_json.bundle_resources(result.bundle):
+                    index.add(resource)
             if result.problem or result.bundle is None:
                 data.gaps.append(Gap(key, result.problem or "it could not be fetched"))
         return data
