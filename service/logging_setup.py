@@ -84,10 +84,13 @@ class BackgroundStreamHandler(logging.StreamHandler):
     request's thread then has to wait for another thread to give it back, which made the request's log line cost
     several times what it does alone. Here the request's thread formats its line (the context filter needs it)
     and queues it; the writer thread writes. ``flush`` (which ``logging.shutdown`` calls at exit) returns once
-    everything queued before it is written, in order. A forked child drops what its parent had queued.
+    everything queued before it is written, in order. A forked child drops what its parent had queued. When the
+    stream stops taking lines (a log collector pushing back), at most ``MAX_QUEUED`` wait; later ones are dropped
+    and counted, and one line says how many once the stream takes lines again.
     """
 
     FLUSH_TIMEOUT = 5.0
+    MAX_QUEUED = 10_000
     LINGER_SECONDS = 0.05
     """How long the writer lets lines gather after the first: under load, twenty writes a second, not hundreds."""
 
@@ -97,9 +100,13 @@ class BackgroundStreamHandler(logging.StreamHandler):
         self._writer: threading.Thread | None = None
         self._starting = threading.Lock()
         self._writing = threading.Lock()
+        self._dropped = 0
         _BACKGROUND_HANDLERS.add(self)
 
     def emit(self, record: logging.LogRecord) -> None:
+        if self._lines.qsize() >= self.MAX_QUEUED:
+            self._dropped += 1  # a race between threads can only undercount
+            return
         try:
             self._lines.put(self.format(record) + self.terminator)
         except Exception:
@@ -139,6 +146,12 @@ class BackgroundStreamHandler(logging.StreamHandler):
 
     def _write(self, batch: list[str | threading.Event]) -> None:
         lines = [item for item in batch if isinstance(item, str)]
+        if self._dropped:
+            dropped, self._dropped = self._dropped, 0
+            lines.append(self.format(logging.makeLogRecord({
+                "name": __name__, "levelname": "ERROR", "levelno": logging.ERROR,
+                "msg": f"{dropped} log line(s) dropped: the log stream did not keep up",
+            })) + self.terminator)
         with self._writing:  # not the handler's own lock: logging.shutdown holds that while it calls flush()
             if lines:
                 try:

@@ -257,3 +257,24 @@ def test_a_fork_waits_for_a_write_under_way_and_the_child_can_write_at_once(tmp_
     assert os.WEXITSTATUS(status) == 0, "the child's first line hung"
     assert waited > 0.1, "the fork did not wait for the write under way"
     assert [json.loads(line)["message"] for line in path.read_text().splitlines()] == ["child"]
+
+
+def test_lines_beyond_the_queue_bound_are_dropped_and_counted_not_held(monkeypatch):
+    import threading
+
+    stream = io.StringIO()
+    logger, handler = _background_logger(stream)
+    monkeypatch.setattr(handler, "MAX_QUEUED", 5)
+    held = threading.Lock()
+    handler._writing = held
+    with held:  # the stream takes nothing while this is held
+        handler._ensure_writer()
+        for number in range(20):
+            logger.info("line %d", number)
+        assert handler._lines.qsize() <= 6  # the bound, and at most the one line the writer already took
+    handler.flush()
+    messages = [json.loads(line)["message"] for line in stream.getvalue().splitlines()]
+    assert messages[:5] == [f"line {number}" for number in range(5)]
+    dropped = int(messages[-1].split()[0])
+    assert len(messages) - 1 + dropped == 20
+    assert messages[-1].endswith("log line(s) dropped: the log stream did not keep up")
