@@ -37,6 +37,11 @@ EXTENSION = "ketamine_cds_issued_cards"
 BATCH_ROWS = 500
 QUEUE_CALLS = 10_000
 """Hook calls waiting to be written, at most; beyond that (a database that stays slow) rows are dropped."""
+LOSS_LOG_SECONDS = 10.0
+"""Losses are logged at most this often, with the count since the last line: a database that stays down (or a
+full queue) would otherwise write an error line for every hook call. The metric counts every one."""
+_loss_clock = time.monotonic
+"""What losses are timed by (a test may turn it)."""
 LINGER_SECONDS = 0.25
 """How long the writer gathers calls before one transaction: each wake-up of the writer competes with the
 request threads for the interpreter, so fewer, larger transactions keep answers fast."""
@@ -55,6 +60,8 @@ class Recorder:
         self._queue: queue.Queue[list[dict[str, Any]] | threading.Event | None] = queue.Queue(maxsize=QUEUE_CALLS)
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._unlogged = 0
+        self._logged_at: float | None = None
 
     def submit(self, rows: list[dict[str, Any]]) -> None:
         self._ensure_thread()
@@ -128,7 +135,14 @@ class Recorder:
             self._lost(len(rows), f"the write failed ({type(error).__name__})")
 
     def _lost(self, count: int, why: str) -> None:
-        log.error("%d issued card(s) not recorded: %s", count, why)
+        with self._lock:
+            self._unlogged += count
+            now = _loss_clock()
+            due = self._logged_at is None or now - self._logged_at >= LOSS_LOG_SECONDS
+            if due:
+                lost, self._unlogged, self._logged_at = self._unlogged, 0, now
+        if due:
+            log.error("%d issued card(s) not recorded: %s", lost, why)
         try:
             not_recorded.send(self._app, count=count)
         except Exception as error:

@@ -80,3 +80,25 @@ def test_the_writer_outlives_a_failing_write_and_a_failing_signal_receiver(fixtu
             assert response.status_code == 200
             assert recorder(app).flush(timeout=10), "the writer stopped answering"
     assert caplog.text.count("a receiver of the not-recorded signal failed (OSError)") == 2
+
+
+def test_losses_are_logged_at_most_once_in_a_while_and_all_counted(fixture, caplog, monkeypatch):
+    import logging
+
+    from service import issued_cards
+
+    clock = [1000.0]
+    monkeypatch.setattr(issued_cards, "_loss_clock", lambda: clock[0])
+    app = create_app(Settings(database_url=f"postgresql://postgres@127.0.0.1:{closed_port()}/test"))
+    client = app.test_client()
+    before = scraped(client, "ketamine_cds_issued_cards_not_recorded_total")
+    caplog.set_level(logging.ERROR, logger="service.issued_cards")
+    for _ in range(3):
+        client.post("/cds-services/ketamine-order-sign", json=fixture("order-sign-esketamine-maoi"))
+        assert recorder(app).flush(timeout=10)
+    clock[0] += issued_cards.LOSS_LOG_SECONDS
+    client.post("/cds-services/ketamine-order-sign", json=fixture("order-sign-esketamine-maoi"))
+    assert recorder(app).flush(timeout=10)
+    lines = [record.getMessage() for record in caplog.records if "not recorded" in record.getMessage()]
+    assert [line.split(" ")[0] for line in lines] == ["2", "6"]
+    assert scraped(client, "ketamine_cds_issued_cards_not_recorded_total") == before + 8
