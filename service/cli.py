@@ -19,7 +19,7 @@ from cds_hooks.errors import CdsError
 from cds_hooks.knowledge import replace_section, rules_markdown
 from cds_hooks.protocol import load_request
 from cds_hooks.services import SERVICES, service
-from service.config import ConfigError, Settings
+from service.config import DEFAULT_PORT, PRODUCTION_HOST, ConfigError, Settings
 from service.runtime import site_knowledge
 from service.rxnav import resolver_from
 from service.storage.database import Database
@@ -38,7 +38,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "service.gunicorn_conf (the same as `gunicorn -c python:service.gunicorn_conf`).",
     )
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1; with --production, CDS_BIND)")
-    serve.add_argument("--port", type=int, help="port to listen on (default 8080; with --production, CDS_BIND)")
+    serve.add_argument("--port", type=int,
+                       help=f"port to listen on (default {DEFAULT_PORT}; with --production, CDS_BIND)")
     serve.add_argument(
         "--production",
         action="store_true",
@@ -66,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve" and args.production:
             return _serve_production(args.host, args.port)
         if args.command == "serve":
-            return _serve(args.host or "127.0.0.1", args.port or 8080)
+            return _serve(args.host or "127.0.0.1", args.port or DEFAULT_PORT)
         if args.command == "db":
             return _db_upgrade()
         if args.command == "feedback-report":
@@ -90,7 +91,7 @@ def _serve_production(host: str | None, port: int | None) -> NoReturn:
     """Replace this process with gunicorn, so it receives SIGTERM directly and shuts down gracefully."""
     argv = [sys.executable, "-m", "gunicorn", "-c", "python:service.gunicorn_conf"]
     if host or port:
-        argv += ["--bind", f"{host or '0.0.0.0'}:{port or 8080}"]
+        argv += ["--bind", f"{host or PRODUCTION_HOST}:{port or DEFAULT_PORT}"]
     os.execv(sys.executable, argv)
 
 

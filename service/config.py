@@ -15,6 +15,13 @@ from urllib.parse import urlsplit
 
 PROMETHEUS_MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 """Where gunicorn's workers keep their metrics, so that a scrape adds them up."""
+DEFAULT_PORT = 8080
+"""The port either server listens on when not told otherwise; the container exposes it and the Helm chart's
+``server.port`` defaults to it."""
+PRODUCTION_HOST = "0.0.0.0"
+"""The production server listens on every interface, so that it is reachable from outside its container."""
+DEFAULT_BIND = f"{PRODUCTION_HOST}:{DEFAULT_PORT}"
+"""gunicorn's address when ``CDS_BIND`` is unset (the README's configuration table gives the same)."""
 
 
 class ConfigError(ValueError):

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from service import logging_setup
-from service.config import PROMETHEUS_MULTIPROC_ENV, Settings, int_setting
+from service.config import DEFAULT_BIND, PROMETHEUS_MULTIPROC_ENV, Settings, int_setting
 
 
 def _metrics_dir() -> tuple[Path, bool]:
@@ -41,7 +41,7 @@ _settings = Settings.from_env()
 _METRICS_DIR, _OWN_METRICS_DIR = _metrics_dir()
 
 wsgi_app = "service.wsgi:app"
-bind = [os.environ.get("CDS_BIND", "").strip() or "0.0.0.0:8080"]
+bind = [os.environ.get("CDS_BIND", "").strip() or DEFAULT_BIND]
 worker_class = "gthread"
 workers = int_setting(os.environ, "CDS_WORKERS", 2, minimum=1)
 threads = int_setting(os.environ, "CDS_THREADS", 2, minimum=1)
