@@ -272,10 +272,6 @@ class Terminology:
                         found.setdefault(ingredient.name, IngredientMatch(ingredient, "resolver"))
         return tuple(found.values()) or None
 
-    def from_concept(self, concept: object, resolver: CodeResolver | None = None) -> tuple[IngredientMatch, ...]:
-        """Ingredients of a CodeableConcept: its RxNorm codes, else the names in its text and displays."""
-        return self.read_concept(concept, resolver).ingredients
-
     def read_concept(self, concept: object, resolver: CodeResolver | None = None) -> ConceptReading:
         """Ingredients of a CodeableConcept and whether it names a drug at all.
 
