@@ -36,6 +36,8 @@ class UnreadableEntry:
     problem: str
     names: tuple[str, ...] = ()
     """Interacting ingredients or conditions it seems to name."""
+    missing: str | None = None
+    """The Medication it references but that could not be had: its own gap is told on this entry's line."""
 
 
 def render(
@@ -223,10 +225,16 @@ def _notice_card(
         count = len(unreadable)
         headline = f"Interaction check incomplete: {count} record{'' if count == 1 else 's'} could not be read"
     lines = ["Some of the patient's data could not be checked for interactions with ketamine or esketamine:", ""]
-    lines.extend(f"- {gap.what[:1].upper()}{gap.what[1:]}: {gap.reason}." for gap in gaps)
+    told_with_entry = {entry.missing: None for entry in unreadable if entry.missing}
+    for gap in gaps:
+        if gap.key in told_with_entry:
+            told_with_entry[gap.key] = gap.reason
+        else:
+            lines.append(f"- {gap.what[:1].upper()}{gap.what[1:]}: {gap.reason}.")
     for entry in unreadable:
-        name = " ".join(part for part in (entry.label, f"(`{entry.reference}`)" if entry.reference else None) if part)
-        text = f"- {name or 'A record'}: {entry.problem}."
+        text = f"- {_entry_name(entry)}: {entry.problem}"
+        reason = told_with_entry.get(entry.missing) if entry.missing else None
+        text += f"; {reason}." if reason else "."
         if entry.names:
             text += f" It appears to name {', '.join(entry.names)}, which has an interaction rule."
         lines.append(text)
@@ -240,3 +248,11 @@ def _notice_card(
         "source": {"label": f"{SOURCE_LABEL} {kb.version}"},
         "extension": {EXTENSION_KEY: {"notice": "data-incomplete", "knowledgeVersion": kb.version}},
     }
+
+
+def _entry_name(entry: UnreadableEntry) -> str:
+    """``Xanax 1 mg (`MedicationRequest/7`)``, or whichever of the two is known."""
+    reference = f"`{entry.reference}`" if entry.reference else None
+    if entry.label and reference:
+        return f"{entry.label} ({reference})"
+    return entry.label or reference or "A record"

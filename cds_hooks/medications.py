@@ -82,6 +82,8 @@ class MedicationFact:
     problem: str | None = None
     """Why the entry could not be read (no medication, or an unresolvable reference); a readable medication
     that no table or name knows is not a problem, just a drug without known interactions."""
+    missing: str | None = None
+    """The Medication reference that could not be resolved, when that is the problem."""
 
 
 class MedicationIndex:
@@ -142,6 +144,8 @@ class Identified:
     concepts: list[object]
     ingredients: tuple[IngredientMatch, ...]
     problem: str | None
+    missing: str | None = None
+    """The Medication reference that could not be resolved, when that is the problem."""
 
     def names_any(self, names: frozenset[str]) -> bool:
         return any(match.ingredient.name in names for match in self.ingredients)
@@ -151,7 +155,8 @@ def identify(
     resource: Mapping[str, Any], terminology: Terminology, index: MedicationIndex, resolver: CodeResolver | None = None
 ) -> Identified:
     """The drug an entry names, read on its own: the cheap first step, enough to tell whether the rest matters."""
-    concepts, problem = _medication_concepts(resource, index)
+    concepts, missing = _medication_concepts(resource, index)
+    problem = f"its medication reference {missing or '(empty)'} could not be resolved" if missing is not None else None
     ingredients, named = _ingredients(concepts, terminology, resolver)
     if not concepts and problem is None:
         problem = "it names no medication"
@@ -159,7 +164,9 @@ def identify(
         codes = [f"{c.get('code')}" for concept in concepts for c in fhir.codings(concept) if c.get("code")]
         problem = (f"it is coded only by code{'s' if len(codes) > 1 else ''} this service does not know "
                    f"({', '.join(map(str, codes)) or 'none'}) and carries no name")
-    return Identified(concepts, ingredients, None if ingredients else problem)
+    if ingredients:
+        return Identified(concepts, ingredients, None)
+    return Identified(concepts, ingredients, problem, missing or None)
 
 
 def status_of(resource: Mapping[str, Any], draft: bool = False) -> str:
@@ -201,6 +208,7 @@ def read_medication(
         source=resource,
         draft=draft,
         problem=drug.problem,
+        missing=drug.missing,
     )
 
 
@@ -214,7 +222,8 @@ def _status(kind: str, fhir_status: str | None, draft: bool) -> str:
 def _medication_concepts(
     resource: Mapping[str, Any], index: MedicationIndex
 ) -> tuple[list[object], str | None]:
-    """The CodeableConcepts that name the drug: medicationCodeableConcept, or a Medication's code and ingredients."""
+    """The CodeableConcepts that name the drug (medicationCodeableConcept, or a Medication's code and ingredients),
+    and the medicationReference as sent when it cannot be resolved ("" when it is empty)."""
     concept = resource.get("medicationCodeableConcept")
     if isinstance(concept, dict):
         return [concept], None
@@ -226,7 +235,7 @@ def _medication_concepts(
     if medication is None:
         display = reference.get("display")
         concepts = [{"text": display}] if isinstance(display, str) and display.strip() else []
-        return concepts, f"its medication reference {target or '(empty)'} could not be resolved"
+        return concepts, (target.strip() if isinstance(target, str) else str(target or ""))
     concepts: list[object] = [medication.get("code")]
     for part in fhir.items(medication.get("ingredient")):
         if not isinstance(part, dict):

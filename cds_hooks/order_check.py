@@ -229,7 +229,7 @@ def _facts(
             fact = read_medication(resource, kb.terminology, index, resolver=resolver, identified=drug)
             names = tuple(m.label for m in fact.ingredients if m.ingredient.name in relevant)
             if fact.problem:
-                unreadable.append(UnreadableEntry(fact.reference, fact.label, fact.problem, names))
+                unreadable.append(UnreadableEntry(fact.reference, fact.label, fact.problem, names, fact.missing))
             elif names:
                 medications.append(_checked(resource, fact, names, unreadable))
         elif kind == "Condition":

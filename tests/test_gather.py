@@ -215,9 +215,21 @@ def test_a_medication_reference_that_cannot_be_read_is_reported_on_the_notice_ca
     request = hook({**maoi, "fhirServer": EHR})
     cards = check(request, SIGN, knowledge, ketamine_orders(request, knowledge), NOW, fetcher)
     assert [card["indicator"] for card in cards] == ["warning"]
-    assert ("- Medication Medication/nardil-tab: the FHIR server has no such resource or search (HTTP 404)."
-            in cards[0]["detail"])
-    assert "its medication reference Medication/nardil-tab could not be resolved" in cards[0]["detail"]
+    listed = [line for line in cards[0]["detail"].splitlines() if line.startswith("- ")]
+    assert listed == ["- `MedicationRequest/nardil-ref`: its medication reference Medication/nardil-tab could not be "
+                      "resolved; the FHIR server has no such resource or search (HTTP 404)."]
+
+
+def test_a_medication_that_cannot_be_read_keeps_its_own_line_when_its_order_is_read_by_display(maoi, knowledge):
+    by_display = {**NARDIL_BY_REFERENCE, "medicationReference": {"reference": "Medication/nardil-tab",
+                                                                 "display": "Nardil 15 mg tablet"}}
+    maoi["prefetch"]["medicationRequests"] = bundle([by_display])
+    fetcher = RecordingFetcher({"Medication/nardil-tab": FetchResult(problem="the FHIR server could not be reached")})
+    request = hook({**maoi, "fhirServer": EHR})
+    cards = check(request, SIGN, knowledge, ketamine_orders(request, knowledge), NOW, fetcher)
+    assert [card["indicator"] for card in cards] == ["critical", "warning"]
+    listed = [line for line in cards[1]["detail"].splitlines() if line.startswith("- ")]
+    assert listed == ["- Medication Medication/nardil-tab: the FHIR server could not be reached."]
 
 
 def test_a_medication_reference_without_fhir_server_is_reported_not_fetched(maoi, knowledge):
