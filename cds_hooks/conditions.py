@@ -18,7 +18,8 @@ class ConditionFact:
     reference: str | None
     label: str | None
     codes: tuple[tuple[str, str], ...]
-    """(system, code) pairs."""
+    """(system, code) pairs; ICD-10-CM codes in their compared form (``icd10_key``), worked out once here since
+    every condition value set compares them."""
     texts: tuple[str, ...]
     active: bool
     """An active problem (active, recurrence, relapse; or no clinical status recorded)."""
@@ -33,11 +34,7 @@ def read_condition(resource: Mapping[str, Any]) -> ConditionFact | None:
         return None
     clinical = _status_code(resource.get("clinicalStatus"))
     code = resource.get("code")
-    pairs = tuple(
-        (fhir.canonical_system(c.get("system")), c["code"].strip())
-        for c in fhir.codings(code)
-        if isinstance(c.get("code"), str) and c["code"].strip()
-    )
+    pairs = tuple(_code_pair(c) for c in fhir.codings(code) if isinstance(c.get("code"), str) and c["code"].strip())
     return ConditionFact(
         reference=fhir.reference_of(resource),
         label=fhir.concept_label(code),
@@ -46,6 +43,21 @@ def read_condition(resource: Mapping[str, Any]) -> ConditionFact | None:
         active=clinical in _ACTIVE or clinical is None,
         past=clinical in _PAST,
     )
+
+
+def icd10_key(code: str) -> str:
+    """An ICD-10-CM code as compared: upper case, no dot, no spaces.
+
+    >>> icd10_key(" i67.1 ")
+    'I671'
+    """
+    return code.strip().upper().replace(".", "").replace(" ", "")
+
+
+def _code_pair(coding: Mapping[str, Any]) -> tuple[str, str]:
+    system = fhir.canonical_system(coding.get("system"))
+    code = coding["code"]
+    return system, icd10_key(code) if system == fhir.ICD10CM else code.strip()
 
 
 def _status_code(concept: object) -> str | None:

@@ -35,6 +35,7 @@ def test_a_refuted_or_mistaken_condition_is_not_a_fact(verification):
     [
         ({"icd": "I67.1"}, "aneurysmal-vascular-disease"),
         ({"icd": "i671"}, "aneurysmal-vascular-disease"),
+        ({"icd": "i67.1"}, "aneurysmal-vascular-disease"),
         ({"icd": "I71.40", "system": "urn:oid:2.16.840.1.113883.6.90"}, "aneurysmal-vascular-disease"),
         ({"snomed": "234142008", "system": "urn:oid:2.16.840.1.113883.6.96"}, "arteriovenous-malformation"),
         ({"text": "h/o intracerebral haemorrhage"}, "intracerebral-haemorrhage"),

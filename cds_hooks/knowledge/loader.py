@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from marshmallow import Schema, ValidationError
 
+from cds_hooks.conditions import icd10_key
 from cds_hooks.errors import KnowledgeError, first_error
 from cds_hooks.knowledge import schema
 from cds_hooks.knowledge.model import (
@@ -30,7 +31,6 @@ from cds_hooks.knowledge.model import (
     SerotoninWatch,
     Washout,
     When,
-    icd10_key,
 )
 from cds_hooks.terminology import ROUTES, Ingredient, Product, Terminology
 

@@ -61,8 +61,10 @@ class ConditionValueSet:
     exclude: re.Pattern[str] | None = None
 
     def matches(self, condition: ConditionFact) -> bool:
+        """By code, else by words; the condition's ICD-10-CM codes come in ``icd10_key`` form from
+        ``read_condition``, so they are compared as they are."""
         for system, code in condition.codes:
-            if system == ICD10CM and self.icd10cm and icd10_key(code).startswith(self.icd10cm):
+            if system == ICD10CM and code.startswith(self.icd10cm):
                 return True
             if system == SNOMED and code in self.snomed:
                 return True
@@ -70,15 +72,6 @@ class ConditionValueSet:
             return False
         texts = [self.exclude.sub(" ", text) if self.exclude else text for text in condition.texts]
         return any(self.text.search(text) for text in texts)
-
-
-def icd10_key(code: str) -> str:
-    """An ICD-10-CM code as compared: upper case, no dot, no spaces.
-
-    >>> icd10_key(" i67.1 ")
-    'I671'
-    """
-    return code.strip().upper().replace(".", "").replace(" ", "")
 
 
 @dataclass(frozen=True, slots=True)
