@@ -20,7 +20,6 @@ import sys
 import threading
 import time
 import weakref
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -47,9 +46,30 @@ log = logging.getLogger(__name__)
 class JsonFormatter(logging.Formatter):
     """One JSON object a line: time (UTC), level, logger, message, then the context and extra fields present."""
 
+    _second: tuple[int, str] = (0, "1970-01-01T00:00:00")
+    """The last whole second written and its text: every request logs a line, and most fall in a second already
+    written, so only the milliseconds are new."""
+
+    def utc_time(self, created: float) -> str:
+        """``created`` as ``datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")`` writes it.
+
+        >>> formatter = JsonFormatter()
+        >>> formatter.utc_time(1_700_000_000.1234), formatter.utc_time(1_700_000_001.9999997)
+        ('2023-11-14T22:13:20.123+00:00', '2023-11-14T22:13:22.000+00:00')
+        """
+        second = int(created // 1)
+        micro = round((created - second) * 1_000_000)  # rounded to the microsecond first, as datetime does
+        if micro == 1_000_000:
+            second, micro = second + 1, 0
+        cached_second, text = self._second
+        if second != cached_second:
+            text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = (second, text)
+        return f"{text}.{micro // 1000:03d}+00:00"
+
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "time": self.utc_time(record.created),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),

@@ -278,3 +278,15 @@ def test_lines_beyond_the_queue_bound_are_dropped_and_counted_not_held(monkeypat
     dropped = int(messages[-1].split()[0])
     assert len(messages) - 1 + dropped == 20
     assert messages[-1].endswith("log line(s) dropped: the log stream did not keep up")
+
+
+def test_the_time_written_is_what_datetime_writes_for_any_instant():
+    from datetime import UTC, datetime
+
+    from service.logging_setup import JsonFormatter
+
+    formatter = JsonFormatter()
+    instants = [1_700_000_000 + step / 7 for step in range(5000)]  # many within one second, then the next ones
+    instants += [0.0, 1.9999995, 2.0000005, 1_700_000_000.9995, 1_700_000_000.0004999, 4_102_444_799.9999996]
+    for created in instants:
+        assert formatter.utc_time(created) == datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
