@@ -106,13 +106,15 @@ class Authenticator:
     def verify(self, token: str, audience: str) -> dict[str, Any]:
         """The token's claims; AuthFailure with a reason code when it must be refused.
 
-        ReplayStoreUnavailable when the shared replay store cannot confirm the token's first use.
+        ReplayStoreUnavailable when the shared replay store cannot confirm the token's first use. The token is read
+        twice, the fewest PyJWT allows: once unverified for the header and ``iss`` that choose the key, and once by
+        the verified decode, which takes only the token itself.
         """
         try:
-            header = jwt.get_unverified_header(token)
-            unverified = jwt.decode(token, options={"verify_signature": False})
+            unverified = jwt.decode_complete(token, options={"verify_signature": False})
         except jwt.PyJWTError:
             raise AuthFailure("malformed-token") from None
+        header, payload = unverified["header"], unverified["payload"]
         alg, kid = header.get("alg"), header.get("kid")
         if str(header.get("typ", "")).upper() != "JWT":
             raise AuthFailure("bad-typ")
@@ -120,7 +122,7 @@ class Authenticator:
             raise AuthFailure("alg-not-allowed")
         if not isinstance(kid, str) or not kid:
             raise AuthFailure("missing-kid")
-        issuer = self._issuers.get(unverified["iss"]) if isinstance(unverified.get("iss"), str) else None
+        issuer = self._issuers.get(payload["iss"]) if isinstance(payload.get("iss"), str) else None
         if issuer is None:
             raise AuthFailure("unknown-issuer")
         claims = self._decode(token, issuer, header.get("jku"), kid, alg, audience)

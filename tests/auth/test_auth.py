@@ -13,9 +13,10 @@ import pytest
 import responses
 from cryptography.hazmat.primitives.asymmetric import ec
 from flask import Flask
+from jwt.api_jws import PyJWS
 
 from service.auth import REASONS, Authenticator, AuthFailure, bearer_token
-from service.jwks import MIN_REFRESH_SECONDS, RemoteKeys
+from service.jwks import MIN_REFRESH_SECONDS, RemoteKeys, StaticKeys
 from service.replay import MemoryReplayStore
 from service.trust import Issuer
 from tests.auth.auth_helpers import BASE, DISCOVERY, ISS, Clock, Signer, bearer, hs256_with_public_key, unsigned
@@ -314,6 +315,19 @@ def test_an_unknown_kid_fetches_the_rotated_key_set_once(es384):
     assert authenticator.verify(rotated.token(), DISCOVERY)["iss"] == ISS
     assert authenticator.verify(es384.token(), DISCOVERY)["iss"] == ISS
     assert len(responses.calls) == 2
+
+
+def test_a_token_is_read_once_to_choose_its_key_and_once_to_verify_it(es384, monkeypatch):
+    authenticator = Authenticator({ISS: Issuer(ISS, StaticKeys({"keys": [es384.jwk]}))}, MemoryReplayStore())
+    token, load, reads = es384.token(), PyJWS._load, []
+
+    def counted(self, jwt):
+        reads.append(jwt)
+        return load(self, jwt)
+
+    monkeypatch.setattr(PyJWS, "_load", counted)
+    assert authenticator.verify(token, DISCOVERY)["iss"] == ISS
+    assert len(reads) == 2
 
 
 @responses.activate
