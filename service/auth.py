@@ -165,7 +165,7 @@ class Authenticator:
         if jwk.get("kty") != _KEY_TYPE[alg[:2]] or jwk.get("alg", alg) != alg or (curve and jwk.get("crv") != curve):
             raise AuthFailure("key-mismatch")
         try:
-            return jwt.PyJWK(dict(jwk), algorithm=alg).key
+            return jwk.public_key(alg)
         except jwt.PyJWTError:
             raise AuthFailure("key-mismatch") from None
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
 import jwt
@@ -30,8 +30,35 @@ class KeysUnavailable(Exception):
     """No JWK Set could be had for an issuer (its URL failed and nothing is cached)."""
 
 
+class Jwk(Mapping[str, Any]):
+    """One public JWK of a set, with the key objects built from it, one per algorithm it verifies.
+
+    A key object is built once and kept with the set it came from rather than built again for every token; a set
+    fetched again brings new Jwk objects, so a key changed under the same ``kid`` is the one used.
+    """
+
+    def __init__(self, members: Mapping[str, Any]) -> None:
+        self._members = dict(members)
+        self._built: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        return self._members[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._members)
+
+    def __len__(self) -> int:
+        return len(self._members)
+
+    def public_key(self, alg: str) -> Any:
+        """The key object that verifies ``alg`` signatures; a PyJWTError when this JWK cannot."""
+        if alg not in self._built:
+            self._built[alg] = jwt.PyJWK(self._members, algorithm=alg).key
+        return self._built[alg]
+
+
 class KeySource(Protocol):
-    def key(self, kid: str) -> Mapping[str, Any] | None:
+    def key(self, kid: str) -> Jwk | None:
         """The JWK with this ``kid``, or None; KeysUnavailable when the set cannot be read at all."""
 
 
@@ -53,8 +80,8 @@ def check_jwks(jwks: object) -> str | None:
     return None
 
 
-def _by_kid(jwks: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
-    return {key["kid"]: key for key in jwks["keys"] if key.get("use", "sig") == "sig"}
+def _by_kid(jwks: Mapping[str, Any]) -> dict[str, Jwk]:
+    return {key["kid"]: Jwk(key) for key in jwks["keys"] if key.get("use", "sig") == "sig"}
 
 
 class StaticKeys:
@@ -63,7 +90,7 @@ class StaticKeys:
     def __init__(self, jwks: Mapping[str, Any]) -> None:
         self._keys = _by_kid(jwks)
 
-    def key(self, kid: str) -> Mapping[str, Any] | None:
+    def key(self, kid: str) -> Jwk | None:
         return self._keys.get(kid)
 
 
@@ -84,11 +111,11 @@ class RemoteKeys:
         """Guards the cached keys and the times; never held across a fetch."""
         self._fetch_lock = threading.Lock()
         """Held while one thread fetches, so that a first fetch is waited for rather than repeated."""
-        self._keys: dict[str, Mapping[str, Any]] | None = None
+        self._keys: dict[str, Jwk] | None = None
         self._fetched_at = 0.0
         self._tried_at: float | None = None
 
-    def key(self, kid: str) -> Mapping[str, Any] | None:
+    def key(self, kid: str) -> Jwk | None:
         """The key named ``kid``. Tokens whose keys are cached never wait on the network, even while another
         thread fetches the set again."""
         with self._lock:

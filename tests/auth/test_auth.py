@@ -9,6 +9,7 @@ import time
 import uuid
 from typing import Any
 
+import jwt
 import pytest
 import responses
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -16,7 +17,7 @@ from flask import Flask
 from jwt.api_jws import PyJWS
 
 from service.auth import REASONS, Authenticator, AuthFailure, bearer_token
-from service.jwks import MIN_REFRESH_SECONDS, RemoteKeys, StaticKeys
+from service.jwks import CACHE_SECONDS, MIN_REFRESH_SECONDS, RemoteKeys, StaticKeys
 from service.replay import MemoryReplayStore
 from service.trust import Issuer
 from tests.auth.auth_helpers import BASE, DISCOVERY, ISS, Clock, Signer, bearer, hs256_with_public_key, unsigned
@@ -328,6 +329,37 @@ def test_a_token_is_read_once_to_choose_its_key_and_once_to_verify_it(es384, mon
     monkeypatch.setattr(PyJWS, "_load", counted)
     assert authenticator.verify(token, DISCOVERY)["iss"] == ISS
     assert len(reads) == 2
+
+
+def test_a_key_is_built_from_its_jwk_once_not_for_every_token(es384, monkeypatch):
+    authenticator = Authenticator({ISS: Issuer(ISS, StaticKeys({"keys": [es384.jwk]}))}, MemoryReplayStore())
+    tokens, built = [es384.token() for _ in range(3)], []
+
+    class CountedJwk(jwt.PyJWK):
+        def __init__(self, *args, **kwargs):
+            built.append(args)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(jwt, "PyJWK", CountedJwk)
+    for token in tokens:
+        assert authenticator.verify(token, DISCOVERY)["iss"] == ISS
+    assert len(built) == 1
+
+
+@responses.activate
+def test_a_key_changed_under_the_same_kid_is_used_once_the_set_is_fetched_again(es384):
+    responses.get(JWKS_URL, json={"keys": [es384.jwk]})
+    clock = Clock()
+    authenticator = Authenticator({ISS: Issuer(ISS, RemoteKeys(JWKS_URL, clock=clock))}, MemoryReplayStore())
+    assert authenticator.verify(es384.token(), DISCOVERY)["iss"] == ISS
+
+    replacement = Signer(ec.generate_private_key(ec.SECP384R1()), es384.kid, "ES384")
+    responses.replace(responses.GET, JWKS_URL, json={"keys": [replacement.jwk]})
+    clock.now += CACHE_SECONDS
+    assert authenticator.verify(replacement.token(), DISCOVERY)["iss"] == ISS
+    with pytest.raises(AuthFailure, match="bad-signature"):
+        authenticator.verify(es384.token(), DISCOVERY)
+    assert len(responses.calls) == 2
 
 
 @responses.activate
