@@ -39,7 +39,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(CdsError)
     def _domain(error: CdsError) -> Response:
         status = next((code for kind, code in _STATUS.items() if isinstance(error, kind)), 500)
-        log.info("request refused: %s (%s)", error.code, status)
+        if status != 401:  # service.auth logs each refused authentication once, with its reason
+            log.info("request refused: %s (%s)", error.code, status)
         response = operation_outcome(status, error.message, error.field)
         if status == 401:
             response.headers["WWW-Authenticate"] = "Bearer"

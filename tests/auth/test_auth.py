@@ -265,6 +265,15 @@ def test_the_token_never_reaches_the_log(auth_app, es384, caplog, fixture):
     assert set(reasons) <= set(REASONS)
 
 
+def test_a_refusal_is_logged_once_with_its_reason(auth_app, es384, refusals, caplog):
+    caplog.set_level(logging.DEBUG)
+    now = int(time.time())
+    discover(auth_app, es384.token(exp=now - 120, iat=now - 420))
+    logged = [record for record in caplog.records if record.getMessage() != "request answered"]
+    assert [(record.levelname, getattr(record, "auth_reason", None)) for record in logged] == [("WARNING", "expired")]
+    assert refusals == ["expired"]
+
+
 def test_a_replay_is_refused_by_another_instance_sharing_redis(make_app, issuer, es384, redis_url, refusals):
     first = make_app(issuer, redis_url=redis_url, database="first")
     second = make_app(issuer, redis_url=redis_url, database="second")
