@@ -169,6 +169,27 @@ def identify(
     return Identified(concepts, ingredients, problem, missing or None)
 
 
+def identify_relevant(
+    resource: Mapping[str, Any],
+    terminology: Terminology,
+    index: MedicationIndex,
+    names: frozenset[str],
+    resolver: CodeResolver | None = None,
+) -> Identified | None:
+    """The drug an entry names when it could matter: it names one of ``names``, or it could not be read. None for
+    the rest of a medication list, which is most of it: a single coded or named concept that names none of them
+    is let go after one look-up of the concept, without reading the entry any further."""
+    concept = resource.get("medicationCodeableConcept")
+    if concept.__class__ is dict:
+        reading = terminology.read_concept(concept, resolver)
+        if not any(match.ingredient.name in names for match in reading.ingredients) and (
+            reading.ingredients or reading.named
+        ):
+            return None
+    drug = identify(resource, terminology, index, resolver)
+    return drug if drug.problem or drug.names_any(names) else None
+
+
 def status_of(resource: Mapping[str, Any], draft: bool = False) -> str:
     """``current``, ``ended`` or ``excluded``, from the resource type and status alone; an order *not* to give
     the drug (``doNotPerform``) never counts."""

@@ -23,6 +23,7 @@ from cds_hooks.medications import (
     MedicationFact,
     MedicationIndex,
     identify,
+    identify_relevant,
     read_medication,
     status_of,
     unresolved_references,
@@ -223,8 +224,8 @@ def _facts(
         if kind in _MEDICATION_TYPES:
             if status_of(resource) == EXCLUDED:
                 continue
-            drug = identify(resource, kb.terminology, index, resolver)
-            if not drug.problem and not drug.names_any(relevant):
+            drug = identify_relevant(resource, kb.terminology, index, relevant, resolver)
+            if drug is None:
                 continue
             fact = read_medication(resource, kb.terminology, index, resolver=resolver, identified=drug)
             names = tuple(m.label for m in fact.ingredients if m.ingredient.name in relevant)

@@ -6,7 +6,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from cds_hooks.medications import CURRENT, ENDED, EXCLUDED, MedicationIndex, read_medication
+from cds_hooks.medications import (
+    CURRENT,
+    ENDED,
+    EXCLUDED,
+    MedicationIndex,
+    identify,
+    identify_relevant,
+    read_medication,
+)
 from tests.builders import medication
 
 
@@ -177,3 +185,31 @@ def test_a_code_the_resolver_cannot_answer_falls_back_to_the_display(knowledge):
     resource = medication(code="99999999", display="Nardil 15 mg")
     fact = _read(resource, knowledge, resolver=lambda code: None)
     assert [(m.ingredient.name, m.via) for m in fact.ingredients] == [("phenelzine", "text")]
+
+
+@pytest.mark.parametrize(
+    ("resource", "relevant", "why"),
+    [
+        (medication(code="312938", display="sertraline 100 MG Oral Tablet"), True, None),
+        (medication(text="Nardil 15 mg tablet"), True, None),
+        (medication(code="197361", display="amlodipine 5 MG Oral Tablet"), False, None),
+        (medication(text="a cream the pharmacy makes"), False, None),
+        (medication(code="99999999"), True, "coded only by code"),
+        ({"resourceType": "MedicationRequest", "status": "active"}, True, "names no medication"),
+        ({"resourceType": "MedicationRequest", "status": "active",
+          "medicationReference": {"reference": "Medication/gone"}}, True, "could not be resolved"),
+        ({"resourceType": "MedicationRequest", "status": "active",
+          "medicationReference": {"reference": "#sertraline"},
+          "contained": [{"resourceType": "Medication", "id": "sertraline", "code": {"text": "sertraline"}}]},
+         True, None),
+    ],
+)
+def test_only_entries_that_name_an_interacting_drug_or_cannot_be_read_are_looked_at_further(
+    knowledge, resource, relevant, why
+):
+    names = frozenset({"sertraline", "phenelzine"})
+    drug = identify_relevant(resource, knowledge.terminology, MedicationIndex(), names)
+    assert (drug is not None) == relevant
+    if drug is not None:
+        assert drug == identify(resource, knowledge.terminology, MedicationIndex())
+        assert (drug.problem is None) if why is None else (why in drug.problem)
