@@ -39,15 +39,15 @@ def issued_rows(
     ]
 
 
-ROWS_PER_STATEMENT = 500
-"""Rows per multi-row INSERT on SQLite: 4,500 parameters, well inside what it accepts in one statement."""
+MAX_ROWS_PER_STATEMENT = 256
+"""The most rows one multi-row INSERT on SQLite carries: 2,304 parameters, well inside what it accepts."""
 
 
 def save_issued(db: Database, rows: Sequence[Mapping[str, Any]]) -> None:
     """Record issued cards (of one or many hook calls) in one transaction; a card already recorded is kept.
 
-    PostgreSQL gets one statement executed for many rows (psycopg sends them in one pipeline). SQLite gets one
-    multi-row INSERT per ``ROWS_PER_STATEMENT`` instead: its driver lets go of the interpreter for every row it
+    PostgreSQL gets one statement executed for many rows (psycopg sends them in one pipeline). SQLite gets a few
+    multi-row INSERTs instead (``statement_sizes``): its driver lets go of the interpreter for every row it
     executes, and the request threads of the process pay for each hand-over. Values are converted by the
     columns' own SQLAlchemy types either way.
     """
@@ -55,10 +55,31 @@ def save_issued(db: Database, rows: Sequence[Mapping[str, Any]]) -> None:
         return
     with db.transaction() as connection:
         if connection.dialect.name == "sqlite":
-            for start in range(0, len(rows), ROWS_PER_STATEMENT):
-                _insert_rows_at_once(connection, issued_cards, rows[start : start + ROWS_PER_STATEMENT], "card_uuid")
+            start = 0
+            for size in statement_sizes(len(rows)):
+                _insert_rows_at_once(connection, issued_cards, rows[start : start + size], "card_uuid")
+                start += size
         else:
             connection.execute(_insert_or_ignore(connection, issued_cards, "card_uuid"), list(rows))
+
+
+def statement_sizes(rows: int) -> list[int]:
+    """How many rows each multi-row INSERT of a batch carries: powers of two, largest first.
+
+    The driver keeps every distinct statement it has prepared (a statement of hundreds of rows holds hundreds of
+    kilobytes), so a statement per batch size, batches coming in every size, grew each worker by tens of
+    megabytes. Powers of two make at most nine distinct statements, whatever the batches.
+
+    >>> statement_sizes(500), statement_sizes(3), statement_sizes(0)
+    ([256, 128, 64, 32, 16, 4], [2, 1], [])
+    """
+    sizes, size = [], MAX_ROWS_PER_STATEMENT
+    while rows:
+        while size > rows:
+            size //= 2
+        sizes.append(size)
+        rows -= size
+    return sizes
 
 
 def _insert_rows_at_once(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]], key: str) -> None:

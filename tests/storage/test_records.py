@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import event, insert, select
 
 from cds_hooks.feedback import CardOrigin
 from service.storage import records
@@ -44,13 +44,35 @@ def database(database_url):
 
 
 def test_rows_saved_in_many_statements_read_back_as_a_plain_insert_stores_them(database, monkeypatch):
-    monkeypatch.setattr(records, "ROWS_PER_STATEMENT", 7)
+    monkeypatch.setattr(records, "MAX_ROWS_PER_STATEMENT", 8)
     reference, saved = _rows("plain", 23), _rows("saved", 23)
     with database.engine.begin() as connection:
         connection.execute(insert(issued_cards), reference)
     save_issued(database, saved)
     assert len(_stored(database, "saved")) == 23
     assert _stored(database, "saved") == _stored(database, "plain")
+
+
+def test_batches_of_every_size_are_written_by_a_few_distinct_statements(database):
+    statements: set[str] = set()
+
+    def seen(connection, cursor, statement, parameters, context, executemany):
+        if statement.startswith("INSERT"):
+            statements.add(statement)
+
+    event.listen(database.engine, "before_cursor_execute", seen)
+    for count in range(1, 301):
+        save_issued(database, _rows(f"size{count}", count))
+    assert sum(len(_stored(database, f"size{count}")) for count in (1, 2, 99, 300)) == 1 + 2 + 99 + 300
+    assert len(statements) <= (9 if database.engine.dialect.name == "sqlite" else 1)
+
+
+@pytest.mark.parametrize("count", [0, 1, 2, 3, 255, 256, 257, 500, 1000])
+def test_statement_sizes_cover_the_batch_in_powers_of_two_none_larger_than_the_bound(count):
+    sizes = records.statement_sizes(count)
+    assert sum(sizes) == count
+    assert all(size & (size - 1) == 0 and size <= records.MAX_ROWS_PER_STATEMENT for size in sizes)
+    assert sizes == sorted(sizes, reverse=True)
 
 
 def test_a_card_recorded_twice_is_kept_once_with_its_first_values(database):
