@@ -5,9 +5,12 @@ connections. The three apps run side by side and are driven in turn, scenario by
 rounds, so that a slow spell of the machine falls on all of them; the best round of each is reported. Prints
 requests per second, p50/p95/p99 latency and ratios to the baselines for every scenario, memory per worker and
 time from process start to ready, and writes the same figures, every round included, as JSON. A run that got
-error answers or an uneven spread of connections over the workers is marked as such.
+error answers or an uneven spread of connections over the workers is marked as such. The service records its
+cards in a new PostgreSQL database made for each server it starts, as the Helm chart runs it, or in an SQLite
+file when no PostgreSQL server can be reached.
 
 Usage: python -m bench.benchmark [--seconds 10] [--connections 8] [--rounds 2] [--out bench/out/results.json]
+                                [--postgres URL]
 """
 
 from __future__ import annotations
@@ -31,6 +34,9 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import psycopg
+from sqlalchemy.engine import make_url
 
 from bench.scenarios import SCENARIOS, order_sign
 from service.fhir_sandbox import FhirSandbox, SandboxUnavailable, seed_bundle, without_prefetch
@@ -74,18 +80,21 @@ def inherited_env() -> dict[str, str]:
 
 
 @contextmanager
-def served(name: str, extra_env: dict[str, str] | None = None, log_name: str | None = None
-           ) -> Iterator[dict[str, Any]]:
+def served(name: str, extra_env: dict[str, str] | None = None, log_name: str | None = None,
+           postgres: str | None = None) -> Iterator[dict[str, Any]]:
     """Start one app under gunicorn; yield its URL, ready time and master pid; stop it with SIGTERM. Its output
-    goes to ``bench/out/logs/<log_name>.log`` (default: the app's name), so each phase keeps its own log."""
+    goes to ``bench/out/logs/<log_name>.log`` (default: the app's name), so each phase keeps its own log. The
+    service gets an empty database of its own (``fresh_database``)."""
     port = free_port()
     command = [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), "--bind", f"127.0.0.1:{port}",
                APPS[name]]
     log = LOGS / f"{log_name or name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="kcds-bench-db-") as database, log.open("wb") as output:
+    with contextlib.ExitStack() as stack:
+        output = stack.enter_context(log.open("wb"))
+        database = stack.enter_context(fresh_database(postgres)) if name == "service" else None
         env = {**inherited_env(), "PYTHONPATH": str(ROOT),
-               **(production_env(Path(database)) if name == "service" else {}), **(extra_env or {})}
+               **(production_env(database) if database else {}), **(extra_env or {})}
         started = time.perf_counter()
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
@@ -100,16 +109,58 @@ def served(name: str, extra_env: dict[str, str] | None = None, log_name: str | N
                 process.kill()
 
 
-def production_env(database_dir: Path) -> dict[str, str]:
-    """The service as the Helm chart runs it (production: no CORS origins, a patient hash key, INFO logs), with
-    two differences a load generator needs: client authentication off, since wrk cannot sign a fresh JWT per call,
-    and a fresh SQLite file in ``database_dir`` for the issued-card records instead of PostgreSQL."""
-    database = database_dir / "cards.sqlite3"
+POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+"""Where the benchmark makes its databases by default: the build machine's PostgreSQL server."""
+
+
+def postgres_server(admin_url: str) -> str | None:
+    """The version of the PostgreSQL server at ``admin_url`` when it lets the benchmark make databases, else
+    None, with the reason printed: the service's cards then go to an SQLite file."""
+    if not admin_url:
+        return None
+    try:
+        with psycopg.connect(admin_url, autocommit=True, connect_timeout=3) as admin:
+            name = _scratch_name()
+            admin.execute(f'CREATE DATABASE "{name}"')
+            admin.execute(f'DROP DATABASE "{name}"')
+            return str(admin.info.server_version)
+    except psycopg.Error as error:
+        print(f"PostgreSQL at {make_url(admin_url).render_as_string()} cannot be used ({type(error).__name__}): "
+              "issued cards go to an SQLite file instead", flush=True)
+        return None
+
+
+@contextmanager
+def fresh_database(postgres: str | None) -> Iterator[str]:
+    """The URL of an empty database for one server, removed afterwards: a new PostgreSQL database made through
+    ``postgres`` (a URL of a database there), as the Helm chart runs the service, or else an SQLite file."""
+    if not postgres:
+        with tempfile.TemporaryDirectory(prefix="kcds-bench-db-") as folder:
+            yield f"sqlite:///{Path(folder) / 'cards.sqlite3'}"
+        return
+    name = _scratch_name()
+    with psycopg.connect(postgres, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        url = make_url(postgres).set(drivername="postgresql+psycopg", database=name)
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(postgres, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _scratch_name() -> str:
+    return f"kcds_bench_{secrets.token_hex(6)}"
+
+
+def production_env(database_url: str) -> dict[str, str]:
+    """The service as the Helm chart runs it (production: no CORS origins, a patient hash key, INFO logs, its own
+    database), with client authentication off: wrk cannot sign a fresh JWT per call."""
     return {
         "CDS_ENV": "production",
         "CDS_AUTH_MODE": "off",
         "CDS_PATIENT_HASH_KEY": secrets.token_hex(32),
-        "DATABASE_URL": f"sqlite:///{database}",
+        "DATABASE_URL": database_url,
     }
 
 
@@ -253,14 +304,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "results.json")
     parser.add_argument("--delay-ms", type=int, default=200, help="delay the sandbox FHIR server adds to every "
                         "answer in the fetch-mode scenario (default 200)")
+    parser.add_argument("--postgres", default=POSTGRES, help="a PostgreSQL database URL through which each service "
+                        f"run gets a new database of its own (default {POSTGRES}); empty: an SQLite file")
     args = parser.parse_args(argv)
     wrk = ensure_wrk()
+    version = postgres_server(args.postgres)
+    args.postgres = args.postgres if version else None
     results: dict[str, Any] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "connections": args.connections,
         "seconds": args.seconds,
         "rounds": args.rounds,
+        "database": f"PostgreSQL {version}" if version else "SQLite",
     }
     with tempfile.TemporaryDirectory(prefix="kcds-bench-") as scratch:
         bodies = Path(scratch)
@@ -283,7 +339,8 @@ def main(argv: list[str] | None = None) -> int:
 def measure_apps(wrk: str, bodies: Path, args: argparse.Namespace) -> dict[str, Any]:
     """Every scenario against the three apps, in turn, for ``--rounds`` rounds; the figures of each app."""
     with contextlib.ExitStack() as stack:
-        servers = {app: stack.enter_context(served(app)) for app in APPS}  # one at a time: each start is timed
+        # One at a time: each start is timed.
+        servers = {app: stack.enter_context(served(app, postgres=args.postgres)) for app in APPS}
         rounds: dict[str, dict[str, list[dict[str, Any]]]] = {app: {} for app in APPS}
         for name in SCENARIOS:
             body = bodies / f"{name}.json"
@@ -341,7 +398,7 @@ def fetch_mode(wrk: str, bodies: Path, args: argparse.Namespace) -> dict[str, An
         body = bodies / "d-fetch-mode-50.json"
         body.write_text(json.dumps(without_prefetch(request, sandbox.base_url)))
         search = sandbox_search_ms(sandbox.base_url, request["context"]["patientId"]) - args.delay_ms
-        with served("service", {"CDS_FHIR_TIMEOUT_SECONDS": "5"}, log_name="service-fetch") as server:
+        with served("service", {"CDS_FHIR_TIMEOUT_SECONDS": "5"}, "service-fetch", args.postgres) as server:
             url = f"{server['url']}/cds-services/ketamine-order-sign"
             prefetch = drive(wrk, url, bodies / "b-ketamine-50.json", args.seconds, 1, server["pid"])
             run = {"cards": check_answer(url, body), **drive(wrk, url, body, args.seconds, 1, server["pid"])}
@@ -390,7 +447,7 @@ def marks(run: dict[str, Any]) -> str:
 
 def report(results: dict[str, Any]) -> None:
     print(f"\nBenchmark {results['date']} on {results['machine']}, {results['connections']} connections, "
-          f"{results['seconds']} s per run\n")
+          f"{results['seconds']} s per run, the service's cards recorded in {results['database']}\n")
     print(f"{'scenario':22}{'app':9}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'x echo':>9}{'x naive':>9}")
     for name in SCENARIOS:
         for app, data in results["apps"].items():
