@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 
 from cds_hooks.feedback import CardOrigin, Feedback
 from service.storage.database import Database
@@ -46,21 +47,44 @@ MAX_ROWS_PER_STATEMENT = 256
 def save_issued(db: Database, rows: Sequence[Mapping[str, Any]]) -> None:
     """Record issued cards (of one or many hook calls) in one transaction; a card already recorded is kept.
 
-    PostgreSQL gets one statement executed for many rows (psycopg sends them in one pipeline). SQLite gets a few
-    multi-row INSERTs instead (``statement_sizes``): its driver lets go of the interpreter for every row it
-    executes, and the request threads of the process pay for each hand-over. Values are converted by the
-    columns' own SQLAlchemy types either way.
+    Rows are written by the recorder's thread, and whatever that thread does in Python the request threads of
+    its process wait for; so each database gets its cheapest way. PostgreSQL: the rows are copied in (``COPY``,
+    ``_copy_issued``), a third of the time per row that an INSERT executed for many rows takes. SQLite: a few
+    multi-row INSERTs (``statement_sizes``), since its driver lets go of the interpreter for every row it
+    executes and each hand-over costs the request threads a wait.
     """
     if not rows:
         return
     with db.transaction() as connection:
-        if connection.dialect.name == "sqlite":
-            start = 0
-            for size in statement_sizes(len(rows)):
-                _insert_rows_at_once(connection, issued_cards, rows[start : start + size], "card_uuid")
-                start += size
-        else:
-            connection.execute(_insert_or_ignore(connection, issued_cards, "card_uuid"), list(rows))
+        if connection.dialect.name == "postgresql":
+            _copy_issued(connection, rows)
+            return
+        start = 0
+        for size in statement_sizes(len(rows)):
+            _insert_rows_at_once(connection, issued_cards, rows[start : start + size], "card_uuid")
+            start += size
+
+
+_INCOMING = "issued_cards_incoming"
+"""A temporary table per PostgreSQL connection, emptied at every commit: COPY cannot skip a card already recorded,
+so rows are copied here and moved into issued_cards by an INSERT that can."""
+
+
+def _copy_issued(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    names = [column.name for column in issued_cards.columns]
+    listed = ", ".join(names)
+    connection.exec_driver_sql(f"CREATE TEMPORARY TABLE IF NOT EXISTS {_INCOMING} (LIKE {issued_cards.name}) "
+                               "ON COMMIT DELETE ROWS")  # made anew when a rolled-back transaction made it
+    copy_statement = f"COPY {_INCOMING} ({listed}) FROM STDIN"
+    dbapi = connection.dialect.loaded_dbapi
+    try:
+        with connection.connection.driver_connection.cursor() as cursor, cursor.copy(copy_statement) as copy:
+            for row in rows:
+                copy.write_row([row[name] for name in names])
+    except dbapi.Error as error:  # as SQLAlchemy reports the errors of the statements it runs itself
+        raise DBAPIError.instance(copy_statement, None, error, dbapi.Error) from None
+    connection.exec_driver_sql(f"INSERT INTO {issued_cards.name} ({listed}) SELECT {listed} FROM {_INCOMING} "
+                               "ON CONFLICT (card_uuid) DO NOTHING")
 
 
 def statement_sizes(rows: int) -> list[int]:
@@ -122,11 +146,6 @@ def _feedback_row(service_id: str, item: Feedback, received_at: datetime) -> dic
         "user_comment": reason.user_comment if reason else None,
         "received_at": received_at,
     }
-
-
-def _insert_or_ignore(connection: Connection, table: Table, key: str) -> Any:
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table).on_conflict_do_nothing(index_elements=[key])
 
 
 def _insert_new(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]], key: str) -> int:
