@@ -123,7 +123,7 @@ def postgres_server(admin_url: str) -> str | None:
             name = _scratch_name()
             admin.execute(f'CREATE DATABASE "{name}"')
             admin.execute(f'DROP DATABASE "{name}"')
-            return str(admin.info.server_version)
+            return str(admin.execute("SHOW server_version").fetchone()[0]).split()[0]
     except psycopg.Error as error:
         print(f"PostgreSQL at {make_url(admin_url).render_as_string()} cannot be used ({type(error).__name__}): "
               "issued cards go to an SQLite file instead", flush=True)
