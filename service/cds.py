@@ -9,10 +9,10 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Response, jsonify
 
 from cds_hooks import order_check
-from cds_hooks.order_check import Fetcher, FetchResult
+from cds_hooks.order_check import Fetcher
 from cds_hooks.protocol import HookRequest, load_request
 from cds_hooks.services import SERVICES, service
-from service import auth, issued_cards, logging_setup, metrics
+from service import auth, fhir_client, issued_cards, logging_setup, metrics
 from service.bodies import json_body
 from service.runtime import runtime
 
@@ -51,7 +51,7 @@ def _fetcher(hook_request: HookRequest) -> Fetcher | None:
         return runtime().fetch
     log.warning("fhirServer on host %s is not listed for the calling EHR; nothing read", urlsplit(server).hostname)
     problem = "the fhirServer named is not one this EHR is registered for, so nothing was read from it"
-    return lambda request, queries: {key: FetchResult(problem=problem) for key in queries}
+    return lambda request, queries: fhir_client.refused(queries, "not-listed", problem)
 
 
 def _answer(service_id: str, hook_request: HookRequest, cards: list[dict[str, Any]]) -> Response:

@@ -48,6 +48,7 @@ _INCLUDES = {kind: f"{kind}:medication" for kind in COUNTED_STATUSES}
 """What a search of each medication resource type asks to include: the Medications its entries reference."""
 FAILURE_REASONS = (
     "not-https",  # plain http to a host other than loopback: nothing was sent
+    "not-listed",  # a fhirServer the calling EHR is not registered for: nothing was sent
     "timeout",  # the time budget ran out
     "unreachable",  # no connection, or the connection broke
     "http-2xx",  # a success other than 200 OK
@@ -102,9 +103,7 @@ class FhirClient:
         if refusal:
             log.warning("fhirServer on host %s refused: plain http outside loopback (CDS_ALLOW_HTTP_FHIR is off)",
                         urlsplit(base).hostname)
-            for query in queries.values():
-                metrics.fhir_fetch(_resource_type(query), None, "not-https")
-            return {key: FetchResult(problem=refusal) for key in queries}
+            return refused(queries, "not-https", refusal)
         started = time.monotonic()
         call = _Call(self, base, _headers(request), started + self.timeout_seconds)
         results = self._parallel({key: partial(call.query, query) for key, query in queries.items()}, call)
@@ -368,6 +367,14 @@ def _status_problem(status: int, authorized: bool) -> str:
 
 def _absolute(query: str) -> bool:
     return "://" in query.split("?")[0]
+
+
+def refused(queries: Mapping[str, str], reason: str, problem: str) -> dict[str, FetchResult]:
+    """The answer when nothing may be sent: every query counted as failed for ``reason`` (one of
+    ``FAILURE_REASONS``), and ``problem`` for the card."""
+    for query in queries.values():
+        metrics.fhir_fetch(_resource_type(query), None, reason)
+    return {key: FetchResult(problem=problem) for key in queries}
 
 
 def _resource_type(query: str) -> str:

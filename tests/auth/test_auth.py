@@ -399,9 +399,15 @@ def test_an_ehr_may_only_name_the_fhir_servers_its_issuer_lists(make_app, issuer
         assert response.status_code == 200
         return response.json["cards"]
 
+    def refusals() -> float:
+        return scraped(app.test_client(), "ketamine_cds_fhir_fetch_failures_total", resource="Condition",
+                       reason="not-listed")
+
+    before = refusals()
     elsewhere = call("https://attacker.example.net/fhir")
     assert "not one this EHR is registered for" in elsewhere[-1]["detail"]
     assert fetched.call_count == 0 and len(responses.calls) == 0, "nothing may be sent to an unlisted server"
+    assert refusals() == before + 1
 
     assert not any(card["summary"].startswith("Interaction check incomplete") for card in call(listed))
     assert fetched.call_count == 1
