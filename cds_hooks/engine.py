@@ -86,28 +86,23 @@ def find_ordered_drugs(orders: Iterable[MedicationFact], kb: KnowledgeBase) -> l
         name = next((drug for drug in reversed(ORDERED_DRUGS) if drug in by_name), None)
         if name is None:
             continue
-        anaesthesia = any(_affirmed(kb.anaesthesia_terms, text) for text in order.texts)
+        anaesthesia = any(_affirmed(kb.anaesthesia_terms, kb.anaesthesia_negation, text) for text in order.texts)
         found.append(OrderedDrug(name=name, match=by_name[name], order=order, anaesthesia=anaesthesia))
     return found
 
 
-_NEGATION = re.compile(r"(?:\b(?:not|no|never|without)\b(?:\s+\w+){0,4}\s*|\b(?:non|sub)[-\s]?)$", re.IGNORECASE)
-"""What, just before a term, says the order is not for it: a negation up to four words back ("not to be used for
-anaesthesia"), or a prefix ("non-anaesthetic", "sub-anaesthetic dose", "non anaesthetic")."""
-
-
-def _affirmed(pattern: re.Pattern[str], text: str) -> bool:
-    r"""Whether the text names one of the pattern's terms other than in a negation ("not for anaesthesia").
+def _affirmed(pattern: re.Pattern[str], negation: re.Pattern[str], text: str) -> bool:
+    r"""Whether the text names one of the pattern's terms other than where ``negation`` matches the end of the text
+    before it ("not for anaesthesia"; the knowledge base's ``anaesthesia_negation``).
 
     >>> terms = re.compile(r"\banaesthe(?:sia|tic)\b")
-    >>> _affirmed(terms, "induction of anaesthesia"), _affirmed(terms, "TRD; not for anaesthesia")
+    >>> negation = re.compile(r"(?:\bnot?\b(?:\s+\w+){0,4}\s*|\b(?:non|sub)[-\s]?)$")
+    >>> _affirmed(terms, negation, "induction of anaesthesia"), _affirmed(terms, negation, "TRD; not for anaesthesia")
     (True, False)
-    >>> _affirmed(terms, "non-anaesthetic dose"), _affirmed(terms, "no anaesthesia; anaesthesia later")
+    >>> _affirmed(terms, negation, "non-anaesthetic dose"), _affirmed(terms, negation, "no anaesthesia; anaesthesia")
     (False, True)
-    >>> _affirmed(terms, "TRD: sub-anaesthetic dose"), _affirmed(terms, "not to be used for anaesthesia")
-    (False, False)
     """
-    return any(not _NEGATION.search(text[: match.start()]) for match in pattern.finditer(text))
+    return any(not negation.search(text[: match.start()]) for match in pattern.finditer(text))
 
 
 def evaluate(

@@ -47,6 +47,9 @@ def test_the_packaged_knowledge_base_loads_with_a_version_and_every_rule_cited(k
          "modifiers.0.when.ordered_context"),
         ("valuesets/medications.yaml", lambda d: d[0]["ingredients"].append("unobtainium"), "0.ingredients"),
         ("manifest.yaml", lambda d: d.__setitem__("version", "new"), "version"),
+        ("manifest.yaml", lambda d: d.pop("anaesthesia_negation"), "anaesthesia_negation"),
+        ("manifest.yaml", lambda d: d["anaesthesia_negation"]["words"].append(False), "anaesthesia_negation.words.4"),
+        ("manifest.yaml", lambda d: d["anaesthesia_negation"].__setitem__("reach", 40), "anaesthesia_negation.reach"),
         ("manifest.yaml", lambda d: d["citations"]["spravato-pi"].__setitem__("url", "not a url"),
          "citations.spravato-pi.value.url"),
     ],
@@ -105,3 +108,21 @@ def test_an_override_naming_an_unknown_rule_stops_start_up(tmp_path):
     with pytest.raises(KnowledgeError) as raised:
         create_app(Settings(knowledge_overrides=overrides))
     assert raised.value.field == "rules.no-such-rule"
+
+
+def test_the_words_that_negate_anaesthetic_use_are_the_manifests(data_dir):
+    from cds_hooks.engine import find_ordered_drugs
+    from cds_hooks.medications import MedicationIndex, read_medication
+    from tests.builders import medication
+
+    order = medication(text="ketamine 50 mg/mL injection", dosage_text="without anaesthesia, for depression")
+    packaged = load_knowledge(data_dir)
+    edit_yaml(data_dir / "manifest.yaml", lambda d: d["anaesthesia_negation"].__setitem__("words", ["not"]))
+    edited = load_knowledge(data_dir)
+
+    def anaesthetic(kb):
+        fact = read_medication(order, kb.terminology, MedicationIndex(), draft=True)
+        return [drug.anaesthesia for drug in find_ordered_drugs([fact], kb)]
+
+    assert anaesthetic(packaged) == [False]
+    assert anaesthetic(edited) == [True]

@@ -78,6 +78,7 @@ def load_knowledge(data_dir: Path = DATA_DIR, overrides: Path | None = None) -> 
             for level, reasons in manifest["override_reasons"].items()
         },
         anaesthesia_terms=_words(manifest["anaesthesia_terms"]),
+        anaesthesia_negation=_negation(**manifest["anaesthesia_negation"]),
         serotonin_watch=SerotoninWatch(**watch) if watch else None,
         local_routes=frozenset(manifest["local_routes"]),
     )
@@ -256,6 +257,19 @@ def _names(cell: str) -> list[str]:
 def _words(terms: Iterable[str]) -> re.Pattern[str]:
     alternation = "|".join(re.escape(term) for term in sorted(terms, key=len, reverse=True))
     return re.compile(rf"(?<![\w])(?:{alternation})(?![\w])", re.IGNORECASE)
+
+
+def _negation(words: list[str], prefixes: list[str], reach: int) -> re.Pattern[str]:
+    r"""The end of a text that negates the term after it: a word up to ``reach`` words back, or a prefix.
+
+    >>> negation = _negation(["not", "no"], ["non"], 1)
+    >>> [bool(negation.search(text)) for text in ("TRD, not for ", "not to be ", "non-", "nothing ")]
+    [True, False, True, False]
+    """
+    alternatives = [rf"\b(?:{'|'.join(map(re.escape, words))})\b(?:\s+\w+){{0,{reach}}}\s*"]
+    if prefixes:
+        alternatives.append(rf"\b(?:{'|'.join(map(re.escape, prefixes))})[-\s]?")
+    return re.compile(f"(?:{'|'.join(alternatives)})$", re.IGNORECASE)
 
 
 def _validated(schema_: Schema, data: object, path: Path, prefix: str = "") -> dict[str, Any]:

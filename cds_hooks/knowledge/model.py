@@ -178,6 +178,8 @@ class KnowledgeBase:
     override_reasons: Mapping[str, tuple[OverrideReason, ...]]
     """Override reasons offered per advice level."""
     anaesthesia_terms: re.Pattern[str]
+    anaesthesia_negation: re.Pattern[str]
+    """Matches at the end of the text before an anaesthesia term when that text negates it."""
     serotonin_watch: SerotoninWatch | None
     local_routes: frozenset[str] = frozenset()
     """Routes with no systemic effect: a co-medication given only by these counts only for rules that name them."""

@@ -48,11 +48,18 @@ class SerotoninWatchSchema(_Strict):
     note = fields.Str(required=True, validate=_TEXT)
 
 
+class NegationSchema(_Strict):
+    words = fields.List(fields.Str(validate=_TEXT), required=True, validate=validate.Length(min=1))
+    prefixes = fields.List(fields.Str(validate=_TEXT), load_default=list)
+    reach = fields.Int(required=True, strict=True, validate=validate.Range(min=0, max=10))
+
+
 class ManifestSchema(_Strict):
     version = fields.Str(required=True, validate=validate.Regexp(r"^\d+\.\d+\.\d+$"))
     date = fields.Date(required=True)
     publisher = fields.Str(required=True, validate=_TEXT)
     anaesthesia_terms = fields.List(fields.Str(validate=_TEXT), required=True, validate=validate.Length(min=1))
+    anaesthesia_negation = fields.Nested(NegationSchema, required=True)
     override_reasons = fields.Dict(
         keys=fields.Str(validate=validate.OneOf(ADVICE_LEVELS)),
         values=fields.List(fields.Nested(OverrideReasonSchema), validate=validate.Length(min=1)),
