@@ -227,7 +227,7 @@ def _notice_card(
     lines = ["Some of the patient's data could not be checked for interactions with ketamine or esketamine:", ""]
     told_with_entry = {entry.missing: None for entry in unreadable if entry.missing}
     for gap in gaps:
-        if gap.key in told_with_entry:
+        if gap.medication_read and gap.key in told_with_entry:
             told_with_entry[gap.key] = gap.reason
         else:
             lines.append(f"- {gap.what[:1].upper()}{gap.what[1:]}: {gap.reason}.")

@@ -38,6 +38,11 @@ class Gap:
         """``medication orders`` for a prefetch key; a read Medication is named by its reference."""
         return WHAT.get(self.key, f"medication {self.key}")
 
+    @property
+    def medication_read(self) -> bool:
+        """The gap is a referenced Medication that could not be read (its key is the reference)."""
+        return self.key not in WHAT
+
 
 @dataclass
 class PatientData:

@@ -244,3 +244,14 @@ def test_the_medication_of_an_order_the_engine_ignores_is_not_read(maoi):
     fetcher = RecordingFetcher()
     gather(hook({**maoi, "fhirServer": EHR}), SIGN, fetcher)
     assert fetcher.calls == []
+
+
+def test_a_reference_named_like_a_prefetch_key_does_not_take_that_keys_line(maoi, knowledge):
+    odd = order("odd", {"medicationReference": {"reference": "conditions"}})
+    maoi["prefetch"]["medicationRequests"] = bundle([odd])
+    del maoi["prefetch"]["conditions"]
+    request = hook(maoi)
+    cards = check(request, SIGN, knowledge, ketamine_orders(request, knowledge), NOW, RecordingFetcher())
+    listed = [line for line in cards[-1]["detail"].splitlines() if line.startswith("- ")]
+    assert listed == ["- Conditions: it was not sent and there is no fhirServer to read it from.",
+                      "- `MedicationRequest/odd`: its medication reference conditions could not be resolved."]
