@@ -95,3 +95,10 @@ def test_a_batch_the_database_refuses_is_reported_unavailable_and_the_next_one_i
     assert _stored(database, "refused") == {}
     save_issued(database, _rows("after", 3))
     assert len(_stored(database, "after")) == 3
+
+
+def test_a_card_twice_in_one_batch_is_kept_once_with_its_first_values(database):
+    first = _rows("inbatch", 2)
+    save_issued(database, [*first, {**first[1], "rule_id": "changed"}])
+    stored = _stored(database, "inbatch")
+    assert len(stored) == 2 and stored["-1"][1] == "maoi"
