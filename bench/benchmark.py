@@ -37,6 +37,7 @@ from typing import Any
 
 import psycopg
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from bench.scenarios import SCENARIOS, order_sign
 from service.fhir_sandbox import FhirSandbox, SandboxUnavailable, seed_bundle, without_prefetch
@@ -119,13 +120,13 @@ def postgres_server(admin_url: str) -> str | None:
     if not admin_url:
         return None
     try:
-        with psycopg.connect(admin_url, autocommit=True, connect_timeout=3) as admin:
+        with psycopg.connect(_libpq(admin_url), autocommit=True, connect_timeout=3) as admin:
             name = _scratch_name()
             admin.execute(f'CREATE DATABASE "{name}"')
             admin.execute(f'DROP DATABASE "{name}"')
             return str(admin.execute("SHOW server_version").fetchone()[0]).split()[0]
-    except psycopg.Error as error:
-        print(f"PostgreSQL at {make_url(admin_url).render_as_string()} cannot be used ({type(error).__name__}): "
+    except (psycopg.Error, ArgumentError) as error:
+        print(f"PostgreSQL at {admin_url.split('@')[-1]} cannot be used ({type(error).__name__}): "
               "issued cards go to an SQLite file instead", flush=True)
         return None
 
@@ -139,14 +140,19 @@ def fresh_database(postgres: str | None) -> Iterator[str]:
             yield f"sqlite:///{Path(folder) / 'cards.sqlite3'}"
         return
     name = _scratch_name()
-    with psycopg.connect(postgres, autocommit=True) as admin:
+    with psycopg.connect(_libpq(postgres), autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     try:
         url = make_url(postgres).set(drivername="postgresql+psycopg", database=name)
         yield url.render_as_string(hide_password=False)
     finally:
-        with psycopg.connect(postgres, autocommit=True) as admin:
+        with psycopg.connect(_libpq(postgres), autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _libpq(url: str) -> str:
+    """The URL as psycopg takes it: ``postgresql+psycopg://`` (SQLAlchemy's spelling) is accepted too."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def _scratch_name() -> str:
