@@ -244,7 +244,7 @@ def _medication_concepts(
     resource: Mapping[str, Any], index: MedicationIndex
 ) -> tuple[list[object], str | None]:
     """The CodeableConcepts that name the drug (medicationCodeableConcept, or a Medication's code and ingredients),
-    and the medicationReference as sent when it cannot be resolved ("" when it is empty)."""
+    and the medicationReference (stripped; "" when it is empty) when it cannot be resolved."""
     concept = resource.get("medicationCodeableConcept")
     if isinstance(concept, dict):
         return [concept], None

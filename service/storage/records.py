@@ -41,17 +41,20 @@ def issued_rows(
 
 MAX_ROWS_PER_STATEMENT = 256
 """The most rows one multi-row INSERT on SQLite carries: 2,304 parameters, well inside what it accepts."""
+ROWS_PER_ARRAY = 64
+"""Rows per PostgreSQL INSERT: the driver turns a statement's arrays into wire format in one go, holding the
+interpreter all the while, so a 500-row statement kept the request threads waiting for milliseconds."""
 
 
 def save_issued(db: Database, rows: Sequence[Mapping[str, Any]]) -> None:
     """Record issued cards (of one or many hook calls) in one transaction; a card already recorded is kept.
 
     Rows are written by the recorder's thread, and whatever that thread does in Python the request threads of
-    its process wait for; so each database gets its cheapest way. PostgreSQL: one INSERT of the rows unnested
-    from one array per column (``_insert_unnested``), half the time per row of an INSERT executed for many rows,
-    with nothing but INSERT on the table needed. SQLite: a few multi-row INSERTs (``statement_sizes``), since its
-    driver lets go of the interpreter for every row it executes and each hand-over costs the request threads a
-    wait.
+    its process wait for; so each database gets its cheapest way. PostgreSQL: INSERTs of up to ``ROWS_PER_ARRAY``
+    rows unnested from one array per column (``_insert_unnested``), about half the time per row of an INSERT
+    executed for many rows, with nothing but INSERT on the table needed. SQLite: a few multi-row INSERTs
+    (``statement_sizes``), since its driver lets go of the interpreter for every row it executes and each
+    hand-over costs the request threads a wait.
     """
     if not rows:
         return
@@ -64,11 +67,6 @@ def save_issued(db: Database, rows: Sequence[Mapping[str, Any]]) -> None:
         for size in statement_sizes(len(rows)):
             _insert_rows_at_once(connection, issued_cards, rows[start : start + size], "card_uuid")
             start += size
-
-
-ROWS_PER_ARRAY = 64
-"""Rows per PostgreSQL INSERT: the driver turns a statement's arrays into wire format in one go, holding the
-interpreter all the while, so a 500-row statement kept the request threads waiting for milliseconds."""
 
 
 def _insert_unnested(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]], key: str) -> None:
