@@ -75,7 +75,8 @@ class MedicationFact:
     """Last dose of ended therapy, when the record tells it."""
     routes: frozenset[str]
     texts: tuple[str, ...]
-    """Free text of the order (dosage, reason, note): read for context such as anaesthetic use."""
+    """What the order says it is for (dosage text, reason, category, course of therapy): read for context such as
+    anaesthetic use. Notes are left out: they tell history ("prior general anaesthesia, 2019"), not purpose."""
     source: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
     """The resource as received, for FHIR validation when the fact turns out to matter."""
     draft: bool = False
@@ -225,7 +226,7 @@ def read_medication(
         fhir_status=fhir_status,
         ended_at=_ended_at(resource, dosages) if status == ENDED else None,
         routes=_routes(dosages, drug.concepts, drug.ingredients),
-        texts=tuple(_free_texts(resource, dosages)),
+        texts=tuple(_purpose_texts(resource, dosages)),
         source=resource,
         draft=draft,
         problem=drug.problem,
@@ -373,13 +374,10 @@ def _routes(
     return frozenset(routes)
 
 
-def _free_texts(resource: Mapping[str, Any], dosages: list[Mapping[str, Any]]) -> list[str]:
+def _purpose_texts(resource: Mapping[str, Any], dosages: list[Mapping[str, Any]]) -> list[str]:
     texts = [d["text"] for d in dosages if isinstance(d.get("text"), str)]
     for name in ("reasonCode", "category"):
         for concept in fhir.items(resource.get(name)):
             texts.extend(fhir.concept_texts(concept))
     texts.extend(fhir.concept_texts(resource.get("courseOfTherapyType")))
-    for note in fhir.items(resource.get("note")):
-        if isinstance(note, dict) and isinstance(note.get("text"), str):
-            texts.append(note["text"])
     return texts
