@@ -235,8 +235,8 @@ def _facts(
                 medications.append(_checked(resource, fact, names, unreadable))
         elif kind == "Condition":
             condition = read_condition(resource)
-            if condition is None:
-                continue
+            if condition is None or (kb.family_history is not None and kb.family_history.matches(condition)):
+                continue  # refuted, entered in error, or a relative's disease
             names = tuple(s.title for s in kb.condition_valuesets.values() if s.matches(condition))
             if names:
                 conditions.append(_checked(resource, condition, names, unreadable))

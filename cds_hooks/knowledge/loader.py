@@ -81,6 +81,7 @@ def load_knowledge(data_dir: Path = DATA_DIR, overrides: Path | None = None) -> 
         anaesthesia_negation=_negation(**manifest["anaesthesia_negation"]),
         serotonin_watch=SerotoninWatch(**watch) if watch else None,
         local_routes=frozenset(manifest["local_routes"]),
+        family_history=_family_history(manifest.get("family_history")),
     )
     return apply_overrides(base, overrides) if overrides else base
 
@@ -209,6 +210,16 @@ def _condition_valuesets(path: Path) -> dict[str, ConditionValueSet]:
         )
     _unique((item.get("id") for item in items), "id", path)
     return result
+
+
+def _family_history(data: Mapping[str, list[str]] | None) -> ConditionValueSet | None:
+    if not data:
+        return None
+    return ConditionValueSet(
+        id="family-history", title="Family history", version="manifest", source="manifest.yaml",
+        icd10cm=tuple(icd10_key(code) for code in data["icd10cm"]), snomed=frozenset(data["snomed"]),
+        text=_words(data["text"]) if data["text"] else None,
+    )
 
 
 def _terminology(folder: Path) -> Terminology:

@@ -183,6 +183,8 @@ class KnowledgeBase:
     serotonin_watch: SerotoninWatch | None
     local_routes: frozenset[str] = frozenset()
     """Routes with no systemic effect: a co-medication given only by these counts only for rules that name them."""
+    family_history: ConditionValueSet | None = None
+    """Problem-list entries about a relative's disease: they fire no condition rule."""
     site: str | None = None
 
     def rule(self, rule_id: str) -> Rule | None:

@@ -54,6 +54,12 @@ class NegationSchema(_Strict):
     reach = fields.Int(required=True, strict=True, validate=validate.Range(min=0, max=10))
 
 
+class FamilyHistorySchema(_Strict):
+    icd10cm = fields.List(fields.Str(validate=_TEXT), load_default=list)
+    snomed = fields.List(fields.Str(validate=validate.Regexp(r"^\d+$")), load_default=list)
+    text = fields.List(fields.Str(validate=_TEXT), load_default=list)
+
+
 class ManifestSchema(_Strict):
     version = fields.Str(required=True, validate=validate.Regexp(r"^\d+\.\d+\.\d+$"))
     date = fields.Date(required=True)
@@ -67,6 +73,7 @@ class ManifestSchema(_Strict):
     )
     serotonin_watch = fields.Nested(SerotoninWatchSchema)
     local_routes = fields.List(fields.Str(validate=validate.OneOf(ROUTES)), load_default=list)
+    family_history = fields.Nested(FamilyHistorySchema)
     citations = fields.Dict(keys=fields.Str(validate=_ID), values=fields.Nested(CitationSchema), required=True)
 
 
