@@ -41,6 +41,16 @@ _STATUS_CLASS = {
 _NEVER = frozenset({"cancelled", "entered-in-error"})
 COUNTED_STATUSES = {kind: tuple(statuses) for kind, statuses in _STATUS_CLASS.items()}
 """Per resource type, the statuses the engine reads (current or ended therapy): what prefetch asks for."""
+R4_STATUSES = {
+    "MedicationRequest": frozenset(
+        {"active", "on-hold", "cancelled", "completed", "entered-in-error", "stopped", "draft", "unknown"}
+    ),
+    "MedicationStatement": frozenset(
+        {"active", "completed", "entered-in-error", "intended", "stopped", "on-hold", "unknown", "not-taken"}
+    ),
+}
+"""Every status FHIR R4 defines per resource type. One outside these (``taking``) or none at all tells nothing
+of whether the drug is taken, so the entry is evaluated as current and named on the notice card."""
 
 _ROUTE_CODES = {
     "26643006": "oral",
@@ -126,9 +136,7 @@ def unresolved_references(resources: Iterable[object], index: MedicationIndex) -
     """
     found: dict[str, None] = {}
     for resource in resources:
-        if not isinstance(resource, dict) or resource.get("status") not in COUNTED_STATUSES.get(
-            resource.get("resourceType"), ()
-        ):
+        if not isinstance(resource, dict) or status_of(resource) == EXCLUDED:
             continue
         reference = resource.get("medicationReference")
         target = reference.get("reference") if isinstance(reference, dict) else None
@@ -235,10 +243,35 @@ def read_medication(
 
 
 def _status(kind: str, fhir_status: str | None, draft: bool) -> str:
-    """A draft order of this session counts as current unless it was itself cancelled or entered in error."""
+    """A draft order of this session counts as current unless it was itself cancelled or entered in error; an
+    entry whose status FHIR R4 does not define counts as current (``status_problem`` says so)."""
     if draft:
         return EXCLUDED if fhir_status in _NEVER else CURRENT
-    return _STATUS_CLASS.get(kind, {}).get(fhir_status or "", EXCLUDED)
+    classes = _STATUS_CLASS.get(kind)
+    if classes is None:
+        return EXCLUDED
+    known = classes.get(fhir_status or "")
+    if known is not None:
+        return known
+    return EXCLUDED if fhir_status in R4_STATUSES[kind] else CURRENT
+
+
+def status_problem(resource: Mapping[str, Any]) -> str | None:
+    """Why the entry's status had to be guessed, for the notice card; None for a status FHIR R4 defines.
+
+    >>> status_problem({"resourceType": "MedicationStatement", "status": "taking"})
+    "its status 'taking' is not a FHIR R4 MedicationStatement status: evaluated as current"
+    >>> status_problem({"resourceType": "MedicationRequest", "status": "stopped"}) is None
+    True
+    """
+    kind = resource.get("resourceType")
+    valid = R4_STATUSES.get(kind) if isinstance(kind, str) else None
+    status = resource.get("status") if isinstance(resource.get("status"), str) else None
+    if valid is None or status in valid:
+        return None
+    if status is None or not status.strip():
+        return "it has no status: evaluated as current"
+    return f"its status {status[:40]!r} is not a FHIR R4 {kind} status: evaluated as current"
 
 
 def _medication_concepts(

@@ -26,6 +26,7 @@ from cds_hooks.medications import (
     identify_relevant,
     read_medication,
     status_of,
+    status_problem,
     unresolved_references,
 )
 from cds_hooks.prefetch import Gap, PatientData, plan
@@ -232,6 +233,8 @@ def _facts(
             if fact.problem:
                 unreadable.append(UnreadableEntry(fact.reference, fact.label, fact.problem, names, fact.missing))
             elif names:
+                if problem := status_problem(resource):
+                    unreadable.append(UnreadableEntry(fact.reference, fact.label, problem, names))
                 medications.append(_checked(resource, fact, names, unreadable))
         elif kind == "Condition":
             condition = read_condition(resource)

@@ -354,17 +354,18 @@ def test_a_cancelled_ketamine_draft_beside_an_active_esketamine_one_gets_no_card
 
 
 @pytest.mark.parametrize(
-    ("note", "indicator"),
+    ("reason", "indicator"),
     [
         ("TRD: sub-anesthetic dose 0.5 mg/kg", "warning"),
         ("non anaesthetic dose", "warning"),
         ("not to be used for anaesthesia", "warning"),
+        ("history of general anaesthesia", "warning"),
         ("induction of anaesthesia", "info"),
     ],
 )
-def test_only_an_order_for_anaesthesia_softens_the_benzodiazepine_hold(client, fixture, note, indicator):
+def test_only_an_order_for_anaesthesia_softens_the_benzodiazepine_hold(client, fixture, reason, indicator):
     body = fixture("order-sign-ketamine-benzodiazepine")
-    body["context"]["draftOrders"]["entry"][0]["resource"]["note"] = [{"text": note}]
+    body["context"]["draftOrders"]["entry"][0]["resource"]["reasonCode"] = [{"text": reason}]
     assert [card["indicator"] for card in cards_for(client, SIGN, body)] == [indicator]
 
 
