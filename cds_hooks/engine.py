@@ -22,7 +22,7 @@ from cds_hooks.knowledge.model import (
     Rule,
 )
 from cds_hooks.medications import CURRENT, ENDED, EXCLUDED, MedicationFact
-from cds_hooks.terminology import IngredientMatch
+from cds_hooks.terminology import MISSPELLING, IngredientMatch
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +157,8 @@ def _implicated_medications(
         advice, notes = _advice(rule, drug, fact, matches)
         if advice == NONE:
             continue
+        notes += [f"\"{match.term}\" read as a likely misspelling of {match.ingredient.name}: confirm the drug"
+                  for match in matches if match.via == MISSPELLING]
         found.append(Implicated(advice, (*notes, *filter(None, [timing_note])), medication=fact, matches=matches))
     return found
 

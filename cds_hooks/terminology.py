@@ -160,7 +160,8 @@ class IngredientMatch:
 
     ingredient: Ingredient
     via: str
-    """``code`` (table), ``resolver`` (terminology server) or ``text`` (name in display or text)."""
+    """``code`` (table), ``resolver`` (terminology server), ``text`` (name in display or text) or ``misspelling``
+    (a long name in text with one letter wrong)."""
     term: str | None = None
     """The words that matched when found in text, e.g. ``Nardil``."""
     routes: frozenset[str] = field(default_factory=frozenset)
@@ -176,6 +177,49 @@ class IngredientMatch:
 
 
 _UNNAMED = ConceptReading((), named=False)
+
+MISSPELLING = "misspelling"
+"""How a name read as a likely misspelling was found (``IngredientMatch.via``): the card says so."""
+MISSPELLING_MIN_LENGTH = 9
+"""Only names this long are matched with a letter wrong: shorter ones lie too close to other words."""
+
+
+def _deletions(word: str) -> set[str]:
+    """The word and every form of it with one letter dropped: two words one edit apart share one of these."""
+    return {word, *(word[:i] + word[i + 1 :] for i in range(len(word)))}
+
+
+def _near_index(keys: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """Single-word names at least ``MISSPELLING_MIN_LENGTH`` letters long, by each of their ``_deletions``."""
+    index: dict[str, list[str]] = {}
+    for key in keys:
+        if len(key) >= MISSPELLING_MIN_LENGTH and key.isalpha():
+            for variant in _deletions(key):
+                index.setdefault(variant, []).append(key)
+    return {variant: tuple(keys) for variant, keys in index.items()}
+
+
+def _one_edit(word: str, other: str) -> bool:
+    """Whether two different words are one edit apart: a letter inserted, dropped or changed, or two neighbouring
+    letters swapped.
+
+    >>> _one_edit("clonazapam", "clonazepam"), _one_edit("sertaline", "sertraline")
+    (True, True)
+    >>> _one_edit("setrraline", "sertraline"), _one_edit("sertralines", "sertraline")
+    (True, True)
+    >>> _one_edit("clonazapan", "clonazepam"), _one_edit("sertraline", "sertraline")
+    (False, False)
+    """
+    if word == other or abs(len(word) - len(other)) > 1:
+        return False
+    if len(word) == len(other):
+        diff = [i for i, (a, b) in enumerate(zip(word, other, strict=True)) if a != b]
+        return len(diff) == 1 or (
+            len(diff) == 2 and diff[1] == diff[0] + 1 and word[diff[0]] == other[diff[1]]
+            and word[diff[1]] == other[diff[0]]
+        )
+    short, long = sorted((word, other), key=len)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +266,7 @@ class Terminology:
             )
         self._by_words = {_words(key): key for key in self._terms}
         self._longest = max((len(words) for words in self._by_words), default=0)
+        self._near = _near_index(key for key, term in self._terms.items() if term.ingredients)
         self._scan = lru_cache(maxsize=SCAN_CACHE_SIZE)(self._scan_text)
         self._readings: BoundedMemo[tuple[Any, ...], ConceptReading] = BoundedMemo(SCAN_CACHE_SIZE)
 
@@ -314,8 +359,9 @@ class Terminology:
         for text in texts:
             for key, written in self._scan(text) if len(text) <= CACHED_TEXT_LENGTH else self._scan_text(text):
                 term = self._terms[key]
+                via = "text" if _words(written) == _words(key) else MISSPELLING
                 for ingredient in term.ingredients:
-                    found.setdefault(ingredient.name, IngredientMatch(ingredient, "text", written, term.routes))
+                    found.setdefault(ingredient.name, IngredientMatch(ingredient, via, written, term.routes))
         return tuple(found.values())
 
     def _scan_text(self, text: str) -> tuple[tuple[str, str], ...]:
@@ -336,5 +382,19 @@ class Terminology:
                     start += length
                     break
             else:
+                near = self._near_term(lowered[start])
+                if near is not None:
+                    found.append((near, words[start].group(0)))
                 start += 1
         return tuple(found)
+
+    def _near_term(self, word: str) -> str | None:
+        """The one tracked single-word name a long word is a likely misspelling of (one letter added, dropped,
+        changed, or two neighbours swapped), or None. A word the names know (a drug, a look-alike) never gets
+        here: it matched as itself."""
+        if len(word) < MISSPELLING_MIN_LENGTH or not word.isalpha():
+            return None
+        candidates = {key for variant in _deletions(word) for key in self._near.get(variant, ())}
+        close = {key for key in candidates if _one_edit(word, key)}
+        ingredients = {self._terms[key].ingredients for key in close}
+        return min(close) if len(ingredients) == 1 else None
