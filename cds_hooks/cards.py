@@ -149,7 +149,7 @@ def _management(finding: Finding) -> str:
 
 
 def _implicated_line(item: Implicated, card_advice: str) -> str:
-    record = item.medication or item.condition
+    record = item.medication or item.condition or item.allergy
     described = record.label if record is not None and record.label else item.label
     text = f"- {item.label}"
     if described and described.lower() != item.label.lower():
@@ -196,17 +196,26 @@ def _extension(finding: Finding, kb: KnowledgeBase) -> dict[str, Any]:
     }
 
 
-def _implicated_entries(item: Implicated) -> list[dict[str, str]]:
+def _implicated_entries(item: Implicated) -> list[dict[str, Any]]:
     if item.condition is not None:
         entry = {"condition": item.label, "advice": item.advice}
         if item.condition.reference:
             entry["reference"] = item.condition.reference
         return [entry]
-    entries = []
+    if item.reading is not None:
+        reading = item.reading
+        values = {name: round(value, 1) for name, value in (("systolic", reading.systolic),
+                                                             ("diastolic", reading.diastolic)) if value is not None}
+        return [{"bloodPressure": {**values, "unit": "mm[Hg]"}, "effective": reading.at.isoformat(),
+                 "references": list(reading.references), "advice": item.advice}]
+    entries: list[dict[str, Any]] = []
+    record = item.medication or item.allergy
     for match in item.matches:
         entry = {"ingredient": match.ingredient.name, "advice": item.advice}
-        if item.medication is not None and item.medication.reference:
-            entry["reference"] = item.medication.reference
+        if item.allergy is not None:
+            entry["allergy"] = item.label
+        if record is not None and record.reference:
+            entry["reference"] = record.reference
         if match.ingredient.rxcui:
             entry["rxnorm"] = match.ingredient.rxcui
         entries.append(entry)

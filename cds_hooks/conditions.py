@@ -29,10 +29,10 @@ class ConditionFact:
 
 def read_condition(resource: Mapping[str, Any]) -> ConditionFact | None:
     """A Condition as a fact; None when it is refuted or entered in error (it never counts)."""
-    verification = _status_code(resource.get("verificationStatus"))
+    verification = fhir.first_code(resource.get("verificationStatus"))
     if verification in _NOT_TRUE:
         return None
-    clinical = _status_code(resource.get("clinicalStatus"))
+    clinical = fhir.first_code(resource.get("clinicalStatus"))
     code = resource.get("code")
     pairs = tuple(_code_pair(c) for c in fhir.codings(code) if isinstance(c.get("code"), str) and c["code"].strip())
     return ConditionFact(
@@ -58,10 +58,3 @@ def _code_pair(coding: Mapping[str, Any]) -> tuple[str, str]:
     system = fhir.canonical_system(coding.get("system"))
     code = coding["code"]
     return system, icd10_key(code) if system == fhir.ICD10CM else code.strip()
-
-
-def _status_code(concept: object) -> str | None:
-    for coding in fhir.codings(concept):
-        if isinstance(coding.get("code"), str):
-            return coding["code"]
-    return None

@@ -1,8 +1,8 @@
-"""The rules engine: medication and condition facts in, findings out.
+"""The rules engine: medication, condition, allergy and blood-pressure facts in, findings out.
 
-A finding is one rule firing for one ordered drug, with every co-medication or condition it implicates and the
-advice each one earns after modifying factors. The engine reads only facts and the knowledge base; it knows
-nothing of FHIR JSON, HTTP or cards.
+A finding is one rule firing for one ordered drug, with every co-medication, condition, allergy or reading it
+implicates and the advice each one earns after modifying factors. The engine reads only facts and the knowledge
+base; it knows nothing of FHIR JSON, HTTP or cards.
 """
 
 from __future__ import annotations
@@ -12,9 +12,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from cds_hooks.administrations import moment
+from cds_hooks.allergies import AllergyFact
 from cds_hooks.conditions import ConditionFact
 from cds_hooks.knowledge.model import (
     ADVICE_RANK,
+    ALLERGY,
+    CONDITION,
+    MEDICATION,
     NONE,
     ORDERED_DRUGS,
     KnowledgeBase,
@@ -23,6 +28,7 @@ from cds_hooks.knowledge.model import (
 )
 from cds_hooks.medications import CURRENT, ENDED, EXCLUDED, MedicationFact
 from cds_hooks.terminology import MISSPELLING, IngredientMatch
+from cds_hooks.vitals import BloodPressure, latest
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,12 +58,19 @@ class Implicated:
     condition: ConditionFact | None = None
     kind: str | None = None
     """What the value set calls a condition, to name one recorded by code alone."""
+    allergy: AllergyFact | None = None
+    reading: BloodPressure | None = None
 
     @property
     def label(self) -> str:
-        """``sertraline``; ``Nardil (phenelzine)``; ``Adderall (amphetamine, dextroamphetamine)``; a condition."""
+        """``sertraline``; ``Nardil (phenelzine)``; ``Adderall (amphetamine, dextroamphetamine)``; a condition;
+        ``ketamine allergy``; ``blood pressure 184/96 mmHg``."""
         if self.condition is not None:
             return self.condition.label or self.kind or "recorded condition"
+        if self.reading is not None:
+            return self.reading.label
+        if self.allergy is not None:
+            return f"{', '.join(match.label for match in self.matches)} allergy"
         terms = {match.term.lower() for match in self.matches if match.term}
         names = [match.ingredient.name for match in self.matches]
         if len(self.matches) > 1 and len(terms) == 1:
@@ -111,8 +124,11 @@ def evaluate(
     conditions: Sequence[ConditionFact],
     kb: KnowledgeBase,
     now: datetime,
+    allergies: Sequence[AllergyFact] = (),
+    readings: Sequence[BloodPressure] = (),
 ) -> list[Finding]:
-    """Every rule that fires for every ordered drug, most severe advice first."""
+    """Every rule that fires for every ordered drug, most severe advice first. Of the blood-pressure ``readings``
+    only the latest within the knowledge base's window counts, and only for the strictest threshold it meets."""
     ordered_refs = {drug.order.reference for drug in ordered if drug.order.reference}
     co_medications = [
         fact
@@ -121,15 +137,23 @@ def evaluate(
         and not any(match.ingredient.name in ORDERED_DRUGS for match in fact.ingredients)
     ]
     named = {match.ingredient.name for fact in co_medications for match in fact.ingredients}
+    reading = latest(readings, now, kb.blood_pressure.window) if readings and kb.blood_pressure else None
+    pressure_rule = _strictest_met(kb, reading)
     findings = []
     for drug in ordered:
         for rule in kb.rules:
-            if rule.kind == "medication":
+            if rule.kind == MEDICATION:
                 if kb.drug_valuesets[rule.valueset].ingredients.isdisjoint(named):
                     continue
                 implicated = _implicated_medications(rule, drug, co_medications, kb, now)
-            else:
+            elif rule.kind == CONDITION:
                 implicated = _implicated_conditions(rule, drug, conditions, kb)
+            elif rule.kind == ALLERGY:
+                implicated = _implicated_allergies(rule, drug, allergies, kb)
+            elif rule is pressure_rule and reading is not None:
+                implicated = _implicated_reading(rule, drug, reading)
+            else:
+                continue
             if implicated:
                 advice = min((item.advice for item in implicated), key=ADVICE_RANK.__getitem__)
                 findings.append(Finding(rule, drug, advice, tuple(implicated)))
@@ -159,8 +183,14 @@ def _implicated_medications(
             continue
         notes += [f"\"{match.term}\" read as a likely misspelling of {match.ingredient.name}: confirm the drug"
                   for match in matches if match.via == MISSPELLING]
+        if fact.note:
+            notes.append(fact.note)
         found.append(Implicated(advice, (*notes, *filter(None, [timing_note])), medication=fact, matches=matches))
     return found
+
+
+_LAST_DOSE = {"MedicationAdministration": "given", "MedicationDispense": "supply ended"}
+"""How the end of ended therapy is told, per record type; ``last dose`` for orders and statements."""
 
 
 def _counts(fact: MedicationFact, rule: Rule, now: datetime) -> tuple[bool, str | None]:
@@ -174,6 +204,11 @@ def _counts(fact: MedicationFact, rule: Rule, now: datetime) -> tuple[bool, str 
             f"{fact.fhir_status}, but the date of the last dose is not recorded: counted as within the "
             f"{rule.washout.label} washout to be safe; confirm the last dose"
         )
+    if fact.resource_type in _LAST_DOSE:
+        if now - fact.ended_at <= rule.washout.period:
+            return True, f"{_LAST_DOSE[fact.resource_type]} {moment(fact.ended_at)}: within the " \
+                         f"{rule.washout.label} washout"
+        return False, None
     last = fact.ended_at.date().isoformat()
     if fact.ended_at > now:
         return True, (
@@ -228,6 +263,41 @@ def _implicated_conditions(
             history = () if condition.active else ("recorded as a past condition; a history counts",)
             found.append(Implicated(advice, (*notes, *history), condition=condition, kind=valueset.title))
     return found
+
+
+def _implicated_allergies(
+    rule: Rule, drug: OrderedDrug, allergies: Sequence[AllergyFact], kb: KnowledgeBase
+) -> list[Implicated]:
+    members = kb.drug_valuesets[rule.valueset].ingredients
+    found = []
+    for allergy in allergies:
+        matches = tuple(match for match in allergy.ingredients if match.ingredient.name in members)
+        if not matches:
+            continue
+        advice, notes = _advice(rule, drug, None, matches)
+        if advice != NONE:
+            reactions = (f"reaction recorded: {', '.join(allergy.reactions)}",) if allergy.reactions else ()
+            criticality = (f"criticality {allergy.criticality}",) if allergy.criticality else ()
+            found.append(Implicated(advice, (*notes, *reactions, *criticality), matches=matches, allergy=allergy))
+    return found
+
+
+def _strictest_met(kb: KnowledgeBase, reading: BloodPressure | None) -> Rule | None:
+    """The blood-pressure rule whose threshold the reading meets and that is the strictest of those it meets (180/110
+    before 140/90), so one reading gives one card."""
+    if reading is None:
+        return None
+    met = [rule for rule in kb.rules if rule.blood_pressure is not None and rule.blood_pressure.met_by(reading)]
+    return max(met, key=lambda rule: (rule.blood_pressure.systolic, rule.blood_pressure.diastolic), default=None)
+
+
+def _implicated_reading(rule: Rule, drug: OrderedDrug, reading: BloodPressure) -> list[Implicated]:
+    advice, notes = _advice(rule, drug, None, ())
+    if advice == NONE:
+        return []
+    threshold = rule.blood_pressure.label if rule.blood_pressure else ""
+    taken = f"measured {moment(reading.at)}, {threshold}"
+    return [Implicated(advice, (*notes, taken), reading=reading)]
 
 
 def _with_serotonin_watch(

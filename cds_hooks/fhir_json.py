@@ -118,6 +118,18 @@ def concept_texts(concept: object) -> list[str]:
     return [text for text in texts if isinstance(text, str) and text.strip()]
 
 
+def first_code(concept: object) -> str | None:
+    """The code of a CodeableConcept's first coding that has one (a clinical or verification status).
+
+    >>> first_code({"coding": [{"system": "x"}, {"code": "active"}]})
+    'active'
+    """
+    for coding in codings(concept):
+        if isinstance(coding.get("code"), str):
+            return coding["code"]
+    return None
+
+
 def concept_label(concept: object) -> str | None:
     """The best single human label of a CodeableConcept (text first, then the first display)."""
     texts = concept_texts(concept)

@@ -1,5 +1,9 @@
 """Medication facts: what a MedicationRequest or MedicationStatement says, normalised to ingredients.
 
+MedicationAdministrations and MedicationDispenses become the same facts (``administrations``, ``dispenses``);
+their statuses are classed here beside the others so that every medication record is excluded, or counted,
+by one table.
+
 The engine works on these facts whatever resource they came from. Reading never raises: an entry whose drug
 cannot be told is a fact with no ingredients and a ``problem``, so the caller can say what could not be read.
 """
@@ -36,6 +40,21 @@ _STATUS_CLASS = {
         "stopped": ENDED,
         "completed": ENDED,
     },
+    "MedicationAdministration": {  # ended: given at its effective time, counted within a washout
+        "in-progress": CURRENT,
+        "on-hold": CURRENT,
+        "completed": ENDED,
+        "stopped": ENDED,
+        "unknown": ENDED,
+    },
+    "MedicationDispense": {  # ended: counted until the supply runs out, then within a washout (``dispenses``)
+        "preparation": CURRENT,
+        "in-progress": CURRENT,
+        "on-hold": CURRENT,
+        "completed": ENDED,
+        "stopped": ENDED,
+        "unknown": ENDED,
+    },
 }
 
 _NEVER = frozenset({"cancelled", "entered-in-error"})
@@ -47,6 +66,13 @@ R4_STATUSES = {
     ),
     "MedicationStatement": frozenset(
         {"active", "completed", "entered-in-error", "intended", "stopped", "on-hold", "unknown", "not-taken"}
+    ),
+    "MedicationAdministration": frozenset(
+        {"in-progress", "not-done", "on-hold", "completed", "entered-in-error", "stopped", "unknown"}
+    ),
+    "MedicationDispense": frozenset(
+        {"preparation", "in-progress", "cancelled", "on-hold", "completed", "entered-in-error", "stopped",
+         "declined", "unknown"}
     ),
 }
 """Every status FHIR R4 defines per resource type. One outside these (``taking``) or none at all tells nothing
@@ -95,6 +121,8 @@ class MedicationFact:
     that no table or name knows is not a problem, just a drug without known interactions."""
     missing: str | None = None
     """The Medication reference that could not be resolved, when that is the problem."""
+    note: str | None = None
+    """What the record tells of when the drug was had, for the card: ``dispensed 2026-11-02, 30 days' supply``."""
 
 
 class MedicationIndex:
@@ -223,7 +251,7 @@ def read_medication(
     fhir_status = resource.get("status") if isinstance(resource.get("status"), str) else None
     status = status_of(resource, draft)
     drug = identified or identify(resource, terminology, index, resolver)
-    dosages = _dosages(resource)
+    dosages = dosages_of(resource)
     label = next((text for concept in drug.concepts for text in fhir.concept_texts(concept)), None)
     return MedicationFact(
         reference=fhir.reference_of(resource),
@@ -233,7 +261,7 @@ def read_medication(
         status=status,
         fhir_status=fhir_status,
         ended_at=_ended_at(resource, dosages) if status == ENDED else None,
-        routes=_routes(dosages, drug.concepts, drug.ingredients),
+        routes=medication_routes(dosages, drug.concepts, drug.ingredients),
         texts=tuple(_purpose_texts(resource, dosages)),
         source=resource,
         draft=draft,
@@ -322,8 +350,11 @@ def _ingredients(
     return tuple(found.values()), named
 
 
-def _dosages(resource: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+def dosages_of(resource: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The dosage instructions (a list; a MedicationAdministration's single ``dosage`` as a list of one)."""
     dosages = resource.get("dosageInstruction", resource.get("dosage"))
+    if isinstance(dosages, dict):
+        return [dosages]
     return [d for d in dosages if isinstance(d, dict)] if isinstance(dosages, list) else []
 
 
@@ -341,7 +372,7 @@ def _ended_at(resource: Mapping[str, Any], dosages: list[Mapping[str, Any]]) -> 
         bounds = repeat.get("boundsPeriod")
         if isinstance(bounds, dict):
             ends.append(fhir.parse_datetime(bounds.get("end"), upper=True))
-        ends.append(_after(_start(resource, bounds), repeat.get("boundsDuration")))
+        ends.append(after_duration(_start(resource, bounds), repeat.get("boundsDuration")))
     if not any(ends):
         dispense = resource.get("dispenseRequest")
         validity = dispense.get("validityPeriod") if isinstance(dispense, dict) else None
@@ -371,8 +402,9 @@ def _start(resource: Mapping[str, Any], bounds: object) -> datetime | None:
     return fhir.parse_datetime(resource.get("authoredOn") or start, upper=True)
 
 
-def _after(start: datetime | None, duration: object) -> datetime | None:
-    """``start`` plus a FHIR Duration (``{"value": 14, "code": "d"}``); None when either is missing or odd."""
+def after_duration(start: datetime | None, duration: object) -> datetime | None:
+    """``start`` plus a FHIR Duration or Quantity (``{"value": 14, "code": "d"}``, a dispense's ``daysSupply``);
+    None when either is missing or odd."""
     if start is None or not isinstance(duration, dict):
         return None
     value, unit = duration.get("value"), duration.get("code") or duration.get("unit")
@@ -386,7 +418,7 @@ def _after(start: datetime | None, duration: object) -> datetime | None:
         return None
 
 
-def _routes(
+def medication_routes(
     dosages: list[Mapping[str, Any]], concepts: list[object], ingredients: tuple[IngredientMatch, ...]
 ) -> frozenset[str]:
     """Routes from the dosage (coded or written), the drug's names, and what the product or brand implies."""

@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from cds_hooks import cards, engine, fhir_json
+from cds_hooks import administrations, cards, dispenses, engine, fetch_queries, fhir_json, vitals
+from cds_hooks.allergies import AllergyFact, read_allergy
 from cds_hooks.cards import UnreadableEntry
 from cds_hooks.conditions import ConditionFact, read_condition
 from cds_hooks.engine import OrderedDrug
 from cds_hooks.errors import DataUnavailable
-from cds_hooks.knowledge.model import ORDERED_DRUGS, KnowledgeBase
+from cds_hooks.knowledge.model import ALLERGY, ORDERED_DRUGS, KnowledgeBase
 from cds_hooks.medications import (
     EXCLUDED,
     Identified,
@@ -40,6 +41,8 @@ Fetcher = Callable[[HookRequest, Mapping[str, str]], "Mapping[str, FetchResult]"
 fhirServer (``MedicationRequest?patient=1``, ``Medication/7``) or an absolute next-page URL."""
 
 _MEDICATION_TYPES = ("MedicationRequest", "MedicationStatement")
+_RECORD_TYPES = (*_MEDICATION_TYPES, administrations.KIND, dispenses.KIND)
+"""Every record of a medication the patient has or had; drafts come only as requests (and statements)."""
 _ORDERED_NAMES = frozenset(ORDERED_DRUGS)
 
 
@@ -153,28 +156,35 @@ def check(
     if drafts.selections_only:
         findings = engine.evaluate(drafts.ordered, drafts.others, [], kb, now)
         return cards.render(findings, [], unreadable_drafts, kb) if findings or unreadable_drafts else []
-    data = gather(request, definition, fetch, drafts.index)
+    data = gather(request, definition, fetch, drafts.index, lambda queries: fetch_queries.narrowed(queries, kb, now))
     unreadable = [
         UnreadableEntry(drug.order.reference, drug.order.label, f"{problem}; checked as far as it could be read")
         for drug in drafts.ordered
         if (problem := validation_problem(drug.order.source))
     ]
     unreadable += unreadable_drafts
-    medications, conditions = _facts(data, kb, drafts.index, resolver, unreadable)
-    findings = engine.evaluate(drafts.ordered, [*drafts.others, *medications], conditions, kb, now)
+    facts = _facts(data, kb, drafts.index, resolver, unreadable, now)
+    findings = engine.evaluate(drafts.ordered, [*drafts.others, *facts.medications], facts.conditions, kb, now,
+                               facts.allergies, facts.readings)
     return cards.render(findings, data.gaps, unreadable, kb)
 
 
 def gather(
-    request: HookRequest, definition: ServiceDefinition, fetch: Fetcher | None, index: MedicationIndex | None = None
+    request: HookRequest,
+    definition: ServiceDefinition,
+    fetch: Fetcher | None,
+    index: MedicationIndex | None = None,
+    narrow: Callable[[Mapping[str, str]], dict[str, str]] | None = None,
 ) -> PatientData:
     """Prefetch first; from fhirServer, in one call, what it lacks: absent keys, the later pages of paged keys and
     the Medications that entries reference but no bundle holds. 412 when no usable data can be had at all.
 
     ``index`` (the draft orders' Medications, by default read afresh) gains every Medication gathered, so the
-    entries can be resolved against it afterwards.
+    entries can be resolved against it afterwards; ``narrow`` may add bounds to the queries of absent keys.
     """
     data = plan(request, definition.prefetch)
+    if narrow is not None and data.to_fetch:
+        data.to_fetch = narrow(data.to_fetch)
     if index is None:
         index = MedicationIndex(fhir_json.bundle_resources(request.context.draft_orders))
     resources = data.all_resources()
@@ -210,25 +220,42 @@ def gather(
     return data
 
 
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What the patient's records say that could change a card."""
+
+    medications: list[MedicationFact]
+    conditions: list[ConditionFact]
+    allergies: list[AllergyFact]
+    readings: list[vitals.BloodPressure]
+
+
 def _facts(
     data: PatientData,
     kb: KnowledgeBase,
     index: MedicationIndex,
     resolver: CodeResolver | None,
     unreadable: list[UnreadableEntry],
-) -> tuple[list[MedicationFact], list[ConditionFact]]:
+    now: datetime,
+) -> Facts:
     """Read every record cheaply; validate with FHIR models only those that could change a card."""
     relevant = kb.interacting_ingredients
-    medications, conditions = [], []
+    allergens = frozenset().union(*(kb.drug_valuesets[rule.valueset].ingredients
+                                    for rule in kb.rules if rule.kind == ALLERGY))
+    medications, conditions, allergies, observations = [], [], [], []
     for resource in data.all_resources():
         kind = resource.get("resourceType")
-        if kind in _MEDICATION_TYPES:
+        if kind in _RECORD_TYPES:
             if status_of(resource) == EXCLUDED:
                 continue
             drug = identify_relevant(resource, kb.terminology, index, relevant, resolver)
             if drug is None:
                 continue
             fact = read_medication(resource, kb.terminology, index, resolver=resolver, identified=drug)
+            if kind == administrations.KIND:
+                fact = administrations.timed(fact, resource)
+            elif kind == dispenses.KIND:
+                fact = dispenses.timed(fact, resource, kb.dispense_default_supply, now)
             names = tuple(m.label for m in fact.ingredients if m.ingredient.name in relevant)
             if fact.problem:
                 unreadable.append(UnreadableEntry(fact.reference, fact.label, fact.problem, names, fact.missing))
@@ -243,10 +270,20 @@ def _facts(
             names = tuple(s.title for s in kb.condition_valuesets.values() if s.matches(condition))
             if names:
                 conditions.append(_checked(resource, condition, names, unreadable))
-    return medications, conditions
+        elif kind == "AllergyIntolerance":
+            allergy = read_allergy(resource, kb.terminology, resolver)
+            if allergy is None:
+                continue
+            names = tuple(m.label for m in allergy.ingredients if m.ingredient.name in allergens)
+            if names:
+                allergies.append(_checked(resource, allergy, names, unreadable))
+        elif kind == vitals.KIND and kb.blood_pressure and vitals.is_blood_pressure(resource, kb.blood_pressure):
+            observations.append(resource)
+    readings = vitals.readings(observations, kb.blood_pressure) if kb.blood_pressure and observations else []
+    return Facts(medications, conditions, allergies, readings)
 
 
-_Fact = TypeVar("_Fact", MedicationFact, ConditionFact)
+_Fact = TypeVar("_Fact", MedicationFact, ConditionFact, AllergyFact)
 
 
 def _checked(

@@ -23,6 +23,10 @@ WHAT = {
     "medicationRequests": "medication orders",
     "medicationStatements": "medication statements",
     "conditions": "conditions",
+    "medicationAdministrations": "medication administrations",
+    "medicationDispenses": "medication dispenses",
+    "allergies": "allergies",
+    "bloodPressure": "blood pressure readings",
 }
 
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from cds_hooks import vitals
 from cds_hooks.errors import UnknownService
 from cds_hooks.medications import COUNTED_STATUSES
 
@@ -15,10 +16,20 @@ def _medications(kind: str) -> str:
     return f"{kind}?patient={{{{context.patientId}}}}&status={statuses}"
 
 
+def _blood_pressure() -> str:
+    codes = ",".join(f"{vitals.LOINC}|{code}" for code in (*vitals.PANEL, *vitals.SYSTOLIC, *vitals.DIASTOLIC))
+    statuses = ",".join(vitals.COUNTED_STATUSES)
+    return f"Observation?patient={{{{context.patientId}}}}&code={codes}&status={statuses}&_sort=-date"
+
+
 PREFETCH = {
     "medicationRequests": _medications("MedicationRequest"),
     "medicationStatements": _medications("MedicationStatement"),
     "conditions": "Condition?patient={{context.patientId}}",
+    "medicationAdministrations": _medications("MedicationAdministration"),
+    "medicationDispenses": _medications("MedicationDispense"),
+    "allergies": "AllergyIntolerance?patient={{context.patientId}}",
+    "bloodPressure": _blood_pressure(),
 }
 """What the engine reads, and no more. MedicationRequests and MedicationStatements (outside prescriptions) in
 the statuses the engine counts: current therapy, and stopped or completed therapy for washout windows. Every
@@ -27,13 +38,20 @@ and FHIR search cannot ask for "no status" or exclude refuted ones with the oper
 
 Only the query subset the specification recommends (type-level search, references, token equality), so an EHR that
 enforces it accepts them: no ``_include``. The Medications that entries reference but the prefetch does not carry
-are read from fhirServer (``order_check.gather``)."""
+are read from fhirServer (``order_check.gather``).
 
-MEDICATION_KEYS = ("medicationRequests", "medicationStatements")
+MedicationAdministrations and MedicationDispenses in the statuses that can count (a dose given, a supply handed
+over); every AllergyIntolerance (one with no clinical status stands, and refuted ones are left out in the service);
+blood-pressure Observations (LOINC panels, systolic and diastolic) that stand, most recent first. No date can be
+computed in a template, so the windows are applied in the service; when the service reads a key itself it
+narrows the query by date (``fetch_queries``)."""
+
+MEDICATION_KEYS = ("medicationRequests", "medicationStatements", "medicationAdministrations", "medicationDispenses")
 
 _USAGE = (
-    "Send the patient's MedicationRequests, MedicationStatements and Conditions as prefetch, or a fhirServer "
-    "(with fhirAuthorization where the server needs it) so the service can read them itself."
+    "Send the patient's MedicationRequests, MedicationStatements, MedicationAdministrations, MedicationDispenses, "
+    "Conditions, AllergyIntolerances and blood-pressure Observations as prefetch, or a fhirServer (with "
+    "fhirAuthorization where the server needs it) so the service can read them itself."
 )
 
 

@@ -15,8 +15,11 @@ from collections.abc import Mapping
 from typing import Any
 
 import orjson
+from fhir.resources.R4B.allergyintolerance import AllergyIntolerance
 from fhir.resources.R4B.condition import Condition
 from fhir.resources.R4B.medication import Medication
+from fhir.resources.R4B.medicationadministration import MedicationAdministration
+from fhir.resources.R4B.medicationdispense import MedicationDispense
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 from fhir.resources.R4B.medicationstatement import MedicationStatement
 from pydantic import ValidationError
@@ -24,7 +27,11 @@ from pydantic import ValidationError
 from cds_hooks.bounded import BoundedMemo
 
 _MODELS = {
-    model.__name__: model for model in (MedicationRequest, MedicationStatement, Condition, Medication)
+    model.__name__: model
+    for model in (
+        MedicationRequest, MedicationStatement, MedicationAdministration, MedicationDispense, Condition,
+        AllergyIntolerance, Medication,
+    )
 }
 
 

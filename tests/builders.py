@@ -148,6 +148,10 @@ def hook_request(
     statements: Iterable[Mapping[str, Any]] = (),
     conditions: Iterable[Mapping[str, Any]] = (),
     drafts: Iterable[Mapping[str, Any]] = (),
+    administrations: Iterable[Mapping[str, Any]] = (),
+    dispenses: Iterable[Mapping[str, Any]] = (),
+    allergies: Iterable[Mapping[str, Any]] = (),
+    observations: Iterable[Mapping[str, Any]] = (),
     hook: str = "order-sign",
 ) -> dict[str, Any]:
     """An order-sign (or order-select) request with every prefetch key filled."""
@@ -169,6 +173,10 @@ def hook_request(
                 [*statements, *(r for r in medications if r["resourceType"] == "MedicationStatement")]
             ),
             "conditions": bundle(conditions),
+            "medicationAdministrations": bundle(administrations),
+            "medicationDispenses": bundle(dispenses),
+            "allergies": bundle(allergies),
+            "bloodPressure": bundle(observations),
         },
     }
 

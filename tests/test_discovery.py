@@ -19,7 +19,10 @@ def test_prefetch_templates_use_only_context_tokens_the_spec_allows(client):
     for service in client.get("/cds-services").get_json()["services"]:
         for key, template in service["prefetch"].items():
             assert "{{context.patientId}}" in template, key
-            assert template.split("?")[0] in {"MedicationRequest", "MedicationStatement", "Condition"}
+            assert template.split("?")[0] in {
+                "MedicationRequest", "MedicationStatement", "MedicationAdministration", "MedicationDispense",
+                "Condition", "AllergyIntolerance", "Observation",
+            }
 
 
 SUBSET_PARAMETERS = {"_count", "_sort"}

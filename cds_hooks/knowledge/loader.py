@@ -20,6 +20,9 @@ from cds_hooks.conditions import icd10_key
 from cds_hooks.errors import KnowledgeError, first_error
 from cds_hooks.knowledge import schema
 from cds_hooks.knowledge.model import (
+    BLOOD_PRESSURE,
+    CONDITION,
+    BloodPressureThreshold,
     Citation,
     ConditionValueSet,
     DrugValueSet,
@@ -33,6 +36,7 @@ from cds_hooks.knowledge.model import (
     When,
 )
 from cds_hooks.terminology import ROUTES, Ingredient, Product, Terminology
+from cds_hooks.vitals import BloodPressureCodes
 
 DATA_DIR = Path(__file__).parent / "data"
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -82,17 +86,26 @@ def load_knowledge(data_dir: Path = DATA_DIR, overrides: Path | None = None) -> 
         serotonin_watch=SerotoninWatch(**watch) if watch else None,
         local_routes=frozenset(manifest["local_routes"]),
         family_history=_family_history(manifest.get("family_history")),
+        blood_pressure=_blood_pressure_codes(manifest.get("blood_pressure")),
+        dispense_default_supply=timedelta(days=manifest["dispense_default_supply_days"]),
     )
+    if base.blood_pressure is None and any(rule.kind == BLOOD_PRESSURE for rule in rules):
+        raise KnowledgeError("blood-pressure rules need the blood_pressure window",
+                             file=str(data_dir / "manifest.yaml"), field="blood_pressure")
     return apply_overrides(base, overrides) if overrides else base
 
 
 def apply_overrides(base: KnowledgeBase, path: Path) -> KnowledgeBase:
-    """A site's choices, named per rule: switch a rule off, or change its advice for one ordered drug."""
+    """A site's choices, named per rule: switch a rule off, change its advice for one ordered drug or its
+    blood-pressure threshold; and the blood-pressure window and the default supply of a dispense."""
     data = _validated(schema.SiteOverridesSchema(), _yaml(path), path)
     by_id = {rule.id: rule for rule in base.rules}
-    for rule_id in data["rules"]:
+    for rule_id, change in data["rules"].items():
         if rule_id not in by_id:
             raise KnowledgeError(f"no rule has the id {rule_id!r}", file=str(path), field=f"rules.{rule_id}")
+        if "blood_pressure" in change and by_id[rule_id].kind != BLOOD_PRESSURE:
+            raise KnowledgeError("only a blood-pressure rule has a threshold", file=str(path),
+                                 field=f"rules.{rule_id}.blood_pressure")
     rules = []
     for rule in base.rules:
         change = data["rules"].get(rule.id)
@@ -101,10 +114,15 @@ def apply_overrides(base: KnowledgeBase, path: Path) -> KnowledgeBase:
             continue
         if change.get("enabled", True) is False:
             continue
-        rules.append(
-            replace(rule, advice={**rule.advice, **change.get("advice", {})}, site_note=change.get("note"))
-        )
-    return replace(base, rules=tuple(rules), site=data["site"])
+        threshold = _threshold(change["blood_pressure"]) if "blood_pressure" in change else rule.blood_pressure
+        rules.append(replace(rule, advice={**rule.advice, **change.get("advice", {})}, site_note=change.get("note"),
+                             blood_pressure=threshold))
+    codes = base.blood_pressure
+    if "blood_pressure" in data and codes is not None:
+        codes = replace(codes, window=timedelta(hours=data["blood_pressure"]["within_hours"]))
+    supply = data.get("dispense_default_supply_days")
+    return replace(base, rules=tuple(rules), site=data["site"], blood_pressure=codes,
+                   dispense_default_supply=timedelta(days=supply) if supply else base.dispense_default_supply)
 
 
 def _rule(
@@ -115,8 +133,8 @@ def _rule(
     known: frozenset[str],
 ) -> Rule:
     data = _validated(schema.RuleSchema(), _yaml(path), path)
-    sets = drug_sets if data["kind"] == "medication" else condition_sets
-    if data["valueset"] not in sets:
+    sets = condition_sets if data["kind"] == CONDITION else drug_sets
+    if data["kind"] != BLOOD_PRESSURE and data["valueset"] not in sets:
         raise KnowledgeError(f"unknown {data['kind']} value set {data['valueset']!r}", file=str(path),
                              field="valueset")
     for number, key in enumerate(data["citations"]):
@@ -150,7 +168,7 @@ def _rule(
         id=data["id"],
         title=data["title"],
         kind=data["kind"],
-        valueset=data["valueset"],
+        valueset=data.get("valueset", ""),
         advice=data["advice"],
         summary=data["summary"],
         consequence=data["consequence"],
@@ -167,8 +185,21 @@ def _rule(
         history_counts=data["history_counts"],
         comedication_routes=frozenset(data["comedication_routes"]),
         modifiers=tuple(modifiers),
+        blood_pressure=_threshold(data["blood_pressure"]) if "blood_pressure" in data else None,
         file=path.name,
     )
+
+
+def _threshold(data: Mapping[str, Mapping[str, float]]) -> BloodPressureThreshold:
+    inclusive = "at_or_above" in data
+    limits = data["at_or_above" if inclusive else "above"]
+    return BloodPressureThreshold(limits["systolic"], limits["diastolic"], inclusive)
+
+
+def _blood_pressure_codes(data: Mapping[str, Any] | None) -> BloodPressureCodes | None:
+    if not data:
+        return None
+    return BloodPressureCodes(window=timedelta(hours=data["within_hours"]))
 
 
 def _washout(data: Mapping[str, int]) -> Washout:

@@ -16,6 +16,7 @@ from functools import cached_property
 from cds_hooks.conditions import ConditionFact
 from cds_hooks.fhir_json import ICD10CM, SNOMED
 from cds_hooks.terminology import Terminology
+from cds_hooks.vitals import BloodPressure, BloodPressureCodes
 
 AVOID, HOLD, MONITOR, NONE = "avoid", "hold", "monitor", "none"
 ADVICE_LEVELS = (AVOID, HOLD, MONITOR, NONE)
@@ -23,6 +24,10 @@ ADVICE_LEVELS = (AVOID, HOLD, MONITOR, NONE)
 ADVICE_RANK = {level: rank for rank, level in enumerate(ADVICE_LEVELS)}
 ORDERED_DRUGS = ("ketamine", "esketamine")
 """The drugs whose orders this service checks, by RxNorm ingredient name."""
+MEDICATION, CONDITION, ALLERGY, BLOOD_PRESSURE = "medication", "condition", "allergy", "blood-pressure"
+RULE_KINDS = (MEDICATION, CONDITION, ALLERGY, BLOOD_PRESSURE)
+"""What a rule is about: a co-medication value set, a condition value set, an allergy to a drug value set (the
+ordered drugs themselves), or the latest blood-pressure reading against a threshold."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,12 +121,43 @@ class Washout:
 
 
 @dataclass(frozen=True, slots=True)
+class BloodPressureThreshold:
+    """A blood-pressure rule's threshold: met when either value reaches it (``inclusive``: at or above)."""
+
+    systolic: float
+    diastolic: float
+    inclusive: bool
+
+    def met_by(self, reading: BloodPressure) -> bool:
+        """
+        >>> from datetime import UTC, datetime
+        >>> at = datetime(2026, 11, 21, tzinfo=UTC)
+        >>> severe, raised = BloodPressureThreshold(180, 110, True), BloodPressureThreshold(140, 90, False)
+        >>> severe.met_by(BloodPressure(180, 80, at, ())), raised.met_by(BloodPressure(140, 90, at, ()))
+        (True, False)
+        >>> raised.met_by(BloodPressure(None, 91, at, ()))
+        True
+        """
+        pairs = ((reading.systolic, self.systolic), (reading.diastolic, self.diastolic))
+        if self.inclusive:
+            return any(value is not None and value >= limit for value, limit in pairs)
+        return any(value is not None and value > limit for value, limit in pairs)
+
+    @property
+    def label(self) -> str:
+        """``at or above 180/110 mmHg``; ``above 140/90 mmHg``."""
+        word = "at or above" if self.inclusive else "above"
+        return f"{word} {self.systolic:g}/{self.diastolic:g} mmHg"
+
+
+@dataclass(frozen=True, slots=True)
 class Rule:
     id: str
     title: str
     kind: str
-    """``medication`` (a co-medication value set) or ``condition`` (a condition value set)."""
+    """One of ``RULE_KINDS``."""
     valueset: str
+    """The value set of a medication, condition or allergy rule; empty for a blood-pressure rule."""
     advice: Mapping[str, str]
     """Advice per ordered drug; ``none`` gives no card."""
     summary: str
@@ -145,6 +181,8 @@ class Rule:
     modifiers: tuple[Modifier, ...] = ()
     site_note: str | None = None
     """Why the site changed this rule, when a site override did."""
+    blood_pressure: BloodPressureThreshold | None = None
+    """A blood-pressure rule's threshold."""
     file: str = ""
 
 
@@ -152,8 +190,8 @@ class Rule:
 class OverrideReason:
     code: str
     display: str
-    applies_to: frozenset[str] = frozenset({"medication", "condition"})
-    """The kinds of rule (``medication``, ``condition``) whose cards offer this reason."""
+    applies_to: frozenset[str] = frozenset(RULE_KINDS)
+    """The kinds of rule (``RULE_KINDS``) whose cards offer this reason."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +223,10 @@ class KnowledgeBase:
     """Routes with no systemic effect: a co-medication given only by these counts only for rules that name them."""
     family_history: ConditionValueSet | None = None
     """Problem-list entries about a relative's disease: they fire no condition rule."""
+    blood_pressure: BloodPressureCodes | None = None
+    """What counts as a blood-pressure reading, and for how long; None: no blood-pressure rule can fire."""
+    dispense_default_supply: timedelta = timedelta(days=90)
+    """How long a dispense with no ``daysSupply`` counts as taken."""
     site: str | None = None
 
     def rule(self, rule_id: str) -> Rule | None:
@@ -196,7 +238,7 @@ class KnowledgeBase:
         names = {
             name
             for rule in self.rules
-            if rule.kind == "medication"
+            if rule.kind == MEDICATION
             for name in self.drug_valuesets[rule.valueset].ingredients
         }
         if self.serotonin_watch is not None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from cds_hooks.knowledge.model import ADVICE_LEVELS, ORDERED_DRUGS
+from cds_hooks.knowledge.model import ADVICE_LEVELS, BLOOD_PRESSURE, ORDERED_DRUGS, RULE_KINDS
 from cds_hooks.terminology import ROUTES
 
 _ID = validate.Regexp(r"^[a-z0-9][a-z0-9-]*$", error="must be lower-case letters, digits and hyphens")
@@ -38,8 +38,7 @@ class CitationSchema(_Strict):
 class OverrideReasonSchema(_Strict):
     code = fields.Str(required=True, validate=_ID)
     display = fields.Str(required=True, validate=_TEXT)
-    applies_to = fields.List(fields.Str(validate=validate.OneOf(("medication", "condition"))),
-                             validate=validate.Length(min=1))
+    applies_to = fields.List(fields.Str(validate=validate.OneOf(RULE_KINDS)), validate=validate.Length(min=1))
 
 
 class SerotoninWatchSchema(_Strict):
@@ -60,6 +59,10 @@ class FamilyHistorySchema(_Strict):
     text = fields.List(fields.Str(validate=_TEXT), load_default=list)
 
 
+class BloodPressureWindowSchema(_Strict):
+    within_hours = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=24 * 366))
+
+
 class ManifestSchema(_Strict):
     version = fields.Str(required=True, validate=validate.Regexp(r"^\d+\.\d+\.\d+$"))
     date = fields.Date(required=True)
@@ -74,6 +77,8 @@ class ManifestSchema(_Strict):
     serotonin_watch = fields.Nested(SerotoninWatchSchema)
     local_routes = fields.List(fields.Str(validate=validate.OneOf(ROUTES)), load_default=list)
     family_history = fields.Nested(FamilyHistorySchema)
+    blood_pressure = fields.Nested(BloodPressureWindowSchema)
+    dispense_default_supply_days = fields.Int(strict=True, required=True, validate=validate.Range(min=1, max=366))
     citations = fields.Dict(keys=fields.Str(validate=_ID), values=fields.Nested(CitationSchema), required=True)
 
 
@@ -138,11 +143,29 @@ class WashoutSchema(_Strict):
             raise ValidationError("give exactly one of days or hours", "days")
 
 
+class _Limits(_Strict):
+    systolic = fields.Float(required=True, validate=validate.Range(min=1, max=400))
+    diastolic = fields.Float(required=True, validate=validate.Range(min=1, max=300))
+
+
+class ThresholdSchema(_Strict):
+    """``at_or_above: {systolic: 180, diastolic: 110}`` or ``above: {systolic: 140, diastolic: 90}``."""
+
+    at_or_above = fields.Nested(_Limits)
+    above = fields.Nested(_Limits)
+
+    @validates_schema
+    def _one_kind(self, data: dict, **kwargs: object) -> None:
+        if len(data) != 1:
+            raise ValidationError("give exactly one of at_or_above or above", "at_or_above")
+
+
 class RuleSchema(_Strict):
     id = fields.Str(required=True, validate=_ID)
     title = fields.Str(required=True, validate=_TEXT)
-    kind = fields.Str(required=True, validate=validate.OneOf(("medication", "condition")))
-    valueset = fields.Str(required=True, validate=_ID)
+    kind = fields.Str(required=True, validate=validate.OneOf(RULE_KINDS))
+    valueset = fields.Str(validate=_ID)
+    blood_pressure = fields.Nested(ThresholdSchema)
     advice = _advice_map(required=True)
     summary = fields.Str(required=True, validate=validate.Length(min=1, max=60))
     topic = fields.Str(required=True, validate=_TEXT)
@@ -166,13 +189,30 @@ class RuleSchema(_Strict):
         if missing:
             raise ValidationError(f"advice is missing for {', '.join(missing)}", "advice")
 
+    @validates_schema
+    def _what_it_reads(self, data: dict, **kwargs: object) -> None:
+        """A blood-pressure rule has a threshold and no value set; every other rule has a value set."""
+        if data.get("kind") == BLOOD_PRESSURE:
+            if "blood_pressure" not in data:
+                raise ValidationError("a blood-pressure rule needs a threshold", "blood_pressure")
+            if "valueset" in data:
+                raise ValidationError("a blood-pressure rule reads no value set", "valueset")
+        else:
+            if "valueset" not in data:
+                raise ValidationError("Missing data for required field.", "valueset")
+            if "blood_pressure" in data:
+                raise ValidationError("only a blood-pressure rule has a threshold", "blood_pressure")
+
 
 class RuleOverrideSchema(_Strict):
     enabled = fields.Bool()
     advice = _advice_map(required=False)
     note = fields.Str(validate=_TEXT)
+    blood_pressure = fields.Nested(ThresholdSchema)
 
 
 class SiteOverridesSchema(_Strict):
     site = fields.Str(required=True, validate=_TEXT)
+    blood_pressure = fields.Nested(BloodPressureWindowSchema)
+    dispense_default_supply_days = fields.Int(strict=True, validate=validate.Range(min=1, max=366))
     rules = fields.Dict(keys=fields.Str(validate=_ID), values=fields.Nested(RuleOverrideSchema), load_default=dict)

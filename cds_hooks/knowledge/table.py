@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from cds_hooks.knowledge.model import ADVICE_RANK, AVOID, HOLD, MONITOR, ORDERED_DRUGS, KnowledgeBase, Rule
+from cds_hooks.knowledge.model import (
+    ADVICE_RANK,
+    AVOID,
+    CONDITION,
+    HOLD,
+    MEDICATION,
+    MONITOR,
+    ORDERED_DRUGS,
+    KnowledgeBase,
+    Rule,
+)
 
 START = "<!-- rules:start -->"
 END = "<!-- rules:end -->"
@@ -18,13 +28,13 @@ def rules_markdown(kb: KnowledgeBase) -> str:
         "| rule | co-medications or conditions | ketamine | esketamine | evidence | also |",
         "|---|---|---|---|---|---|",
     ]
-    for rule in sorted(kb.rules, key=lambda r: (r.kind != "medication", _severity(r), r.id)):
+    for rule in sorted(kb.rules, key=lambda r: (r.kind != MEDICATION, _severity(r), r.id)):
         cells = [
             f"`{rule.id}`",
             _title(rule, kb),
             *(_WORD.get(rule.advice[drug], "none") for drug in ORDERED_DRUGS),
             _evidence(rule),
-            "; ".join(_also(rule)),
+            "; ".join(_also(rule, kb)),
         ]
         lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
     return "\n".join(lines) + "\n"
@@ -55,7 +65,9 @@ def _severity(rule: Rule) -> int:
 
 
 def _title(rule: Rule, kb: KnowledgeBase) -> str:
-    sets = kb.drug_valuesets if rule.kind == "medication" else kb.condition_valuesets
+    if rule.blood_pressure is not None:
+        return f"Latest blood pressure {rule.blood_pressure.label}"
+    sets = kb.condition_valuesets if rule.kind == CONDITION else kb.drug_valuesets
     return sets[rule.valueset].title
 
 
@@ -64,7 +76,7 @@ def _evidence(rule: Rule) -> str:
     return f"{grade} (weak)" if rule.evidence.weak and grade != "weak" else grade
 
 
-def _also(rule: Rule) -> list[str]:
+def _also(rule: Rule, kb: KnowledgeBase) -> list[str]:
     notes = []
     if rule.washout:
         notes.append(f"counts {rule.washout.label} after the last dose")
@@ -78,6 +90,9 @@ def _also(rule: Rule) -> list[str]:
             notes.append(f"{modifier.description}: {changes}")
     if rule.label_note:
         notes.append("the card compares the advice with the label")
+    if rule.blood_pressure is not None and kb.blood_pressure is not None:
+        hours = int(kb.blood_pressure.window.total_seconds() // 3600)
+        notes.append(f"a reading taken within {hours} hours before the order; the strictest threshold met fires")
     return notes
 
 
