@@ -20,14 +20,12 @@ KIND = "MedicationAdministration"
 
 
 def timed(fact: MedicationFact, resource: Mapping[str, Any]) -> MedicationFact:
-    """The fact with the time the dose was given: ``effectiveDateTime``, else the end of ``effectivePeriod``
-    (its start when it has no end). A date without a time stands for its last instant, so a washout is never
-    cut short."""
-    given = given_at(resource)
+    """The fact with the time the dose was given (the engine tells it with the washout): ``effectiveDateTime``,
+    else the end of ``effectivePeriod`` (its start when it has no end). A date without a time stands for its last
+    instant, so a washout is never cut short."""
     if fact.status != ENDED:
         return replace(fact, note=f"administration {fact.fhir_status or 'in progress'}, counted as current")
-    note = f"given {moment(given)}" if given else "administration with no time recorded"
-    return replace(fact, ended_at=given, note=note)
+    return replace(fact, ended_at=given_at(resource))
 
 
 def given_at(resource: Mapping[str, Any]) -> datetime | None:

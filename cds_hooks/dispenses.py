@@ -37,7 +37,7 @@ def timed(
     supply_end = after_duration(handed, resource.get("daysSupply"))
     if supply_end is None:
         supply_end = handed + default_supply
-        supply = f"no days' supply recorded, counted as {default_supply.days} days (the knowledge base's default)"
+        supply = f"no days' supply recorded, counted as {default_supply.days} days (the default for such a fill)"
     else:
         supply = f"{_days(supply_end - handed)} supply"
     if supply_end >= now:

@@ -201,3 +201,124 @@ def advice_by_rule(cards: Iterable[Mapping[str, Any]]) -> dict[str, str]:
         if "ruleId" in extension:
             found[extension["ruleId"]] = extension["advice"]
     return found
+
+
+LOINC = "http://loinc.org"
+_BP_CODES = {"panel": ("85354-9", "Blood pressure panel with all children optional"),
+             "systolic": ("8480-6", "Systolic blood pressure"), "diastolic": ("8462-4", "Diastolic blood pressure")}
+
+
+def _drug(code: str | None, display: str | None, text: str | None) -> dict[str, Any]:
+    return {"medicationCodeableConcept": concept(code=code, display=display, text=text)}
+
+
+def administration(
+    *,
+    code: str | None = None,
+    display: str | None = None,
+    text: str | None = None,
+    status: str = "completed",
+    given: str | None = None,
+    period: Mapping[str, str] | None = None,
+    route: str | None = None,
+    ident: str | None = None,
+) -> dict[str, Any]:
+    """A MedicationAdministration given at ``given`` (effectiveDateTime) or over ``period`` (effectivePeriod)."""
+    resource: dict[str, Any] = {"resourceType": "MedicationAdministration", "id": ident or f"admin-{next(_ids)}",
+                                "status": status, **_drug(code, display, text), "subject": {"reference": PATIENT}}
+    if given:
+        resource["effectiveDateTime"] = given
+    if period:
+        resource["effectivePeriod"] = dict(period)
+    if route:
+        route_code, route_display = ROUTES[route]
+        resource["dosage"] = {"route": concept(code=route_code, display=route_display, system=SNOMED)}
+    return resource
+
+
+def dispense(
+    *,
+    code: str | None = None,
+    display: str | None = None,
+    text: str | None = None,
+    status: str = "completed",
+    handed: str | None = None,
+    prepared: str | None = None,
+    days: float | None = None,
+    ident: str | None = None,
+) -> dict[str, Any]:
+    """A MedicationDispense handed over at ``handed`` (or prepared at ``prepared``) with ``days`` of supply."""
+    resource: dict[str, Any] = {"resourceType": "MedicationDispense", "id": ident or f"dispense-{next(_ids)}",
+                                "status": status, **_drug(code, display, text), "subject": {"reference": PATIENT}}
+    if handed:
+        resource["whenHandedOver"] = handed
+    if prepared:
+        resource["whenPrepared"] = prepared
+    if days is not None:
+        resource["daysSupply"] = {"value": days, "unit": "days", "system": "http://unitsofmeasure.org", "code": "d"}
+    return resource
+
+
+def allergy(
+    *,
+    code: str | None = None,
+    display: str | None = None,
+    text: str | None = None,
+    clinical: str | None = "active",
+    verification: str | None = "confirmed",
+    substance: str | None = None,
+    reaction: str | None = None,
+    ident: str | None = None,
+) -> dict[str, Any]:
+    """An AllergyIntolerance to a drug (RxNorm code or text), with an optional reaction and its substance."""
+    resource: dict[str, Any] = {"resourceType": "AllergyIntolerance", "id": ident or f"allergy-{next(_ids)}",
+                                "patient": {"reference": PATIENT},
+                                "code": concept(code=code, display=display, text=text)}
+    if clinical:
+        resource["clinicalStatus"] = {"coding": [
+            {"system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "code": clinical}]}
+    if verification:
+        resource["verificationStatus"] = {"coding": [
+            {"system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification", "code": verification}]}
+    if reaction or substance:
+        entry: dict[str, Any] = {"manifestation": [{"text": reaction or "rash"}]}
+        if substance:
+            entry["substance"] = {"text": substance}
+        resource["reaction"] = [entry]
+    return resource
+
+
+def _quantity(value: float, unit: str = "mm[Hg]") -> dict[str, Any]:
+    return {"value": value, "unit": "mmHg" if unit == "mm[Hg]" else unit, "system": "http://unitsofmeasure.org",
+            "code": unit}
+
+
+def blood_pressure(
+    systolic: float | None,
+    diastolic: float | None,
+    at: str,
+    *,
+    status: str = "final",
+    unit: str = "mm[Hg]",
+    ident: str | None = None,
+) -> dict[str, Any]:
+    """A blood-pressure panel Observation (LOINC 85354-9) with systolic and diastolic components."""
+    components = [
+        {"code": concept(code=_BP_CODES[name][0], display=_BP_CODES[name][1], system=LOINC),
+         "valueQuantity": _quantity(value, unit)}
+        for name, value in (("systolic", systolic), ("diastolic", diastolic)) if value is not None
+    ]
+    return {"resourceType": "Observation", "id": ident or f"bp-{next(_ids)}", "status": status,
+            "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                                      "code": "vital-signs"}]}],
+            "code": concept(code=_BP_CODES["panel"][0], display=_BP_CODES["panel"][1], system=LOINC),
+            "subject": {"reference": PATIENT}, "effectiveDateTime": at, "component": components}
+
+
+def blood_pressure_part(
+    part: str, value: float, at: str, *, status: str = "final", unit: str = "mm[Hg]", ident: str | None = None
+) -> dict[str, Any]:
+    """A systolic (8480-6) or diastolic (8462-4) blood-pressure Observation on its own."""
+    return {"resourceType": "Observation", "id": ident or f"bp-{part}-{next(_ids)}", "status": status,
+            "code": concept(code=_BP_CODES[part][0], display=_BP_CODES[part][1], system=LOINC),
+            "subject": {"reference": PATIENT}, "effectiveDateTime": at, "valueQuantity": _quantity(value, unit)}

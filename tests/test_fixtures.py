@@ -142,6 +142,26 @@ EXPECTED = {
         ('info', 'cns-depressants',
          'Monitor ketamine with gabapentin: additive sedation, respiratory depression'),
     ],
+    "order-sign-esketamine-blood-pressure-severe": [
+        ('critical', 'blood-pressure-severe',
+         'Avoid esketamine with blood pressure 186/104 mmHg: severe hypertension, do not give today'),
+    ],
+    "order-sign-ketamine-blood-pressure-raised": [
+        ('info', 'blood-pressure-raised',
+         'Monitor ketamine with blood pressure 152/88 mmHg: raised blood pressure, recheck before and after'),
+    ],
+    "order-sign-ketamine-allergy": [
+        ('critical', 'ketamine-allergy',
+         'Avoid ketamine with Ketalar (ketamine) allergy: recorded allergy, a label contraindication'),
+    ],
+    "order-sign-esketamine-methylene-blue-administration": [
+        ('critical', 'linezolid-methylene-blue',
+         'Avoid esketamine with methylene blue: MAO inhibition, hypertensive and serotonin risk'),
+    ],
+    "order-sign-esketamine-maoi-dispense": [
+        ('critical', 'maoi',
+         'Avoid esketamine with phenelzine: MAOI, risk of hypertensive crisis'),
+    ],
     "order-sign-ketamine-hypertension": [
         ('info', 'hypertension',
          'Monitor ketamine with Essential (primary) hypertension: hypertension, blood-pressure rise after the dose'),
