@@ -232,7 +232,8 @@ def administration(
         resource["effectivePeriod"] = dict(period)
     if route:
         route_code, route_display = ROUTES[route]
-        resource["dosage"] = {"route": concept(code=route_code, display=route_display, system=SNOMED)}
+        resource["dosage"] = {"route": concept(code=route_code, display=route_display, system=SNOMED),
+                              "dose": {"value": 600, "unit": "mg", "system": "http://unitsofmeasure.org", "code": "mg"}}
     return resource
 
 

@@ -34,11 +34,13 @@ def _observation(spec: dict[str, Any]) -> dict[str, Any]:
     return blood_pressure_part(part, spec.pop(part), at, **spec)
 
 
-def request_for(case: dict[str, Any], drug: str) -> dict[str, Any]:
-    """The order-sign request of one case for one ordered drug, with every record in its prefetch key."""
-    order = ordered(drug, reason=case.get("ordered_reason"))
+def request_for(case: dict[str, Any], *drugs: str) -> dict[str, Any]:
+    """The order-sign request of one case for the ordered drugs (a draft of each), with every record in its
+    prefetch key."""
+    first, *others = [ordered(drug, reason=case.get("ordered_reason")) for drug in drugs]
     return hook_request(
-        order,
+        first,
+        drafts=others,
         administrations=[administration(**spec) for spec in case.get("administrations") or ()],
         dispenses=[dispense(**spec) for spec in case.get("dispenses") or ()],
         allergies=[allergy(**spec) for spec in case.get("allergies") or ()],
@@ -50,12 +52,21 @@ def expected(case: dict[str, Any], drug: str) -> dict[str, str]:
     return case.get(f"expect_{drug}", case.get("expect"))
 
 
-def params(*, fetchable_only: bool = False) -> list[Any]:
+def params() -> list[Any]:
     """One pytest param per case, section and ordered drug: (case, drug)."""
     return [
         pytest.param(case, drug, id=f"{section}: {case['name']} ({drug})")
         for section in SECTIONS
         for case in CASES[section]
-        if not (fetchable_only and case.get("prefetch_only"))
         for drug in ORDERED_DRUGS
+    ]
+
+
+def fetchable() -> list[Any]:
+    """One pytest param per case that is valid FHIR (a FHIR server stores it): (case,)."""
+    return [
+        pytest.param(case, id=f"{section}: {case['name']}")
+        for section in SECTIONS
+        for case in CASES[section]
+        if not case.get("prefetch_only")
     ]
