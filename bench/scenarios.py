@@ -50,9 +50,51 @@ def medication_request(number: int, patient: str, concept: dict[str, Any]) -> di
     }
 
 
+def _searchset(resources: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": r} for r in resources]}
+
+
+def _records(patient: str, medications: int) -> dict[str, dict[str, Any]]:
+    """The other prefetch keys as a clinic's EHR fills them: a fill per unrelated order, two administrations, two
+    allergies and a month of blood-pressure panels (the latest normal), none of which changes the cards."""
+    subject = {"reference": f"Patient/{patient}"}
+    dispenses = [
+        {"resourceType": "MedicationDispense", "id": f"bench-fill-{number}", "status": "completed", "subject": subject,
+         "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": code, "display": display}]},
+         "whenHandedOver": f"2026-{10 + number % 2:02d}-{1 + number % 28:02d}T10:00:00Z",
+         "daysSupply": {"value": 30, "unit": "days", "system": "http://unitsofmeasure.org", "code": "d"}}
+        for number, (code, display) in enumerate(_UNRELATED[: min(medications, len(_UNRELATED))])
+    ]
+    administrations = [
+        {"resourceType": "MedicationAdministration", "id": f"bench-given-{number}", "status": "completed",
+         "subject": subject, "medicationCodeableConcept": {"text": text}, "effectiveDateTime": "2026-11-20T09:00:00Z"}
+        for number, text in enumerate(("ondansetron 4 mg IV", "cefazolin 2 g IV"))
+    ]
+    allergies = [
+        {"resourceType": "AllergyIntolerance", "id": f"bench-allergy-{number}", "patient": subject,
+         "clinicalStatus": {"coding": [{"code": "active"}]}, "code": {"text": text}}
+        for number, text in enumerate(("penicillin", "sulfonamide antibiotics"))
+    ]
+    panel = {"coding": [{"system": "http://loinc.org", "code": "85354-9"}]}
+    readings = [
+        {"resourceType": "Observation", "id": f"bench-bp-{day}", "status": "final", "subject": subject, "code": panel,
+         "effectiveDateTime": f"2026-11-{day:02d}T09:00:00Z",
+         "component": [
+             {"code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]},
+              "valueQuantity": {"value": 124 + day % 7, "unit": "mmHg", "code": "mm[Hg]"}},
+             {"code": {"coding": [{"system": "http://loinc.org", "code": "8462-4"}]},
+              "valueQuantity": {"value": 76 + day % 5, "unit": "mmHg", "code": "mm[Hg]"}},
+         ]}
+        for day in range(1, 22)
+    ]
+    return {"medicationDispenses": _searchset(dispenses), "medicationAdministrations": _searchset(administrations),
+            "allergies": _searchset(allergies), "bloodPressure": _searchset(readings)}
+
+
 def order_sign(medications: int, interacting: int, ketamine: bool = True) -> dict[str, Any]:
     """An order-sign request with ``medications`` active orders in prefetch, the last ``interacting`` of which
-    interact with ketamine; ``ketamine=False`` orders amlodipine instead."""
+    interact with ketamine, and the other prefetch keys filled (``_records``); ``ketamine=False`` orders
+    amlodipine instead."""
     body = copy.deepcopy(json.loads((FIXTURES / "order-sign-ketamine-benzodiazepine.json").read_text()))
     patient = body["context"]["patientId"]
     if not ketamine:
@@ -67,6 +109,7 @@ def order_sign(medications: int, interacting: int, ketamine: bool = True) -> dic
     for offset in range(interacting):
         entries[-1 - offset]["resource"]["medicationCodeableConcept"] = _INTERACTING[offset % len(_INTERACTING)]
     body["prefetch"]["medicationRequests"] = {"resourceType": "Bundle", "type": "searchset", "entry": entries}
+    body["prefetch"].update(_records(patient, medications))
     return body
 
 

@@ -277,9 +277,10 @@ def _facts(
             names = tuple(m.label for m in allergy.ingredients if m.ingredient.name in allergens)
             if names:
                 allergies.append(_checked(resource, allergy, names, unreadable))
-        elif kind == vitals.KIND and kb.blood_pressure and vitals.is_blood_pressure(resource, kb.blood_pressure):
+        elif kind == vitals.KIND:
             observations.append(resource)
-    readings = vitals.readings(observations, kb.blood_pressure) if kb.blood_pressure and observations else []
+    readings = (vitals.readings(observations, kb.blood_pressure, now - kb.blood_pressure.window)
+                if kb.blood_pressure and observations else [])
     return Facts(medications, conditions, allergies, readings)
 
 

@@ -68,20 +68,21 @@ class BloodPressure:
         return f"diastolic blood pressure {_number(self.diastolic or 0)} mmHg"
 
 
-def is_blood_pressure(resource: Mapping[str, Any], codes: BloodPressureCodes) -> bool:
-    """Whether the Observation is coded as one of the blood-pressure codes (whatever its status)."""
-    return bool(_loinc_codes(resource.get("code")) & codes.all)
-
-
-def readings(observations: Iterable[Mapping[str, Any]], codes: BloodPressureCodes) -> list[BloodPressure]:
-    """Every reading the Observations hold; a systolic and a diastolic Observation taken at the same time make
-    one reading. Observations not in a counted status, with no time, or with no usable value are left out."""
+def readings(
+    observations: Iterable[Mapping[str, Any]], codes: BloodPressureCodes, since: datetime | None = None
+) -> list[BloodPressure]:
+    """Every blood-pressure reading the Observations hold (taken at ``since`` or later, when given); a systolic and
+    a diastolic Observation taken at the same time make one reading. Observations of anything else, not in a
+    counted status, with no time, or with no usable value are left out; the cheap tests come first, as most of a
+    patient's readings are old."""
     found: dict[datetime, tuple[float | None, float | None, tuple[str, ...]]] = {}
     for resource in observations:
         if resource.get("status") not in codes.statuses:
             continue
         at = _taken_at(resource)
-        if at is None:
+        if at is None or (since is not None and at < since):
+            continue
+        if not _loinc_codes(resource.get("code")) & codes.all:
             continue
         systolic, diastolic = _values(resource, codes)
         if systolic is None and diastolic is None:
