@@ -46,8 +46,6 @@ blood-pressure Observations (LOINC panels, systolic and diastolic) that stand, m
 computed in a template, so the windows are applied in the service; when the service reads a key itself it
 narrows the query by date (``fetch_queries``)."""
 
-MEDICATION_KEYS = ("medicationRequests", "medicationStatements", "medicationAdministrations", "medicationDispenses")
-
 _USAGE = (
     "Send the patient's MedicationRequests, MedicationStatements, MedicationAdministrations, MedicationDispenses, "
     "Conditions, AllergyIntolerances and blood-pressure Observations as prefetch, or a fhirServer (with "
@@ -99,7 +97,7 @@ SERVICES = (
 )
 
 
-def service(service_id: str) -> ServiceDefinition:
+def service_by_id(service_id: str) -> ServiceDefinition:
     for definition in SERVICES:
         if definition.id == service_id:
             return definition

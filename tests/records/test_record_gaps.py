@@ -11,12 +11,12 @@ import pytest
 from cds_hooks.knowledge import load_knowledge
 from cds_hooks.order_check import FetchResult, check, ketamine_orders
 from cds_hooks.protocol import HookRequest, load_request
-from cds_hooks.services import service
+from cds_hooks.services import service_by_id
 from tests.builders import advice_by_rule, allergy, blood_pressure, bundle, hook_request, ordered, run
 from tests.conftest import NOW
 
 KB = load_knowledge()
-SIGN = service("ketamine-order-sign")
+SIGN = service_by_id("ketamine-order-sign")
 WHAT = {"medicationAdministrations": "Medication administrations", "medicationDispenses": "Medication dispenses",
         "allergies": "Allergies", "bloodPressure": "Blood pressure readings"}
 OUTCOME = {"resourceType": "OperationOutcome",

@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from cds_hooks.knowledge import ORDERED_DRUGS
 from service import create_app
 from service.config import Settings
-from service.fhir_sandbox import without_prefetch
+from service.fhir.sandbox import without_prefetch
 from tests.builders import PATIENT
 from tests.conftest import NOW
 from tests.records.cases import SECTIONS, expected, fetchable, request_for
