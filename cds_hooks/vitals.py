@@ -77,7 +77,8 @@ def readings(
     patient's readings are old."""
     found: dict[datetime, tuple[float | None, float | None, tuple[str, ...]]] = {}
     for resource in observations:
-        if resource.get("status") not in codes.statuses:
+        status = resource.get("status")
+        if status.__class__ is not str or status not in codes.statuses:
             continue
         at = _taken_at(resource)
         if at is None or (since is not None and at < since):
