@@ -1,7 +1,7 @@
 """Measure what reading from the EHR's FHIR server costs, against the sandbox FHIR server on loopback.
 
 1. Added latency: each fixture answered with full prefetch, then with only ``fhirServer`` (the service reads
-   MedicationRequests, MedicationStatements and Conditions itself); medians and 95th percentiles.
+   the patient's data itself, one query per prefetch key); medians and 95th percentiles.
 2. Parallel queries: the sandbox delays every answer by a fixed time; with the queries in parallel a hook call
    takes about one delay, one after another it would take one per query. The same calls are timed with a
    one-thread client for comparison.
@@ -22,6 +22,7 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
+from cds_hooks.services import PREFETCH
 from service import create_app
 from service.config import Settings
 from service.fhir.client import FhirClient
@@ -85,7 +86,7 @@ def added_latency(rounds: int) -> None:
 
 def parallelism(rounds: int, delay_ms: int) -> None:
     body = fixture_requests()["order-sign-esketamine-maoi"]
-    print(f"\n2. Parallel queries: every sandbox answer delayed {delay_ms} ms; 3 queries per hook call "
+    print(f"\n2. Parallel queries: every sandbox answer delayed {delay_ms} ms; {len(PREFETCH)} queries per hook call "
           f"({rounds} rounds, ms)")
     with FhirSandbox(seed=seed_bundle(), delay_ms=delay_ms) as sandbox:
         request = without_prefetch(body, sandbox.base_url)
