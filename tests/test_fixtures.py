@@ -162,6 +162,15 @@ EXPECTED = {
         ('critical', 'maoi',
          'Avoid esketamine with phenelzine: MAOI, risk of hypertensive crisis'),
     ],
+    "order-sign-ketamine-anaesthesia-history": [
+        ('warning', 'benzodiazepines',
+         'Hold ketamine with lorazepam: additive sedation, may blunt response'),
+    ],
+    "order-sign-esketamine-family-history": [],
+    "order-sign-ketamine-misspelt-clonazepam": [
+        ('warning', 'benzodiazepines',
+         'Hold ketamine with clonazapam (clonazepam): additive sedation, may blunt response'),
+    ],
     "order-sign-ketamine-hypertension": [
         ('info', 'hypertension',
          'Monitor ketamine with Essential (primary) hypertension: hypertension, blood-pressure rise after the dose'),
