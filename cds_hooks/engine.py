@@ -297,7 +297,7 @@ def _implicated_reading(rule: Rule, drug: OrderedDrug, reading: BloodPressure) -
         return []
     threshold = rule.blood_pressure.label if rule.blood_pressure else ""
     taken = f"measured {moment(reading.at)}, {threshold}"
-    return [Implicated(advice, (*notes, taken), reading=reading)]
+    return [Implicated(advice, (taken, *notes), reading=reading)]
 
 
 def _with_serotonin_watch(
