@@ -11,14 +11,45 @@ One hook call flows one way through its stages::
 ``order_check`` runs the stages for one call. ``knowledge`` loads the rule files, value sets and terminology a
 committee owns; ``services`` describes the CDS services offered; ``feedback`` validates clinicians' feedback.
 The service layer (``service/``) does all input and output around this core.
+
+The names below are imported on first use, so importing one small module (``cds_hooks.ids``, say) does not load
+the whole core and its FHIR models.
 """
 
-from cds_hooks.errors import CdsError, DataUnavailable, HookMismatch, InvalidRequest, UnknownService
-from cds_hooks.feedback import load_feedback
-from cds_hooks.knowledge import KnowledgeBase, load_knowledge
-from cds_hooks.order_check import Fetcher, FetchResult, check, ketamine_orders, unidentified_cards
-from cds_hooks.protocol import HookRequest, load_request
-from cds_hooks.services import SERVICES, ServiceDefinition, service_by_id
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cds_hooks.errors import CdsError, DataUnavailable, HookMismatch, InvalidRequest, UnknownService
+    from cds_hooks.feedback import load_feedback
+    from cds_hooks.knowledge import KnowledgeBase, load_knowledge
+    from cds_hooks.order_check import Fetcher, FetchResult, check, ketamine_orders, unidentified_cards
+    from cds_hooks.protocol import HookRequest, load_request
+    from cds_hooks.services import SERVICES, ServiceDefinition, service_by_id
+
+_HOME = {
+    "CdsError": "cds_hooks.errors",
+    "DataUnavailable": "cds_hooks.errors",
+    "HookMismatch": "cds_hooks.errors",
+    "InvalidRequest": "cds_hooks.errors",
+    "UnknownService": "cds_hooks.errors",
+    "load_feedback": "cds_hooks.feedback",
+    "KnowledgeBase": "cds_hooks.knowledge",
+    "load_knowledge": "cds_hooks.knowledge",
+    "FetchResult": "cds_hooks.order_check",
+    "Fetcher": "cds_hooks.order_check",
+    "check": "cds_hooks.order_check",
+    "ketamine_orders": "cds_hooks.order_check",
+    "unidentified_cards": "cds_hooks.order_check",
+    "HookRequest": "cds_hooks.protocol",
+    "load_request": "cds_hooks.protocol",
+    "SERVICES": "cds_hooks.services",
+    "ServiceDefinition": "cds_hooks.services",
+    "service_by_id": "cds_hooks.services",
+}
+"""Where each name the core offers is defined."""
 
 __all__ = [
     "SERVICES",
@@ -40,3 +71,9 @@ __all__ = [
     "service_by_id",
     "unidentified_cards",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module 'cds_hooks' has no attribute {name!r}")
+    return getattr(importlib.import_module(_HOME[name]), name)
