@@ -14,9 +14,9 @@ from typing import Any, NoReturn
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from cds_hooks import order_check
 from cds_hooks.errors import CdsError
 from cds_hooks.knowledge import replace_section, rules_markdown
+from cds_hooks.order_check import answer
 from cds_hooks.protocol import load_request
 from cds_hooks.services import SERVICES, service_by_id
 from service.config import DEFAULT_PORT, PRODUCTION_HOST, ConfigError, Settings
@@ -143,12 +143,8 @@ def _check(path: Path, service_id: str | None, output: str, now_text: str | None
         return 2
     request = load_request(body, definition.hook)
     now = datetime.fromisoformat(now_text).astimezone(UTC) if now_text else datetime.now(UTC)
-    drafts = order_check.ketamine_orders(request, knowledge, resolver)
-    if drafts.ordered:
-        cards = order_check.check(request, definition, knowledge, drafts, now, resolver=resolver)
-    else:
-        cards = order_check.unidentified_cards(drafts, knowledge)
-    print(json.dumps({"cards": cards}, indent=2) if output == "json" else _as_text(cards))
+    body = answer(request, definition, knowledge, now, resolver=resolver).as_json()
+    print(json.dumps(body, indent=2) if output == "json" else _as_text(body["cards"]))
     return 0
 
 
