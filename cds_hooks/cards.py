@@ -201,7 +201,7 @@ def _notice_card(
         count = len(unreadable)
         headline = f"Interaction check incomplete: {count} record{'' if count == 1 else 's'} could not be read"
     lines = ["Some of the patient's data could not be checked for interactions with ketamine or esketamine:", ""]
-    told_with_entry = {entry.missing: None for entry in unreadable if entry.missing}
+    told_with_entry: dict[str, str | None] = {entry.missing: None for entry in unreadable if entry.missing}
     for gap in gaps:
         if gap.medication_read and gap.key in told_with_entry:
             told_with_entry[gap.key] = gap.reason

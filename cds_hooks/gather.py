@@ -35,8 +35,8 @@ def gather(
     if index is None:
         index = MedicationIndex(fhir_json.bundle_resources(request.context.draft_orders))
     resources = data.all_resources()
-    for resource in resources:
-        index.add(resource)
+    for prefetched in resources:
+        index.add(prefetched)
     reads = {reference: reference for reference in unresolved_references(resources, index)}
     searches = {key: _with_include(query) for key, query in data.to_fetch.items()}
     queries = {**searches, **data.next_pages, **reads}
@@ -75,7 +75,7 @@ def _with_include(query: str) -> str:
     return f"{query}&_include={include}" if include and "?" in query else query
 
 
-def _answered(results: Mapping[str, FetchResult], queries: Mapping[str, str]) -> dict[str, FetchResult]:
+def _answered(results: Mapping[str, FetchResult], queries: Mapping[str, object]) -> dict[str, FetchResult]:
     """A result for every query asked, in the order asked: one the runner left out could not be fetched."""
     return {key: results.get(key) or FetchResult(problem=_NOT_FETCHED) for key in queries}
 

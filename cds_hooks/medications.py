@@ -126,7 +126,7 @@ def unresolved_references(resources: Iterable[object], index: MedicationIndex) -
     found: dict[str, None] = {}
     for resource in resources:
         if not isinstance(resource, dict) or resource.get("status") not in COUNTED_STATUSES.get(
-            resource.get("resourceType"), ()
+            str(resource.get("resourceType")), ()
         ):
             continue
         reference = resource.get("medicationReference")
@@ -255,8 +255,8 @@ def _medication_concepts(
     medication = index.resolve(target, resource) if isinstance(target, str) else None
     if medication is None:
         display = reference.get("display")
-        concepts = [{"text": display}] if isinstance(display, str) and display.strip() else []
-        return concepts, (target.strip() if isinstance(target, str) else str(target or ""))
+        named: list[object] = [{"text": display}] if isinstance(display, str) and display.strip() else []
+        return named, (target.strip() if isinstance(target, str) else str(target or ""))
     concepts: list[object] = [medication.get("code")]
     for part in fhir.items(medication.get("ingredient")):
         if not isinstance(part, dict):

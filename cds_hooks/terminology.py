@@ -63,7 +63,7 @@ def routes_in(text: str) -> frozenset[str]:
 
 
 def _routes_of(text: str) -> frozenset[str]:
-    return frozenset(match.lastgroup for match in _ROUTE_PATTERN.finditer(text))
+    return frozenset(match.lastgroup for match in _ROUTE_PATTERN.finditer(text) if match.lastgroup)
 
 
 _known_routes = lru_cache(maxsize=4096)(_routes_of)
@@ -131,10 +131,6 @@ class ConceptReading:
 @lru_cache(maxsize=4096)
 def _label(term: str, name: str) -> str:
     return f"{term} ({name})" if term_key(term) != name else name
-
-
-def _is_text(value: object) -> bool:
-    return isinstance(value, str) and bool(value.strip())
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -297,7 +293,7 @@ class Terminology:
 
     def _read(self, key: tuple[Any, ...]) -> ConceptReading:
         text, codings = _text(key[0]), [tuple(map(_text, coding)) for coding in key[1:]]
-        texts = [value for value in (text, *(display for _, _, display in codings)) if _is_text(value)]
+        texts = [value for value in (text, *(display for _, _, display in codings)) if value and value.strip()]
         coded = self.from_codings({"system": system, "code": code} for system, code, _ in codings)
         if coded is not None:
             return ConceptReading(coded, bool(texts))

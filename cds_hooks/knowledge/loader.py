@@ -16,8 +16,8 @@ from typing import Any
 import yaml
 from marshmallow import Schema, ValidationError
 
-from cds_hooks.conditions import icd10_key
 from cds_hooks.errors import KnowledgeError, first_error
+from cds_hooks.fhir_json import icd10_key
 from cds_hooks.knowledge import schema
 from cds_hooks.knowledge.model import (
     Citation,
@@ -274,7 +274,7 @@ def _negation(words: list[str], prefixes: list[str], reach: int) -> re.Pattern[s
 
 def _validated(schema_: Schema, data: object, path: Path, prefix: str = "") -> dict[str, Any]:
     try:
-        return schema_.load(data)
+        return schema_.load(data)  # type: ignore[arg-type]  # marshmallow reports anything not a mapping
     except ValidationError as error:
         field, message = first_error(error.messages)
         raise KnowledgeError(message, file=str(path), field=prefix + field) from None

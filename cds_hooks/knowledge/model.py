@@ -71,7 +71,7 @@ class ConditionValueSet:
     exclude: re.Pattern[str] | None = None
 
     def matches(self, condition: CodedProblem) -> bool:
-        """By code, else by words; the condition's ICD-10-CM codes come in ``icd10_key`` form from
+        """By code, else by words; the condition's ICD-10-CM codes come in ``fhir_json.icd10_key`` form from
         ``read_condition``, so they are compared as they are."""
         for system, code in condition.codes:
             if system == ICD10CM and code.startswith(self.icd10cm):

@@ -182,11 +182,11 @@ class _Call:
 
     def search(self, query: str) -> FetchResult:
         """Every page of a search, merged; _Failure (with the pages read so far) when a page cannot be had."""
-        url = self.search_url(query)
-        page = self._first_page(url, query)
+        first = self.search_url(query)
+        page = self._first_page(first, query)
         if page.get("resourceType") != "Bundle":
             return FetchResult(bundle=page)
-        entries, seen, number = list(_entries(page)), {url}, 1
+        entries, seen, number = list(_entries(page)), {first}, 1
         while (url := fhir_json.next_link(page)) is not None:
             number += 1
             try:
