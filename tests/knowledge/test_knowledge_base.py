@@ -190,9 +190,9 @@ def test_a_bad_override_file_is_refused_with_a_message(knowledge, tmp_path, text
     assert str(path) in error.value.message
 
 
-def test_the_readme_override_example_is_a_valid_override_file(knowledge, tmp_path):
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    example = readme.split("## Site overrides", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+def test_the_guides_override_example_is_a_valid_override_file(knowledge, tmp_path):
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "knowledge.md").read_text(encoding="utf-8")
+    example = guide.split("## Site overrides", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
     kb = apply_overrides(knowledge, _overrides(tmp_path, example))
     assert kb.rule("benzodiazepines").advice["esketamine"] == "monitor"
     assert kb.rule("thyroid-hormones") is None
