@@ -93,5 +93,7 @@ def _allowed(field: fields.Field) -> str:
             elif rule.min:
                 found.append("not empty" if not isinstance(field, fields.List) else f"at least {rule.min}")
         elif isinstance(rule, validate.Regexp):
-            found.append(rule.error if "must be" in (rule.error or "") else f"matching `{rule.regex.pattern}`")
+            pattern = rule.regex.pattern
+            shown = pattern.decode() if isinstance(pattern, bytes) else pattern
+            found.append(rule.error if "must be" in (rule.error or "") else f"matching `{shown}`")
     return "; ".join(part for part in found if part)

@@ -42,8 +42,8 @@ class CitationSchema(_Strict):
     url = fields.Url(metadata=about("a link to the source"))
     kind = fields.Str(
         required=True,
-        validate=validate.OneOf(("label", "paper", "guidance", "project")),
-        metadata=about("label, paper, guidance or project"),
+        validate=validate.OneOf(("label", "compendium", "paper", "guidance", "project")),
+        metadata=about("label, compendium, paper, guidance or project"),
     )
 
 
