@@ -111,10 +111,8 @@ class Evidence:
     grade: str
     """``label``, ``pk-study``, ``observational``, ``weak``, ``conflicting`` or ``policy``."""
     summary: str
-
-    @property
-    def weak(self) -> bool:
-        return self.grade in {"weak", "conflicting", "policy"}
+    weak: bool = False
+    """The grade is one the manifest's ``weak_evidence_grades`` calls weak."""
 
 
 @dataclass(frozen=True, slots=True)

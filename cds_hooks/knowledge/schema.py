@@ -6,6 +6,8 @@ and the field, rather than misfiring at the first order.
 
 from __future__ import annotations
 
+import re
+
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from cds_hooks.knowledge.model import ADVICE_LEVELS, ORDERED_DRUGS
@@ -13,7 +15,17 @@ from cds_hooks.terminology import ROUTES
 
 _ID = validate.Regexp(r"^[a-z0-9][a-z0-9-]*$", error="must be lower-case letters, digits and hyphens")
 _TEXT = validate.Length(min=1)
-_GRADES = ("label", "pk-study", "observational", "weak", "conflicting", "policy")
+GRADES = ("label", "pk-study", "observational", "weak", "conflicting", "policy")
+
+
+def _pattern(text: str) -> None:
+    """A regular expression that compiles and names no group of its own (routes name the groups)."""
+    try:
+        compiled = re.compile(text)
+    except re.error as error:
+        raise ValidationError(f"is not a valid regular expression ({error})") from None
+    if compiled.groupindex:
+        raise ValidationError("must not name groups")
 
 
 def about(description: str) -> dict[str, str]:
@@ -128,6 +140,23 @@ class ManifestSchema(_Strict):
             "that names the route"
         ),
     )
+    route_words = fields.Dict(
+        keys=fields.Str(validate=validate.OneOf(ROUTES)),
+        values=fields.List(fields.Str(validate=_pattern), validate=validate.Length(min=1)),
+        required=True,
+        metadata=about("per route, regular expressions that name it in a medication's text, tried in order"),
+    )
+    route_codes = fields.Dict(
+        keys=fields.Str(validate=validate.Regexp(r"^\d+$")),
+        values=fields.Str(validate=validate.OneOf(ROUTES)),
+        required=True,
+        metadata=about("SNOMED CT route codes and the route each means"),
+    )
+    weak_evidence_grades = fields.List(
+        fields.Str(validate=validate.OneOf(GRADES)),
+        required=True,
+        metadata=about("the evidence grades cards and the rules table call weak"),
+    )
     citations = fields.Dict(
         keys=fields.Str(validate=_ID),
         values=fields.Nested(CitationSchema),
@@ -221,7 +250,7 @@ class ModifierSchema(_Strict):
 class EvidenceSchema(_Strict):
     grade = fields.Str(
         required=True,
-        validate=validate.OneOf(_GRADES),
+        validate=validate.OneOf(GRADES),
         metadata=about("label, pk-study, observational, weak, conflicting or policy"),
     )
     summary = fields.Str(

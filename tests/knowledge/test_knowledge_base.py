@@ -263,3 +263,19 @@ def test_a_bad_override_file_stops_the_service_at_start_up(tmp_path):
 def test_an_override_file_that_does_not_exist_is_a_configuration_error(tmp_path):
     with pytest.raises(ConfigError, match="CDS_KNOWLEDGE_OVERRIDES"):
         Settings.from_env({"CDS_KNOWLEDGE_OVERRIDES": str(tmp_path / "missing.yaml")})
+
+
+def test_a_route_word_that_is_no_regular_expression_stops_loading(tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(DATA_DIR, data)
+    manifest = data / "manifest.yaml"
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace(r"'\bnose\b'", "'(nose'"), encoding="utf-8")
+    with pytest.raises(KnowledgeError) as raised:
+        load_knowledge(data)
+    assert "route_words.nasal" in str(raised.value.field) and "regular expression" in str(raised.value)
+
+
+def test_weak_grades_are_the_manifests(knowledge):
+    weak = {rule.evidence.grade for rule in knowledge.rules if rule.evidence.weak}
+    assert weak and weak <= {"weak", "conflicting", "policy"}
+    assert all(not rule.evidence.weak for rule in knowledge.rules if rule.evidence.grade == "label")
