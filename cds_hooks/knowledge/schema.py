@@ -33,6 +33,10 @@ def about(description: str) -> dict[str, str]:
     return {"description": description}
 
 
+def _route_list(description: str) -> fields.List:
+    return fields.List(fields.Str(validate=validate.OneOf(ROUTES)), load_default=list, metadata=about(description))
+
+
 def _advice_map(required: bool, about: str) -> fields.Dict:
     return fields.Dict(
         keys=fields.Str(validate=validate.OneOf(ORDERED_DRUGS)),
@@ -132,13 +136,9 @@ class ManifestSchema(_Strict):
         SerotoninWatchSchema,
         metadata=about("the note cards carry when the patient takes several serotonergic medications"),
     )
-    local_routes = fields.List(
-        fields.Str(validate=validate.OneOf(ROUTES)),
-        load_default=list,
-        metadata=about(
-            "routes with no systemic effect worth a card: a co-medication given only so counts only for a rule "
-            "that names the route"
-        ),
+    local_routes = _route_list(
+        "routes with no systemic effect worth a card: a co-medication given only so counts only for a rule "
+        "that names the route"
     )
     route_words = fields.Dict(
         keys=fields.Str(validate=validate.OneOf(ROUTES)),
@@ -216,16 +216,8 @@ class WhenSchema(_Strict):
         validate=validate.OneOf(("anaesthesia",)),
         metadata=about("anaesthesia: only when the order is for anaesthesia or procedural sedation"),
     )
-    ordered_routes = fields.List(
-        fields.Str(validate=validate.OneOf(ROUTES)),
-        load_default=list,
-        metadata=about("only when the ketamine order is given by one of these routes"),
-    )
-    comedication_routes = fields.List(
-        fields.Str(validate=validate.OneOf(ROUTES)),
-        load_default=list,
-        metadata=about("only when the co-medication is given by one of these routes"),
-    )
+    ordered_routes = _route_list("only when the ketamine order is given by one of these routes")
+    comedication_routes = _route_list("only when the co-medication is given by one of these routes")
     comedication_ingredients = fields.List(
         fields.Str(validate=_TEXT), load_default=list, metadata=about("only for these co-medication ingredients")
     )
@@ -319,11 +311,7 @@ class RuleSchema(_Strict):
         WashoutSchema, metadata=about("how long after its last dose an ended co-medication still counts")
     )
     history_counts = fields.Bool(load_default=False, metadata=about("a past (no longer active) condition counts too"))
-    comedication_routes = fields.List(
-        fields.Str(validate=validate.OneOf(ROUTES)),
-        load_default=list,
-        metadata=about("the rule counts a co-medication only when given by one of these routes"),
-    )
+    comedication_routes = _route_list("the rule counts a co-medication only when given by one of these routes")
     modifiers = fields.List(
         fields.Nested(ModifierSchema),
         load_default=list,
