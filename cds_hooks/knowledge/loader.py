@@ -145,30 +145,16 @@ def _rule(
                 evidence=item.get("evidence"),
             )
         )
-    washout = data.get("washout")
-    return Rule(
-        id=data["id"],
-        title=data["title"],
-        kind=data["kind"],
-        valueset=data["valueset"],
-        advice=data["advice"],
-        summary=data["summary"],
-        consequence=data["consequence"],
-        seriousness=data["seriousness"],
-        mechanism=data["mechanism"],
-        management=data["management"],
-        monitoring=data["monitoring"],
-        timing=data["timing"],
-        evidence=Evidence(**data["evidence"], weak=data["evidence"]["grade"] in weak_grades),
-        citations=tuple(citations[key] for key in data["citations"]),
-        topic=data["topic"],
-        label_note=data.get("label_note"),
-        washout=_washout(washout) if washout else None,
-        history_counts=data["history_counts"],
-        comedication_routes=frozenset(data["comedication_routes"]),
-        modifiers=tuple(modifiers),
-        file=path.name,
-    )
+    converted = {
+        "evidence": Evidence(**data["evidence"], weak=data["evidence"]["grade"] in weak_grades),
+        "citations": tuple(citations[key] for key in data["citations"]),
+        "washout": _washout(data["washout"]) if data.get("washout") else None,
+        "comedication_routes": frozenset(data["comedication_routes"]),
+        "modifiers": tuple(modifiers),
+    }
+    # Every other field is taken as the schema loaded it: a rule field is declared in the schema (its type, whether
+    # required, what it allows, what it means) and in the Rule it fills, and nowhere else.
+    return Rule(**{**data, **converted}, file=path.name)
 
 
 def _washout(data: Mapping[str, int]) -> Washout:

@@ -3,11 +3,12 @@ the knowledge files, and kept in step with them."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from marshmallow import fields
 
-from cds_hooks.knowledge import schema
+from cds_hooks.knowledge import Rule, schema
 from cds_hooks.knowledge.reference import FILES, field_reference
 from service.cli import main
 
@@ -45,3 +46,10 @@ def test_every_field_of_every_knowledge_file_is_described_and_listed():
 def test_the_command_prints_the_reference(capsys):
     assert main(["field-reference"]) == 0
     assert capsys.readouterr().out == field_reference()
+
+
+def test_every_rule_field_the_schema_declares_fills_the_rule_and_every_rule_field_but_derived_ones_is_declared():
+    declared = set(schema.RuleSchema().fields)
+    filled = {field.name for field in dataclasses.fields(Rule)}
+    assert declared <= filled
+    assert filled - declared == {"site_note", "file"}, "site_note comes from the site overrides, file from the path"
