@@ -221,7 +221,7 @@ def _counts(fact: MedicationFact, rule: Rule, now: datetime) -> tuple[bool, str 
 
 
 def _advice(
-    rule: Rule, drug: OrderedDrug, fact: MedicationFact, matches: tuple[IngredientMatch, ...]
+    rule: Rule, drug: OrderedDrug, fact: MedicationFact | None, matches: tuple[IngredientMatch, ...]
 ) -> tuple[str, list[str]]:
     advice = rule.advice[drug.name]
     notes = []
@@ -287,8 +287,9 @@ def _strictest_met(kb: KnowledgeBase, reading: BloodPressure | None) -> Rule | N
     before 140/90), so one reading gives one card."""
     if reading is None:
         return None
-    met = [rule for rule in kb.rules if rule.blood_pressure is not None and rule.blood_pressure.met_by(reading)]
-    return max(met, key=lambda rule: (rule.blood_pressure.systolic, rule.blood_pressure.diastolic), default=None)
+    met = [(rule.blood_pressure.systolic, rule.blood_pressure.diastolic, rule) for rule in kb.rules
+           if rule.blood_pressure is not None and rule.blood_pressure.met_by(reading)]
+    return max(met, key=lambda item: item[:2], default=(0.0, 0.0, None))[2]
 
 
 def _implicated_reading(rule: Rule, drug: OrderedDrug, reading: BloodPressure) -> list[Implicated]:
