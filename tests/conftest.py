@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,10 +12,21 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, settings
 
 from cds_hooks.knowledge import KnowledgeBase, load_knowledge
 from service import create_app
 from service.config import Settings
+
+settings.register_profile(
+    "default", max_examples=40, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "fuzz", max_examples=3000, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+"""Property-based tests run a bounded number of examples in the suite; ``make fuzz`` runs them at length. No
+example database: a test run leaves nothing behind in the checkout."""
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)

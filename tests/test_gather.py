@@ -216,7 +216,7 @@ def test_a_medication_reference_that_cannot_be_read_is_reported_on_the_notice_ca
     cards = check(request, SIGN, knowledge, ketamine_orders(request, knowledge), NOW, fetcher)
     assert [card["indicator"] for card in cards] == ["warning"]
     listed = [line for line in cards[0]["detail"].splitlines() if line.startswith("- ")]
-    assert listed == ["- `MedicationRequest/nardil-ref`: its medication reference Medication/nardil-tab could not be "
+    assert listed == ["- MedicationRequest/nardil-ref: its medication reference Medication/nardil-tab could not be "
                       "resolved; the FHIR server has no such resource or search (HTTP 404)."]
 
 
@@ -254,4 +254,4 @@ def test_a_reference_named_like_a_prefetch_key_does_not_take_that_keys_line(maoi
     cards = check(request, SIGN, knowledge, ketamine_orders(request, knowledge), NOW, RecordingFetcher())
     listed = [line for line in cards[-1]["detail"].splitlines() if line.startswith("- ")]
     assert listed == ["- Conditions: it was not sent and there is no fhirServer to read it from.",
-                      "- `MedicationRequest/odd`: its medication reference conditions could not be resolved."]
+                      "- MedicationRequest/odd: its medication reference conditions could not be resolved."]
