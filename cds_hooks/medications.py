@@ -126,7 +126,7 @@ def unresolved_references(resources: Iterable[object], index: MedicationIndex) -
     found: dict[str, None] = {}
     for resource in resources:
         if not isinstance(resource, dict) or resource.get("status") not in COUNTED_STATUSES.get(
-            resource.get("resourceType"), ()
+            fhir.string(resource.get("resourceType")) or "", ()
         ):
             continue
         reference = resource.get("medicationReference")
@@ -361,7 +361,7 @@ def _routes(
     for dosage in dosages:
         route = dosage.get("route")
         routes.update(
-            _ROUTE_CODES[c["code"]] for c in fhir.codings(route) if c.get("code") in _ROUTE_CODES
+            _ROUTE_CODES[code] for c in fhir.codings(route) if (code := fhir.string(c.get("code"))) in _ROUTE_CODES
         )
         texts.extend(fhir.concept_texts(route))
         if isinstance(dosage.get("text"), str):

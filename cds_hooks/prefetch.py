@@ -109,8 +109,10 @@ def render(template: str, tokens: Mapping[str, str]) -> str:
 
 
 def _is_error(outcome: Mapping[str, Any]) -> bool:
+    """Whether an OperationOutcome tells of a failure: an issue of severity error or fatal, or one whose severity
+    cannot be read (data may be missing, so it is told rather than ignored)."""
     return any(
-        isinstance(issue, dict) and issue.get("severity") in {"error", "fatal"}
+        isinstance(issue, dict) and fhir_json.string(issue.get("severity")) not in {"warning", "information"}
         for issue in fhir_json.items(outcome.get("issue"))
     )
 

@@ -107,7 +107,12 @@ class FhirClient:
         started = time.monotonic()
         call = _Call(self, base, _headers(request), started + self.timeout_seconds)
         results = self._parallel({key: partial(call.query, query) for key, query in queries.items()}, call)
-        self._read_medications(results, call)
+        try:
+            self._read_medications(results, call)
+        except Exception as error:  # what the answers hold must never turn into a 500 or an empty answer
+            log.error("reading the medications the FHIR server's answers reference failed unexpectedly (%s)",
+                      type(error).__name__)
+            results = {key: _with_problem(result, _MEDICATIONS_FAILED) for key, result in results.items()}
         failed = sum(1 for result in results.values() if result.problem)
         log.info("read %d quer%s from the FHIR server on %s in %d ms, %d incomplete", len(queries),
                  "y" if len(queries) == 1 else "ies", urlsplit(base).hostname, (time.monotonic() - started) * 1000,
@@ -399,6 +404,13 @@ def _searchset(entries: list[Any]) -> dict[str, Any]:
 
 def _collection(resources: list[Mapping[str, Any]]) -> dict[str, Any]:
     return {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": r} for r in resources]}
+
+
+_MEDICATIONS_FAILED = "the service failed while reading the medications it references; the error has been logged"
+
+
+def _with_problem(result: FetchResult, problem: str) -> FetchResult:
+    return FetchResult(bundle=result.bundle, problem="; ".join(filter(None, [result.problem, problem])))
 
 
 def _merge(result: FetchResult, reference: str, read: FetchResult) -> FetchResult:
