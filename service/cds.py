@@ -6,15 +6,17 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, g, jsonify
 
 from cds_hooks import order_check
+from cds_hooks.ids import DIGEST_PREFIX
 from cds_hooks.order_check import Fetcher
 from cds_hooks.protocol import HookRequest, load_request
 from cds_hooks.services import SERVICES, service
 from service import auth, fhir_client, issued_cards, logging_setup, metrics
 from service.bodies import json_body
 from service.runtime import runtime
+from service.storage import storage
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("cds", __name__)
@@ -29,7 +31,10 @@ def discovery() -> Response:
 def call_service(service_id: str) -> Response:
     definition = service(service_id)
     hook_request = load_request(json_body(), definition.hook)
-    logging_setup.bind_hook_instance(hook_request.hook_instance)
+    instance = storage().hook_instance_label(hook_request.hook_instance)
+    logging_setup.bind_hook_instance(instance)
+    if instance.startswith(DIGEST_PREFIX):  # answered all the same: refusing would lose an Avoid over a slip
+        metrics.hook_instance_not_uuid(definition.id)
     state = runtime()
     drafts = order_check.ketamine_orders(hook_request, state.knowledge, state.resolver)
     if not drafts.ordered:
@@ -59,5 +64,5 @@ def _answer(service_id: str, hook_request: HookRequest, cards: list[dict[str, An
     logging_setup.note_cards(len(cards))
     if cards:
         metrics.observe_cards(cards)
-        issued_cards.record(service_id, hook_request, cards)
+        issued_cards.record(service_id, hook_request, cards, g.hook_instance)
     return jsonify({"cards": cards})

@@ -8,7 +8,7 @@ from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
 from cds_hooks.errors import CdsError, DataUnavailable, HookMismatch, InvalidRequest, UnknownService
-from service.failures import Unauthenticated, Unavailable, UnsupportedMediaType
+from service.failures import Refused, Unauthenticated, Unavailable, UnsupportedMediaType
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ _ISSUE_CODE = {400: "invalid", 401: "login", 404: "not-found", 405: "not-support
                415: "not-supported", 500: "exception", 503: "transient"}
 
 
-_STATUS.update({UnsupportedMediaType: 415, Unauthenticated: 401, Unavailable: 503})
+_STATUS.update({UnsupportedMediaType: 415, Unauthenticated: 401, Unavailable: 503, Refused: 400})
 
 
 def operation_outcome(status: int, message: str, field: str | None = None) -> Response:

@@ -22,7 +22,7 @@ from flask import Flask, current_app
 
 from cds_hooks.feedback import card_origin
 from cds_hooks.protocol import HookRequest
-from service.failures import Unavailable
+from service.failures import Refused, Unavailable
 from service.runtime import runtime
 from service.storage import storage
 from service.storage.database import Database
@@ -131,8 +131,21 @@ class Recorder:
             save_issued(self._database, rows)
         except Unavailable:
             self._lost(len(rows), "the database is unavailable")
+        except Refused:
+            self._write_each(rows)
         except Exception as error:  # the thread must outlive any failure; the rows are counted as lost
             self._lost(len(rows), f"the write failed ({type(error).__name__})")
+
+    def _write_each(self, rows: list[dict[str, Any]]) -> None:
+        """After the database refused a batch's data: each row on its own, so one bad row costs only itself."""
+        for number, row in enumerate(rows):
+            try:
+                save_issued(self._database, [row])
+            except Refused:
+                self._lost(1, "the database refused its data")
+            except Unavailable:
+                self._lost(len(rows) - number, "the database is unavailable")
+                return
 
     def _lost(self, count: int, why: str) -> None:
         with self._lock:
@@ -157,11 +170,12 @@ def recorder(app: Flask | None = None) -> Recorder:
     return (app or current_app).extensions[EXTENSION]
 
 
-def record(service_id: str, request: HookRequest, cards: Iterable[Mapping[str, Any]]) -> None:
-    """Queue the record of the cards one hook call answered with."""
+def record(service_id: str, request: HookRequest, cards: Iterable[Mapping[str, Any]], instance: str) -> None:
+    """Queue the record of the cards one hook call answered with; ``instance`` names the call as the logs do
+    (``Storage.hook_instance_label``)."""
     origins = [origin for card in cards if (origin := card_origin(card)) is not None]
     if not origins:
         return
     store = storage()
-    recorder().submit(issued_rows(service_id, request.hook_instance,
+    recorder().submit(issued_rows(service_id, instance,
                                   store.patient_hash(request.context.patient_id), origins, runtime().clock()))

@@ -290,3 +290,18 @@ def test_the_time_written_is_what_datetime_writes_for_any_instant():
     instants += [0.0, 1.9999995, 2.0000005, 1_700_000_000.9995, 1_700_000_000.0004999, 4_102_444_799.9999996]
     for created in instants:
         assert formatter.utc_time(created) == datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
+
+
+def test_a_hook_instance_that_is_not_a_uuid_is_logged_as_a_digest_counted_and_answered(client, fixture, log_lines):
+    from tests.scrape import scraped
+
+    body = fixture("order-sign-esketamine-maoi")
+    body["hookInstance"] = "Jane Doe, born 1970-02-03"
+    before = scraped(client, "ketamine_cds_hook_instance_not_uuid_total", service="ketamine-order-sign")
+    response = client.post("/cds-services/ketamine-order-sign", json=body, headers={"X-Request-ID": "odd-1"})
+    assert response.status_code == 200 and response.json["cards"][0]["summary"].startswith("Avoid")
+    lines = [line for line in log_lines() if line.get("request_id") == "odd-1"]
+    assert lines and all(line["hook_instance"].startswith("digest:") for line in lines)
+    assert not [line for line in log_lines() if "Jane" in json.dumps(line)]
+    after = scraped(client, "ketamine_cds_hook_instance_not_uuid_total", service="ketamine-order-sign")
+    assert after == before + 1
