@@ -126,6 +126,7 @@ class Authenticator:
         if issuer is None:
             raise AuthFailure("unknown-issuer")
         claims = self._decode(token, issuer, header.get("jku"), kid, alg, audience)
+        _check_claim_types(claims)
         if float(claims["exp"]) > time.time() + MAX_LIFETIME_SECONDS + self._leeway:
             raise AuthFailure("lifetime-too-long")
         tenant = claims.get("tenant")
@@ -173,6 +174,22 @@ class Authenticator:
         if url not in self._jku_keys:
             self._jku_keys[url] = self._remote_keys(url)
         return self._jku_keys[url]
+
+
+_TIMES = ("exp", "iat", "nbf")
+
+
+def _check_claim_types(claims: Mapping[str, Any]) -> None:
+    """RFC 7519's types, which PyJWT reads loosely: ``exp``, ``iat`` and ``nbf`` are JSON numbers (a numeric
+    string is refused, and so is NaN), ``jti`` a non-empty string (an empty one would make every such token share
+    one id)."""
+    for name in _TIMES:
+        value = claims.get(name)
+        if name in claims and (not isinstance(value, int | float) or isinstance(value, bool) or value != value):
+            raise AuthFailure("invalid-claim")
+    jti = claims.get("jti")
+    if not isinstance(jti, str) or not jti.strip():
+        raise AuthFailure("invalid-claim")
 
 
 def bearer_token(authorization: str | None) -> str:
