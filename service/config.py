@@ -63,6 +63,10 @@ class Settings:
             raise ConfigError("CDS_TRUSTED_ISSUERS_FILE must name the trusted issuers file when CDS_AUTH_MODE is jwt")
         if self.env == "production" and not self.patient_hash_key:
             raise ConfigError("CDS_PATIENT_HASH_KEY must be set when CDS_ENV is production")
+        if self.env == "production" and self.auth_mode == "jwt" and not self.public_base_url:
+            raise ConfigError("CDS_PUBLIC_BASE_URL must be set when CDS_ENV is production and CDS_AUTH_MODE is jwt: "
+                              "it names the audience (aud) tokens must carry; taken from the request's Host header, "
+                              "a token minted for another service would be accepted when sent with that Host")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
