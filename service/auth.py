@@ -213,6 +213,9 @@ def init_app(app: Flask, settings: Settings) -> None:
     replay = replay_store(settings.redis_url)
     if isinstance(replay, RedisReplayStore):  # without Redis the service cannot authenticate anyone: not ready
         health.add_readiness_check(app, "redis", replay.ping)
+    elif settings.env == "production":  # one worker, or start-up would have stopped (Settings)
+        log.warning("REDIS_URL is not set: used token ids are remembered by this single worker; run this service as "
+                    "one replica, or set REDIS_URL, or a token replayed to another replica is accepted")
     else:
         log.warning("REDIS_URL is not set: used token ids are remembered by this process only, so a token replayed "
                     "to another worker or replica is accepted; set REDIS_URL wherever more than one process serves")

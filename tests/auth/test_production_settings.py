@@ -4,12 +4,17 @@ issuer lists."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 import yaml
 
 from service import create_app
 from service.config import ConfigError, Settings
 from tests.auth.auth_helpers import BASE, bearer
+from tests.scrape import closed_port
 
 KEY = "k" * 40
 
@@ -33,3 +38,30 @@ def test_with_its_public_base_url_a_token_for_another_service_is_refused_whateve
     response = client.get("/cds-services", base_url=other, headers=bearer(es384.token(aud=f"{other}/cds-services")))
     assert response.status_code == 401
     assert client.get("/cds-services", base_url=other, headers=bearer(es384.token())).status_code == 200
+
+
+def test_production_with_jwt_and_several_workers_refuses_to_start_without_redis(tmp_path, issuer):
+    with pytest.raises(ConfigError, match="REDIS_URL must be set .* CDS_WORKERS is above 1 \\(2\\)"):
+        Settings.from_env(production(tmp_path, issuer, CDS_PUBLIC_BASE_URL=BASE))
+
+
+def test_one_worker_without_redis_starts_and_says_it_must_be_the_only_replica(tmp_path, issuer, caplog):
+    create_app(Settings.from_env(production(tmp_path, issuer, CDS_PUBLIC_BASE_URL=BASE, CDS_WORKERS="1")))
+    assert any("run this service as one replica" in record.getMessage() for record in caplog.records)
+
+
+def test_several_workers_start_with_redis(tmp_path, issuer):
+    settings = Settings.from_env(production(tmp_path, issuer, CDS_PUBLIC_BASE_URL=BASE, CDS_WORKERS="4",
+                                            REDIS_URL="redis://127.0.0.1:6379/0"))
+    assert settings.workers == 4
+
+
+@pytest.mark.integration
+def test_gunicorn_with_jwt_and_two_workers_without_redis_stops_with_the_reason(tmp_path, issuer):
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("CDS_", "PROMETHEUS_", "REDIS"))}
+    env |= production(tmp_path, issuer, CDS_PUBLIC_BASE_URL=BASE, CDS_WORKERS="2",
+                      CDS_BIND=f"127.0.0.1:{closed_port()}", PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"))
+    done = subprocess.run([sys.executable, "-m", "gunicorn", "-c", "python:service.gunicorn_conf"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert "REDIS_URL must be set" in done.stdout + done.stderr
