@@ -20,7 +20,7 @@ from blinker import Namespace
 from flask import Flask, current_app, g, request
 
 from service import health
-from service.config import Settings
+from service.config import ConfigError, Settings
 from service.failures import Unauthenticated, Unavailable
 from service.jwks import KeySource, KeysUnavailable, RemoteKeys
 from service.replay import RedisReplayStore, ReplayStore, ReplayStoreUnavailable, replay_store
@@ -219,7 +219,13 @@ def init_app(app: Flask, settings: Settings) -> None:
     else:
         log.warning("REDIS_URL is not set: used token ids are remembered by this process only, so a token replayed "
                     "to another worker or replica is accepted; set REDIS_URL wherever more than one process serves")
-    authenticator = Authenticator(load_issuers(settings.trusted_issuers_file), replay, settings.jwt_leeway_seconds)
+    issuers = load_issuers(settings.trusted_issuers_file)
+    open_ended = sorted(iss for iss, issuer in issuers.items() if issuer.fhir_servers is None)
+    if settings.env == "production" and open_ended:
+        raise ConfigError(f"{settings.trusted_issuers_file}: every issuer must list its fhir_servers when CDS_ENV is "
+                          f"production, or its EHR may have the service send its access token to any host it names; "
+                          f"no list for: {', '.join(open_ended)}")
+    authenticator = Authenticator(issuers, replay, settings.jwt_leeway_seconds)
     public_base_url = settings.public_base_url
 
     @app.before_request

@@ -19,8 +19,10 @@ from tests.scrape import closed_port
 KEY = "k" * 40
 
 
-def production(tmp_path, issuer, **env: str) -> dict[str, str]:
+def production(tmp_path, issuer, *, fhir_servers: bool = True, **env: str) -> dict[str, str]:
     path = tmp_path / "issuers.yaml"
+    if fhir_servers:
+        issuer = {"fhir_servers": ["https://ehr.example.org/fhir"], **issuer}
     path.write_text(yaml.safe_dump({"issuers": [issuer]}), encoding="utf-8")
     return {"CDS_ENV": "production", "CDS_AUTH_MODE": "jwt", "CDS_TRUSTED_ISSUERS_FILE": str(path),
             "CDS_PATIENT_HASH_KEY": KEY, "DATABASE_URL": f"sqlite:///{tmp_path}/cds.sqlite3", **env}
@@ -41,7 +43,7 @@ def test_with_its_public_base_url_a_token_for_another_service_is_refused_whateve
 
 
 def test_production_with_jwt_and_several_workers_refuses_to_start_without_redis(tmp_path, issuer):
-    with pytest.raises(ConfigError, match="REDIS_URL must be set .* CDS_WORKERS is above 1 \\(2\\)"):
+    with pytest.raises(ConfigError, match=r"REDIS_URL must be set .* CDS_WORKERS is above 1 \(2\)"):
         Settings.from_env(production(tmp_path, issuer, CDS_PUBLIC_BASE_URL=BASE))
 
 
@@ -65,3 +67,15 @@ def test_gunicorn_with_jwt_and_two_workers_without_redis_stops_with_the_reason(t
                           capture_output=True, text=True, timeout=120)
     assert done.returncode != 0
     assert "REDIS_URL must be set" in done.stdout + done.stderr
+
+
+def test_production_with_jwt_refuses_an_issuer_without_its_fhir_servers(tmp_path, issuer):
+    env = production(tmp_path, issuer, fhir_servers=False, CDS_PUBLIC_BASE_URL=BASE, CDS_WORKERS="1")
+    with pytest.raises(ConfigError, match=r"every issuer must list its fhir_servers .* no list for: https://ehr"):
+        create_app(Settings.from_env(env))
+
+
+def test_with_fhir_servers_listed_production_starts(tmp_path, issuer):
+    listed = {**issuer, "fhir_servers": ["https://ehr.example.org/fhir"]}
+    env = production(tmp_path, listed, CDS_PUBLIC_BASE_URL=BASE, CDS_WORKERS="1")
+    assert create_app(Settings.from_env(env)).test_client().get("/healthz").status_code == 200

@@ -46,6 +46,7 @@ ISSUERS = [
         "jwks_url": "https://ehr.example.org/.well-known/jwks.json",
         "jku_allowlist": ["https://ehr.example.org/jwks/rotating.json"],
         "tenants": ["hospital-a"],
+        "fhir_servers": ["https://ehr.example.org/fhir"],
     }
 ]
 REQUIRED = {
@@ -365,6 +366,10 @@ def test_authentication_is_off_only_when_switched_off_explicitly():
         ({"auth": {"trustedIssuers": [{**ISSUERS[0], "issuer": "https://ehr.example.org"}]}}, "/auth/trustedIssuers/0"),
         ({"auth": {"trustedIssuers": [{**ISSUERS[0], "jku": []}]}}, "/auth/trustedIssuers/0"),
         ({"auth": {"trustedIssuers": [{**ISSUERS[0], "tenants": []}]}}, "/auth/trustedIssuers/0/tenants"),
+        (
+            {"auth": {"trustedIssuers": [{k: v for k, v in ISSUERS[0].items() if k != "fhir_servers"}]}},
+            "/auth/trustedIssuers/0",
+        ),
         ({"podDisruptionBudget": {"maxUnavailable": 0}}, "/podDisruptionBudget/maxUnavailable"),
     ],
     ids=lambda item: item if isinstance(item, str) else None,
@@ -494,7 +499,8 @@ def public_jwk(kid: str) -> dict[str, Any]:
 
 
 def test_the_rendered_trusted_issuers_file_is_read_by_the_apps_own_loader(tmp_path):
-    inline = {"iss": "https://other-ehr.example.org", "jwks": {"keys": [public_jwk("ehr-2")]}}
+    inline = {"iss": "https://other-ehr.example.org", "jwks": {"keys": [public_jwk("ehr-2")]},
+              "fhir_servers": ["https://other-ehr.example.org/fhir/"]}
     values = {**VALUE_SETS["defaults-with-issuers"], "auth": {**AUTH, "trustedIssuers": [*ISSUERS, inline]}}
     objects = render(values)
     name = Path(env_of(service_container(objects))["CDS_TRUSTED_ISSUERS_FILE"]).name
@@ -509,6 +515,7 @@ def test_the_rendered_trusted_issuers_file_is_read_by_the_apps_own_loader(tmp_pa
     assert listed.tenants == frozenset(ISSUERS[0]["tenants"])
     assert issuers["https://other-ehr.example.org"].keys.key("ehr-2")["kid"] == "ehr-2"
     assert issuers["https://other-ehr.example.org"].tenants is None
+    assert listed.fhir_servers == frozenset({"https://ehr.example.org/fhir"})
 
 
 @pytest.fixture
