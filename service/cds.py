@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import time
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -36,24 +38,28 @@ def call_service(service_id: str) -> Response:
     if instance.startswith(DIGEST_PREFIX):  # answered all the same: refusing would lose an Avoid over a slip
         metrics.hook_instance_not_uuid(definition.id)
     state = runtime()
-    drafts = order_check.ketamine_orders(hook_request, state.knowledge, state.resolver)
+    deadline = time.monotonic() + state.settings.fhir_timeout_seconds
+    resolver = state.resolver.within(deadline) if state.resolver is not None else None
+    drafts = order_check.ketamine_orders(hook_request, state.knowledge, resolver)
     if not drafts.ordered:
         return _answer(definition.id, hook_request, order_check.unidentified_cards(drafts, state.knowledge))
     for key in definition.prefetch.keys() & hook_request.prefetch.keys():  # the FHIR client counts those it reads
         metrics.prefetch(key, "used")
     cards = order_check.check(
-        hook_request, definition, state.knowledge, drafts, state.clock(), _fetcher(hook_request), state.resolver
+        hook_request, definition, state.knowledge, drafts, state.clock(), _fetcher(hook_request, deadline), resolver
     )
     return _answer(definition.id, hook_request, cards)
 
 
-def _fetcher(hook_request: HookRequest) -> Fetcher | None:
-    """The FHIR client, unless the caller names a fhirServer its EHR is not registered for: then nothing is read
-    from it (and no token sent there), and the card says why."""
+def _fetcher(hook_request: HookRequest, deadline: float) -> Fetcher | None:
+    """The FHIR client within the call's budget (``deadline``, shared with the terminology look-ups), unless the
+    caller names a fhirServer its EHR is not registered for: then nothing is read from it (and no token sent
+    there), and the card says why."""
     allowed = auth.allowed_fhir_servers()
     server = (hook_request.fhir_server or "").rstrip("/")
+    fetch = runtime().fetch
     if allowed is None or not server or server in allowed:
-        return runtime().fetch
+        return None if fetch is None else partial(fetch, deadline=deadline)
     log.warning("fhirServer on host %s is not listed for the calling EHR; nothing read", urlsplit(server).hostname)
     problem = "the fhirServer named is not one this EHR is registered for, so nothing was read from it"
     return lambda request, queries: fhir_client.refused(queries, "not-listed", problem)

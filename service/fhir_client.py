@@ -95,7 +95,11 @@ class FhirClient:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fhir-client")
         self._no_include: BoundedMemo[tuple[str, str], bool] = BoundedMemo(_INCLUDE_MEMORY)
 
-    def __call__(self, request: HookRequest, queries: Mapping[str, str]) -> dict[str, FetchResult]:
+    def __call__(
+        self, request: HookRequest, queries: Mapping[str, str], deadline: float | None = None
+    ) -> dict[str, FetchResult]:
+        """``deadline`` (on ``time.monotonic``): the hook call's budget when it started before this read, shared
+        with the terminology look-ups; by default the budget starts now."""
         base = (request.fhir_server or "").rstrip("/")
         for key in queries.keys() & PREFETCH.keys():  # the other keys are reads of referenced Medications
             metrics.prefetch(key, "fetched")
@@ -105,7 +109,7 @@ class FhirClient:
                         urlsplit(base).hostname)
             return refused(queries, "not-https", refusal)
         started = time.monotonic()
-        call = _Call(self, base, _headers(request), started + self.timeout_seconds)
+        call = _Call(self, base, _headers(request), deadline or started + self.timeout_seconds)
         results = self._parallel({key: partial(call.query, query) for key, query in queries.items()}, call)
         try:
             self._read_medications(results, call)
