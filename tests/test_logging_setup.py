@@ -305,3 +305,24 @@ def test_a_hook_instance_that_is_not_a_uuid_is_logged_as_a_digest_counted_and_an
     assert not [line for line in log_lines() if "Jane" in json.dumps(line)]
     after = scraped(client, "ketamine_cds_hook_instance_not_uuid_total", service="ketamine-order-sign")
     assert after == before + 1
+
+
+def test_in_production_an_unexpected_error_is_logged_by_type_and_place_without_its_message(
+    tmp_path, fixture, log_lines, monkeypatch
+):
+    from cds_hooks import order_check
+    from service import create_app
+    from service.config import Settings
+
+    def fail(*args, **kwargs):
+        raise ValueError("patient Jane Doe, MRN 12345")
+
+    monkeypatch.setattr(order_check, "check", fail)
+    app = create_app(Settings(env="production", auth_mode="off", patient_hash_key="k" * 32,
+                              database_url=f"sqlite:///{tmp_path}/cds.sqlite3"))
+    response = app.test_client().post("/cds-services/ketamine-order-sign", json=fixture("order-sign-esketamine-maoi"))
+    assert response.status_code == 500
+    lines = log_lines()
+    assert not [line for line in lines if "Jane" in json.dumps(line) or "12345" in json.dumps(line)]
+    [line] = [line for line in lines if line["message"].startswith("unexpected error")]
+    assert line["message"].startswith("unexpected error: ValueError in ") and "test_logging_setup.py" in line["message"]
