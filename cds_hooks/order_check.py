@@ -39,6 +39,8 @@ Fetcher = Callable[[HookRequest, Mapping[str, str]], "Mapping[str, FetchResult]"
 fhirServer (``MedicationRequest?patient=1``, ``Medication/7``) or an absolute next-page URL."""
 
 _MEDICATION_TYPES = ("MedicationRequest", "MedicationStatement")
+FHIR_SERVER = "the FHIR server"
+"""Where data read in fetch mode came from, as the card says it."""
 _ORDERED_NAMES = frozenset(ORDERED_DRUGS)
 
 
@@ -188,7 +190,7 @@ def gather(
         for key in queries:
             result = results.get(key) or FetchResult(problem="it could not be fetched")
             if result.bundle is not None:
-                data.add_bundle(key, result.bundle)
+                data.add_bundle(key, result.bundle, FHIR_SERVER)
                 for resource in fhir_json.bundle_resources(result.bundle):
                     index.add(resource)
             if result.problem or result.bundle is None:

@@ -54,13 +54,14 @@ class PatientData:
     next_pages: dict[str, str] = field(default_factory=dict)
     """Prefetch keys the EHR sent paged: the URL of the first page not sent."""
 
-    def add_bundle(self, key: str, value: object) -> None:
-        """Take one key's value (a Bundle, an OperationOutcome, or anything else) into the data."""
+    def add_bundle(self, key: str, value: object, source: str = "the EHR") -> None:
+        """Take one key's value (a Bundle, an OperationOutcome, or anything else) into the data; ``source`` says
+        where it came from on the card (the EHR's prefetch, or the FHIR server the service read it from)."""
         if fhir_json.is_operation_outcome(value):
-            self.gaps.append(Gap(key, f"the EHR reported an error instead of data ({_outcome_text(value)})"))
+            self.gaps.append(Gap(key, f"{source} reported an error instead of data ({_outcome_text(value)})"))
             return
         if not isinstance(value, dict) or value.get("resourceType") != "Bundle":
-            self.gaps.append(Gap(key, "the EHR sent something other than a FHIR Bundle"))
+            self.gaps.append(Gap(key, f"{source} sent something other than a FHIR Bundle"))
             return
         resources, unreadable = [], 0
         for resource in fhir_json.bundle_resources(value):
@@ -68,7 +69,7 @@ class PatientData:
                 unreadable += 1
             elif fhir_json.is_operation_outcome(resource):
                 if _is_error(resource):
-                    self.gaps.append(Gap(key, f"the EHR reported a partial failure ({_outcome_text(resource)})"))
+                    self.gaps.append(Gap(key, f"{source} reported a partial failure ({_outcome_text(resource)})"))
             else:
                 resources.append(resource)
         if unreadable:

@@ -371,6 +371,8 @@ def _status_problem(status: int, authorized: bool) -> str:
         return f"the FHIR server redirected the request, which the service does not follow (HTTP {status})"
     if status >= 500:
         return f"the FHIR server failed (HTTP {status})"
+    if 200 <= status < 300:
+        return f"the FHIR server answered HTTP {status} rather than 200 with the data, so nothing was read"
     return f"the FHIR server refused the request (HTTP {status})"
 
 

@@ -255,3 +255,23 @@ def test_a_reference_named_like_a_prefetch_key_does_not_take_that_keys_line(maoi
     listed = [line for line in cards[-1]["detail"].splitlines() if line.startswith("- ")]
     assert listed == ["- Conditions: it was not sent and there is no fhirServer to read it from.",
                       "- MedicationRequest/odd: its medication reference conditions could not be resolved."]
+
+
+def test_in_fetch_mode_the_card_says_the_fhir_server_answered_not_the_ehr(knowledge):
+    from tests.builders import hook_request, medication, ordered
+
+    body = hook_request(ordered("esketamine"), medications=[medication(code="8123", display="phenelzine")])
+    del body["prefetch"]["conditions"], body["prefetch"]["medicationStatements"]
+    body["fhirServer"] = "https://ehr.example.org/fhir"
+    outcome = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "timeout",
+                                                              "diagnostics": "search timed out"}]}
+    answers = {"conditions": FetchResult(bundle=outcome),
+               "medicationStatements": FetchResult(bundle={"resourceType": "Patient"})}
+    request = load_request(body, "order-sign")
+    drafts = ketamine_orders(request, knowledge)
+    cards = check(request, service("ketamine-order-sign"), knowledge, drafts, NOW,
+                              lambda request, queries: {key: answers[key] for key in queries})
+    notice = cards[-1]["detail"]
+    assert "Conditions: the FHIR server reported an error instead of data (search timed out)." in notice
+    assert "Medication statements: the FHIR server sent something other than a FHIR Bundle." in notice
+    assert "the EHR" not in notice

@@ -110,11 +110,12 @@ class Database:
             raise NotReady(f"the database does not answer ({type(error).__name__})") from None
 
     @contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        """One transaction, committed when the block ends; Unavailable (503) when the database cannot take it now,
-        Refused (400) when it refuses the data itself (a value it cannot hold), which no retry would change."""
+    def transaction(self, unavailable: str = _UNAVAILABLE) -> Iterator[Connection]:
+        """One transaction, committed when the block ends; Unavailable (503, with the message ``unavailable``: a
+        write's by default) when the database cannot take it now, Refused (400) when it refuses the data itself
+        (a value it cannot hold), which no retry would change."""
         if not self.prepare() or self._resting():
-            raise Unavailable(_UNAVAILABLE)
+            raise Unavailable(unavailable)
         try:
             with self.engine.begin() as connection:
                 yield connection
@@ -124,8 +125,8 @@ class Database:
         except SQLAlchemyError as error:
             if isinstance(error, OperationalError):
                 self._rest()
-            log.error("database %s refused a write (%s)", self.safe_url, type(error).__name__)
-            raise Unavailable(_UNAVAILABLE) from None
+            log.error("database %s refused a transaction (%s)", self.safe_url, type(error).__name__)
+            raise Unavailable(unavailable) from None
 
     def _rest(self) -> None:
         self._resting_until = self._clock() + BACKOFF_SECONDS
