@@ -3,8 +3,9 @@
 Recording never stands between the clinician and the answer: rows go to a queue that one background thread per
 process writes in batches, so a hook call costs a queue put, not a database round trip. When the database is down
 or the queue is full the loss is logged and the ``not_recorded`` signal is sent (for a metric). Rows are written
-at most ``LINGER_SECONDS`` after their call, and the queue is written out when the process exits; rows still
-queued when a process is killed outright are lost, which the report shows as feedback for a card "not recorded".
+at most ``LINGER_SECONDS`` after their call, and the queue is written out when the process exits (gunicorn's
+workers exit normally on SIGTERM, and ``ketamine-cds serve`` turns SIGTERM into a normal exit); rows still queued
+when a process is killed outright are lost, which the report shows as feedback for a card "not recorded".
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@ loopback port, with its log in a file and its database in a temporary folder."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -45,28 +46,32 @@ class Server:
         return [line for line in self.log.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-@contextmanager
-def gunicorn(tmp_path: Path, **settings: str) -> Iterator[Server]:
+def gunicorn(tmp_path: Path, **settings: str) -> contextlib.AbstractContextManager[Server]:
     """gunicorn started the way the container starts it, on a free loopback port, once /readyz answers 200;
     ``settings`` are environment variables (the database defaults to an SQLite file in ``tmp_path``). Killed at
     the end if the test did not stop it."""
     port = closed_port()
+    argv = [sys.executable, "-m", "gunicorn", "-c", "python:service.gunicorn_conf"]
+    metrics = str(tmp_path / "metrics")
+    return _running(argv, port, tmp_path, {"CDS_BIND": f"127.0.0.1:{port}", "PROMETHEUS_MULTIPROC_DIR": metrics,
+                                           **settings})
+
+
+def development_server(tmp_path: Path, **settings: str) -> contextlib.AbstractContextManager[Server]:
+    """``ketamine-cds serve`` (the development server) on a free loopback port, as ``gunicorn`` starts gunicorn."""
+    port = closed_port()
+    argv = [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    return _running(argv, port, tmp_path, settings)
+
+
+@contextmanager
+def _running(argv: list[str], port: int, tmp_path: Path, settings: dict[str, str]) -> Iterator[Server]:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("CDS_", "PROMETHEUS_"))}
-    env.update(
-        CDS_BIND=f"127.0.0.1:{port}",
-        PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"),
-        DATABASE_URL=f"sqlite:///{tmp_path}/var/cds.sqlite3",
-    )
-    env.update(settings)
-    log = tmp_path / "gunicorn.log"
+    env.update({"DATABASE_URL": f"sqlite:///{tmp_path}/var/cds.sqlite3", **settings})
+    log = tmp_path / "server.log"
     with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "python:service.gunicorn_conf"],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    running = Server(process, f"http://127.0.0.1:{port}", log, Path(env["PROMETHEUS_MULTIPROC_DIR"]))
+        process = subprocess.Popen(argv, env=env, stdout=output, stderr=subprocess.STDOUT)
+    running = Server(process, f"http://127.0.0.1:{port}", log, Path(env.get("PROMETHEUS_MULTIPROC_DIR", tmp_path)))
     try:
         wait_until_ready(running)
         yield running
@@ -80,13 +85,13 @@ def wait_until_ready(server: Server) -> None:
     deadline = time.monotonic() + START_WAIT
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            pytest.fail("gunicorn exited before it was ready:\n" + "\n".join(server.log_lines()))
+            pytest.fail("the server exited before it was ready:\n" + "\n".join(server.log_lines()))
         try:
             if get(server.base + "/readyz")[0] == 200:
                 return
         except OSError:
             pass
         time.sleep(0.1)
-    pytest.fail(f"gunicorn was not ready within {START_WAIT:.0f} s:\n" + "\n".join(server.log_lines()))
+    pytest.fail(f"the server was not ready within {START_WAIT:.0f} s:\n" + "\n".join(server.log_lines()))
 
 
