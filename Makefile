@@ -26,14 +26,14 @@ sandbox-deps:
 	else echo "npm not found: the tests that need the sandbox FHIR server will be skipped"; fi
 
 sandbox: $(STAMP) $(SANDBOX_STAMP)
-	$(BIN)/python -m service.fhir_sandbox
+	$(BIN)/python -m service.fhir.sandbox
 
 test: $(STAMP) sandbox-deps
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 # The property-based tests (generated hook requests, FHIR entries and feedback) with many more examples than the
-# suite runs: about ten minutes on two cores.
+# suite runs: a quarter of an hour or so on two cores.
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -m fuzz -q -p no:cacheprovider
 

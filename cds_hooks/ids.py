@@ -21,6 +21,9 @@ import re
 import time
 import uuid
 
+EXTENSION_KEY = "org.ketamine-cds"
+"""The key of the extension that carries, on every card, what produced it (rule, advice, knowledge version)."""
+
 BLOCK = 256
 """Ids whose random part one system call fetches."""
 

@@ -13,8 +13,8 @@ from cds_hooks.knowledge import DATA_DIR, KnowledgeBase, load_knowledge
 from service.config import Settings
 
 if TYPE_CHECKING:  # both import the metrics, which import back here
-    from service.fhir_client import FhirClient
-    from service.rxnav import RxNavResolver
+    from service.fhir.client import FhirClient
+    from service.fhir.rxnav import RxNavResolver
 
 EXTENSION = "ketamine_cds"
 

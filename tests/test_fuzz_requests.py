@@ -15,7 +15,7 @@ from cds_hooks import order_check
 from cds_hooks.knowledge import load_knowledge
 from cds_hooks.order_check import FetchResult
 from cds_hooks.protocol import load_request
-from cds_hooks.services import service
+from cds_hooks.services import service_by_id
 from service import create_app
 from service.config import Settings
 from tests.builders import bundle, hook_request, medication, ordered
@@ -88,7 +88,7 @@ def test_an_avoid_card_survives_any_malformed_value_in_another_entry(data, value
     request = load_request(body, "order-sign")
     kb = packaged_knowledge()
     drafts = order_check.ketamine_orders(request, kb)
-    cards = order_check.check(request, service("ketamine-order-sign"), kb, drafts, NOW)
+    cards = order_check.check(request, service_by_id("ketamine-order-sign"), kb, drafts, NOW)
     assert any(card["summary"].startswith("Avoid esketamine with phenelzine") for card in cards)
 
 
@@ -105,6 +105,6 @@ def test_fetched_bundles_of_any_shape_never_stop_the_check(data):
 
     request = load_request(body, "order-sign")
     kb = packaged_knowledge()
-    cards = order_check.check(request, service("ketamine-order-sign"), kb, order_check.ketamine_orders(request, kb),
-                              NOW, fetch)
+    drafts = order_check.ketamine_orders(request, kb)
+    cards = order_check.check(request, service_by_id("ketamine-order-sign"), kb, drafts, NOW, fetch)
     assert isinstance(cards, list)

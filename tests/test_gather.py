@@ -13,11 +13,11 @@ from cds_hooks.errors import DataUnavailable
 from cds_hooks.order_check import FetchResult, check, gather, ketamine_orders
 from cds_hooks.prefetch import render
 from cds_hooks.protocol import HookRequest, load_request
-from cds_hooks.services import PREFETCH, service
+from cds_hooks.services import PREFETCH, service_by_id
 from tests.builders import bundle
 from tests.conftest import NOW
 
-SIGN = service("ketamine-order-sign")
+SIGN = service_by_id("ketamine-order-sign")
 EHR = "https://ehr.example.org/fhir"
 
 
@@ -269,7 +269,7 @@ def test_in_fetch_mode_the_card_says_the_fhir_server_answered_not_the_ehr(knowle
                "medicationStatements": FetchResult(bundle={"resourceType": "Patient"})}
     request = load_request(body, "order-sign")
     drafts = ketamine_orders(request, knowledge)
-    cards = check(request, service("ketamine-order-sign"), knowledge, drafts, NOW,
+    cards = check(request, service_by_id("ketamine-order-sign"), knowledge, drafts, NOW,
                               lambda request, queries: {key: answers[key] for key in queries})
     notice = cards[-1]["detail"]
     assert "Conditions: the FHIR server reported an error instead of data (search timed out)." in notice

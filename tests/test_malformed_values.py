@@ -10,7 +10,7 @@ import pytest
 import responses
 
 from cds_hooks.protocol import load_request
-from service.fhir_client import FhirClient
+from service.fhir.client import FhirClient
 from tests.builders import bundle, hook_request, medication, ordered
 
 SIGN = "/cds-services/ketamine-order-sign"

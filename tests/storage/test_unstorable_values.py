@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cds_hooks.feedback import _RequestSchema
-from service.issued_cards import recorder
 from service.storage import storage
 from service.storage.models import feedback, issued_cards
+from service.storage.recorder import recorder
 from service.storage.records import save_issued
 from tests.strategies import from_schema
 

@@ -14,11 +14,12 @@ from cds_hooks import order_check
 from cds_hooks.ids import DIGEST_PREFIX
 from cds_hooks.order_check import Fetcher
 from cds_hooks.protocol import HookRequest, load_request
-from cds_hooks.services import SERVICES, service
-from service import auth, fhir_client, issued_cards, logging_setup, metrics
-from service.bodies import json_body
+from cds_hooks.services import SERVICES, service_by_id
+from service import auth, logging_setup, metrics
+from service.fhir import client as fhir_client
+from service.http.bodies import json_body
 from service.runtime import runtime
-from service.storage import storage
+from service.storage import recorder, storage
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("cds", __name__)
@@ -31,7 +32,7 @@ def discovery() -> Response:
 
 @blueprint.post("/cds-services/<service_id>")
 def call_service(service_id: str) -> Response:
-    definition = service(service_id)
+    definition = service_by_id(service_id)
     hook_request = load_request(json_body(), definition.hook)
     instance = storage().hook_instance_label(hook_request.hook_instance)
     logging_setup.bind_hook_instance(instance)
@@ -70,5 +71,5 @@ def _answer(service_id: str, hook_request: HookRequest, cards: list[dict[str, An
     logging_setup.note_cards(len(cards))
     if cards:
         metrics.observe_cards(cards)
-        issued_cards.record(service_id, hook_request, cards, g.hook_instance)
+        recorder.record(service_id, hook_request, cards, g.hook_instance)
     return jsonify({"cards": cards})
