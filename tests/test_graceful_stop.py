@@ -16,7 +16,7 @@ from tests.serving import development_server, gunicorn, post_json
 
 pytestmark = pytest.mark.integration
 
-CALLS = 60
+CALLS = 30
 
 
 SERVERS = {

@@ -28,7 +28,7 @@ def test_a_token_with_numeric_times_and_a_jti_is_accepted(auth_app, es384):
     assert discover(auth_app, es384.token(nbf=int(time.time()) - 5)).status_code == 200
 
 
-@settings(max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(claim=st.sampled_from(["exp", "iat", "nbf", "jti", "aud", "tenant"]), value=json_values)
 @pytest.mark.fuzz
 def test_any_value_of_any_claim_is_accepted_only_with_its_right_type(auth_app, es384, claim, value):

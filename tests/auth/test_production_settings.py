@@ -79,3 +79,16 @@ def test_with_fhir_servers_listed_production_starts(tmp_path, issuer):
     listed = {**issuer, "fhir_servers": ["https://ehr.example.org/fhir"]}
     env = production(tmp_path, listed, CDS_PUBLIC_BASE_URL=BASE, CDS_WORKERS="1")
     assert create_app(Settings.from_env(env)).test_client().get("/healthz").status_code == 200
+
+
+@pytest.mark.integration
+def test_under_gunicorn_with_two_workers_and_redis_a_token_is_accepted_once(tmp_path, issuer, es384, redis_url):
+    from tests.serving import get, gunicorn
+
+    env = production(tmp_path, issuer, CDS_PUBLIC_BASE_URL=BASE, CDS_WORKERS="2", CDS_THREADS="1",
+                     REDIS_URL=redis_url)
+    env.pop("DATABASE_URL")
+    with gunicorn(tmp_path, **env) as server:
+        token = es384.token()
+        statuses = [get(server.base + "/cds-services", Authorization=f"Bearer {token}")[0] for _ in range(8)]
+    assert sorted(statuses) == [200] + [401] * 7

@@ -55,7 +55,7 @@ def test_an_accepted_suggestion_id_with_a_nul_character_is_refused_with_400(db_a
     assert response.json["issue"][0]["expression"] == ["feedback.0.acceptedSuggestions.0.id"]
 
 
-@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(body=from_schema(_RequestSchema()))
 @pytest.mark.fuzz
 def test_generated_feedback_is_stored_or_refused_with_400_never_503(db_app, body):
@@ -92,7 +92,7 @@ def test_a_row_the_database_refuses_is_the_only_one_lost(db_app, fixture, rows):
 
 
 @given(st.text(min_size=1, max_size=40))
-@settings(max_examples=20, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 @pytest.mark.fuzz
 def test_any_hook_instance_gets_its_cards(client, fixture, text):
     body = fixture("order-sign-esketamine-maoi")
