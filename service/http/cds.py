@@ -8,7 +8,7 @@ from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, g, jsonify
+from flask import Blueprint, Response, jsonify
 
 from cds_hooks import order_check
 from cds_hooks.ids import DIGEST_PREFIX
@@ -43,13 +43,13 @@ def call_service(service_id: str) -> Response:
     resolver = state.resolver.within(deadline) if state.resolver is not None else None
     drafts = order_check.ketamine_orders(hook_request, state.knowledge, resolver)
     if not drafts.ordered:
-        return _answer(definition.id, hook_request, order_check.unidentified_cards(drafts, state.knowledge))
+        return _answer(definition.id, hook_request, instance, order_check.unidentified_cards(drafts, state.knowledge))
     for key in definition.prefetch.keys() & hook_request.prefetch.keys():  # the FHIR client counts those it reads
         metrics.prefetch(key, "used")
     cards = order_check.check(
         hook_request, definition, state.knowledge, drafts, state.clock(), _fetcher(hook_request, deadline), resolver
     )
-    return _answer(definition.id, hook_request, cards)
+    return _answer(definition.id, hook_request, instance, cards)
 
 
 def _fetcher(hook_request: HookRequest, deadline: float) -> Fetcher | None:
@@ -66,10 +66,10 @@ def _fetcher(hook_request: HookRequest, deadline: float) -> Fetcher | None:
     return lambda request, queries: fhir_client.refused(queries, "not-listed", problem)
 
 
-def _answer(service_id: str, hook_request: HookRequest, cards: list[dict[str, Any]]) -> Response:
+def _answer(service_id: str, hook_request: HookRequest, instance: str, cards: list[dict[str, Any]]) -> Response:
     """The response, with the cards counted (metrics, the request's log line) and queued for the record."""
     logging_setup.note_cards(len(cards))
     if cards:
         metrics.observe_cards(cards)
-        recorder.record(service_id, hook_request, cards, g.hook_instance)
+        recorder.record(service_id, hook_request, cards, instance)
     return jsonify({"cards": cards})
