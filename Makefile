@@ -30,6 +30,7 @@ sandbox: $(STAMP) $(SANDBOX_STAMP)
 
 test: $(STAMP) sandbox-deps
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 # The property-based tests (generated hook requests, FHIR entries and feedback) with many more examples than the
@@ -39,6 +40,7 @@ fuzz: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # Not a test: starts the service and two baselines under gunicorn and drives them with wrk (installed when missing).
 bench: $(STAMP) sandbox-deps

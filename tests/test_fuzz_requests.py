@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cds_hooks import order_check
+from cds_hooks.fetch import FetchResult
 from cds_hooks.knowledge import load_knowledge
-from cds_hooks.order_check import FetchResult
 from cds_hooks.protocol import load_request
 from cds_hooks.services import service_by_id
 from service import create_app
@@ -87,8 +87,7 @@ def test_an_avoid_card_survives_any_malformed_value_in_another_entry(data, value
     body = data.draw(bent(body, keep=_is_entry_part))
     request = load_request(body, "order-sign")
     kb = packaged_knowledge()
-    drafts = order_check.ketamine_orders(request, kb)
-    cards = order_check.check(request, service_by_id("ketamine-order-sign"), kb, drafts, NOW)
+    cards = order_check.answer(request, service_by_id("ketamine-order-sign"), kb, NOW).as_json()["cards"]
     assert any(card["summary"].startswith("Avoid esketamine with phenelzine") for card in cards)
 
 
@@ -100,11 +99,10 @@ def test_fetched_bundles_of_any_shape_never_stop_the_check(data):
     body["fhirServer"] = "https://ehr.example.org/fhir"
     answers = {key: data.draw(bent(value)) for key, value in prefetch.items()}
 
-    def fetch(request, queries):
-        return {key: FetchResult(bundle=answers.get(key, bundle([]))) for key in queries}
+    def fetch(request):
+        return lambda queries: {key: FetchResult(bundle=answers.get(key, bundle([]))) for key in queries}
 
     request = load_request(body, "order-sign")
     kb = packaged_knowledge()
-    drafts = order_check.ketamine_orders(request, kb)
-    cards = order_check.check(request, service_by_id("ketamine-order-sign"), kb, drafts, NOW, fetch)
+    cards = order_check.answer(request, service_by_id("ketamine-order-sign"), kb, NOW, fetch).as_json()["cards"]
     assert isinstance(cards, list)

@@ -4,13 +4,12 @@ notice card, never a 500 that loses the whole answer (an MAOI Avoid card with it
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
 import responses
 
-from cds_hooks.protocol import load_request
-from service.fhir.client import FhirClient
 from tests.builders import bundle, hook_request, medication, ordered
 
 SIGN = "/cds-services/ketamine-order-sign"
@@ -65,17 +64,17 @@ def test_an_operation_outcome_whose_severity_cannot_be_read_is_told_as_a_failure
 
 
 @pytest.mark.parametrize("kind", [["MedicationRequest"], {"type": "MedicationRequest"}, 7, None])
-def test_a_fetched_entry_whose_resource_type_is_not_a_string_is_an_unreadable_entry(kind):
+def test_a_fetched_entry_whose_resource_type_is_not_a_string_is_an_unreadable_entry(client, kind):
     body = maoi_request()
     del body["prefetch"]
     body["fhirServer"] = EHR
     odd = {"resourceType": kind, "id": "odd", "status": "active",
            "medicationReference": {"reference": "Medication/m1"}}
-    answer = bundle([medication(code="8123", display="phenelzine", ident="mao"), odd])
+    answers = {"MedicationRequest": bundle([medication(code="8123", display="phenelzine 15 mg", ident="mao"), odd]),
+               "MedicationStatement": bundle([]), "Condition": bundle([])}
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        rsps.add(responses.GET, f"{EHR}/MedicationRequest", body=json.dumps(answer),
-                 content_type="application/fhir+json")
-        result = FhirClient(timeout_seconds=5)(load_request(body, "order-sign"),
-                                               {"medicationRequests": "MedicationRequest?patient=case"})
-    assert result["medicationRequests"].problem is None
-    assert len(result["medicationRequests"].bundle["entry"]) == 2
+        for kind_name, answer in answers.items():
+            rsps.add(responses.GET, re.compile(f"{re.escape(EHR)}/{kind_name}.*"), body=json.dumps(answer),
+                     content_type="application/fhir+json")
+        cards = answered(client, body)
+    assert "1 entry could not be read" in notice(cards)
