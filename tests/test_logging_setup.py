@@ -310,14 +310,14 @@ def test_a_hook_instance_that_is_not_a_uuid_is_logged_as_a_digest_counted_and_an
 def test_in_production_an_unexpected_error_is_logged_by_type_and_place_without_its_message(
     tmp_path, fixture, log_lines, monkeypatch
 ):
-    from cds_hooks import order_check
     from service import create_app
     from service.config import Settings
+    from service.http import cds
 
     def fail(*args, **kwargs):
         raise ValueError("patient Jane Doe, MRN 12345")
 
-    monkeypatch.setattr(order_check, "check", fail)
+    monkeypatch.setattr(cds, "answer", fail)
     app = create_app(Settings(env="production", auth_mode="off", patient_hash_key="k" * 32,
                               database_url=f"sqlite:///{tmp_path}/cds.sqlite3"))
     response = app.test_client().post("/cds-services/ketamine-order-sign", json=fixture("order-sign-esketamine-maoi"))
