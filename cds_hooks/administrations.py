@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from cds_hooks import fhir_json as fhir
+from cds_hooks.markup import escape
 from cds_hooks.medications import ENDED, MedicationFact
 
 KIND = "MedicationAdministration"
@@ -24,7 +25,7 @@ def timed(fact: MedicationFact, resource: Mapping[str, Any]) -> MedicationFact:
     else the end of ``effectivePeriod`` (its start when it has no end). A date without a time stands for its last
     instant, so a washout is never cut short."""
     if fact.status != ENDED:
-        return replace(fact, note=f"administration {fact.fhir_status or 'in progress'}, counted as current")
+        return replace(fact, note=f"administration {escape(fact.fhir_status or 'in progress')}, counted as current")
     return replace(fact, ended_at=given_at(resource))
 
 

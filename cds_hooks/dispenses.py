@@ -17,6 +17,7 @@ from typing import Any
 
 from cds_hooks import fhir_json as fhir
 from cds_hooks.administrations import moment
+from cds_hooks.markup import escape
 from cds_hooks.medications import CURRENT, ENDED, MedicationFact, after_duration
 
 KIND = "MedicationDispense"
@@ -28,7 +29,8 @@ def timed(
     """The fact counted as current while its supply lasts (``now`` at or before the supply's end), else as ended
     therapy whose last dose is the supply's end."""
     if fact.status != ENDED:
-        return replace(fact, note=f"dispense {fact.fhir_status or 'not yet handed over'}, counted as current")
+        status = escape(fact.fhir_status or "not yet handed over")
+        return replace(fact, note=f"dispense {status}, counted as current")
     handed = fhir.parse_datetime(resource.get("whenHandedOver"), upper=True) or fhir.parse_datetime(
         resource.get("whenPrepared"), upper=True
     )

@@ -26,6 +26,7 @@ from cds_hooks.knowledge.model import (
     Modifier,
     Rule,
 )
+from cds_hooks.markup import escape
 from cds_hooks.medications import CURRENT, ENDED, EXCLUDED, MedicationFact
 from cds_hooks.terminology import MISSPELLING, IngredientMatch
 from cds_hooks.vitals import BloodPressure, latest
@@ -85,7 +86,8 @@ class Finding:
     ordered: OrderedDrug
     advice: str
     implicated: tuple[Implicated, ...]
-    notes: tuple[str, ...] = ()
+    serotonergic: tuple[str, ...] = ()
+    """When the patient takes enough serotonergic drugs for the knowledge base's serotonin watch: their names."""
 
 
 def find_ordered_drugs(orders: Iterable[MedicationFact], kb: KnowledgeBase) -> list[OrderedDrug]:
@@ -181,8 +183,8 @@ def _implicated_medications(
         advice, notes = _advice(rule, drug, fact, matches)
         if advice == NONE:
             continue
-        notes += [f"\"{match.term}\" read as a likely misspelling of {match.ingredient.name}: confirm the drug"
-                  for match in matches if match.via == MISSPELLING]
+        notes += [f"\"{escape(match.term or '')}\" read as a likely misspelling of {match.ingredient.name}: confirm "
+                  "the drug" for match in matches if match.via == MISSPELLING]
         if fact.note:
             notes.append(fact.note)
         found.append(Implicated(advice, (*notes, *filter(None, [timing_note])), medication=fact, matches=matches))
@@ -276,8 +278,8 @@ def _implicated_allergies(
             continue
         advice, notes = _advice(rule, drug, None, matches)
         if advice != NONE:
-            reactions = (f"reaction recorded: {', '.join(allergy.reactions)}",) if allergy.reactions else ()
-            criticality = (f"criticality {allergy.criticality}",) if allergy.criticality else ()
+            reactions = (f"reaction recorded: {escape(', '.join(allergy.reactions))}",) if allergy.reactions else ()
+            criticality = (f"criticality {escape(allergy.criticality)}",) if allergy.criticality else ()
             found.append(Implicated(advice, (*notes, *reactions, *criticality), matches=matches, allergy=allergy))
     return found
 
@@ -304,7 +306,8 @@ def _implicated_reading(rule: Rule, drug: OrderedDrug, reading: BloodPressure) -
 def _with_serotonin_watch(
     findings: list[Finding], medications: Sequence[MedicationFact], kb: KnowledgeBase
 ) -> list[Finding]:
-    """Adds the serotonin-toxicity note to each finding about a serotonergic drug when enough are taken."""
+    """Names the serotonergic drugs taken on each finding about one of them, when enough are taken for the
+    serotonin-toxicity note."""
     watch = kb.serotonin_watch
     if watch is None:
         return findings
@@ -323,9 +326,9 @@ def _with_serotonin_watch(
                         taken.setdefault(match.ingredient.name, match.label)
     if len(taken) < watch.threshold:
         return findings
-    note = watch.note.format(count=len(taken), names=", ".join(sorted(taken.values())))
+    names = tuple(sorted(taken.values()))
     return [
-        Finding(f.rule, f.ordered, f.advice, f.implicated, (*f.notes, note))
+        Finding(f.rule, f.ordered, f.advice, f.implicated, names)
         if any(match.ingredient.name in members for item in f.implicated for match in item.matches)
         else f
         for f in findings

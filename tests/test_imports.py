@@ -15,7 +15,7 @@ CORE_LAYERS = (
     # foundation: request, identifiers, FHIR JSON helpers, typed cards and gaps, the fetch port, terminology, what a
     # blood-pressure reading is
     {"errors", "ids", "bounded", "fhir_json", "card_types", "gaps", "fetch", "protocol", "validation", "terminology",
-     "feedback", "vitals"},
+     "feedback", "markup", "vitals"},
     {"knowledge", "knowledge.loader", "knowledge.model", "knowledge.schema", "knowledge.table", "knowledge.reference"},
     # facts: the patient's data gathered and read
     {"prefetch", "services", "medications", "conditions", "administrations", "dispenses", "allergies",

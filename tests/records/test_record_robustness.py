@@ -3,6 +3,8 @@ breaks the check: the record is read as far as it can be, or left out, and the a
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -35,3 +37,20 @@ def test_any_json_in_a_field_of_a_new_record_gives_cards(key, data, value):
     field = data.draw(st.sampled_from(fields))
     cards = run(hook_request(ordered("esketamine"), **{key: [{**record, field: value}]}), KB, NOW)
     assert all(card["summary"] for card in cards)
+
+
+def test_text_from_the_new_records_is_escaped_on_the_card():
+    body = hook_request(
+        ordered("ketamine"),
+        allergies=[allergy(text="ketamine", reaction="<img src=x onerror=alert(1)> [hives](http://evil.example)")],
+        administrations=[administration(text="midazolam 2 mg", status="<b>given</b>", given="2026-11-21T11:00:00Z")],
+        medications=[],
+    )
+    body["prefetch"]["medicationStatements"]["entry"].append({"resource": {
+        "resourceType": "MedicationStatement", "id": "misspelt", "status": "active",
+        "subject": {"reference": "Patient/case"}, "medicationCodeableConcept": {"text": "clonazapam*"}}})
+    details = " ".join(card["detail"] for card in run(body, KB, NOW))
+    record_lines = [line for line in details.splitlines() if line.startswith("- ")]
+    assert record_lines and all(re.search(r"(?<!\\)[<>]|(?<!\\)\]\(", line) is None for line in record_lines)
+    assert "reaction recorded: \\<img" in details and "administration \\<b\\>given" in details
+    assert '"clonazapam" read as a likely misspelling' in details
