@@ -133,7 +133,7 @@ def test_an_unknown_status_is_evaluated_as_current_and_named_on_the_notice(drug,
     assert advice_by_rule(answer) == {"benzodiazepines": "hold"}
     notice = answer[-1]
     assert notice["summary"].startswith(NOTICE)
-    assert "`MedicationStatement/ms-taking`" in notice["detail"]
+    assert "MedicationStatement/ms-taking" in notice["detail"]
     assert "not a FHIR R4 MedicationStatement status" in notice["detail"]
     assert "evaluated as current" in notice["detail"]
 
