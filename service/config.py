@@ -54,6 +54,14 @@ class Settings:
     rxnav_timeout: float = 2.0
     rxnav_cache_size: int = 10_000
     rxnav_cache_ttl: int = 86_400
+    console: bool | None = None
+    """The console under /console/: None (unset) means on in development and off in production."""
+    console_token: str | None = field(default=None, repr=False)
+    """The console's own credential (HTTP Basic password or bearer token); required to enable it in production."""
+
+    @property
+    def console_enabled(self) -> bool:
+        return self.env != "production" if self.console is None else self.console
 
     def __post_init__(self) -> None:
         if self.env == "production" and self.auth_mode is None:
@@ -63,6 +71,8 @@ class Settings:
             raise ConfigError("CDS_TRUSTED_ISSUERS_FILE must name the trusted issuers file when CDS_AUTH_MODE is jwt")
         if self.env == "production" and not self.patient_hash_key:
             raise ConfigError("CDS_PATIENT_HASH_KEY must be set when CDS_ENV is production")
+        if self.env == "production" and self.console_enabled and not self.console_token:
+            raise ConfigError("CDS_CONSOLE_TOKEN must be set when CDS_CONSOLE is true and CDS_ENV is production")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -89,6 +99,8 @@ class Settings:
             rxnav_timeout=_seconds(env, "CDS_RXNAV_TIMEOUT", cls.rxnav_timeout),
             rxnav_cache_size=int_setting(env, "CDS_RXNAV_CACHE_SIZE", cls.rxnav_cache_size, minimum=1),
             rxnav_cache_ttl=int_setting(env, "CDS_RXNAV_CACHE_TTL", cls.rxnav_cache_ttl, minimum=1),
+            console=_flag(env, "CDS_CONSOLE") if env.get("CDS_CONSOLE", "").strip() else None,
+            console_token=_secret(env, "CDS_CONSOLE_TOKEN", minimum=32),
         )
 
 

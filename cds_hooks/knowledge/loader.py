@@ -20,6 +20,8 @@ from cds_hooks.conditions import icd10_key
 from cds_hooks.errors import KnowledgeError, first_error
 from cds_hooks.knowledge import schema
 from cds_hooks.knowledge.model import (
+    ADVICE_RANK,
+    HOLD,
     Citation,
     ConditionValueSet,
     DrugValueSet,
@@ -29,6 +31,7 @@ from cds_hooks.knowledge.model import (
     OverrideReason,
     Rule,
     SerotoninWatch,
+    SiteOverride,
     Washout,
     When,
 )
@@ -86,24 +89,47 @@ def load_knowledge(data_dir: Path = DATA_DIR, overrides: Path | None = None) -> 
 
 
 def apply_overrides(base: KnowledgeBase, path: Path) -> KnowledgeBase:
-    """A site's choices, named per rule: switch a rule off, or change its advice for one ordered drug."""
+    """A site's choices, named per rule: switch a rule off, or change its advice for one ordered drug.
+
+    Each entry records who approved it, when and why. An absolute contraindication may be neither switched off nor
+    lowered below Hold: such a file stops start-up, naming the rule and the reason.
+    """
     data = _validated(schema.SiteOverridesSchema(), _yaml(path), path)
     by_id = {rule.id: rule for rule in base.rules}
-    for rule_id in data["rules"]:
+    overrides = {}
+    for rule_id, entry in data["rules"].items():
         if rule_id not in by_id:
             raise KnowledgeError(f"no rule has the id {rule_id!r}", file=str(path), field=f"rules.{rule_id}")
+        change = _validated(schema.RuleOverrideSchema(), entry, path, prefix=f"rules.{rule_id}.")
+        override = SiteOverride(
+            rule_id=rule_id, enabled=change.get("enabled", True), advice=change.get("advice", {}),
+            note=change.get("note"), approved_by=change["approved_by"],
+            approved_on=change["approved_on"].isoformat(), reason=change["reason"],
+        )
+        _allowed(by_id[rule_id], override, path)
+        overrides[rule_id] = override
     rules = []
     for rule in base.rules:
-        change = data["rules"].get(rule.id)
-        if change is None:
+        override = overrides.get(rule.id)
+        if override is None:
             rules.append(rule)
-            continue
-        if change.get("enabled", True) is False:
-            continue
-        rules.append(
-            replace(rule, advice={**rule.advice, **change.get("advice", {})}, site_note=change.get("note"))
-        )
-    return replace(base, rules=tuple(rules), site=data["site"])
+        elif override.enabled:
+            rules.append(replace(rule, advice={**rule.advice, **override.advice}, site_note=override.note))
+    return replace(base, rules=tuple(rules), site=data["site"], overrides=overrides)
+
+
+def _allowed(rule: Rule, override: SiteOverride, path: Path) -> None:
+    """KnowledgeError when the override would silence or weaken an absolute contraindication."""
+    if not rule.absolute:
+        return
+    why = f"rule {rule.id!r} ({rule.title}) is an absolute contraindication"
+    if not override.enabled:
+        raise KnowledgeError(f"{why}: a site override may not switch it off", file=str(path),
+                             field=f"rules.{rule.id}.enabled")
+    for drug, advice in sorted(override.advice.items()):
+        if ADVICE_RANK[advice] > ADVICE_RANK[HOLD]:
+            raise KnowledgeError(f"{why}: a site override may not lower its {drug} advice below hold (to {advice})",
+                                 file=str(path), field=f"rules.{rule.id}.advice.{drug}")
 
 
 def _rule(
@@ -167,6 +193,7 @@ def _rule(
         comedication_routes=frozenset(data["comedication_routes"]),
         modifiers=tuple(modifiers),
         file=path.name,
+        absolute=data["absolute_contraindication"],
     )
 
 

@@ -152,6 +152,7 @@ class RuleSchema(_Strict):
     history_counts = fields.Bool(load_default=False)
     comedication_routes = fields.List(fields.Str(validate=validate.OneOf(ROUTES)), load_default=list)
     modifiers = fields.List(fields.Nested(ModifierSchema), load_default=list)
+    absolute_contraindication = fields.Bool(load_default=False)
 
     @validates_schema
     def _every_drug_advised(self, data: dict, **kwargs: object) -> None:
@@ -164,8 +165,12 @@ class RuleOverrideSchema(_Strict):
     enabled = fields.Bool()
     advice = _advice_map(required=False)
     note = fields.Str(validate=_TEXT)
+    approved_by = fields.Str(required=True, validate=_TEXT)
+    approved_on = fields.Date(required=True)
+    reason = fields.Str(required=True, validate=_TEXT)
 
 
 class SiteOverridesSchema(_Strict):
     site = fields.Str(required=True, validate=_TEXT)
-    rules = fields.Dict(keys=fields.Str(validate=_ID), values=fields.Nested(RuleOverrideSchema), load_default=dict)
+    rules = fields.Dict(keys=fields.Str(validate=_ID), values=fields.Dict(), load_default=dict)
+    """Each entry is checked with ``RuleOverrideSchema`` on its own, so an error names ``rules.<id>.<field>``."""

@@ -61,6 +61,9 @@ site: Example General Hospital
 rules:
   ssri:
     enabled: false
+    approved_by: P&T committee
+    approved_on: 2026-11-30
+    reason: Minutes 2026-11, item 5
 """
 VALUE_SETS: dict[str, dict[str, Any]] = {
     "defaults-with-issuers": {**REQUIRED, **SHARED_REPLAY, "auth": AUTH},
