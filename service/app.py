@@ -7,7 +7,7 @@ from datetime import datetime
 
 from flask import Flask
 
-from service import auth, cds, cors, errors, feedback, health, issued_cards, logging_setup, metrics, storage
+from service import auth, cds, console, cors, errors, feedback, health, issued_cards, logging_setup, metrics, storage
 from service.bodies import OrjsonProvider
 from service.config import Settings
 from service.fhir_client import FhirClient
@@ -37,4 +37,5 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     cors.init_app(app, settings)
     app.register_blueprint(cds.blueprint)
     app.register_blueprint(feedback.blueprint)
+    console.init_app(app, settings)
     return app
