@@ -56,7 +56,8 @@ def outcome_bars(bars: Sequence[Bar], title: str) -> Markup:
 def weekly_lines(weeks: Sequence[str], series: Sequence[Series], title: str) -> Markup:
     """A line per series over the weeks (labelled by their first day), with a dot and its number at each week."""
     left, top, width, height = 48, 36, 640, 200
-    peak = max((max(s.values, default=0) for s in series), default=0) or 1
+    highest = max((max(s.values, default=0) for s in series), default=0)
+    peak = 4 * max(1, -(-highest // 4))  # four whole-number steps up the axis
     step = width / max(len(weeks) - 1, 1)
     parts = [_legend([(s.name, s.colour) for s in series], 8)]
     for tick in range(5):
