@@ -129,7 +129,7 @@ def _preview(body: Mapping[str, Any]) -> Preview:
     hook = body.get("hook")
     service_id = SERVICE_BY_HOOK.get(hook) if isinstance(hook, str) else None
     if service_id is None:
-        raise InvalidRequest(f"no service of this server answers the hook {hook!r}", "hook")
+        raise InvalidRequest(f"no service of this server answers the hook {hook!r}", field="hook")
     cards = evaluate(body, service_id)
     prefetch = body.get("prefetch") if isinstance(body.get("prefetch"), dict) else {}
     missing = [key for key in PREFETCH if key not in prefetch]

@@ -1,0 +1,96 @@
+"""Card preview: the cards the service would give, nothing stored, nothing read from a FHIR server."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from service import create_app
+from service.config import Settings
+from service.console import markdown
+from service.console.preview import request_from_bundle
+from service.issued_cards import recorder
+from service.storage import storage
+from service.storage.models import issued_cards
+from tests.conftest import NOW
+
+
+def bundle(*resources):
+    return {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": r} for r in resources]}
+
+
+NARDIL = {"resourceType": "MedicationStatement", "id": "m1", "status": "active",
+          "subject": {"reference": "Patient/p1"}, "medicationCodeableConcept": {"text": "Nardil 15 mg"}}
+
+
+def test_a_fixture_preview_gives_the_services_cards_and_stores_nothing(app, client, fixture):
+    answered = client.post("/cds-services/ketamine-order-sign", json=fixture("order-sign-esketamine-maoi")).get_json()
+    page = client.post("/console/preview", data={"fixture": "order-sign-esketamine-maoi"})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    for card in answered["cards"]:
+        assert card["summary"] in html
+    recorder(app).flush()
+    with storage(app).database.engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(issued_cards)).scalar() == len(answered["cards"])
+    assert "fixture-maoi" not in html, "no patient identifier is shown"
+
+
+def test_a_washout_fixture_is_previewed_on_its_own_terms_on_a_later_day(tmp_path):
+    later = create_app(Settings(database_url=f"sqlite:///{tmp_path}/x.sqlite3"), clock=lambda: NOW + timedelta(days=60))
+    page = later.test_client().post("/console/preview", data={"fixture": "order-select-ketamine-maoi-washout"})
+    assert "Cards (1)" in page.get_data(as_text=True)
+
+
+def test_a_bundle_is_checked_against_the_drug_and_hook_chosen(client):
+    page = client.post("/console/preview", data={"body": json.dumps(bundle({"resourceType": "Patient", "id": "p1"},
+                                                                           NARDIL)),
+                                                 "drug": "ketamine", "hook": "order-select"})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Avoid ketamine with Nardil" in html and "ketamine-order-select" in html
+    cards = html.split("<h2 id=\"cards-heading\">")[1].split("The JSON answer")[0]
+    assert "Nardil 15 mg" in html and "p1" not in cards
+
+
+def test_a_bundle_makes_a_request_with_its_resources_by_prefetch_key():
+    request = request_from_bundle(bundle(NARDIL, {"resourceType": "Condition", "id": "c1"},
+                                         {"resourceType": "Medication", "id": "med"}), "esketamine", "order-sign")
+    prefetch = request["prefetch"]
+    assert [e["resource"]["id"] for e in prefetch["medicationStatements"]["entry"]] == ["m1", "med"]
+    assert [e["resource"]["id"] for e in prefetch["conditions"]["entry"]] == ["c1"]
+    assert prefetch["medicationRequests"]["entry"] == []
+    draft = request["context"]["draftOrders"]["entry"][0]["resource"]
+    assert draft["medicationCodeableConcept"]["coding"][0]["code"] == "2201625"
+
+
+@pytest.mark.parametrize(("form", "message"), [
+    ({"body": "{not json"}, "the text is not JSON"),
+    ({"body": "[1, 2]"}, "paste a CDS Hooks request"),
+    ({"body": json.dumps(bundle()), "drug": "arketamine", "hook": "order-sign"}, "choose the drug ordered"),
+    ({"body": json.dumps({"hook": "patient-view", "context": {}})}, "no service of this server answers"),
+    ({"body": json.dumps({"hook": "order-sign", "hookInstance": "x", "context": {}})}, "context"),
+    ({"fixture": "no-such-fixture"}, "there is no fixture named"),
+])
+def test_bad_input_is_explained_on_the_page_with_a_client_error(client, form, message):
+    page = client.post("/console/preview", data=form)
+    assert page.status_code == 400 and message in page.get_data(as_text=True)
+
+
+ALLOWED = ("<p>", "</p>", "<ul>", "</ul>", "<li>", "</li>", "<strong>", "</strong>", "<em>", "</em>", "<code>",
+           "</code>", "<br>", "</a>")
+
+
+@given(st.text(alphabet=st.sampled_from("<>&\"'*`-[]():/ \nahjs=x1"), max_size=80))
+def test_card_markdown_never_lets_markup_through(text):
+    html = str(markdown.render(text))
+    for tag in ALLOWED:
+        html = html.replace(tag, "")
+    while '<a href="http' in html:
+        start = html.index('<a href="http')
+        html = html[:start] + html[html.index(">", start) + 1:]
+    assert "<" not in html and ">" not in html.replace("&gt;", "")
