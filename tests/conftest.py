@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import os
+import shutil
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -44,3 +46,23 @@ def fixture() -> Callable[[str], dict[str, Any]]:
         return json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
 
     return load
+
+
+def chromium_path() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's chromium driven by Playwright, one for the whole session; without chromium (``make browser-deps``
+    installs it where it can) the tests that use it skip and say why."""
+    path = chromium_path()
+    if path is None:
+        pytest.skip("Debian's chromium is not installed (`make browser-deps` installs it when run as root)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        args = ["--no-sandbox"] if os.geteuid() == 0 else []  # chromium refuses its sandbox to root
+        launched = playwright.chromium.launch(executable_path=path, args=args)
+        yield launched
+        launched.close()

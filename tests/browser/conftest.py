@@ -1,13 +1,12 @@
-"""The service on a real HTTP port and Debian's chromium driven by Playwright, one browser for the session.
+"""The service on a real HTTP port, for the browser (``browser``, one per session, in tests/conftest.py).
 
-Without chromium (``make browser-deps`` installs it where it can) every browser test skips and says why. With
+With
 ``KETAMINE_CDS_SCREENSHOTS=DIR`` (``make screenshots``) the tests also save what they show into DIR, for the README.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -27,24 +26,6 @@ from tests.conftest import NOW
 SCREENSHOTS_ENV = "KETAMINE_CDS_SCREENSHOTS"
 CONSOLE_TOKEN = "console-credential-for-the-browser-tests-0001"
 pytestmark = pytest.mark.integration
-
-
-def chromium_path() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    path = chromium_path()
-    if path is None:
-        pytest.skip("Debian's chromium is not installed (`make browser-deps` installs it when run as root)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        args = ["--no-sandbox"] if os.geteuid() == 0 else []  # chromium refuses its sandbox to root
-        launched = playwright.chromium.launch(executable_path=path, args=args)
-        yield launched
-        launched.close()
 
 
 class LiveService:

@@ -86,3 +86,26 @@ def test_help_prints_the_usage_and_an_unknown_option_says_which(argument, code, 
     assert "Usage: node server.mjs" in getattr(ran, stream)
     if code:
         assert "--no-such-option" in ran.stderr
+
+
+SEARCH_FROM_THE_PAGE = """async ([base, token]) => {
+  const headers = {'Authorization': `Bearer ${token}`, 'Content-Type': 'application/x-www-form-urlencoded'};
+  const search = await fetch(`${base}/MedicationRequest/_search`, {method: 'POST', headers,
+                                                                   body: 'patient=fixture-maoi&status=active'});
+  const patient = await fetch(`${base}/Patient/fixture-maoi`, {headers: {'Authorization': `Bearer ${token}`}});
+  return {status: search.status, bundle: await search.json(), patient: await patient.json()};
+}"""
+
+
+def test_a_page_of_another_origin_searches_the_sandbox_as_the_cds_hooks_sandbox_does(browser, fhir_sandbox,
+                                                                                   strict_sandbox):
+    """In chromium, from a page served by another origin: the bearer token makes each call preflighted, and the
+    browser hands the answer to the page only when the server allows it."""
+    page = browser.new_page()
+    try:
+        page.goto(f"{fhir_sandbox.base_url}/metadata")
+        found = page.evaluate(SEARCH_FROM_THE_PAGE, [strict_sandbox.base_url, SANDBOX_TOKEN])
+    finally:
+        page.close()
+    assert found["status"] == 200 and "nardil" in ids(found["bundle"])
+    assert found["patient"]["name"][0]["text"]
