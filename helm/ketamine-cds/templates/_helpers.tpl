@@ -104,6 +104,9 @@ seccompProfile:
 {{- if and .Values.auth.enabled (empty .Values.redis.existingSecret) (or .Values.autoscaling.enabled (gt (int .Values.replicaCount) 1) (gt (int .Values.server.workers) 1)) }}
 {{- fail "redis.existingSecret is empty: with auth on and more than one pod or worker, used token ids must be shared through Redis so a replayed token is refused everywhere (or run one replica with server.workers=1)" }}
 {{- end }}
+{{- if and .Values.console.enabled (empty .Values.console.existingSecret) }}
+{{- fail "console.existingSecret is empty: the console, when enabled, asks for its own credential (CDS_CONSOLE_TOKEN) from an existing Secret" }}
+{{- end }}
 {{- if and .Values.ingress.enabled (empty .Values.ingress.host) }}
 {{- fail "ingress.host is empty: name the host EHRs call, or set ingress.enabled=false" }}
 {{- end }}
