@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from service import create_app
+from service.config import Settings
 from service.trust import load_issuers
 from tests.envvars import read_by_the_service
 
@@ -42,3 +44,24 @@ def test_the_trusted_issuers_example_is_a_file_the_service_loads(tmp_path):
     assert issuer.iss == "https://ehr.example.org"
     assert issuer.tenants == frozenset({"hospital-a"})
     assert issuer.jku_allowlist
+
+
+def test_every_console_page_is_listed_in_the_pages_table(tmp_path):
+    listed = section("Pages")
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path}/cds.sqlite3"))
+    rules = [rule.rule for rule in app.url_map.iter_rules() if rule.endpoint.startswith("console.")
+             and rule.endpoint != "console.static" and "GET" in rule.methods]
+    assert len(rules) >= 6
+    for path in rules:
+        assert f"`{path}`" in listed or f"`{path.replace('<rule_id>', '<rule-id>')}`" in listed, path
+
+
+def test_the_sandbox_trusted_issuers_entry_is_a_file_the_service_loads(tmp_path):
+    docs = (README.parent / "docs" / "sandbox.md").read_text(encoding="utf-8")
+    [example] = re.findall(r"```yaml\n(issuers:.*?)```", docs, re.DOTALL)
+    path = tmp_path / "trusted-issuers.yaml"
+    path.write_text(example, encoding="utf-8")
+    [issuer] = load_issuers(path).values()
+    assert issuer.iss == "https://sandbox.cds-hooks.org"
+    assert issuer.jku_allowlist == frozenset({"https://sandbox.cds-hooks.org/.well-known/jwks.json"})
+

@@ -74,7 +74,7 @@ def test_previewing_a_fixture_renders_its_cards_the_json_and_the_data_read(page,
     read = page.locator("table", has=page.locator("caption", has_text="What the check read")).inner_text()
     assert "Nardil" in read and "fixture-maoi" not in page.content()
     assert problems(page) == []
-    screenshot(page, "console-preview")
+    screenshot(page.locator("section[aria-labelledby=cards-heading] .preview"), "console-preview")
 
 
 def test_markup_in_pasted_patient_data_is_shown_as_text_never_run(page, live):
