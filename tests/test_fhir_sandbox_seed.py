@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from service import create_app
 from service.config import Settings
-from service.fhir_sandbox import FIXTURE_DAY, fixture_patient, fixture_requests, on_day, seed_bundle, without_prefetch
+from service.fhir.sandbox import FIXTURE_DAY, fixture_patient, fixture_requests, on_day, seed_bundle, without_prefetch
 from tests.conftest import NOW
 
 FIXTURES = fixture_requests()

@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 
 from service import create_app
+from service.auth.trust import load_issuers
 from service.config import Settings
-from service.trust import load_issuers
 from tests.envvars import read_by_the_service
 
 README = Path(__file__).resolve().parents[1] / "README.md"

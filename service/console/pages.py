@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 
 from cds_hooks.errors import CdsError
 from cds_hooks.knowledge import DATA_DIR, ORDERED_DRUGS, load_knowledge
-from service import cors, health
+from service import health
 from service.console import markdown, plots
 from service.console.catalogue import Catalogue
 from service.console.preview import (
@@ -31,7 +31,8 @@ from service.console.preview import (
     preview_fixture,
     preview_text,
 )
-from service.errors import status_of
+from service.http import cors
+from service.http.errors import status_of
 from service.runtime import runtime
 from service.storage import storage
 from service.storage.report import Week, feedback_report, weekly_counts

@@ -14,9 +14,10 @@ from typing import Any
 
 from cds_hooks import order_check
 from cds_hooks.errors import InvalidRequest
+from cds_hooks.gaps import MEDICATION_KEYS
 from cds_hooks.protocol import load_request
-from cds_hooks.services import MEDICATION_KEYS, PREFETCH, SERVICES, service
-from service.fhir_sandbox import fixture_requests, on_day
+from cds_hooks.services import PREFETCH, SERVICES, service_by_id
+from service.fhir.sandbox import fixture_requests, on_day
 from service.runtime import runtime
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
@@ -61,7 +62,7 @@ def evaluate(body: Mapping[str, Any], service_id: str) -> list[dict[str, Any]]:
     """The cards the service answers a hook request with, computed as ``/cds-services/{id}`` computes them, but
     without recording them and without reading a fhirServer (the preview reads only what it was given)."""
     state = runtime()
-    definition = service(service_id)
+    definition = service_by_id(service_id)
     hook_request = load_request(body, definition.hook)
     drafts = order_check.ketamine_orders(hook_request, state.knowledge, state.resolver)
     if not drafts.ordered:

@@ -20,7 +20,7 @@ from werkzeug.serving import make_server
 
 from service import create_app
 from service.config import Settings
-from service.issued_cards import recorder
+from service.storage.recorder import recorder
 from tests.conftest import NOW
 
 SCREENSHOTS_ENV = "KETAMINE_CDS_SCREENSHOTS"

@@ -14,9 +14,9 @@ from service import create_app
 from service.config import Settings
 from service.console import markdown
 from service.console.preview import request_from_bundle
-from service.issued_cards import recorder
 from service.storage import storage
 from service.storage.models import issued_cards
+from service.storage.recorder import recorder
 from tests.conftest import NOW
 
 

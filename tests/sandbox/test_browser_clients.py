@@ -8,7 +8,7 @@ import subprocess
 import pytest
 import requests
 
-from service.fhir_sandbox import SANDBOX_DIR, node_command
+from service.fhir.sandbox import SANDBOX_DIR, node_command
 from tests.sandbox.conftest import SANDBOX_TOKEN
 
 pytestmark = pytest.mark.integration
