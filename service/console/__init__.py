@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask
+from flask import Flask, redirect, url_for
+from werkzeug.wrappers import Response
 
 from service.config import Settings
 
@@ -24,5 +25,11 @@ def init_app(app: Flask, settings: Settings) -> None:
     from service.console.pages import blueprint
 
     app.register_blueprint(blueprint)
+    app.add_url_rule("/", "console_home", _home)
     guarded = "with its credential" if settings.console_token else "without a credential (development)"
     log.info("console on at /console/ %s", guarded)
+
+
+def _home() -> Response:
+    """The service's root leads a person to the console."""
+    return redirect(url_for("console.status"))

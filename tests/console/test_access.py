@@ -30,7 +30,13 @@ def test_in_development_the_console_is_open_with_safe_headers(client):
 
 
 def test_in_production_the_console_is_off_unless_enabled(tmp_path):
-    assert app(tmp_path, **PRODUCTION).test_client().get("/console/").status_code == 404
+    client = app(tmp_path, **PRODUCTION).test_client()
+    assert client.get("/console/").status_code == 404 and client.get("/").status_code == 404
+
+
+def test_the_root_leads_to_the_console_when_it_is_on(client):
+    home = client.get("/")
+    assert home.status_code == 302 and home.headers["Location"] == "/console/"
 
 
 def test_enabling_it_in_production_needs_its_credential(tmp_path):
