@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from cds_hooks.knowledge import KnowledgeBase, load_knowledge
+from cds_hooks.knowledge import DATA_DIR, KnowledgeBase, load_knowledge
 from service import create_app
 from service.config import Settings
 
@@ -26,6 +26,14 @@ NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 @pytest.fixture(scope="session")
 def knowledge() -> KnowledgeBase:
     return load_knowledge()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """A copy of the packaged knowledge base, to change as a test (or a new release) would."""
+    target = tmp_path / "data"
+    shutil.copytree(DATA_DIR, target)
+    return target
 
 
 @pytest.fixture

@@ -3,25 +3,12 @@
 import shutil
 
 import pytest
-import yaml
 
 from cds_hooks.errors import KnowledgeError
-from cds_hooks.knowledge import DATA_DIR, load_knowledge
+from cds_hooks.knowledge import load_knowledge
 from service import create_app
 from service.config import Settings
-
-
-@pytest.fixture
-def data_dir(tmp_path):
-    target = tmp_path / "data"
-    shutil.copytree(DATA_DIR, target)
-    return target
-
-
-def edit_yaml(path, change):
-    data = yaml.safe_load(path.read_text())
-    change(data)
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
+from tests.builders import edit_yaml
 
 
 def test_the_packaged_knowledge_base_loads_with_a_version_and_every_rule_cited(knowledge):

@@ -2,44 +2,26 @@
 
 from __future__ import annotations
 
-import shutil
-
-import pytest
-import yaml
-
 from cds_hooks.knowledge import DATA_DIR, load_knowledge
 from cds_hooks.knowledge.diff import knowledge_diff
 from service.cli import main
+from tests.builders import edit_yaml as edit
 
 
-@pytest.fixture
-def new_dir(tmp_path):
-    """A copy of the packaged knowledge base to change as a new release would."""
-    target = tmp_path / "new"
-    shutil.copytree(DATA_DIR, target)
-    return target
-
-
-def edit(path, change):
-    data = yaml.safe_load(path.read_text())
-    change(data)
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-
-
-def release(new_dir):
-    edit(new_dir / "rules" / "ssri.yaml", lambda rule: rule["advice"].__setitem__("esketamine", "hold"))
-    edit(new_dir / "rules" / "maoi.yaml", lambda rule: rule.__setitem__("timing", "Wait 21 days."))
-    (new_dir / "rules" / "thyroid-hormones.yaml").unlink()
+def release(data_dir):
+    edit(data_dir / "rules" / "ssri.yaml", lambda rule: rule["advice"].__setitem__("esketamine", "hold"))
+    edit(data_dir / "rules" / "maoi.yaml", lambda rule: rule.__setitem__("timing", "Wait 21 days."))
+    (data_dir / "rules" / "thyroid-hormones.yaml").unlink()
 
     def drop_member(sets):
         next(s for s in sets if s["id"] == "maoi")["ingredients"].remove("moclobemide")
 
-    edit(new_dir / "valuesets" / "medications.yaml", drop_member)
+    edit(data_dir / "valuesets" / "medications.yaml", drop_member)
 
 
-def test_the_diff_names_each_changed_part_of_each_rule(new_dir):
-    release(new_dir)
-    changes = knowledge_diff(load_knowledge(), load_knowledge(new_dir))
+def test_the_diff_names_each_changed_part_of_each_rule(data_dir):
+    release(data_dir)
+    changes = knowledge_diff(load_knowledge(), load_knowledge(data_dir))
     assert {(change.rule, change.what) for change in changes} == {
         ("ssri", "advice.esketamine"), ("maoi", "timing"), ("maoi", "members"), ("thyroid-hormones", "removed")}
     members = next(change for change in changes if change.what == "members")
@@ -47,12 +29,12 @@ def test_the_diff_names_each_changed_part_of_each_rule(new_dir):
     assert next(c for c in changes if c.rule == "ssri").detail == "monitor -> hold"
 
 
-def test_the_command_flags_the_changes_that_touch_an_overridden_rule(new_dir, tmp_path, monkeypatch, capsys):
-    release(new_dir)
+def test_the_command_flags_the_changes_that_touch_an_overridden_rule(data_dir, tmp_path, monkeypatch, capsys):
+    release(data_dir)
     site = tmp_path / "site.yaml"
     site.write_text("site: X\nrules:\n  ssri:\n    advice: {ketamine: none}\n    approved_by: P&T\n"
                     "    approved_on: 2026-11-30\n    reason: minutes\n")
-    monkeypatch.setenv("CDS_KNOWLEDGE_DIR", str(new_dir))
+    monkeypatch.setenv("CDS_KNOWLEDGE_DIR", str(data_dir))
     monkeypatch.setenv("CDS_KNOWLEDGE_OVERRIDES", str(site))
     assert main(["rules", "--diff", str(DATA_DIR)]) == 0
     lines = capsys.readouterr().out.splitlines()
