@@ -25,7 +25,6 @@ from tests.conftest import NOW
 
 SCREENSHOTS_ENV = "KETAMINE_CDS_SCREENSHOTS"
 CONSOLE_TOKEN = "console-credential-for-the-browser-tests-0001"
-pytestmark = pytest.mark.integration
 
 
 class LiveService:
