@@ -110,11 +110,11 @@ def apply_overrides(base: KnowledgeBase, path: Path) -> KnowledgeBase:
         overrides[rule_id] = override
     rules = []
     for rule in base.rules:
-        override = overrides.get(rule.id)
-        if override is None:
+        entry = overrides.get(rule.id)
+        if entry is None:
             rules.append(rule)
-        elif override.enabled:
-            rules.append(replace(rule, advice={**rule.advice, **override.advice}, site_note=override.note))
+        elif entry.enabled:
+            rules.append(replace(rule, advice={**rule.advice, **entry.advice}, site_note=entry.note))
     return replace(base, rules=tuple(rules), site=data["site"], overrides=overrides)
 
 
