@@ -57,10 +57,29 @@ def live(tmp_path_factory, fixture_body) -> Iterator[LiveService]:
     service.stop()
 
 
+SITE_OVERRIDES = """\
+site: Example Hospital pharmacy and therapeutics committee
+rules:
+  benzodiazepines:
+    advice: {esketamine: monitor}
+    note: Esketamine sessions here run under continuous pulse oximetry.
+    approved_by: P&T committee (chair Dr J. Rivera)
+    approved_on: 2026-11-30
+    reason: Minutes 2026-11, item 4
+  thyroid-hormones:
+    enabled: false
+    approved_by: P&T committee (chair Dr J. Rivera)
+    approved_on: 2026-11-30
+    reason: Minutes 2026-11, item 5
+"""
+
+
 @pytest.fixture(scope="session")
 def guarded(tmp_path_factory) -> Iterator[LiveService]:
-    """The service with the console's own credential set."""
-    service = _serve(tmp_path_factory, console_token=CONSOLE_TOKEN)
+    """The service with the console's own credential set and a site's overrides."""
+    overrides = tmp_path_factory.mktemp("site") / "site-overrides.yaml"
+    overrides.write_text(SITE_OVERRIDES, encoding="utf-8")
+    service = _serve(tmp_path_factory, console_token=CONSOLE_TOKEN, knowledge_overrides=overrides)
     yield service
     service.stop()
 

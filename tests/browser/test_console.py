@@ -152,3 +152,23 @@ def test_the_accessibility_check_finds_what_a_page_lacks(page):
     assert "html has no lang" in found and "not exactly one h1" in found and "heading h4 skips a level" in found
     assert "input#x has no label" in found and "svg has no text alternative" in found
     assert any(problem.startswith("contrast 2.32") for problem in found)
+
+
+def test_site_overrides_are_shown_beside_their_rules_with_their_approval(browser, guarded, screenshot):
+    context = browser.new_context(viewport={"width": 1280, "height": 900},
+                                  http_credentials={"username": "committee", "password": CONSOLE_TOKEN})
+    page = context.new_page()
+    page.goto(guarded.url + "/console/rules/benzodiazepines")
+    override = page.locator("section[aria-labelledby=override]").inner_text()
+    assert "esketamine monitor" in override and "P&T committee (chair Dr J. Rivera)" in override
+    assert "2026-11-30" in override and "Minutes 2026-11, item 4" in override and "pulse oximetry" in override
+    advice = page.locator("table", has=page.locator("caption", has_text="Advice per ordered drug")).inner_text()
+    assert "esketamine\tHold\tMonitor" in advice
+    assert problems(page) == []
+    screenshot(page, "console-rule-override")
+    page.goto(guarded.url + "/console/rules/thyroid-hormones")
+    assert "switched off" in page.locator("table").first.inner_text()
+    page.goto(guarded.url + "/console/")
+    listed = page.locator("table", has=page.locator("caption", has_text="Active override entries")).inner_text()
+    assert "benzodiazepines" in listed and "thyroid-hormones" in listed and "switched off" in listed
+    context.close()
