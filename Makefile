@@ -42,6 +42,7 @@ browser-deps:
 
 test: $(STAMP) sandbox-deps browser-deps
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 # The README's pictures: the browser tests run against the service and save what they see into docs/images/.
@@ -50,6 +51,7 @@ screenshots: $(STAMP) sandbox-deps browser-deps
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # Not a test: starts the service and two baselines under gunicorn and drives them with wrk (installed when missing).
 bench: $(STAMP) sandbox-deps

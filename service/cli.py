@@ -14,10 +14,11 @@ from typing import Any, NoReturn
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from cds_hooks import order_check
 from cds_hooks.errors import CdsError
 from cds_hooks.knowledge import DATA_DIR, load_knowledge, replace_section, rules_markdown
 from cds_hooks.knowledge.diff import knowledge_diff
+from cds_hooks.knowledge.reference import field_reference
+from cds_hooks.order_check import answer
 from cds_hooks.protocol import load_request
 from cds_hooks.services import SERVICES, service_by_id
 from service.config import DEFAULT_PORT, PRODUCTION_HOST, ConfigError, Settings
@@ -66,6 +67,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                        help="list what changed from the knowledge base in OLD_DIR to this one (CDS_KNOWLEDGE_DIR or "
                        "the packaged one), flagging the rules the site overrides (CDS_KNOWLEDGE_OVERRIDES)")
 
+    commands.add_parser("field-reference", help="print the knowledge base field reference (Markdown) for rule authors",
+                        description="Print the reference of every field a knowledge file may hold, generated from "
+                        "the schemas that check them: `ketamine-cds field-reference > cds_hooks/knowledge/FIELDS.md`.")
+
     args = parser.parse_args(argv)
     try:
         if args.command == "serve" and args.production:
@@ -80,6 +85,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _rules_diff(args.diff)
         if args.command == "rules":
             return _rules(args.update_readme)
+        if args.command == "field-reference":
+            print(field_reference(), end="")
+            return 0
         return _check(args.file, args.service, args.format, args.now)
     except (ConfigError, CdsError) as error:
         print(f"ketamine-cds: {error}", file=sys.stderr)
@@ -170,12 +178,8 @@ def _check(path: Path, service_id: str | None, output: str, now_text: str | None
         return 2
     request = load_request(body, definition.hook)
     now = datetime.fromisoformat(now_text).astimezone(UTC) if now_text else datetime.now(UTC)
-    drafts = order_check.ketamine_orders(request, knowledge, resolver)
-    if drafts.ordered:
-        cards = order_check.check(request, definition, knowledge, drafts, now, resolver=resolver)
-    else:
-        cards = order_check.unidentified_cards(drafts, knowledge)
-    print(json.dumps({"cards": cards}, indent=2) if output == "json" else _as_text(cards))
+    body = answer(request, definition, knowledge, now, resolver=resolver).as_json()
+    print(json.dumps(body, indent=2) if output == "json" else _as_text(body["cards"]))
     return 0
 
 

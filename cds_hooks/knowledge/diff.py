@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from cds_hooks.knowledge.model import KnowledgeBase, Rule
 
 _TEXT_FIELDS = ("title", "summary", "topic", "consequence", "seriousness", "mechanism", "management", "monitoring",
-                "timing", "label_note", "history_counts", "absolute")
+                "timing", "label_note", "history_counts", "absolute_contraindication")
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
-from cds_hooks.conditions import icd10_key
+from cds_hooks.fhir_json import icd10_key
 from cds_hooks.knowledge import ADVICE_RANK, ORDERED_DRUGS, KnowledgeBase, Rule
 from cds_hooks.knowledge.model import ConditionValueSet, SiteOverride
 from cds_hooks.terminology import Product

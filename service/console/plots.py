@@ -37,7 +37,7 @@ def outcome_bars(bars: Sequence[Bar], title: str) -> Markup:
     for number, bar in enumerate(bars):
         y = 34 + number * row
         parts.append(f'<text x="{label_width - 8}" y="{y + 14}" text-anchor="end" {FONT}>{escape(bar.label)}</text>')
-        x = label_width
+        x: float = label_width
         silent = max(bar.issued - bar.accepted - bar.overridden, 0)
         for value, colour, name in ((bar.accepted, ACCEPTED, "accepted"), (bar.overridden, OVERRIDDEN, "overridden"),
                                     (silent, NO_FEEDBACK, "no feedback")):

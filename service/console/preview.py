@@ -1,20 +1,23 @@
 """Card preview: a hook request (a fixture, or pasted), or a FHIR Bundle of a patient's data plus the drug ordered,
 answered as the service would answer it, with nothing stored and nothing read from any FHIR server.
 
-The service is asked through ``evaluate`` alone, so that the way the core is called lives in one place.
+The core is asked through ``evaluate`` alone, which calls its one entry point (``order_check.answer``) with no
+fetch port; the answer's findings, data gaps and unreadable records say what each record given did and what was
+not read.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
-from cds_hooks import order_check
 from cds_hooks.errors import InvalidRequest
+from cds_hooks.fhir_json import reference_of
 from cds_hooks.gaps import MEDICATION_KEYS
+from cds_hooks.order_check import Answer, answer
 from cds_hooks.protocol import load_request
 from cds_hooks.services import PREFETCH, SERVICES, service_by_id
 from service.fhir.sandbox import fixture_requests, on_day
@@ -37,12 +40,22 @@ class PreviewInputError(ValueError):
 
 @dataclass(frozen=True)
 class DataRead:
-    """One resource the check read, as a committee member needs it: what kind, its status and what it names."""
+    """One resource given, as a committee member needs it: what kind, its status, what it names, and what the check
+    made of it (the rules it triggered with their advice, the order checked, or why it could not be read)."""
 
     source: str
     kind: str
     status: str
     names: str
+    outcome: str = "-"
+
+
+@dataclass(frozen=True)
+class NotRead:
+    """Data the check could not have (a data gap): what, and why."""
+
+    what: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -50,24 +63,23 @@ class Preview:
     service_id: str
     cards: list[dict[str, Any]]
     read: list[DataRead] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
-    """Prefetch keys the request did not carry: the service would read them from the EHR's FHIR server."""
+    not_read: list[NotRead] = field(default_factory=list)
+    """What the answer lacked (its data gaps): the service would read these from the EHR's FHIR server."""
+    checked: bool = True
+    """False when no draft order is ketamine or esketamine, so the patient's data was not looked at."""
 
     @property
     def json(self) -> str:
         return json.dumps({"cards": self.cards}, indent=2)
 
 
-def evaluate(body: Mapping[str, Any], service_id: str) -> list[dict[str, Any]]:
-    """The cards the service answers a hook request with, computed as ``/cds-services/{id}`` computes them, but
-    without recording them and without reading a fhirServer (the preview reads only what it was given)."""
+def evaluate(body: Mapping[str, Any], service_id: str) -> Answer:
+    """The core's answer to a hook request, from the same entry point ``/cds-services/{id}`` calls, but with no
+    fetch port (the preview reads only what it was given: what it lacks is a data gap) and nothing recorded."""
     state = runtime()
     definition = service_by_id(service_id)
     hook_request = load_request(body, definition.hook)
-    drafts = order_check.ketamine_orders(hook_request, state.knowledge, state.resolver)
-    if not drafts.ordered:
-        return order_check.unidentified_cards(drafts, state.knowledge)
-    return order_check.check(hook_request, definition, state.knowledge, drafts, state.clock(), None, state.resolver)
+    return answer(hook_request, definition, state.knowledge, state.clock(), None, state.resolver)
 
 
 def fixtures() -> dict[str, dict[str, Any]]:
@@ -131,24 +143,44 @@ def _preview(body: Mapping[str, Any]) -> Preview:
     service_id = SERVICE_BY_HOOK.get(hook) if isinstance(hook, str) else None
     if service_id is None:
         raise InvalidRequest(f"no service of this server answers the hook {hook!r}", field="hook")
-    cards = evaluate(body, service_id)
-    prefetch = body.get("prefetch") if isinstance(body.get("prefetch"), dict) else {}
-    missing = [key for key in PREFETCH if key not in prefetch]
-    return Preview(service_id, cards, list(_read(body, prefetch)), missing)
+    result = evaluate(body, service_id)
+    prefetch = _dict(body.get("prefetch"))
+    outcomes = _outcomes(result)
+    read = [replace(row, outcome=outcomes.get(reference, "-")) if reference else row
+            for reference, row in _read(body, prefetch)]
+    not_read = [NotRead(gap.what, gap.reason) for gap in result.gaps]
+    return Preview(service_id, result.as_json()["cards"], read, not_read, result.checked)
 
 
-def _read(body: Mapping[str, Any], prefetch: Mapping[str, Any]) -> Iterator[DataRead]:
-    context = body.get("context") if isinstance(body.get("context"), dict) else {}
-    drafts = context.get("draftOrders") if isinstance(context.get("draftOrders"), dict) else {}
+def _outcomes(result: Answer) -> dict[str, str]:
+    """What the check made of each record, by its reference: the rules it triggered, the order it checked, or why
+    it could not be read. Rules are named by title, as the committee knows them."""
+    found: dict[str, list[str]] = {}
+    for finding in result.findings:
+        if finding.ordered.order.reference:
+            found.setdefault(finding.ordered.order.reference, []).append(f"the {finding.ordered.name} order checked")
+        for item in finding.implicated:
+            record = item.medication or item.condition
+            if record is not None and record.reference:
+                found.setdefault(record.reference, []).append(f"{finding.rule.title}: {item.advice}")
+    for entry in result.unreadable:
+        if entry.reference:
+            found.setdefault(entry.reference, []).append(f"not read: {entry.problem}")
+    return {reference: "; ".join(dict.fromkeys(words)) for reference, words in found.items()}
+
+
+def _read(body: Mapping[str, Any], prefetch: Mapping[str, Any]) -> Iterator[tuple[str | None, DataRead]]:
+    drafts = _dict(_dict(body.get("context")).get("draftOrders"))
     sources = [("draft orders", drafts), *((key, prefetch.get(key)) for key in PREFETCH if key in prefetch)]
     for source, bundle in sources:
         if not isinstance(bundle, dict):
-            yield DataRead(source, "-", "-", "sent as null: no such data" if bundle is None else "not a Bundle")
+            yield None, DataRead(source, "-", "-", "sent as null: no such data" if bundle is None else "not a Bundle")
             continue
         for entry in _list(bundle.get("entry")):
             resource = entry.get("resource") if isinstance(entry, dict) else None
             if isinstance(resource, dict):
-                yield DataRead(source, str(resource.get("resourceType", "?")), _status(resource), _names(resource))
+                row = DataRead(source, str(resource.get("resourceType", "?")), _status(resource), _names(resource))
+                yield reference_of(resource), row
 
 
 def _status(resource: Mapping[str, Any]) -> str:
@@ -157,7 +189,7 @@ def _status(resource: Mapping[str, Any]) -> str:
         return status
     clinical = resource.get("clinicalStatus")
     codings = clinical.get("coding") if isinstance(clinical, dict) else None
-    return next((c.get("code") for c in _list(codings) if isinstance(c, dict) and c.get("code")), "-")
+    return next((str(c["code"]) for c in _list(codings) if isinstance(c, dict) and c.get("code")), "-")
 
 
 def _names(resource: Mapping[str, Any]) -> str:
@@ -180,3 +212,7 @@ def _names(resource: Mapping[str, Any]) -> str:
 
 def _list(value: object) -> list[Any]:
     return value if isinstance(value, list) else []
+
+
+def _dict(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}

@@ -73,6 +73,8 @@ def test_previewing_a_fixture_renders_its_cards_the_json_and_the_data_read(page,
     assert answer["cards"][0]["summary"] == card.locator("h3").inner_text()
     read = page.locator("table", has=page.locator("caption", has_text="What the check read")).inner_text()
     assert "Nardil" in read and "fixture-maoi" not in page.content()
+    nardil = page.locator("tr", has=page.locator("td", has_text="Nardil")).inner_text()
+    assert "Monoamine oxidase inhibitors with ketamine or esketamine: avoid" in nardil
     assert problems(page) == []
     screenshot(page.locator("section[aria-labelledby=cards-heading] .preview"), "console-preview")
 

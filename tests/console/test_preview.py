@@ -57,6 +57,30 @@ def test_a_bundle_is_checked_against_the_drug_and_hook_chosen(client):
     assert "Nardil 15 mg" in html and "p1" not in cards
 
 
+def test_the_data_read_says_what_the_check_made_of_each_record_and_what_it_could_not_read(client, fixture):
+    request = fixture("order-sign-esketamine-maoi")
+    del request["prefetch"]["conditions"]
+    html = client.post("/console/preview", data={"body": json.dumps(request)}).get_data(as_text=True)
+    rows = {row.split("<td>")[4].split("</td>")[0]: row.split("<td>")[5].split("</td>")[0]
+            for row in html.split("<caption>What the check read")[1].split("</table>")[0].split("<tr>")[2:]}
+    assert rows["Nardil 15 mg tablet"] == "Monoamine oxidase inhibitors with ketamine or esketamine: avoid"
+    assert rows["simvastatin 20 MG Oral Tablet (312961)"] == "-"
+    assert any(outcome == "the esketamine order checked" for outcome in rows.values())
+    not_read = html.split("<h3>Not read</h3>")[1].split("</ul>")[0]
+    assert "conditions: it was not sent and there is no fhirServer to read it from" in not_read
+    assert "medication orders" not in not_read
+
+
+def test_a_call_ordering_no_ketamine_says_the_patients_data_was_not_looked_at(client):
+    page = client.post("/console/preview", data={"body": json.dumps(bundle(NARDIL)), "drug": "ketamine",
+                                                 "hook": "order-sign"})
+    assert "was not looked at" not in page.get_data(as_text=True)
+    request = request_from_bundle(bundle(NARDIL), "ketamine", "order-sign")
+    request["context"]["draftOrders"]["entry"][0]["resource"]["medicationCodeableConcept"] = {"text": "sertraline"}
+    html = client.post("/console/preview", data={"body": json.dumps(request)}).get_data(as_text=True)
+    assert "Cards (0)" in html and "so the patient's data was not looked at" in html
+
+
 def test_a_bundle_makes_a_request_with_its_resources_by_prefetch_key():
     request = request_from_bundle(bundle(NARDIL, {"resourceType": "Condition", "id": "c1"},
                                          {"resourceType": "Medication", "id": "med"}), "esketamine", "order-sign")
