@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SANDBOX_STAMP := sandbox/node_modules/.installed
 
-.PHONY: run test lint clean sandbox sandbox-deps browser-deps screenshots bench
+.PHONY: run test lint clean sandbox sandbox-deps browser-deps screenshots bench fuzz
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,11 @@ test: $(STAMP) sandbox-deps browser-deps
 # The README's pictures: the browser tests run against the service and save what they see into docs/images/.
 screenshots: $(STAMP) sandbox-deps browser-deps
 	KETAMINE_CDS_SCREENSHOTS=docs/images $(BIN)/python -m pytest tests/browser -q
+
+# The property-based tests (generated hook requests, FHIR entries and feedback) with many more examples than the
+# suite runs: a quarter of an hour or so on two cores.
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -m fuzz -q -p no:cacheprovider
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import markupsafe
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from cds_hooks.markup import escape
 from service import create_app
 from service.config import Settings
 from service.console import markdown
@@ -109,7 +111,15 @@ ALLOWED = ("<p>", "</p>", "<ul>", "</ul>", "<li>", "</li>", "<strong>", "</stron
            "</code>", "<br>", "</a>")
 
 
-@given(st.text(alphabet=st.sampled_from("<>&\"'*`-[]():/ \nahjs=x1"), max_size=80))
+@given(st.text(alphabet=st.sampled_from("<>&\"'*`-[]():/ \nahjs=x1\\\x00"), max_size=80))
+def test_ehr_text_escaped_for_the_card_shows_as_written_and_never_as_markup(text):
+    html = str(markdown.render(f"- Nardil: {escape(text)} (read)"))
+    assert html.startswith("<ul><li>Nardil: ") and html.endswith(" (read)</li></ul>")
+    shown = html.removeprefix("<ul><li>Nardil: ").removesuffix(" (read)</li></ul>")
+    assert "<" not in shown and shown == str(markupsafe.escape(" ".join(text.replace("\x00", "").split())))
+
+
+@given(st.text(alphabet=st.sampled_from("<>&\"'*`-[]():/ \nahjs=x1\\\x00"), max_size=80))
 def test_card_markdown_never_lets_markup_through(text):
     html = str(markdown.render(text))
     for tag in ALLOWED:
