@@ -5,7 +5,10 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from cds_hooks import order_check
 from cds_hooks.fhir_json import ICD10CM, RXNORM, SNOMED
@@ -320,3 +323,10 @@ def blood_pressure_part(
     return {"resourceType": "Observation", "id": ident or f"bp-{part}-{next(_ids)}", "status": status,
             "code": concept(code=_BP_CODES[part][0], display=_BP_CODES[part][1], system=LOINC),
             "subject": {"reference": PATIENT}, "effectiveDateTime": at, "valueQuantity": _quantity(value, unit)}
+
+
+def edit_yaml(path: Path, change: Any) -> None:
+    """Rewrite a YAML file with ``change`` applied to its data (for copies of the knowledge base)."""
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))

@@ -20,8 +20,10 @@ from cds_hooks.errors import KnowledgeError, first_error
 from cds_hooks.fhir_json import icd10_key
 from cds_hooks.knowledge import schema
 from cds_hooks.knowledge.model import (
+    ADVICE_RANK,
     BLOOD_PRESSURE,
     CONDITION,
+    HOLD,
     BloodPressureThreshold,
     Citation,
     ConditionValueSet,
@@ -32,6 +34,7 @@ from cds_hooks.knowledge.model import (
     OverrideReason,
     Rule,
     SerotoninWatch,
+    SiteOverride,
     Washout,
     When,
 )
@@ -97,32 +100,59 @@ def load_knowledge(data_dir: Path = DATA_DIR, overrides: Path | None = None) -> 
 
 def apply_overrides(base: KnowledgeBase, path: Path) -> KnowledgeBase:
     """A site's choices, named per rule: switch a rule off, change its advice for one ordered drug or its
-    blood-pressure threshold; and the blood-pressure window and the default supply of a dispense."""
+    blood-pressure threshold; and the blood-pressure window and the default supply of a dispense.
+
+    Each entry records who approved it, when and why. An absolute contraindication may be neither switched off nor
+    lowered below Hold: such a file stops start-up, naming the rule and the reason.
+    """
     data = _validated(schema.SiteOverridesSchema(), _yaml(path), path)
     by_id = {rule.id: rule for rule in base.rules}
-    for rule_id, change in data["rules"].items():
+    overrides = {}
+    thresholds = {}
+    for rule_id, entry in data["rules"].items():
         if rule_id not in by_id:
             raise KnowledgeError(f"no rule has the id {rule_id!r}", file=str(path), field=f"rules.{rule_id}")
-        if "blood_pressure" in change and by_id[rule_id].kind != BLOOD_PRESSURE:
-            raise KnowledgeError("only a blood-pressure rule has a threshold", file=str(path),
-                                 field=f"rules.{rule_id}.blood_pressure")
+        change = _validated(schema.RuleOverrideSchema(), entry, path, prefix=f"rules.{rule_id}.")
+        if "blood_pressure" in change:
+            if by_id[rule_id].kind != BLOOD_PRESSURE:
+                raise KnowledgeError("only a blood-pressure rule has a threshold", file=str(path),
+                                     field=f"rules.{rule_id}.blood_pressure")
+            thresholds[rule_id] = _threshold(change["blood_pressure"])
+        override = SiteOverride(
+            rule_id=rule_id, enabled=change.get("enabled", True), advice=change.get("advice", {}),
+            note=change.get("note"), approved_by=change["approved_by"],
+            approved_on=change["approved_on"].isoformat(), reason=change["reason"],
+        )
+        _allowed(by_id[rule_id], override, path)
+        overrides[rule_id] = override
     rules = []
     for rule in base.rules:
-        change = data["rules"].get(rule.id)
-        if change is None:
+        entry = overrides.get(rule.id)
+        if entry is None:
             rules.append(rule)
-            continue
-        if change.get("enabled", True) is False:
-            continue
-        threshold = _threshold(change["blood_pressure"]) if "blood_pressure" in change else rule.blood_pressure
-        rules.append(replace(rule, advice={**rule.advice, **change.get("advice", {})}, site_note=change.get("note"),
-                             blood_pressure=threshold))
+        elif entry.enabled:
+            rules.append(replace(rule, advice={**rule.advice, **entry.advice}, site_note=entry.note,
+                                 blood_pressure=thresholds.get(rule.id, rule.blood_pressure)))
     codes = base.blood_pressure
     if "blood_pressure" in data and codes is not None:
         codes = replace(codes, window=timedelta(hours=data["blood_pressure"]["within_hours"]))
     supply = data.get("dispense_default_supply_days")
-    return replace(base, rules=tuple(rules), site=data["site"], blood_pressure=codes,
+    return replace(base, rules=tuple(rules), site=data["site"], overrides=overrides, blood_pressure=codes,
                    dispense_default_supply=timedelta(days=supply) if supply else base.dispense_default_supply)
+
+
+def _allowed(rule: Rule, override: SiteOverride, path: Path) -> None:
+    """KnowledgeError when the override would silence or weaken an absolute contraindication."""
+    if not rule.absolute_contraindication:
+        return
+    why = f"rule {rule.id!r} ({rule.title}) is an absolute contraindication"
+    if not override.enabled:
+        raise KnowledgeError(f"{why}: a site override may not switch it off", file=str(path),
+                             field=f"rules.{rule.id}.enabled")
+    for drug, advice in sorted(override.advice.items()):
+        if ADVICE_RANK[advice] > ADVICE_RANK[HOLD]:
+            raise KnowledgeError(f"{why}: a site override may not lower its {drug} advice below hold (to {advice})",
+                                 file=str(path), field=f"rules.{rule.id}.advice.{drug}")
 
 
 def _rule(

@@ -192,6 +192,8 @@ class Rule:
     blood_pressure: BloodPressureThreshold | None = None
     """A blood-pressure rule's threshold."""
     file: str = ""
+    absolute_contraindication: bool = False
+    """An absolute contraindication: a site override may neither switch it off nor lower its advice below Hold."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +202,25 @@ class OverrideReason:
     display: str
     applies_to: frozenset[str] = frozenset(RULE_KINDS)
     """The kinds of rule (``RULE_KINDS``) whose cards offer this reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class SiteOverride:
+    """One rule's entry in a site's override file, with the committee's record of who approved it, when and why."""
+
+    rule_id: str
+    enabled: bool
+    advice: Mapping[str, str]
+    note: str | None
+    approved_by: str
+    approved_on: str
+    reason: str
+
+    def describe(self) -> str:
+        """What the entry does, in a few words ("switched off", "esketamine monitor")."""
+        changes = [] if self.enabled else ["switched off"]
+        changes += [f"{drug} {advice}" for drug, advice in sorted(self.advice.items())]
+        return ", ".join(changes) or "note only"
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +257,8 @@ class KnowledgeBase:
     dispense_default_supply: timedelta = timedelta(days=90)
     """How long a dispense with no ``daysSupply`` counts as taken."""
     site: str | None = None
+    overrides: Mapping[str, SiteOverride] = field(default_factory=dict)
+    """The site's override entries by rule id, switched-off rules included (they are no longer in ``rules``)."""
 
     def rule(self, rule_id: str) -> Rule | None:
         return next((rule for rule in self.rules if rule.id == rule_id), None)

@@ -10,6 +10,8 @@ from cds_hooks.knowledge import load_knowledge
 from tests.builders import advice_by_rule, blood_pressure, dispense, hook_request, ordered, run
 from tests.conftest import NOW
 
+APPROVAL = "    approved_by: P&T committee\n    approved_on: 2026-11-30\n    reason: Minutes 2026-11, item 6\n"
+
 
 def _site(tmp_path, text: str):
     path = tmp_path / "site.yaml"
@@ -25,7 +27,7 @@ def _bp(kb, systolic, diastolic, at="2026-11-21T11:00:00Z"):
 def test_a_site_raises_the_monitor_threshold(tmp_path):
     kb = _site(tmp_path, "rules:\n  blood-pressure-raised:\n"
                          "    blood_pressure: {above: {systolic: 150, diastolic: 95}}\n"
-                         "    note: Monitored above 150/95 here.\n")
+                         "    note: Monitored above 150/95 here.\n" + APPROVAL)
     assert _bp(load_knowledge(), 148, 80) == {"blood-pressure-raised": "monitor"}
     assert _bp(kb, 148, 80) == {}
     assert _bp(kb, 151, 80) == {"blood-pressure-raised": "monitor"}
@@ -48,11 +50,12 @@ def test_a_site_shortens_the_default_supply(tmp_path):
 @pytest.mark.parametrize(
     ("text", "field"),
     [
-        ("rules:\n  maoi:\n    blood_pressure: {above: {systolic: 150, diastolic: 95}}\n", "rules.maoi.blood_pressure"),
-        ("rules:\n  blood-pressure-raised:\n    blood_pressure: {over: {systolic: 150, diastolic: 95}}\n",
-         "rules.blood-pressure-raised.value.blood_pressure.over"),
-        ("rules:\n  blood-pressure-raised:\n    blood_pressure: {above: {systolic: -1, diastolic: 95}}\n",
-         "rules.blood-pressure-raised.value.blood_pressure.above.systolic"),
+        ("rules:\n  maoi:\n    blood_pressure: {above: {systolic: 150, diastolic: 95}}\n" + APPROVAL,
+         "rules.maoi.blood_pressure"),
+        ("rules:\n  blood-pressure-raised:\n    blood_pressure: {over: {systolic: 150, diastolic: 95}}\n" + APPROVAL,
+         "rules.blood-pressure-raised.blood_pressure.over"),
+        ("rules:\n  blood-pressure-raised:\n    blood_pressure: {above: {systolic: -1, diastolic: 95}}\n" + APPROVAL,
+         "rules.blood-pressure-raised.blood_pressure.above.systolic"),
         ("blood_pressure: {within_hours: 0}\n", "blood_pressure.within_hours"),
         ("dispense_default_supply_days: many\n", "dispense_default_supply_days"),
     ],
