@@ -78,7 +78,10 @@ class Catalogue:
         return self._by_id.get(rule_id)
 
     def valueset_title(self, rule: Rule) -> str:
-        sets = self.release.drug_valuesets if rule.kind == "medication" else self.release.condition_valuesets
+        """What the rule is about: its value set's title, or a blood-pressure rule's threshold."""
+        if rule.blood_pressure is not None:
+            return f"Latest blood pressure {rule.blood_pressure.label}"
+        sets = self.release.condition_valuesets if rule.kind == "condition" else self.release.drug_valuesets
         return sets[rule.valueset].title
 
     def condition_set(self, rule: Rule) -> ConditionValueSet:
