@@ -45,26 +45,36 @@ def render(
     gaps: Sequence[Gap],
     unreadable: Sequence[UnreadableEntry],
     kb: KnowledgeBase,
+    *,
+    suggest_cancel: bool = True,
 ) -> list[dict[str, Any]]:
-    """Advice cards, most severe first, then one notice card when some data could not be checked."""
-    cards = [_advice_card(finding, kb) for finding in findings]
+    """Advice cards, most severe first, then one notice card when some data could not be checked.
+
+    ``suggest_cancel`` is for draft orders under decision (order hooks): an Avoid card then suggests cancelling
+    the draft. Otherwise (patient-view: the order is already placed) it asks for the order to be reviewed.
+    """
+    cards = [_advice_card(finding, kb, suggest_cancel) for finding in findings]
     if gaps or unreadable:
         cards.append(_notice_card(gaps, unreadable, kb))
     return cards
 
 
-def _advice_card(finding: Finding, kb: KnowledgeBase) -> dict[str, Any]:
+def _advice_card(finding: Finding, kb: KnowledgeBase, suggest_cancel: bool) -> dict[str, Any]:
     rule, advice = finding.rule, finding.advice
+    if finding.observed:
+        headline = _cut(f"{ADVICE_WORD[advice]} {finding.ordered.label} {finding.observed}: {rule.text(rule.summary)}")
+    else:
+        headline = summary(ADVICE_WORD[advice], finding.ordered.label, [i.label for i in finding.implicated],
+                           rule.summary)
     card: dict[str, Any] = {
         "uuid": str(new_uuid()),
-        "summary": summary(ADVICE_WORD[advice], finding.ordered.label, [i.label for i in finding.implicated],
-                           rule.summary),
+        "summary": headline,
         "indicator": INDICATOR[advice],
-        "detail": _detail(finding, kb),
+        "detail": _detail(finding, kb, suggest_cancel),
         "source": _source(rule, kb),
     }
     reference = finding.ordered.order.reference
-    if advice == AVOID and reference:
+    if advice == AVOID and reference and suggest_cancel:
         card["suggestions"] = [
             {
                 "label": f"Cancel the {finding.ordered.label} order",
@@ -117,12 +127,16 @@ def _cut(text: str) -> str:
     return text if len(text) <= SUMMARY_LIMIT else text[: SUMMARY_LIMIT - 1].rstrip() + "…"
 
 
-def _detail(finding: Finding, kb: KnowledgeBase) -> str:
+def _detail(finding: Finding, kb: KnowledgeBase, suggest_cancel: bool) -> str:
     rule, word = finding.rule, ADVICE_WORD[finding.advice]
-    lines = [f"**{word}**: {finding.ordered.label} with:", ""]
-    lines.extend(_implicated_line(item, finding.advice) for item in finding.implicated)
-    lines += ["", f"**What to do:** {_management(finding)}", "", f"**Why:** {rule.consequence} {rule.mechanism}"]
-    lines += ["", f"**Monitor:** {rule.monitoring}", "", f"**Timing:** {rule.timing}"]
+    if finding.observed:
+        lines = [f"**{word}**: {_order_line(finding)}"]
+    else:
+        lines = [f"**{word}**: {finding.ordered.label} with:", ""]
+        lines.extend(_implicated_line(item, finding.advice) for item in finding.implicated)
+    todo = _management(finding) if suggest_cancel else f"{_review(finding)} {_management(finding)}"
+    lines += ["", f"**What to do:** {todo}", "", f"**Why:** {rule.consequence} {rule.mechanism}"]
+    lines += ["", f"**Monitor:** {rule.text(rule.monitoring)}", "", f"**Timing:** {rule.text(rule.timing)}"]
     if rule.label_note:
         lines += ["", f"**Compared with the label:** {rule.label_note}"]
     if rule.site_note:
@@ -138,11 +152,25 @@ def _detail(finding: Finding, kb: KnowledgeBase) -> str:
     return "\n".join(lines)
 
 
+def _order_line(finding: Finding) -> str:
+    """``the esketamine order (Spravato 28 MG nasal spray, `MedicationRequest/7`): 112 mg per session.``"""
+    order = finding.ordered.order
+    described = ", ".join(part for part in (order.label, f"`{order.reference}`" if order.reference else None) if part)
+    return f"the {finding.ordered.label} order" + (f" ({described})" if described else "") + f": {finding.observed}."
+
+
+def _review(finding: Finding) -> str:
+    """What a card on an order already placed (patient-view) asks first: review it before the next session."""
+    status = finding.ordered.order.fhir_status
+    state = {"draft": "planned", "on-hold": "on hold"}.get(status or "", status or "current")
+    return f"Review the {state} {finding.ordered.label} order before the next session."
+
+
 def _management(finding: Finding) -> str:
     """The rule's advice for the class, introduced by the exception when a modifying factor changed the advice."""
     usual = finding.rule.advice[finding.ordered.name]
     if finding.advice == usual:
-        return finding.rule.management
+        return finding.rule.text(finding.rule.management)
     word, usual_word = ADVICE_WORD[finding.advice], ADVICE_WORD.get(usual, usual)
     return (f"{word} rather than {usual_word.lower()} here, for the reason noted above. For this class in "
             f"general: {finding.rule.management}")
@@ -186,14 +214,18 @@ def _extension(finding: Finding, kb: KnowledgeBase) -> dict[str, Any]:
     ordered = {"name": finding.ordered.name}
     if finding.ordered.order.reference:
         ordered["reference"] = finding.ordered.order.reference
-    return {
+    extension: dict[str, Any] = {
         "advice": finding.advice,
         "ruleId": finding.rule.id,
         "knowledgeVersion": kb.version,
         "evidenceGrade": finding.rule.evidence.grade,
         "orderedDrug": ordered,
-        "implicated": [entry for item in finding.implicated for entry in _implicated_entries(item)],
     }
+    if finding.observed and finding.rule.limit is not None:
+        extension["orderCheck"] = {"check": finding.rule.limit.check, "observed": finding.observed}
+    else:
+        extension["implicated"] = [entry for item in finding.implicated for entry in _implicated_entries(item)]
+    return extension
 
 
 def _implicated_entries(item: Implicated) -> list[dict[str, str]]:

@@ -1,7 +1,8 @@
 """The rules engine: medication and condition facts in, findings out.
 
 A finding is one rule firing for one ordered drug, with every co-medication or condition it implicates and the
-advice each one earns after modifying factors. The engine reads only facts and the knowledge base; it knows
+advice each one earns after modifying factors, or (an order rule, ``cds_hooks.order_limits``) what the order
+itself says that breaks a limit. The engine reads only facts and the knowledge base; it knows
 nothing of FHIR JSON, HTTP or cards.
 """
 
@@ -73,6 +74,8 @@ class Finding:
     advice: str
     implicated: tuple[Implicated, ...]
     notes: tuple[str, ...] = ()
+    observed: str | None = None
+    """An order rule's finding: what the order says that breaks the limit (``112 mg per session``)."""
 
 
 def find_ordered_drugs(orders: Iterable[MedicationFact], kb: KnowledgeBase) -> list[OrderedDrug]:
@@ -124,6 +127,8 @@ def evaluate(
     findings = []
     for drug in ordered:
         for rule in kb.rules:
+            if rule.kind == "order" or not rule.enabled:  # order rules: cds_hooks.order_limits
+                continue
             if rule.kind == "medication":
                 if kb.drug_valuesets[rule.valueset].ingredients.isdisjoint(named):
                     continue
@@ -133,7 +138,11 @@ def evaluate(
             if implicated:
                 advice = min((item.advice for item in implicated), key=ADVICE_RANK.__getitem__)
                 findings.append(Finding(rule, drug, advice, tuple(implicated)))
-    findings = _with_serotonin_watch(findings, co_medications, kb)
+    return by_severity(_with_serotonin_watch(findings, co_medications, kb), kb)
+
+
+def by_severity(findings: Iterable[Finding], kb: KnowledgeBase) -> list[Finding]:
+    """Most severe advice first; then in the knowledge base's rule order."""
     rule_order = {rule.id: number for number, rule in enumerate(kb.rules)}
     return sorted(findings, key=lambda f: (ADVICE_RANK[f.advice], rule_order[f.rule.id], f.ordered.name))
 

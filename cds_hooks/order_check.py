@@ -7,11 +7,11 @@ at once when there is none, and otherwise calls ``check`` with a fetcher for dat
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
-from cds_hooks import cards, engine, fhir_json
+from cds_hooks import cards, engine, fhir_json, order_limits
 from cds_hooks.cards import UnreadableEntry
 from cds_hooks.conditions import ConditionFact, read_condition
 from cds_hooks.engine import OrderedDrug
@@ -30,7 +30,7 @@ from cds_hooks.medications import (
 )
 from cds_hooks.prefetch import Gap, PatientData, plan
 from cds_hooks.protocol import HookRequest
-from cds_hooks.services import ServiceDefinition
+from cds_hooks.services import PATIENT_KEY, ServiceDefinition
 from cds_hooks.terminology import CodeResolver
 from cds_hooks.validation import validation_problem
 
@@ -62,6 +62,9 @@ class DraftOrders:
     selections_only: bool = False
     """order-select where the new selections are co-medications of a ketamine draft already in the session: only
     they are checked against it (the rest was checked when the ketamine order was selected)."""
+    under_decision: bool = True
+    """The orders are drafts the clinician is deciding on now (order hooks), so an Avoid card may suggest
+    cancelling one; False for patient-view, where the orders are already placed or planned."""
 
 
 def ketamine_orders(request: HookRequest, kb: KnowledgeBase, resolver: CodeResolver | None = None) -> DraftOrders:
@@ -142,8 +145,10 @@ def check(
     now: datetime,
     fetch: Fetcher | None = None,
     resolver: CodeResolver | None = None,
+    gaps: Sequence[Gap] = (),
 ) -> list[dict[str, Any]]:
-    """The cards for a call whose draft orders include ketamine or esketamine."""
+    """The cards for a call whose draft orders include ketamine or esketamine (``gaps``: data a caller already
+    failed to read, to be told on the same card)."""
     unreadable_drafts = [
         UnreadableEntry(draft.reference, draft.label, f"draft order: {draft.problem}")
         for draft in drafts.others
@@ -152,7 +157,7 @@ def check(
     if drafts.selections_only:
         findings = engine.evaluate(drafts.ordered, drafts.others, [], kb, now)
         return cards.render(findings, [], unreadable_drafts, kb) if findings or unreadable_drafts else []
-    data = gather(request, definition, fetch, drafts.index)
+    data = gather(request, needed(definition, kb), fetch, drafts.index)
     unreadable = [
         UnreadableEntry(drug.order.reference, drug.order.label, f"{problem}; checked as far as it could be read")
         for drug in drafts.ordered
@@ -161,7 +166,41 @@ def check(
     unreadable += unreadable_drafts
     medications, conditions = _facts(data, kb, drafts.index, resolver, unreadable)
     findings = engine.evaluate(drafts.ordered, [*drafts.others, *medications], conditions, kb, now)
-    return cards.render(findings, data.gaps, unreadable, kb)
+    limits = order_limits.evaluate(drafts.ordered, kb, now, _patient(data), _earlier_orders(data, kb, drafts.index,
+                                                                                          resolver))
+    findings = engine.by_severity([*findings, *limits], kb) if limits else findings
+    return cards.render(findings, [*gaps, *data.gaps], unreadable, kb, suggest_cancel=drafts.under_decision)
+
+
+def needed(definition: ServiceDefinition, kb: KnowledgeBase) -> ServiceDefinition:
+    """The service with only the prefetch keys this knowledge base reads: no Patient while no rule that is on
+    needs the birth date (so nothing is read for it, and no card says it could not be)."""
+    if PATIENT_KEY not in definition.prefetch or order_limits.needs_patient(kb):
+        return definition
+    return replace(definition, prefetch={k: v for k, v in definition.prefetch.items() if k != PATIENT_KEY})
+
+
+def _patient(data: PatientData) -> Mapping[str, Any] | None:
+    return next((r for r in data.resources.get(PATIENT_KEY, ()) if r.get("resourceType") == "Patient"), None)
+
+
+def _earlier_orders(
+    data: PatientData, kb: KnowledgeBase, index: MedicationIndex, resolver: CodeResolver | None
+) -> order_limits.EarlierOrders:
+    """Whether the patient's records hold another order or statement of the ordered drug (any counted status):
+    then this is not the first. Read only when a rule asks."""
+
+    def earlier(drug: OrderedDrug) -> bool:
+        names = frozenset({drug.name})
+        return any(
+            resource.get("resourceType") in _MEDICATION_TYPES
+            and fhir_json.reference_of(resource) != drug.order.reference
+            and status_of(resource) != EXCLUDED
+            and identify(resource, kb.terminology, index, resolver).names_any(names)
+            for resource in data.all_resources()
+        )
+
+    return earlier
 
 
 def gather(

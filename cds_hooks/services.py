@@ -31,8 +31,25 @@ are read from fhirServer (``order_check.gather``)."""
 
 MEDICATION_KEYS = ("medicationRequests", "medicationStatements")
 
+PATIENT_KEY = "patient"
+PATIENT_PREFETCH = {PATIENT_KEY: "Patient/{{context.patientId}}"}
+"""The patient's own record, for order rules that read the birth date; read from fhirServer only while such a rule
+is on (``order_limits.needs_patient``)."""
+
+PLANNED_STATUSES = ("active", "on-hold", "draft")
+"""patient-view: the MedicationRequest statuses of a current or planned ketamine or esketamine order."""
+PATIENT_VIEW_PREFETCH = {
+    **PREFETCH,
+    "medicationRequests": "MedicationRequest?patient={{context.patientId}}&status="
+    + ",".join(dict.fromkeys([*COUNTED_STATUSES["MedicationRequest"], *PLANNED_STATUSES])),
+    **PATIENT_PREFETCH,
+}
+"""What patient-view reads: the patient's MedicationRequests including drafts (a planned session's order), and
+only when one of them is ketamine or esketamine, the rest, as order-sign does."""
+
 _USAGE = (
-    "Send the patient's MedicationRequests, MedicationStatements and Conditions as prefetch, or a fhirServer "
+    "Send the patient's MedicationRequests, MedicationStatements, Conditions and Patient record as prefetch, or a "
+    "fhirServer "
     "(with fhirAuthorization where the server needs it) so the service can read them itself."
 )
 
@@ -43,7 +60,7 @@ class ServiceDefinition:
     hook: str
     title: str
     description: str
-    prefetch: Mapping[str, str] = field(default_factory=lambda: dict(PREFETCH))
+    prefetch: Mapping[str, str] = field(default_factory=lambda: {**PREFETCH, **PATIENT_PREFETCH})
     usage_requirements: str = _USAGE
 
     def discovery(self) -> dict[str, Any]:
@@ -78,7 +95,21 @@ SERVICES = (
             "co-prescription."
         ),
     ),
+    ServiceDefinition(
+        id="ketamine-patient-view",
+        hook="patient-view",
+        title="Ketamine and esketamine order check (patient view)",
+        description=(
+            "When a chart opens, checks the patient's active, on-hold or draft ketamine or esketamine order, if "
+            "there is one, against the patient's other medications and conditions and the order's own dose, "
+            "frequency and setting, as order-sign would; answers no cards at once when there is none."
+        ),
+        prefetch=PATIENT_VIEW_PREFETCH,
+    ),
 )
+
+PREFETCH_KEYS = frozenset(key for definition in SERVICES for key in definition.prefetch)
+"""Every prefetch key of every service: the queries the FHIR client counts as prefetch reads."""
 
 
 def service(service_id: str) -> ServiceDefinition:

@@ -1,4 +1,4 @@
-"""CDS Hooks routes: discovery and the order services."""
+"""CDS Hooks routes: discovery, the order services and the patient-view service."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, jsonify
 
-from cds_hooks import order_check
+from cds_hooks import order_check, patient_view
 from cds_hooks.order_check import Fetcher
 from cds_hooks.protocol import HookRequest, load_request
-from cds_hooks.services import SERVICES, service
+from cds_hooks.services import SERVICES, ServiceDefinition, service
 from service import auth, fhir_client, issued_cards, logging_setup, metrics
 from service.bodies import json_body
 from service.runtime import runtime
@@ -31,15 +31,25 @@ def call_service(service_id: str) -> Response:
     hook_request = load_request(json_body(), definition.hook)
     logging_setup.bind_hook_instance(hook_request.hook_instance)
     state = runtime()
+    if definition.hook == "patient-view":  # reads the patient's orders first: no draft orders to look at
+        _count_prefetch(definition, hook_request)
+        cards = patient_view.check_chart(hook_request, definition, state.knowledge, state.clock(),
+                                         _fetcher(hook_request), state.resolver)
+        return _answer(definition.id, hook_request, cards)
     drafts = order_check.ketamine_orders(hook_request, state.knowledge, state.resolver)
     if not drafts.ordered:
         return _answer(definition.id, hook_request, order_check.unidentified_cards(drafts, state.knowledge))
-    for key in definition.prefetch.keys() & hook_request.prefetch.keys():  # the FHIR client counts those it reads
-        metrics.prefetch(key, "used")
+    _count_prefetch(definition, hook_request)
     cards = order_check.check(
         hook_request, definition, state.knowledge, drafts, state.clock(), _fetcher(hook_request), state.resolver
     )
     return _answer(definition.id, hook_request, cards)
+
+
+def _count_prefetch(definition: ServiceDefinition, hook_request: HookRequest) -> None:
+    """Count the prefetch keys the EHR sent (the FHIR client counts those it reads)."""
+    for key in definition.prefetch.keys() & hook_request.prefetch.keys():
+        metrics.prefetch(key, "used")
 
 
 def _fetcher(hook_request: HookRequest) -> Fetcher | None:

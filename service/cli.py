@@ -14,7 +14,7 @@ from typing import Any, NoReturn
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from cds_hooks import order_check
+from cds_hooks import order_check, patient_view
 from cds_hooks.errors import CdsError
 from cds_hooks.knowledge import replace_section, rules_markdown
 from cds_hooks.protocol import load_request
@@ -144,7 +144,9 @@ def _check(path: Path, service_id: str | None, output: str, now_text: str | None
     request = load_request(body, definition.hook)
     now = datetime.fromisoformat(now_text).astimezone(UTC) if now_text else datetime.now(UTC)
     drafts = order_check.ketamine_orders(request, knowledge, resolver)
-    if drafts.ordered:
+    if definition.hook == "patient-view":
+        cards = patient_view.check_chart(request, definition, knowledge, now, resolver=resolver)
+    elif drafts.ordered:
         cards = order_check.check(request, definition, knowledge, drafts, now, resolver=resolver)
     else:
         cards = order_check.unidentified_cards(drafts, knowledge)
@@ -154,7 +156,7 @@ def _check(path: Path, service_id: str | None, output: str, now_text: str | None
 
 def _as_text(cards: list[dict[str, Any]]) -> str:
     if not cards:
-        return "No cards: nothing to advise for this order."
+        return "No cards: nothing to advise."
     blocks = []
     for card in cards:
         block = [f"[{card['indicator'].upper()}] {card['summary']}", "", card.get("detail", "")]

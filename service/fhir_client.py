@@ -33,7 +33,7 @@ from cds_hooks.bounded import BoundedMemo
 from cds_hooks.medications import COUNTED_STATUSES, MedicationIndex, unresolved_references
 from cds_hooks.order_check import FetchResult
 from cds_hooks.protocol import HookRequest
-from cds_hooks.services import PREFETCH
+from cds_hooks.services import PREFETCH_KEYS
 from service import metrics
 
 log = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ class FhirClient:
 
     def __call__(self, request: HookRequest, queries: Mapping[str, str]) -> dict[str, FetchResult]:
         base = (request.fhir_server or "").rstrip("/")
-        for key in queries.keys() & PREFETCH.keys():  # the other keys are reads of referenced Medications
+        for key in queries.keys() & PREFETCH_KEYS:  # the other keys are reads of referenced Medications
             metrics.prefetch(key, "fetched")
         refusal = self.refusal(base)
         if refusal:

@@ -26,6 +26,7 @@ from cds_hooks.knowledge.model import (
     Evidence,
     KnowledgeBase,
     Modifier,
+    OrderLimit,
     OverrideReason,
     Rule,
     SerotoninWatch,
@@ -86,7 +87,8 @@ def load_knowledge(data_dir: Path = DATA_DIR, overrides: Path | None = None) -> 
 
 
 def apply_overrides(base: KnowledgeBase, path: Path) -> KnowledgeBase:
-    """A site's choices, named per rule: switch a rule off, or change its advice for one ordered drug."""
+    """A site's choices, named per rule: switch a rule off (or on, when it is off by default), change its advice
+    for one ordered drug, or change an order rule's limits."""
     data = _validated(schema.SiteOverridesSchema(), _yaml(path), path)
     by_id = {rule.id: rule for rule in base.rules}
     for rule_id in data["rules"]:
@@ -100,10 +102,49 @@ def apply_overrides(base: KnowledgeBase, path: Path) -> KnowledgeBase:
             continue
         if change.get("enabled", True) is False:
             continue
-        rules.append(
-            replace(rule, advice={**rule.advice, **change.get("advice", {})}, site_note=change.get("note"))
-        )
+        changed = replace(rule, advice={**rule.advice, **change.get("advice", {})}, site_note=change.get("note"),
+                          enabled=change.get("enabled", rule.enabled))
+        if "limits" in change:
+            changed = _with_limits(changed, change["limits"], path)
+        rules.append(changed)
     return replace(base, rules=tuple(rules), site=data["site"])
+
+
+def _with_limits(rule: Rule, limits: Mapping[str, Any], path: Path) -> Rule:
+    """An order rule with a site's limits in place of its own; any other rule has none to change."""
+    field = f"rules.{rule.id}.limits"
+    if rule.limit is None:
+        raise KnowledgeError("only an order rule has limits", file=str(path), field=field)
+    try:
+        schema.check_limits(rule.limit.check, dict(limits), complete=False)
+    except ValidationError as error:
+        name, message = first_error(error.normalized_messages())
+        raise KnowledgeError(message, file=str(path), field=f"{field}.{name}") from None
+    return replace(rule, limit=_limit({"check": rule.limit.check, "describe": rule.limit.describe,
+                                       **_limit_values(rule.limit), **limits}))
+
+
+def _limit(data: Mapping[str, Any]) -> OrderLimit:
+    return OrderLimit(
+        check=data["check"],
+        describe=data["describe"],
+        allowed_mg=tuple(sorted(set(data.get("allowed_mg", ())))),
+        max_per_week=data.get("max_per_week"),
+        home_categories=frozenset(data.get("home_categories", ())),
+        home_performers=frozenset(data.get("home_performers", ())),
+        min_age=data.get("min_age"),
+        start_mg=data.get("start_mg"),
+    )
+
+
+def _limit_values(limit: OrderLimit) -> dict[str, Any]:
+    """The limits an OrderLimit holds, as a rule file states them."""
+    values: dict[str, Any] = {
+        "allowed_mg": list(limit.allowed_mg), "home_categories": sorted(limit.home_categories),
+        "home_performers": sorted(limit.home_performers), "max_per_week": limit.max_per_week,
+        "min_age": limit.min_age, "start_mg": limit.start_mg,
+    }
+    return {name: value for name, value in values.items() if value not in (None, [])}
 
 
 def _rule(
@@ -114,8 +155,8 @@ def _rule(
     known: frozenset[str],
 ) -> Rule:
     data = _validated(schema.RuleSchema(), _yaml(path), path)
-    sets = drug_sets if data["kind"] == "medication" else condition_sets
-    if data["valueset"] not in sets:
+    sets = {"medication": drug_sets, "condition": condition_sets}.get(data["kind"], {})
+    if data["kind"] != "order" and data["valueset"] not in sets:
         raise KnowledgeError(f"unknown {data['kind']} value set {data['valueset']!r}", file=str(path),
                              field="valueset")
     for number, key in enumerate(data["citations"]):
@@ -145,11 +186,16 @@ def _rule(
             )
         )
     washout = data.get("washout")
+    limit = _limit(data["limit"]) if "limit" in data else None
+    if limit is not None:
+        for name in ("summary", "management", "timing", "monitoring"):
+            _fillable(limit, data[name], path, name)
+        _fillable(limit, limit.describe, path, "limit.describe")
     return Rule(
         id=data["id"],
         title=data["title"],
         kind=data["kind"],
-        valueset=data["valueset"],
+        valueset=data.get("valueset", ""),
         advice=data["advice"],
         summary=data["summary"],
         consequence=data["consequence"],
@@ -167,7 +213,17 @@ def _rule(
         comedication_routes=frozenset(data["comedication_routes"]),
         modifiers=tuple(modifiers),
         file=path.name,
+        limit=limit,
+        enabled=data["enabled"],
     )
+
+
+def _fillable(limit: OrderLimit, text: str, path: Path, field: str) -> None:
+    """An order rule's text may name its limits (``{allowed}``), and nothing else."""
+    try:
+        limit.fill(text)
+    except (KeyError, ValueError, IndexError) as error:
+        raise KnowledgeError(f"names no limit this rule has ({error})", file=str(path), field=field) from None
 
 
 def _washout(data: Mapping[str, int]) -> Washout:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from cds_hooks.knowledge.model import ADVICE_LEVELS, ORDERED_DRUGS
+from cds_hooks.knowledge.model import ADVICE_LEVELS, ORDER_CHECKS, ORDERED_DRUGS
 from cds_hooks.terminology import ROUTES
 
 _ID = validate.Regexp(r"^[a-z0-9][a-z0-9-]*$", error="must be lower-case letters, digits and hyphens")
@@ -38,7 +38,7 @@ class CitationSchema(_Strict):
 class OverrideReasonSchema(_Strict):
     code = fields.Str(required=True, validate=_ID)
     display = fields.Str(required=True, validate=_TEXT)
-    applies_to = fields.List(fields.Str(validate=validate.OneOf(("medication", "condition"))),
+    applies_to = fields.List(fields.Str(validate=validate.OneOf(("medication", "condition", "order"))),
                              validate=validate.Length(min=1))
 
 
@@ -131,11 +131,55 @@ class WashoutSchema(_Strict):
             raise ValidationError("give exactly one of days or hours", "days")
 
 
+LIMIT_FIELDS = {
+    "dose": ("allowed_mg",),
+    "frequency": ("max_per_week",),
+    "setting": ("home_categories", "home_performers"),
+    "first-dose-by-age": ("min_age", "start_mg"),
+}
+"""The limits each order check takes (the first ones required in the rule file); a site may change any of them."""
+_OPTIONAL_LIMITS = frozenset({"home_performers"})
+_MILLIGRAMS = fields.Float(validate=validate.Range(min=0, min_inclusive=False), allow_nan=False)
+_HOME_PERFORMERS = ("Patient", "RelatedPerson")
+
+
+class LimitValuesSchema(_Strict):
+    """The limits themselves: what a rule file states and a site override may change."""
+
+    allowed_mg = fields.List(_MILLIGRAMS, validate=validate.Length(min=1))
+    max_per_week = fields.Float(validate=validate.Range(min=0, min_inclusive=False), allow_nan=False)
+    home_categories = fields.List(fields.Str(validate=_ID), validate=validate.Length(min=1))
+    home_performers = fields.List(fields.Str(validate=validate.OneOf(_HOME_PERFORMERS)))
+    min_age = fields.Int(strict=True, validate=validate.Range(min=0, max=130))
+    start_mg = _MILLIGRAMS
+
+
+class LimitSchema(LimitValuesSchema):
+    check = fields.Str(required=True, validate=validate.OneOf(ORDER_CHECKS))
+    describe = fields.Str(required=True, validate=_TEXT)
+
+    @validates_schema
+    def _limits_of_the_check(self, data: dict, **kwargs: object) -> None:
+        check_limits(data.get("check", ""), data, complete=True)
+
+
+def check_limits(check: str, data: dict, *, complete: bool) -> None:
+    """Only the limits of this check (``complete``: every required one, as a rule file must state them)."""
+    wanted = LIMIT_FIELDS.get(check, ())
+    for name in sorted(set(data) - {"check", "describe", *wanted}):
+        raise ValidationError(f"is not a limit of a {check} check", name)
+    for name in wanted if complete else ():
+        if name not in data and name not in _OPTIONAL_LIMITS:
+            raise ValidationError(f"a {check} check needs {name}", name)
+
+
 class RuleSchema(_Strict):
     id = fields.Str(required=True, validate=_ID)
     title = fields.Str(required=True, validate=_TEXT)
-    kind = fields.Str(required=True, validate=validate.OneOf(("medication", "condition")))
-    valueset = fields.Str(required=True, validate=_ID)
+    kind = fields.Str(required=True, validate=validate.OneOf(("medication", "condition", "order")))
+    valueset = fields.Str(validate=_ID)
+    limit = fields.Nested(LimitSchema)
+    enabled = fields.Bool(load_default=True)
     advice = _advice_map(required=True)
     summary = fields.Str(required=True, validate=validate.Length(min=1, max=60))
     topic = fields.Str(required=True, validate=_TEXT)
@@ -159,11 +203,27 @@ class RuleSchema(_Strict):
         if missing:
             raise ValidationError(f"advice is missing for {', '.join(missing)}", "advice")
 
+    @validates_schema
+    def _what_the_kind_needs(self, data: dict, **kwargs: object) -> None:
+        """A medication or condition rule names its value set; an order rule states its limit instead."""
+        if data.get("kind") == "order":
+            if "limit" not in data:
+                raise ValidationError("an order rule needs a limit", "limit")
+            if "valueset" in data:
+                raise ValidationError("an order rule has no value set", "valueset")
+        else:
+            if "valueset" not in data:
+                raise ValidationError("Missing data for required field.", "valueset")
+            if "limit" in data:
+                raise ValidationError("only an order rule has a limit", "limit")
+
 
 class RuleOverrideSchema(_Strict):
     enabled = fields.Bool()
     advice = _advice_map(required=False)
     note = fields.Str(validate=_TEXT)
+    limits = fields.Nested(LimitValuesSchema)
+    """An order rule's limits the site changes (``allowed_mg: [28, 56, 84]``); checked against the rule's check."""
 
 
 class SiteOverridesSchema(_Strict):

@@ -1,0 +1,128 @@
+"""patient-view: find the patient's current or planned ketamine or esketamine order, then check it as order-sign
+would.
+
+The first step reads only the patient's MedicationRequests (prefetch, else fhirServer). A chart without an
+active, on-hold or draft ketamine or esketamine order gets ``{"cards": []}`` then, with nothing more read; one
+with such an order is checked with the same rules, data and cards as order-sign, except that an Avoid card asks
+for the order to be reviewed instead of suggesting to cancel a draft (there is no draft under decision).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from cds_hooks import engine, fhir_json, order_check
+from cds_hooks.knowledge.model import ORDERED_DRUGS, KnowledgeBase
+from cds_hooks.medications import MedicationIndex, identify, identify_relevant, read_medication
+from cds_hooks.order_check import DraftOrders, Fetcher, FetchResult, gather
+from cds_hooks.prefetch import Gap, PatientData
+from cds_hooks.protocol import HookRequest
+from cds_hooks.services import PLANNED_STATUSES, ServiceDefinition
+from cds_hooks.terminology import CodeResolver
+
+ORDERS_KEY = "medicationRequests"
+_ORDERED_NAMES = frozenset(ORDERED_DRUGS)
+_PREFERENCE = {status: rank for rank, status in enumerate(PLANNED_STATUSES)}
+"""Of several orders of one drug, the one checked: active before on-hold before draft."""
+
+
+@dataclass(frozen=True)
+class CurrentOrders:
+    """The first step's outcome: the orders to check, and what was read to find them (kept for the check)."""
+
+    drafts: DraftOrders
+    request: HookRequest
+    """The hook request with the MedicationRequests already read in its prefetch, so they are not read again."""
+    gaps: Sequence[Gap] = field(default_factory=tuple)
+
+
+def check_chart(
+    request: HookRequest,
+    definition: ServiceDefinition,
+    kb: KnowledgeBase,
+    now: datetime,
+    fetch: Fetcher | None = None,
+    resolver: CodeResolver | None = None,
+) -> list[dict[str, Any]]:
+    """The cards for a patient-view call: none at once without a current or planned ketamine or esketamine
+    order, else order-sign's check of that order."""
+    current = current_orders(request, definition, kb, fetch, resolver)
+    if not current.drafts.ordered:
+        return []
+    return order_check.check(current.request, definition, kb, current.drafts, now, fetch, resolver,
+                             gaps=current.gaps)
+
+
+def current_orders(
+    request: HookRequest,
+    definition: ServiceDefinition,
+    kb: KnowledgeBase,
+    fetch: Fetcher | None = None,
+    resolver: CodeResolver | None = None,
+) -> CurrentOrders:
+    """The patient's current or planned ketamine and esketamine orders, at most one per drug (the most current,
+    then the most recently written). Raises DataUnavailable (412) when the orders can be had neither from prefetch
+    nor from fhirServer."""
+    index = MedicationIndex()
+    data = gather(request, replace(definition, prefetch={ORDERS_KEY: definition.prefetch[ORDERS_KEY]}), fetch,
+                  index)
+    candidates = [
+        resource
+        for resource in data.resources.get(ORDERS_KEY, ())
+        if resource.get("resourceType") == "MedicationRequest"
+        and resource.get("status") in PLANNED_STATUSES
+        and resource.get("doNotPerform") is not True
+    ]
+    found = [(resource, drug) for resource in candidates
+             if (drug := identify_relevant(resource, kb.terminology, index, _ORDERED_NAMES, resolver)) is not None]
+    missing = [drug.missing for _, drug in found if drug.missing]
+    if missing and request.fhir_server and fetch is not None:  # drafts' Medications: not read with the others
+        _read_medications(request, fetch, missing, data, index)
+        found = [(resource, identify(resource, kb.terminology, index, resolver)) for resource, _ in found]
+    facts = [
+        read_medication(resource, kb.terminology, index, draft=True, resolver=resolver, identified=drug)
+        for resource, drug in found
+        if drug.names_any(_ORDERED_NAMES)
+    ]
+    ordered = _one_per_drug(engine.find_ordered_drugs(facts, kb))
+    checked = replace(request, prefetch={**request.prefetch, ORDERS_KEY: _bundle(data)})
+    return CurrentOrders(DraftOrders(ordered, [], index, under_decision=False), checked, tuple(data.gaps))
+
+
+def _read_medications(
+    request: HookRequest, fetch: Fetcher, references: list[str], data: PatientData, index: MedicationIndex
+) -> None:
+    queries = {reference: reference for reference in dict.fromkeys(references)}
+    results = fetch(request, queries)
+    for reference in queries:
+        result = results.get(reference) or FetchResult(problem="it could not be fetched")
+        if result.bundle is not None:
+            data.add_bundle(reference, result.bundle)
+            for resource in fhir_json.bundle_resources(result.bundle):
+                index.add(resource)
+        if result.problem or result.bundle is None:
+            data.gaps.append(Gap(reference, result.problem or "it could not be fetched"))
+
+
+def _one_per_drug(ordered: list[engine.OrderedDrug]) -> list[engine.OrderedDrug]:
+    """Per drug the order that is most current (active, on hold, planned), then the most recently written: one
+    card per finding, not one per renewal."""
+    best: dict[str, engine.OrderedDrug] = {}
+    for drug in sorted(ordered, key=_currency):
+        best.setdefault(drug.name, drug)
+    return list(best.values())
+
+
+def _currency(drug: engine.OrderedDrug) -> tuple[int, float]:
+    written = fhir_json.parse_datetime(drug.order.source.get("authoredOn"))
+    return (_PREFERENCE.get(drug.order.fhir_status or "", len(_PREFERENCE)),
+            -written.timestamp() if written is not None else float("inf"))
+
+
+def _bundle(data: PatientData) -> Mapping[str, Any]:
+    """Everything the first step read (the orders and the Medications read for them) as one prefetch Bundle."""
+    return {"resourceType": "Bundle", "type": "collection",
+            "entry": [{"resource": resource} for resource in data.all_resources()]}
