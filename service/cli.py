@@ -143,10 +143,9 @@ def _check(path: Path, service_id: str | None, output: str, now_text: str | None
         return 2
     request = load_request(body, definition.hook)
     now = datetime.fromisoformat(now_text).astimezone(UTC) if now_text else datetime.now(UTC)
-    drafts = order_check.ketamine_orders(request, knowledge, resolver)
     if definition.hook == "patient-view":
         cards = patient_view.check_chart(request, definition, knowledge, now, resolver=resolver)
-    elif drafts.ordered:
+    elif (drafts := order_check.ketamine_orders(request, knowledge, resolver)).ordered:
         cards = order_check.check(request, definition, knowledge, drafts, now, resolver=resolver)
     else:
         cards = order_check.unidentified_cards(drafts, knowledge)

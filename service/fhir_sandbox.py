@@ -41,8 +41,8 @@ def fixture_requests(fixtures_dir: Path = FIXTURES_DIR) -> dict[str, dict[str, A
 
 
 def seed_bundle(fixtures: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
-    """One Bundle holding every fixture patient: a Patient per ``context.patientId`` and every resource of every
-    prefetch bundle.
+    """One Bundle holding every fixture patient: a Patient per ``context.patientId`` (the prefetch's own, with its
+    birth date, when the fixture sends one) and every resource of every prefetch bundle.
 
     The fixtures are separate stories that reuse ids (two patients each have a ``MedicationRequest/cephalexin``),
     while ids on one server are unique; so a resource whose id another fixture's different resource already holds
@@ -53,7 +53,7 @@ def seed_bundle(fixtures: Mapping[str, Mapping[str, Any]] | None = None) -> dict
     resources: list[dict[str, Any]] = []
     for request in fixtures.values():
         patient = request["context"]["patientId"]
-        found = [{"resourceType": "Patient", "id": patient}, *_prefetch_resources(request)]
+        found = [_patient(request), *_prefetch_resources(request)]
         renamed = {}
         for resource in found:
             reference = f"{resource['resourceType']}/{resource['id']}"
@@ -73,9 +73,19 @@ def without_prefetch(request: Mapping[str, Any], fhir_server: str) -> dict[str, 
     return {**bare, "fhirServer": fhir_server}
 
 
+def _patient(request: Mapping[str, Any]) -> dict[str, Any]:
+    patient = request["context"]["patientId"]
+    sent = (request.get("prefetch") or {}).get("patient")
+    if isinstance(sent, dict) and sent.get("resourceType") == "Patient" and sent.get("id") == patient:
+        return dict(sent)
+    return {"resourceType": "Patient", "id": patient}
+
+
 def _prefetch_resources(request: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
     for value in (request.get("prefetch") or {}).values():
-        for entry in (value or {}).get("entry") or ():
+        if not isinstance(value, dict) or value.get("resourceType") != "Bundle":
+            continue
+        for entry in value.get("entry") or ():
             yield entry["resource"]
 
 

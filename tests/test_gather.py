@@ -10,14 +10,16 @@ from typing import Any
 import pytest
 
 from cds_hooks.errors import DataUnavailable
-from cds_hooks.order_check import FetchResult, check, gather, ketamine_orders
+from cds_hooks.knowledge import load_knowledge
+from cds_hooks.order_check import FetchResult, check, gather, ketamine_orders, needed
 from cds_hooks.prefetch import render
 from cds_hooks.protocol import HookRequest, load_request
 from cds_hooks.services import PREFETCH, service
 from tests.builders import bundle
 from tests.conftest import NOW
 
-SIGN = service("ketamine-order-sign")
+SIGN = needed(service("ketamine-order-sign"), load_knowledge())
+"""order-sign's prefetch as the packaged knowledge base reads it: no Patient while no rule needs the birth date."""
 EHR = "https://ehr.example.org/fhir"
 
 

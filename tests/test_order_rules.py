@@ -221,7 +221,8 @@ def test_the_rules_table_shows_every_order_rule_with_its_limits():
     from cds_hooks.knowledge import rules_markdown
 
     table = rules_markdown(KB)
-    assert "| `esketamine-dose` | Esketamine order: a dose per session other than 56 or 84 mg | none | **Hold** |" in table
+    assert ("| `esketamine-dose` | Esketamine order: a dose per session other than 56 or 84 mg | none | **Hold** |"
+            in table)
     assert "| `esketamine-frequency` | Esketamine order: more than 2 sessions a week | none | **Hold** |" in table
     assert "category community or discharge" in table
     assert "off unless a site switches it on" in table

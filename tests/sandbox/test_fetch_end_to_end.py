@@ -25,8 +25,7 @@ INCOMPLETE = "Interaction check incomplete: medications could not be read from t
 
 
 def cards(client, body: dict[str, Any]) -> list[dict[str, Any]]:
-    service_id = "ketamine-order-select" if body["hook"] == "order-select" else "ketamine-order-sign"
-    response = client.post(f"/cds-services/{service_id}", json=body)
+    response = client.post(f"/cds-services/ketamine-{body['hook']}", json=body)
     assert response.status_code == 200, response.get_json()
     return response.get_json()["cards"]
 
