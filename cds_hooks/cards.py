@@ -46,20 +46,22 @@ def render(
     unreadable: Sequence[UnreadableEntry],
     kb: KnowledgeBase,
     *,
-    suggest_cancel: bool = True,
+    under_decision: bool = True,
 ) -> list[dict[str, Any]]:
     """Advice cards, most severe first, then one notice card when some data could not be checked.
 
-    ``suggest_cancel`` is for draft orders under decision (order hooks): an Avoid card then suggests cancelling
-    the draft. Otherwise (patient-view: the order is already placed) it asks for the order to be reviewed.
+    ``under_decision``: the ordered drugs are drafts the clinician is deciding on (order hooks), so an Avoid card
+    suggests cancelling the draft and a notice asks for a review before signing. Otherwise (patient-view: the
+    order is already placed or planned) the cards ask for a review before the next session.
     """
-    cards = [_advice_card(finding, kb, suggest_cancel) for finding in findings]
+    cards = [_advice_card(finding, kb, under_decision) for finding in findings]
     if gaps or unreadable:
-        cards.append(_notice_card(gaps, unreadable, kb))
+        cards.append(_notice_card(gaps, unreadable, kb, "before signing" if under_decision else
+                                  "before the next ketamine or esketamine session"))
     return cards
 
 
-def _advice_card(finding: Finding, kb: KnowledgeBase, suggest_cancel: bool) -> dict[str, Any]:
+def _advice_card(finding: Finding, kb: KnowledgeBase, under_decision: bool) -> dict[str, Any]:
     rule, advice = finding.rule, finding.advice
     if finding.observed:
         headline = _cut(f"{ADVICE_WORD[advice]} {finding.ordered.label} {finding.observed}: {rule.text(rule.summary)}")
@@ -70,11 +72,11 @@ def _advice_card(finding: Finding, kb: KnowledgeBase, suggest_cancel: bool) -> d
         "uuid": str(new_uuid()),
         "summary": headline,
         "indicator": INDICATOR[advice],
-        "detail": _detail(finding, kb, suggest_cancel),
+        "detail": _detail(finding, kb, under_decision),
         "source": _source(rule, kb),
     }
     reference = finding.ordered.order.reference
-    if advice == AVOID and reference and suggest_cancel:
+    if advice == AVOID and reference and under_decision:
         card["suggestions"] = [
             {
                 "label": f"Cancel the {finding.ordered.label} order",
@@ -127,14 +129,14 @@ def _cut(text: str) -> str:
     return text if len(text) <= SUMMARY_LIMIT else text[: SUMMARY_LIMIT - 1].rstrip() + "…"
 
 
-def _detail(finding: Finding, kb: KnowledgeBase, suggest_cancel: bool) -> str:
+def _detail(finding: Finding, kb: KnowledgeBase, under_decision: bool) -> str:
     rule, word = finding.rule, ADVICE_WORD[finding.advice]
     if finding.observed:
         lines = [f"**{word}**: {_order_line(finding)}"]
     else:
         lines = [f"**{word}**: {finding.ordered.label} with:", ""]
         lines.extend(_implicated_line(item, finding.advice) for item in finding.implicated)
-    todo = _management(finding) if suggest_cancel else f"{_review(finding)} {_management(finding)}"
+    todo = _management(finding) if under_decision else f"{_review(finding)} {_management(finding)}"
     lines += ["", f"**What to do:** {todo}", "", f"**Why:** {rule.consequence} {rule.mechanism}"]
     lines += ["", f"**Monitor:** {rule.text(rule.monitoring)}", "", f"**Timing:** {rule.text(rule.timing)}"]
     if rule.label_note:
@@ -246,7 +248,7 @@ def _implicated_entries(item: Implicated) -> list[dict[str, str]]:
 
 
 def _notice_card(
-    gaps: Sequence[Gap], unreadable: Sequence[UnreadableEntry], kb: KnowledgeBase
+    gaps: Sequence[Gap], unreadable: Sequence[UnreadableEntry], kb: KnowledgeBase, when: str
 ) -> dict[str, Any]:
     medication_gap = any(gap.key in MEDICATION_KEYS for gap in gaps)
     if medication_gap:
@@ -270,7 +272,7 @@ def _notice_card(
         if entry.names:
             text += f" It appears to name {', '.join(entry.names)}, which has an interaction rule."
         lines.append(text)
-    lines += ["", "Review these medications and conditions by hand before signing; the cards shown cover only "
+    lines += ["", f"Review these medications and conditions by hand {when}; the cards shown cover only "
                   "what could be read.", "", f"Knowledge base {kb.version}."]
     return {
         "uuid": str(new_uuid()),

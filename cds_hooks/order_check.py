@@ -169,7 +169,7 @@ def check(
     limits = order_limits.evaluate(drafts.ordered, kb, now, _patient(data), _earlier_orders(data, kb, drafts.index,
                                                                                           resolver))
     findings = engine.by_severity([*findings, *limits], kb) if limits else findings
-    return cards.render(findings, [*gaps, *data.gaps], unreadable, kb, suggest_cancel=drafts.under_decision)
+    return cards.render(findings, [*gaps, *data.gaps], unreadable, kb, under_decision=drafts.under_decision)
 
 
 def needed(definition: ServiceDefinition, kb: KnowledgeBase) -> ServiceDefinition:

@@ -2,9 +2,10 @@
 would.
 
 The first step reads only the patient's MedicationRequests (prefetch, else fhirServer). A chart without an
-active, on-hold or draft ketamine or esketamine order gets ``{"cards": []}`` then, with nothing more read; one
-with such an order is checked with the same rules, data and cards as order-sign, except that an Avoid card asks
-for the order to be reviewed instead of suggesting to cancel a draft (there is no draft under decision).
+active, on-hold or draft ketamine or esketamine order gets ``{"cards": []}`` then, with nothing more read (or,
+when some of the orders could not be read, the "check incomplete" notice saying which). One with such an order
+is checked with the same rules, data and cards as order-sign, except that an Avoid card asks for the order to be
+reviewed instead of suggesting to cancel a draft (there is no draft under decision).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from cds_hooks import engine, fhir_json, order_check
+from cds_hooks import cards, engine, fhir_json, order_check
 from cds_hooks.knowledge.model import ORDERED_DRUGS, KnowledgeBase
 from cds_hooks.medications import MedicationIndex, identify, identify_relevant, read_medication
 from cds_hooks.order_check import DraftOrders, Fetcher, FetchResult, gather
@@ -50,8 +51,8 @@ def check_chart(
     """The cards for a patient-view call: none at once without a current or planned ketamine or esketamine
     order, else order-sign's check of that order."""
     current = current_orders(request, definition, kb, fetch, resolver)
-    if not current.drafts.ordered:
-        return []
+    if not current.drafts.ordered:  # none; or, when some orders could not be read, perhaps one among those
+        return cards.render([], current.gaps, [], kb, under_decision=False) if current.gaps else []
     return order_check.check(current.request, definition, kb, current.drafts, now, fetch, resolver,
                              gaps=current.gaps)
 

@@ -156,11 +156,17 @@ def test_a_draft_order_by_medication_reference_is_resolved_from_fhir_server(app,
     assert calls == [{"Medication/spravato": "Medication/spravato"}]
 
 
-def test_an_unreadable_orders_bundle_is_no_card_and_no_error(client, fixture):
+def test_orders_the_ehr_could_not_send_give_the_incomplete_notice_and_nothing_more_is_read(app, client, fixture):
     body = fixture("patient-view-esketamine-maoi")
     body["prefetch"]["medicationRequests"] = {"resourceType": "OperationOutcome", "issue": [
         {"severity": "error", "code": "exception", "diagnostics": "timeout"}]}
-    assert client.post(SERVICE, json=body).get_json() == {"cards": []}
+    body["fhirServer"] = "http://127.0.0.1:9/fhir"
+    calls = recording(app, {})
+    [notice] = client.post(SERVICE, json=body).get_json()["cards"]
+    assert notice["summary"] == "Interaction check incomplete: medications could not be read from the EHR"
+    assert "the EHR reported an error instead of data (timeout)" in notice["detail"]
+    assert "by hand before the next ketamine or esketamine session" in notice["detail"]
+    assert calls == []
 
 
 def test_co_medications_in_draft_are_not_counted(client, fixture):
