@@ -163,8 +163,10 @@ def _order_line(finding: Finding) -> str:
 
 def _review(finding: Finding) -> str:
     """What a card on an order already placed (patient-view) asks first: review it before the next session."""
-    status = finding.ordered.order.fhir_status
-    state = {"draft": "planned", "on-hold": "on hold"}.get(status or "", status or "current")
+    order = finding.ordered.order
+    if order.resource_type == "Appointment":
+        return f"Review the scheduled {finding.ordered.label} session before it starts."
+    state = {"draft": "planned", "on-hold": "on hold"}.get(order.fhir_status or "", order.fhir_status or "current")
     return f"Review the {state} {finding.ordered.label} order before the next session."
 
 

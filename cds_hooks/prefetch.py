@@ -24,6 +24,7 @@ WHAT = {
     "medicationStatements": "medication statements",
     "conditions": "conditions",
     "patient": "the patient's record (birth date)",
+    "appointments": "scheduled treatment sessions",
 }
 
 

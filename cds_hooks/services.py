@@ -38,14 +38,18 @@ is on (``order_limits.needs_patient``)."""
 
 PLANNED_STATUSES = ("active", "on-hold", "draft")
 """patient-view: the MedicationRequest statuses of a current or planned ketamine or esketamine order."""
+SESSION_STATUSES = ("booked", "arrived", "checked-in")
+"""patient-view: the Appointment statuses of a scheduled or in-progress treatment session."""
 PATIENT_VIEW_PREFETCH = {
     **PREFETCH,
     "medicationRequests": "MedicationRequest?patient={{context.patientId}}&status="
     + ",".join(dict.fromkeys([*COUNTED_STATUSES["MedicationRequest"], *PLANNED_STATUSES])),
+    "appointments": f"Appointment?patient={{{{context.patientId}}}}&status={','.join(SESSION_STATUSES)}",
     **PATIENT_PREFETCH,
 }
-"""What patient-view reads: the patient's MedicationRequests including drafts (a planned session's order), and
-only when one of them is ketamine or esketamine, the rest, as order-sign does."""
+"""What patient-view reads: the patient's MedicationRequests including drafts (a planned session's order) and its
+scheduled or in-progress Appointments (a session the EHR books without an order it sends), and only when one of
+them is ketamine or esketamine, the rest, as order-sign does."""
 
 _USAGE = (
     "Send the patient's MedicationRequests, MedicationStatements, Conditions and Patient record as prefetch, or a "

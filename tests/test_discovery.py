@@ -20,7 +20,7 @@ def test_prefetch_templates_use_only_context_tokens_the_spec_allows(client):
         for key, template in service["prefetch"].items():
             assert "{{context.patientId}}" in template, key
             assert template.split("?")[0] in {"MedicationRequest", "MedicationStatement", "Condition",
-                                              "Patient/{{context.patientId}}"}
+                                              "Appointment", "Patient/{{context.patientId}}"}
 
 
 def test_patient_view_has_its_own_prefetch_with_draft_orders_and_the_patient(client):
@@ -32,7 +32,9 @@ def test_patient_view_has_its_own_prefetch_with_draft_orders_and_the_patient(cli
     assert view["prefetch"]["patient"] == "Patient/{{context.patientId}}"
     sign = services["ketamine-order-sign"]["prefetch"]
     assert "draft" not in sign["medicationRequests"] and sign["patient"] == "Patient/{{context.patientId}}"
-    assert view["prefetch"].keys() == sign.keys()
+    assert view["prefetch"].keys() - sign.keys() == {"appointments"}
+    assert view["prefetch"]["appointments"] == (
+        "Appointment?patient={{context.patientId}}&status=booked,arrived,checked-in")
 
 
 SUBSET_PARAMETERS = {"_count", "_sort"}

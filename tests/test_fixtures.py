@@ -205,6 +205,10 @@ EXPECTED = {
         ('critical', 'maoi',
          'Avoid esketamine with Nardil (phenelzine): MAOI, risk of hypertensive crisis'),
     ],
+    "patient-view-esketamine-session": [
+        ('warning', 'benzodiazepines',
+         'Hold Spravato (esketamine) with alprazolam: additive sedation, may blunt response'),
+    ],
     "patient-view-no-ketamine": [
     ],
 }
@@ -221,6 +225,7 @@ NOTES = {
     "order-sign-esketamine-haemorrhage-history": ["recorded as a past condition"],
     "order-sign-esketamine-maoi": ["Compared with the label"],
     "patient-view-esketamine-maoi": ["Review the active esketamine order before the next session"],
+    "patient-view-esketamine-session": ["Review the scheduled Spravato (esketamine) session before it starts"],
 }
 """Words the first card of a fixture must contain in its detail."""
 

@@ -104,8 +104,9 @@ def test_without_ketamine_nothing_but_the_orders_is_read(app, client, fixture):
     body["fhirServer"] = "http://127.0.0.1:9/fhir"
     calls = recording(app, {"MedicationRequest": orders})
     assert client.post(SERVICE, json=body).get_json() == {"cards": []}
-    assert [sorted(call) for call in calls] == [["medicationRequests"]]
+    assert [sorted(call) for call in calls] == [["appointments", "medicationRequests"]]
     assert "status=active,on-hold,unknown,stopped,completed,draft" in calls[0]["medicationRequests"]
+    assert calls[0]["appointments"] == "Appointment?patient=fixture-pv-none&status=booked,arrived,checked-in"
 
 
 def test_with_ketamine_the_rest_is_read_in_one_more_call_and_the_patient_only_when_a_rule_needs_it(app, client,
@@ -116,7 +117,8 @@ def test_with_ketamine_the_rest_is_read_in_one_more_call_and_the_patient_only_wh
     calls = recording(app, {"MedicationRequest": sent["medicationRequests"]})
     answer = client.post(SERVICE, json=body).get_json()["cards"]
     assert [card["extension"][EXTENSION_KEY]["ruleId"] for card in answer] == ["maoi"]
-    assert [sorted(call) for call in calls] == [["medicationRequests"], ["conditions", "medicationStatements"]]
+    assert [sorted(call) for call in calls] == [["appointments", "medicationRequests"],
+                                                ["conditions", "medicationStatements"]]
 
 
 def test_orders_that_cannot_be_had_at_all_answer_412(client, fixture):
@@ -153,7 +155,7 @@ def test_a_draft_order_by_medication_reference_is_resolved_from_fhir_server(app,
     calls = recording(app, {"Medication/spravato": bundle([medication_], kind="collection")})
     answer = client.post(SERVICE, json=body).get_json()["cards"]
     assert [card["extension"][EXTENSION_KEY]["ruleId"] for card in answer] == ["maoi"]
-    assert calls == [{"Medication/spravato": "Medication/spravato"}]
+    assert calls == [{"Medication/spravato": "Medication/spravato"}]  # the rest came with the prefetch
 
 
 def test_orders_the_ehr_could_not_send_give_the_incomplete_notice_and_nothing_more_is_read(app, client, fixture):
@@ -174,4 +176,31 @@ def test_co_medications_in_draft_are_not_counted(client, fixture):
     entries = body["prefetch"]["medicationRequests"]["entry"]
     entries[1]["resource"]["status"] = "draft"  # the Nardil order, only planned
     entries.append({"resource": medication(text="sertraline 50 mg", status="draft")})
+    assert client.post(SERVICE, json=body).get_json() == {"cards": []}
+
+
+def test_a_session_booked_without_an_order_is_checked_and_an_order_is_preferred_to_it(client, fixture):
+    body = fixture("patient-view-esketamine-session")
+    [card] = client.post(SERVICE, json=body).get_json()["cards"]
+    assert card["extension"][EXTENSION_KEY]["orderedDrug"]["reference"] == "Appointment/spravato-session"
+    assert "Review the scheduled Spravato (esketamine) session before it starts." in card["detail"]
+    order = fixture("patient-view-esketamine-maoi")["prefetch"]["medicationRequests"]["entry"][0]
+    body["prefetch"]["medicationRequests"]["entry"].append(order)
+    [card] = client.post(SERVICE, json=body).get_json()["cards"]
+    assert card["extension"][EXTENSION_KEY]["orderedDrug"]["reference"] == "MedicationRequest/spravato-active"
+
+
+@pytest.mark.parametrize(("change", "checked"), [
+    ({"status": "fulfilled"}, False), ({"status": "cancelled"}, False), ({"status": "arrived"}, True),
+    ({"serviceType": [{"text": "Follow-up visit"}], "description": "Medication review"}, False),
+])
+def test_only_a_scheduled_or_in_progress_ketamine_session_counts(client, fixture, change, checked):
+    body = fixture("patient-view-esketamine-session")
+    body["prefetch"]["appointments"]["entry"][0]["resource"].update(change)
+    assert bool(client.post(SERVICE, json=body).get_json()["cards"]) is checked
+
+
+def test_appointments_the_ehr_cannot_give_are_no_notice(client, fixture):
+    body = fixture("patient-view-no-ketamine")
+    del body["prefetch"]["appointments"]  # and no fhirServer to read them from
     assert client.post(SERVICE, json=body).get_json() == {"cards": []}
