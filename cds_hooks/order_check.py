@@ -223,15 +223,7 @@ def gather(
     if not queries:
         return data
     if request.fhir_server and fetch is not None:
-        results = fetch(request, queries)
-        for key in queries:
-            result = results.get(key) or FetchResult(problem="it could not be fetched")
-            if result.bundle is not None:
-                data.add_bundle(key, result.bundle)
-                for resource in fhir_json.bundle_resources(result.bundle):
-                    index.add(resource)
-            if result.problem or result.bundle is None:
-                data.gaps.append(Gap(key, result.problem or "it could not be fetched"))
+        fetch_into(data, index, request, fetch, queries)
         return data
     if data.to_fetch and not data.usable:
         source = "fhirServer cannot be read here" if request.fhir_server else "no fhirServer to read it from"
@@ -246,6 +238,22 @@ def gather(
         for key in data.next_pages
     )
     return data
+
+
+def fetch_into(
+    data: PatientData, index: MedicationIndex, request: HookRequest, fetch: Fetcher, queries: Mapping[str, str]
+) -> None:
+    """Run the queries against fhirServer in one call; each result joins ``data`` under its key (its Medications
+    join ``index``), and each failure is a gap."""
+    results = fetch(request, queries)
+    for key in queries:
+        result = results.get(key) or FetchResult(problem="it could not be fetched")
+        if result.bundle is not None:
+            data.add_bundle(key, result.bundle)
+            for resource in fhir_json.bundle_resources(result.bundle):
+                index.add(resource)
+        if result.problem or result.bundle is None:
+            data.gaps.append(Gap(key, result.problem or "it could not be fetched"))
 
 
 def _facts(

@@ -77,7 +77,7 @@ def _observe(
         return f"{number(round(per_week, 1))} sessions a week"
     if limit.check == "setting":
         return _home_use(order, limit)
-    return _first_dose_too_high(limit, drug, now, patient, earlier)
+    return _first_dose_too_high(limit, drug, age_in_years(patient, now), earlier)
 
 
 def doses_mg(order: Mapping[str, Any]) -> list[float]:
@@ -184,13 +184,8 @@ def _home_use(order: Mapping[str, Any], limit: OrderLimit) -> str | None:
 
 
 def _first_dose_too_high(
-    limit: OrderLimit,
-    drug: OrderedDrug,
-    now: datetime,
-    patient: Mapping[str, Any] | None,
-    earlier: EarlierOrders | None,
+    limit: OrderLimit, drug: OrderedDrug, age: int | None, earlier: EarlierOrders | None
 ) -> str | None:
-    age = age_in_years(patient, now)
     if age is None or limit.min_age is None or limit.start_mg is None or age < limit.min_age:
         return None
     above = [dose for dose in doses_mg(drug.order.source) if dose > limit.start_mg]

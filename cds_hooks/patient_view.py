@@ -26,7 +26,7 @@ from cds_hooks.medications import (
     identify_relevant,
     read_medication,
 )
-from cds_hooks.order_check import DraftOrders, Fetcher, FetchResult, gather
+from cds_hooks.order_check import DraftOrders, Fetcher, fetch_into, gather
 from cds_hooks.prefetch import Gap, PatientData
 from cds_hooks.protocol import HookRequest
 from cds_hooks.services import PLANNED_STATUSES, SESSION_STATUSES, ServiceDefinition
@@ -94,7 +94,7 @@ def current_orders(
              if (drug := identify_relevant(resource, kb.terminology, index, _ORDERED_NAMES, resolver)) is not None]
     missing = [drug.missing for _, drug in found if drug.missing]
     if missing and request.fhir_server and fetch is not None:  # drafts' Medications: not read with the others
-        _read_medications(request, fetch, missing, data, index)
+        fetch_into(data, index, request, fetch, {reference: reference for reference in dict.fromkeys(missing)})
         found = [(resource, identify(resource, kb.terminology, index, resolver)) for resource, _ in found]
     facts = [
         read_medication(resource, kb.terminology, index, draft=True, resolver=resolver, identified=drug)
@@ -107,21 +107,6 @@ def current_orders(
     checked = replace(request, prefetch={**request.prefetch, **_bundles(data)})
     gaps = tuple(gap for gap in data.gaps if gap.key != SESSIONS_KEY)  # sessions: only when the EHR has them
     return CurrentOrders(DraftOrders(ordered, [], index, under_decision=False), checked, gaps)
-
-
-def _read_medications(
-    request: HookRequest, fetch: Fetcher, references: list[str], data: PatientData, index: MedicationIndex
-) -> None:
-    queries = {reference: reference for reference in dict.fromkeys(references)}
-    results = fetch(request, queries)
-    for reference in queries:
-        result = results.get(reference) or FetchResult(problem="it could not be fetched")
-        if result.bundle is not None:
-            data.add_bundle(reference, result.bundle)
-            for resource in fhir_json.bundle_resources(result.bundle):
-                index.add(resource)
-        if result.problem or result.bundle is None:
-            data.gaps.append(Gap(reference, result.problem or "it could not be fetched"))
 
 
 def _one_per_drug(ordered: list[engine.OrderedDrug]) -> list[engine.OrderedDrug]:
