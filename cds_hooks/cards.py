@@ -8,36 +8,21 @@ their summary with Avoid, Hold or Monitor; a data notice never does.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from cds_hooks.engine import Finding, Implicated
-from cds_hooks.ids import new_uuid
+from cds_hooks.facts import UnreadableEntry
+from cds_hooks.gaps import Gap
+from cds_hooks.ids import EXTENSION_KEY, new_uuid
 from cds_hooks.knowledge.model import AVOID, HOLD, MONITOR, KnowledgeBase, Rule
-from cds_hooks.prefetch import Gap
-from cds_hooks.services import MEDICATION_KEYS
 
 SUMMARY_LIMIT = 139
 """The specification asks for fewer than 140 characters."""
-EXTENSION_KEY = "org.ketamine-cds"
 TOPIC_SYSTEM = "https://ketamine-cds.org/fhir/CodeSystem/rule"
 OVERRIDE_SYSTEM = "https://ketamine-cds.org/fhir/CodeSystem/override-reason"
 INDICATOR = {AVOID: "critical", HOLD: "warning", MONITOR: "info"}
 ADVICE_WORD = {AVOID: "Avoid", HOLD: "Hold", MONITOR: "Monitor"}
 SOURCE_LABEL = "ketamine-cds knowledge base"
-
-
-@dataclass(frozen=True, slots=True)
-class UnreadableEntry:
-    """A record that could matter but could not be read (invalid FHIR, or no medication), named for the card."""
-
-    reference: str | None
-    label: str | None
-    problem: str
-    names: tuple[str, ...] = ()
-    """Interacting ingredients or conditions it seems to name."""
-    missing: str | None = None
-    """The Medication it references but that could not be had: its own gap is told on this entry's line."""
 
 
 def render(
@@ -252,7 +237,7 @@ def _implicated_entries(item: Implicated) -> list[dict[str, str]]:
 def _notice_card(
     gaps: Sequence[Gap], unreadable: Sequence[UnreadableEntry], kb: KnowledgeBase, when: str
 ) -> dict[str, Any]:
-    medication_gap = any(gap.key in MEDICATION_KEYS for gap in gaps)
+    medication_gap = any(gap.medication_list for gap in gaps)
     if medication_gap:
         headline = "Interaction check incomplete: medications could not be read from the EHR"
     elif gaps:

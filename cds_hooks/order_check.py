@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from cds_hooks import cards, engine, fhir_json, order_limits
-from cds_hooks.cards import UnreadableEntry
-from cds_hooks.conditions import ConditionFact, read_condition
 from cds_hooks.engine import OrderedDrug
 from cds_hooks.errors import DataUnavailable
+from cds_hooks.facts import MEDICATION_TYPES, UnreadableEntry, patient_facts
+from cds_hooks.gaps import Gap
 from cds_hooks.knowledge.model import ORDERED_DRUGS, KnowledgeBase
 from cds_hooks.medications import (
     EXCLUDED,
@@ -23,12 +23,11 @@ from cds_hooks.medications import (
     MedicationFact,
     MedicationIndex,
     identify,
-    identify_relevant,
     read_medication,
     status_of,
     unresolved_references,
 )
-from cds_hooks.prefetch import Gap, PatientData, plan
+from cds_hooks.prefetch import PatientData, plan
 from cds_hooks.protocol import HookRequest
 from cds_hooks.services import PATIENT_KEY, ServiceDefinition
 from cds_hooks.terminology import CodeResolver
@@ -38,7 +37,6 @@ Fetcher = Callable[[HookRequest, Mapping[str, str]], "Mapping[str, FetchResult]"
 """Runs queries against the request's fhirServer, key -> result. A query is a search or read relative to
 fhirServer (``MedicationRequest?patient=1``, ``Medication/7``) or an absolute next-page URL."""
 
-_MEDICATION_TYPES = ("MedicationRequest", "MedicationStatement")
 _ORDERED_NAMES = frozenset(ORDERED_DRUGS)
 
 
@@ -78,7 +76,7 @@ def ketamine_orders(request: HookRequest, kb: KnowledgeBase, resolver: CodeResol
     orders = [
         resource
         for resource in bundle_resources
-        if isinstance(resource, dict) and resource.get("resourceType") in _MEDICATION_TYPES
+        if isinstance(resource, dict) and resource.get("resourceType") in MEDICATION_TYPES
     ]
     drafts = [(resource, identify(resource, kb.terminology, index, resolver)) for resource in orders]
     if any(drug.problem and "medicationReference" in resource for resource, drug in drafts):
@@ -164,7 +162,7 @@ def check(
         if (problem := validation_problem(drug.order.source))
     ]
     unreadable += unreadable_drafts
-    medications, conditions = _facts(data, kb, drafts.index, resolver, unreadable)
+    medications, conditions = patient_facts(data, kb, drafts.index, resolver, unreadable)
     findings = engine.evaluate(drafts.ordered, [*drafts.others, *medications], conditions, kb, now)
     limits = order_limits.evaluate(drafts.ordered, kb, now, _patient(data), _earlier_orders(data, kb, drafts.index,
                                                                                           resolver))
@@ -193,7 +191,7 @@ def _earlier_orders(
     def earlier(drug: OrderedDrug) -> bool:
         names = frozenset({drug.name})
         return any(
-            resource.get("resourceType") in _MEDICATION_TYPES
+            resource.get("resourceType") in MEDICATION_TYPES
             and fhir_json.reference_of(resource) != drug.order.reference
             and status_of(resource) != EXCLUDED
             and identify(resource, kb.terminology, index, resolver).names_any(names)
@@ -254,52 +252,3 @@ def fetch_into(
                 index.add(resource)
         if result.problem or result.bundle is None:
             data.gaps.append(Gap(key, result.problem or "it could not be fetched"))
-
-
-def _facts(
-    data: PatientData,
-    kb: KnowledgeBase,
-    index: MedicationIndex,
-    resolver: CodeResolver | None,
-    unreadable: list[UnreadableEntry],
-) -> tuple[list[MedicationFact], list[ConditionFact]]:
-    """Read every record cheaply; validate with FHIR models only those that could change a card."""
-    relevant = kb.interacting_ingredients
-    medications, conditions = [], []
-    for resource in data.all_resources():
-        kind = resource.get("resourceType")
-        if kind in _MEDICATION_TYPES:
-            if status_of(resource) == EXCLUDED:
-                continue
-            drug = identify_relevant(resource, kb.terminology, index, relevant, resolver)
-            if drug is None:
-                continue
-            fact = read_medication(resource, kb.terminology, index, resolver=resolver, identified=drug)
-            names = tuple(m.label for m in fact.ingredients if m.ingredient.name in relevant)
-            if fact.problem:
-                unreadable.append(UnreadableEntry(fact.reference, fact.label, fact.problem, names, fact.missing))
-            elif names:
-                medications.append(_checked(resource, fact, names, unreadable))
-        elif kind == "Condition":
-            condition = read_condition(resource)
-            if condition is None:
-                continue
-            names = tuple(s.title for s in kb.condition_valuesets.values() if s.matches(condition))
-            if names:
-                conditions.append(_checked(resource, condition, names, unreadable))
-    return medications, conditions
-
-
-_Fact = TypeVar("_Fact", MedicationFact, ConditionFact)
-
-
-def _checked(
-    resource: Mapping[str, Any], fact: _Fact, names: Sequence[str], unreadable: list[UnreadableEntry]
-) -> _Fact:
-    """The fact, after FHIR validation of its resource. An invalid resource that names an interacting drug or
-    condition is still evaluated (a flaw elsewhere in it must not hide an MAOI) and is named on the notice card."""
-    problem = validation_problem(resource)
-    if problem is not None:
-        unreadable.append(UnreadableEntry(fact.reference, fact.label, f"{problem}; checked as far as it could be read",
-                                          tuple(names)))
-    return fact

@@ -29,8 +29,6 @@ Only the query subset the specification recommends (type-level search, reference
 enforces it accepts them: no ``_include``. The Medications that entries reference but the prefetch does not carry
 are read from fhirServer (``order_check.gather``)."""
 
-MEDICATION_KEYS = ("medicationRequests", "medicationStatements")
-
 PATIENT_KEY = "patient"
 PATIENT_PREFETCH = {PATIENT_KEY: "Patient/{{context.patientId}}"}
 """The patient's own record, for order rules that read the birth date; read from fhirServer only while such a rule
@@ -116,7 +114,7 @@ PREFETCH_KEYS = frozenset(key for definition in SERVICES for key in definition.p
 """Every prefetch key of every service: the queries the FHIR client counts as prefetch reads."""
 
 
-def service(service_id: str) -> ServiceDefinition:
+def service_by_id(service_id: str) -> ServiceDefinition:
     for definition in SERVICES:
         if definition.id == service_id:
             return definition

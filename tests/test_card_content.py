@@ -58,7 +58,8 @@ def test_an_avoid_card_offers_to_cancel_the_order_and_asks_for_a_reason_to_overr
     assert card["overrideReasons"]
 
 
-def test_a_hold_card_for_a_condition_names_the_problem(knowledge):
+def test_an_avoid_card_for_a_condition_names_the_problem(knowledge):
     card = _card(knowledge, ordered("esketamine"), conditions=[condition(icd="I16.0", display="Hypertensive urgency")])
-    assert card["summary"] == "Hold esketamine with Hypertensive urgency: hypertensive urgency, defer the session"
-    assert card["indicator"] == "warning"
+    assert card["summary"] == "Avoid esketamine with Hypertensive urgency: hypertensive urgency, do not give now"
+    assert card["indicator"] == "critical"
+    assert "condition-not-current" in {reason["code"] for reason in card["overrideReasons"]}

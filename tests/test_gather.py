@@ -14,11 +14,11 @@ from cds_hooks.knowledge import load_knowledge
 from cds_hooks.order_check import FetchResult, check, gather, ketamine_orders, needed
 from cds_hooks.prefetch import render
 from cds_hooks.protocol import HookRequest, load_request
-from cds_hooks.services import PREFETCH, service
+from cds_hooks.services import PREFETCH, service_by_id
 from tests.builders import bundle
 from tests.conftest import NOW
 
-SIGN = needed(service("ketamine-order-sign"), load_knowledge())
+SIGN = needed(service_by_id("ketamine-order-sign"), load_knowledge())
 """order-sign's prefetch as the packaged knowledge base reads it: no Patient while no rule needs the birth date."""
 EHR = "https://ehr.example.org/fhir"
 
