@@ -8,7 +8,7 @@ import pytest
 from cds_hooks.cards import EXTENSION_KEY
 from service import create_app
 from service.config import Settings
-from service.fhir_sandbox import fixture_requests, without_prefetch
+from service.fhir.sandbox import fixture_requests, without_prefetch
 from tests.conftest import NOW
 
 pytestmark = pytest.mark.integration
