@@ -9,6 +9,7 @@ import pytest
 
 from cds_hooks.knowledge import apply_overrides, load_knowledge
 from tests.builders import advice_by_rule, bundle, hook_request, medication, ordered, run
+from tests.cardcheck import assert_valid_card
 from tests.conftest import NOW
 
 KB = load_knowledge()
@@ -150,6 +151,8 @@ def test_order_rules_fire_exactly_where_they_must(hook, draft, expected):
     found = cards(hook, draft)
     assert advice_by_rule(found) == expected
     assert all("Interaction check incomplete" not in card["summary"] for card in found)
+    for card in found:
+        assert_valid_card(card)
 
 
 AGE_CASES = [

@@ -13,6 +13,7 @@ from cds_hooks.cards import EXTENSION_KEY
 from cds_hooks.order_check import FetchResult
 from service.runtime import EXTENSION
 from tests.builders import bundle, medication
+from tests.cardcheck import assert_valid_card
 
 REVIEW = "Review the active esketamine order before the next session. "
 SERVICE = "/cds-services/ketamine-patient-view"
@@ -47,6 +48,8 @@ def test_an_maoi_and_an_active_spravato_order_give_order_signs_avoid_card_withou
     assert "suggestions" not in signed[0] or signed[0]["suggestions"][0]["actions"][0]["type"] == "delete"
     assert all("suggestions" not in card and "selectionBehavior" not in card for card in viewed)
     assert REVIEW in avoid["detail"] and REVIEW not in signed[0]["detail"]
+    for card in viewed:
+        assert_valid_card(card)
 
 
 def test_patient_view_links_only_to_the_knowledge_bases_public_sources(client, fixture, knowledge):
