@@ -162,7 +162,7 @@ def _management(finding: Finding) -> str:
         return finding.rule.text(finding.rule.management)
     word, usual_word = ADVICE_WORD[finding.advice], ADVICE_WORD.get(usual, usual)
     return (f"{word} rather than {usual_word.lower()} here, for the reason noted above. For this class in "
-            f"general: {finding.rule.management}")
+            f"general: {finding.rule.text(finding.rule.management)}")
 
 
 def _implicated_line(item: Implicated, card_advice: str) -> str:
