@@ -104,7 +104,7 @@ def current_orders(
     facts += [fact for resource in data.resources.get(SESSIONS_KEY, ())
               if (fact := _session(resource, kb, resolver)) is not None]
     ordered = _one_per_drug(engine.find_ordered_drugs(facts, kb))
-    checked = replace(request, prefetch={**request.prefetch, **_bundles(data)})
+    checked = replace(request, prefetch={**request.prefetch, **_bundles(data)}) if ordered else request
     gaps = tuple(gap for gap in data.gaps if gap.key != SESSIONS_KEY)  # sessions: only when the EHR has them
     return CurrentOrders(DraftOrders(ordered, [], index, under_decision=False), checked, gaps)
 
