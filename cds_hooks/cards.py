@@ -1,4 +1,4 @@
-"""Findings and data notices rendered as CDS Hooks 2.0 cards.
+"""Findings and data notices rendered as CDS Hooks 2.0 cards (typed: ``card_types``; JSON is made at the edge).
 
 Cards follow the specification's normative rules: a summary under 140 characters, no null or empty field,
 ``selectionBehavior`` whenever there are suggestions, ``display`` on every override reason. Advice cards start
@@ -8,12 +8,23 @@ their summary with Avoid, Hold or Monitor; a data notice never does.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
 
+from cds_hooks.card_types import (
+    NOTICE_DATA_INCOMPLETE,
+    Action,
+    Card,
+    Coding,
+    ImplicatedEntry,
+    Link,
+    OrderCheck,
+    Origin,
+    Source,
+    Suggestion,
+)
 from cds_hooks.engine import Finding, Implicated
 from cds_hooks.facts import UnreadableEntry
 from cds_hooks.gaps import Gap
-from cds_hooks.ids import EXTENSION_KEY, new_uuid
+from cds_hooks.ids import new_uuid
 from cds_hooks.knowledge.model import AVOID, HOLD, MONITOR, KnowledgeBase, Rule
 
 SUMMARY_LIMIT = 139
@@ -32,7 +43,7 @@ def render(
     kb: KnowledgeBase,
     *,
     under_decision: bool = True,
-) -> list[dict[str, Any]]:
+) -> list[Card]:
     """Advice cards, most severe first, then one notice card when some data could not be checked.
 
     ``under_decision``: the ordered drugs are drafts the clinician is deciding on (order hooks), so an Avoid card
@@ -46,47 +57,44 @@ def render(
     return cards
 
 
-def _advice_card(finding: Finding, kb: KnowledgeBase, under_decision: bool) -> dict[str, Any]:
+def _advice_card(finding: Finding, kb: KnowledgeBase, under_decision: bool) -> Card:
     rule, advice = finding.rule, finding.advice
     if finding.observed:
         headline = _cut(f"{ADVICE_WORD[advice]} {finding.ordered.label} {finding.observed}: {rule.text(rule.summary)}")
     else:
         headline = summary(ADVICE_WORD[advice], finding.ordered.label, [i.label for i in finding.implicated],
                            rule.summary)
-    card: dict[str, Any] = {
-        "uuid": str(new_uuid()),
-        "summary": headline,
-        "indicator": INDICATOR[advice],
-        "detail": _detail(finding, kb, under_decision),
-        "source": _source(rule, kb),
-    }
     reference = finding.ordered.order.reference
+    suggestions: tuple[Suggestion, ...] = ()
     if advice == AVOID and reference and under_decision:
-        card["suggestions"] = [
-            {
-                "label": f"Cancel the {finding.ordered.label} order",
-                "uuid": str(new_uuid()),
-                "isRecommended": True,
-                "actions": [
-                    {
-                        "type": "delete",
-                        "description": f"Remove the draft {finding.ordered.label} order from this ordering session.",
-                        "resourceId": reference,
-                    }
-                ],
-            }
-        ]
-        card["selectionBehavior"] = "at-most-one"
+        suggestions = (
+            Suggestion(
+                label=f"Cancel the {finding.ordered.label} order",
+                uuid=str(new_uuid()),
+                is_recommended=True,
+                actions=(
+                    Action(
+                        type="delete",
+                        description=f"Remove the draft {finding.ordered.label} order from this ordering session.",
+                        resource_id=reference,
+                    ),
+                ),
+            ),
+        )
     reasons = [reason for reason in kb.override_reasons.get(advice, ()) if rule.kind in reason.applies_to]
-    if advice in (AVOID, HOLD) and reasons:
-        card["overrideReasons"] = [
-            {"system": OVERRIDE_SYSTEM, "code": reason.code, "display": reason.display} for reason in reasons
-        ]
-    links = _links(rule)
-    if links:
-        card["links"] = links
-    card["extension"] = {EXTENSION_KEY: _extension(finding, kb)}
-    return card
+    return Card(
+        uuid=str(new_uuid()),
+        summary=headline,
+        indicator=INDICATOR[advice],
+        detail=_detail(finding, kb, under_decision),
+        source=_source(rule, kb),
+        origin=_origin(finding, kb),
+        suggestions=suggestions,
+        selection_behavior="at-most-one" if suggestions else None,
+        override_reasons=tuple(Coding(OVERRIDE_SYSTEM, reason.code, reason.display) for reason in reasons)
+        if advice in (AVOID, HOLD) else (),
+        links=_links(rule),
+    )
 
 
 def summary(word: str, ordered: str, names: Iterable[str], reason: str) -> str:
@@ -180,63 +188,45 @@ def _implicated_line(item: Implicated, card_advice: str) -> str:
     return text
 
 
-def _source(rule: Rule, kb: KnowledgeBase) -> dict[str, Any]:
-    source: dict[str, Any] = {
-        "label": f"{SOURCE_LABEL} {kb.version}",
-        "topic": {"system": TOPIC_SYSTEM, "code": rule.id, "display": rule.topic},
-    }
-    url = next((c.url for c in rule.citations if c.url), None)
-    if url:
-        source["url"] = url
-    return source
+def _source(rule: Rule, kb: KnowledgeBase) -> Source:
+    return Source(
+        label=f"{SOURCE_LABEL} {kb.version}",
+        topic=Coding(TOPIC_SYSTEM, rule.id, rule.topic),
+        url=next((c.url for c in rule.citations if c.url), None),
+    )
 
 
-def _links(rule: Rule) -> list[dict[str, str]]:
-    return [
-        {"label": _cut(citation.label), "url": citation.url, "type": "absolute"}
-        for citation in rule.citations
-        if citation.url
-    ]
+def _links(rule: Rule) -> tuple[Link, ...]:
+    return tuple(Link(_cut(citation.label), citation.url) for citation in rule.citations if citation.url)
 
 
-def _extension(finding: Finding, kb: KnowledgeBase) -> dict[str, Any]:
-    ordered = {"name": finding.ordered.name}
-    if finding.ordered.order.reference:
-        ordered["reference"] = finding.ordered.order.reference
-    extension: dict[str, Any] = {
-        "advice": finding.advice,
-        "ruleId": finding.rule.id,
-        "knowledgeVersion": kb.version,
-        "evidenceGrade": finding.rule.evidence.grade,
-        "orderedDrug": ordered,
-    }
-    if finding.observed and finding.rule.limit is not None:
-        extension["orderCheck"] = {"check": finding.rule.limit.check, "observed": finding.observed}
-    else:
-        extension["implicated"] = [entry for item in finding.implicated for entry in _implicated_entries(item)]
-    return extension
+def _origin(finding: Finding, kb: KnowledgeBase) -> Origin:
+    limit = finding.rule.limit
+    return Origin(
+        knowledge_version=kb.version,
+        advice=finding.advice,
+        rule_id=finding.rule.id,
+        evidence_grade=finding.rule.evidence.grade,
+        ordered_drug=finding.ordered.name,
+        ordered_reference=finding.ordered.order.reference,
+        implicated=tuple(entry for item in finding.implicated for entry in _implicated_entries(item)),
+        order_check=OrderCheck(limit.check, finding.observed) if finding.observed and limit is not None else None,
+    )
 
 
-def _implicated_entries(item: Implicated) -> list[dict[str, str]]:
+def _implicated_entries(item: Implicated) -> list[ImplicatedEntry]:
     if item.condition is not None:
-        entry = {"condition": item.label, "advice": item.advice}
-        if item.condition.reference:
-            entry["reference"] = item.condition.reference
-        return [entry]
-    entries = []
-    for match in item.matches:
-        entry = {"ingredient": match.ingredient.name, "advice": item.advice}
-        if item.medication is not None and item.medication.reference:
-            entry["reference"] = item.medication.reference
-        if match.ingredient.rxcui:
-            entry["rxnorm"] = match.ingredient.rxcui
-        entries.append(entry)
-    return entries
+        return [ImplicatedEntry("condition", item.label, item.advice, item.condition.reference)]
+    reference = item.medication.reference if item.medication is not None else None
+    return [
+        ImplicatedEntry("ingredient", match.ingredient.name, item.advice, reference, match.ingredient.rxcui)
+        for match in item.matches
+    ]
 
 
 def _notice_card(
     gaps: Sequence[Gap], unreadable: Sequence[UnreadableEntry], kb: KnowledgeBase, when: str
-) -> dict[str, Any]:
+) -> Card:
     medication_gap = any(gap.medication_list for gap in gaps)
     if medication_gap:
         headline = "Interaction check incomplete: medications could not be read from the EHR"
@@ -246,7 +236,7 @@ def _notice_card(
         count = len(unreadable)
         headline = f"Interaction check incomplete: {count} record{'' if count == 1 else 's'} could not be read"
     lines = ["Some of the patient's data could not be checked for interactions with ketamine or esketamine:", ""]
-    told_with_entry = {entry.missing: None for entry in unreadable if entry.missing}
+    told_with_entry: dict[str, str | None] = {entry.missing: None for entry in unreadable if entry.missing}
     for gap in gaps:
         if gap.medication_read and gap.key in told_with_entry:
             told_with_entry[gap.key] = gap.reason
@@ -261,14 +251,14 @@ def _notice_card(
         lines.append(text)
     lines += ["", f"Review these medications and conditions by hand {when}; the cards shown cover only "
                   "what could be read.", "", f"Knowledge base {kb.version}."]
-    return {
-        "uuid": str(new_uuid()),
-        "summary": _cut(headline),
-        "indicator": "warning",
-        "detail": "\n".join(lines),
-        "source": {"label": f"{SOURCE_LABEL} {kb.version}"},
-        "extension": {EXTENSION_KEY: {"notice": "data-incomplete", "knowledgeVersion": kb.version}},
-    }
+    return Card(
+        uuid=str(new_uuid()),
+        summary=_cut(headline),
+        indicator="warning",
+        detail="\n".join(lines),
+        source=Source(f"{SOURCE_LABEL} {kb.version}"),
+        origin=Origin(kb.version, notice=NOTICE_DATA_INCOMPLETE),
+    )
 
 
 def _entry_name(entry: UnreadableEntry) -> str:

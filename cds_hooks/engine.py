@@ -193,7 +193,7 @@ def _counts(fact: MedicationFact, rule: Rule, now: datetime) -> tuple[bool, str 
 
 
 def _advice(
-    rule: Rule, drug: OrderedDrug, fact: MedicationFact, matches: tuple[IngredientMatch, ...]
+    rule: Rule, drug: OrderedDrug, fact: MedicationFact | None, matches: tuple[IngredientMatch, ...]
 ) -> tuple[str, list[str]]:
     advice = rule.advice[drug.name]
     notes = []

@@ -16,8 +16,8 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from cds_hooks.card_types import Card
 from cds_hooks.errors import InvalidRequest, first_error
-from cds_hooks.ids import EXTENSION_KEY
 
 ACCEPTED, OVERRIDDEN = "accepted", "overridden"
 MAX_ITEMS = 1000
@@ -156,7 +156,7 @@ def load_feedback(body: object) -> list[Feedback]:
 
 @dataclass(frozen=True, slots=True)
 class CardOrigin:
-    """What an issued card's ``extension["org.ketamine-cds"]`` says produced it."""
+    """What produced an issued card (its ``org.ketamine-cds`` extension), as the card's record keeps it."""
 
     uuid: str
     knowledge_version: str
@@ -165,21 +165,7 @@ class CardOrigin:
     notice: str | None = None
 
 
-def card_origin(card: Mapping[str, Any]) -> CardOrigin | None:
-    """The card's origin, or None for a card without a uuid (feedback could never name it).
-
-    >>> card_origin({"uuid": "u1", "extension": {"org.ketamine-cds": {
-    ...     "advice": "avoid", "ruleId": "maoi", "knowledgeVersion": "2026.1"}}}).rule_id
-    'maoi'
-    """
-    uuid = card.get("uuid")
-    if not isinstance(uuid, str) or not uuid:
-        return None
-    extension = card.get("extension", {}).get(EXTENSION_KEY, {})
-    return CardOrigin(
-        uuid=uuid,
-        knowledge_version=str(extension.get("knowledgeVersion", "")),
-        rule_id=extension.get("ruleId"),
-        advice=extension.get("advice"),
-        notice=extension.get("notice"),
-    )
+def card_origin(card: Card) -> CardOrigin:
+    """What produced the card, as its record keeps it."""
+    origin = card.origin
+    return CardOrigin(card.uuid, origin.knowledge_version, origin.rule_id, origin.advice, origin.notice)

@@ -1,21 +1,27 @@
 """The whole check for one order hook call, as pure functions: request -> facts -> findings -> cards.
 
-The HTTP layer calls ``ketamine_orders`` first (cheap: it reads only the draft orders), answers ``{"cards": []}``
-at once when there is none, and otherwise calls ``check`` with a fetcher for data the prefetch did not carry.
+``answer`` is the one entry point, for every service: the HTTP route, the command line and the tests all call it.
+For an order hook it reads the draft orders first (cheap) and, when none is ketamine or esketamine, answers at once
+without gathering anything; for patient-view it looks for the patient's current or planned ketamine or esketamine
+order first (``patient_view``) and answers at once when there is none. Otherwise it gathers the patient's data
+(prefetch, then the fetch port), reads the facts, applies the interaction rules and the order rules
+(``order_limits``) and renders the cards. JSON is made from the typed answer at the edge (``Answer.as_json``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from cds_hooks import cards, engine, fhir_json, order_limits
-from cds_hooks.engine import OrderedDrug
-from cds_hooks.errors import DataUnavailable
+from cds_hooks import cards, engine, fhir_json, order_limits, patient_view
+from cds_hooks.card_types import Card
+from cds_hooks.engine import Finding, OrderedDrug
 from cds_hooks.facts import MEDICATION_TYPES, UnreadableEntry, patient_facts
+from cds_hooks.fetch import Fetcher, opened_once
 from cds_hooks.gaps import Gap
+from cds_hooks.gather import gather
 from cds_hooks.knowledge.model import ORDERED_DRUGS, KnowledgeBase
 from cds_hooks.medications import (
     EXCLUDED,
@@ -25,28 +31,14 @@ from cds_hooks.medications import (
     identify,
     read_medication,
     status_of,
-    unresolved_references,
 )
-from cds_hooks.prefetch import PatientData, plan
-from cds_hooks.protocol import HookRequest
+from cds_hooks.prefetch import PatientData
+from cds_hooks.protocol import PATIENT_VIEW, HookRequest
 from cds_hooks.services import PATIENT_KEY, ServiceDefinition
 from cds_hooks.terminology import CodeResolver
 from cds_hooks.validation import validation_problem
 
-Fetcher = Callable[[HookRequest, Mapping[str, str]], "Mapping[str, FetchResult]"]
-"""Runs queries against the request's fhirServer, key -> result. A query is a search or read relative to
-fhirServer (``MedicationRequest?patient=1``, ``Medication/7``) or an absolute next-page URL."""
-
 _ORDERED_NAMES = frozenset(ORDERED_DRUGS)
-
-
-@dataclass(frozen=True, slots=True)
-class FetchResult:
-    """One query's outcome: a Bundle (as JSON), why it could not be had, or both when only part of it could be
-    had (some pages, some referenced Medications). A read (``Medication/1``) comes back as a one-entry Bundle."""
-
-    bundle: Mapping[str, Any] | None = None
-    problem: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,45 +121,100 @@ def _new_selections_against_earlier_drafts(
     return DraftOrders(engine.find_ordered_drugs(earlier, kb), new, index, selections_only=True)
 
 
-def unidentified_cards(drafts: DraftOrders, kb: KnowledgeBase) -> list[dict[str, Any]]:
-    """For a call with no ketamine or esketamine order: a notice when some draft's drug could not be told at all
-    (it might have been ketamine), else no card."""
-    return cards.render([], [], drafts.unidentified, kb) if drafts.unidentified else []
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What the core answers one hook call with: typed cards, and the findings, data gaps and unreadable records
+    they were made from."""
+
+    cards: tuple[Card, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    gaps: tuple[Gap, ...] = ()
+    unreadable: tuple[UnreadableEntry, ...] = ()
+    checked: bool = False
+    """The patient's data was read: an order call that orders ketamine or esketamine, or any patient-view call
+    (which reads the patient's orders to find one). Otherwise nothing was read."""
+
+    def as_json(self) -> dict[str, Any]:
+        """The CDS Hooks response body."""
+        return {"cards": [card.as_json() for card in self.cards]}
 
 
-def check(
+def answer(
+    request: HookRequest,
+    definition: ServiceDefinition,
+    kb: KnowledgeBase,
+    now: datetime,
+    fetch: Fetcher | None = None,
+    resolver: CodeResolver | None = None,
+) -> Answer:
+    """The answer to one hook call of any service. ``now`` is the evaluation time (washout windows, age);
+    ``fetch`` reads what the prefetch lacks from the request's fhirServer (None: nothing is read, and what is
+    missing is a data gap); ``resolver`` looks up RxNorm codes the packaged tables lack. DataUnavailable (412) when
+    no data can be had."""
+    if definition.hook == PATIENT_VIEW:
+        return _chart_answer(request, definition, kb, now, fetch, resolver)
+    drafts = ketamine_orders(request, kb, resolver)
+    if not drafts.ordered:
+        unidentified = drafts.unidentified  # a draft whose drug could not be told at all might be ketamine
+        return Answer(tuple(cards.render([], [], unidentified, kb)) if unidentified else (), unreadable=unidentified)
+    return _checked(request, definition, kb, drafts, now, fetch, resolver)
+
+
+def _chart_answer(
+    request: HookRequest,
+    definition: ServiceDefinition,
+    kb: KnowledgeBase,
+    now: datetime,
+    fetch: Fetcher | None,
+    resolver: CodeResolver | None,
+) -> Answer:
+    """patient-view: none at once without a current or planned ketamine or esketamine order (or the notice, when
+    some orders could not be read), else order-sign's check of that order, as an order already placed. Both steps
+    share one opening of the fetch port (one token, one time budget)."""
+    fetch = opened_once(fetch) if fetch is not None else None
+    current = patient_view.current_orders(request, definition, kb, fetch, resolver)
+    if not current.ordered:  # none; or, when some orders could not be read, perhaps one among those
+        shown = cards.render([], current.gaps, [], kb, under_decision=False) if current.gaps else []
+        return Answer(tuple(shown), gaps=tuple(current.gaps), checked=True)
+    drafts = DraftOrders(current.ordered, [], current.index, under_decision=False)
+    return _checked(current.request, definition, kb, drafts, now, fetch, resolver, current.gaps)
+
+
+def _checked(
     request: HookRequest,
     definition: ServiceDefinition,
     kb: KnowledgeBase,
     drafts: DraftOrders,
     now: datetime,
-    fetch: Fetcher | None = None,
-    resolver: CodeResolver | None = None,
+    fetch: Fetcher | None,
+    resolver: CodeResolver | None,
     gaps: Sequence[Gap] = (),
-) -> list[dict[str, Any]]:
-    """The cards for a call whose draft orders include ketamine or esketamine (``gaps``: data a caller already
-    failed to read, to be told on the same card)."""
-    unreadable_drafts = [
+) -> Answer:
+    """The answer for a call about a ketamine or esketamine order (``gaps``: data the caller already failed to
+    read, to be told on the same notice)."""
+    unreadable = [
         UnreadableEntry(draft.reference, draft.label, f"draft order: {draft.problem}")
         for draft in drafts.others
         if draft.problem and draft.status != EXCLUDED
     ]
     if drafts.selections_only:
         findings = engine.evaluate(drafts.ordered, drafts.others, [], kb, now)
-        return cards.render(findings, [], unreadable_drafts, kb) if findings or unreadable_drafts else []
+        shown = cards.render(findings, [], unreadable, kb) if findings or unreadable else []
+        return Answer(tuple(shown), tuple(findings), (), tuple(unreadable), checked=True)
     data = gather(request, needed(definition, kb), fetch, drafts.index)
-    unreadable = [
+    unreadable[:0] = [
         UnreadableEntry(drug.order.reference, drug.order.label, f"{problem}; checked as far as it could be read")
         for drug in drafts.ordered
         if (problem := validation_problem(drug.order.source))
     ]
-    unreadable += unreadable_drafts
     medications, conditions = patient_facts(data, kb, drafts.index, resolver, unreadable)
     findings = engine.evaluate(drafts.ordered, [*drafts.others, *medications], conditions, kb, now)
-    limits = order_limits.evaluate(drafts.ordered, kb, now, _patient(data), _earlier_orders(data, kb, drafts.index,
-                                                                                          resolver))
+    limits = order_limits.evaluate(drafts.ordered, kb, now, _patient(data),
+                                   _earlier_orders(data, kb, drafts.index, resolver))
     findings = engine.by_severity([*findings, *limits], kb) if limits else findings
-    return cards.render(findings, [*gaps, *data.gaps], unreadable, kb, under_decision=drafts.under_decision)
+    all_gaps = (*gaps, *data.gaps)
+    shown = cards.render(findings, all_gaps, unreadable, kb, under_decision=drafts.under_decision)
+    return Answer(tuple(shown), tuple(findings), all_gaps, tuple(unreadable), checked=True)
 
 
 def needed(definition: ServiceDefinition, kb: KnowledgeBase) -> ServiceDefinition:
@@ -199,56 +246,3 @@ def _earlier_orders(
         )
 
     return earlier
-
-
-def gather(
-    request: HookRequest, definition: ServiceDefinition, fetch: Fetcher | None, index: MedicationIndex | None = None
-) -> PatientData:
-    """Prefetch first; from fhirServer, in one call, what it lacks: absent keys, the later pages of paged keys and
-    the Medications that entries reference but no bundle holds. 412 when no usable data can be had at all.
-
-    ``index`` (the draft orders' Medications, by default read afresh) gains every Medication gathered, so the
-    entries can be resolved against it afterwards.
-    """
-    data = plan(request, definition.prefetch)
-    if index is None:
-        index = MedicationIndex(fhir_json.bundle_resources(request.context.draft_orders))
-    resources = data.all_resources()
-    for resource in resources:
-        index.add(resource)
-    reads = {reference: reference for reference in unresolved_references(resources, index)}
-    queries = {**data.to_fetch, **data.next_pages, **reads}
-    if not queries:
-        return data
-    if request.fhir_server and fetch is not None:
-        fetch_into(data, index, request, fetch, queries)
-        return data
-    if data.to_fetch and not data.usable:
-        source = "fhirServer cannot be read here" if request.fhir_server else "no fhirServer to read it from"
-        raise DataUnavailable(
-            "No prefetch data for "
-            + ", ".join(sorted(data.to_fetch))
-            + f" and {source}: the interaction check cannot be made."
-        )
-    data.gaps.extend(Gap(key, "it was not sent and there is no fhirServer to read it from") for key in data.to_fetch)
-    data.gaps.extend(
-        Gap(key, "only its first page was sent and there is no fhirServer to read the rest from")
-        for key in data.next_pages
-    )
-    return data
-
-
-def fetch_into(
-    data: PatientData, index: MedicationIndex, request: HookRequest, fetch: Fetcher, queries: Mapping[str, str]
-) -> None:
-    """Run the queries against fhirServer in one call; each result joins ``data`` under its key (its Medications
-    join ``index``), and each failure is a gap."""
-    results = fetch(request, queries)
-    for key in queries:
-        result = results.get(key) or FetchResult(problem="it could not be fetched")
-        if result.bundle is not None:
-            data.add_bundle(key, result.bundle)
-            for resource in fhir_json.bundle_resources(result.bundle):
-                index.add(resource)
-        if result.problem or result.bundle is None:
-            data.gaps.append(Gap(key, result.problem or "it could not be fetched"))

@@ -1,5 +1,5 @@
-"""patient-view: find the patient's current or planned ketamine or esketamine order, then check it as order-sign
-would.
+"""patient-view: find the patient's current or planned ketamine or esketamine order, for ``order_check.answer``
+to check as order-sign would.
 
 The first step reads only the patient's MedicationRequests and scheduled or in-progress Appointments (prefetch,
 else fhirServer). A chart without an active, on-hold or draft ketamine or esketamine order, or a session booked
@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from typing import Any
 
-from cds_hooks import cards, engine, fhir_json, order_check
+from cds_hooks import engine, fhir_json
+from cds_hooks.fetch import Fetcher
+from cds_hooks.gaps import Gap
+from cds_hooks.gather import fetch_into, gather
 from cds_hooks.knowledge.model import ORDERED_DRUGS, KnowledgeBase
 from cds_hooks.medications import (
     CURRENT,
@@ -26,8 +28,7 @@ from cds_hooks.medications import (
     identify_relevant,
     read_medication,
 )
-from cds_hooks.order_check import DraftOrders, Fetcher, fetch_into, gather
-from cds_hooks.prefetch import Gap, PatientData
+from cds_hooks.prefetch import PatientData
 from cds_hooks.protocol import HookRequest
 from cds_hooks.services import PLANNED_STATUSES, SESSION_STATUSES, ServiceDefinition
 from cds_hooks.terminology import CodeResolver, IngredientMatch
@@ -47,27 +48,12 @@ without an order (it states no dose, schedule or setting)."""
 class CurrentOrders:
     """The first step's outcome: the orders to check, and what was read to find them (kept for the check)."""
 
-    drafts: DraftOrders
+    ordered: list[engine.OrderedDrug]
+    index: MedicationIndex
+    """The Medications read so far (the orders' own among them)."""
     request: HookRequest
     """The hook request with the MedicationRequests already read in its prefetch, so they are not read again."""
     gaps: Sequence[Gap] = field(default_factory=tuple)
-
-
-def check_chart(
-    request: HookRequest,
-    definition: ServiceDefinition,
-    kb: KnowledgeBase,
-    now: datetime,
-    fetch: Fetcher | None = None,
-    resolver: CodeResolver | None = None,
-) -> list[dict[str, Any]]:
-    """The cards for a patient-view call: none at once without a current or planned ketamine or esketamine
-    order, else order-sign's check of that order."""
-    current = current_orders(request, definition, kb, fetch, resolver)
-    if not current.drafts.ordered:  # none; or, when some orders could not be read, perhaps one among those
-        return cards.render([], current.gaps, [], kb, under_decision=False) if current.gaps else []
-    return order_check.check(current.request, definition, kb, current.drafts, now, fetch, resolver,
-                             gaps=current.gaps)
 
 
 def current_orders(
@@ -94,7 +80,7 @@ def current_orders(
              if (drug := identify_relevant(resource, kb.terminology, index, _ORDERED_NAMES, resolver)) is not None]
     missing = [drug.missing for _, drug in found if drug.missing]
     if missing and request.fhir_server and fetch is not None:  # drafts' Medications: not read with the others
-        fetch_into(data, index, request, fetch, {reference: reference for reference in dict.fromkeys(missing)})
+        fetch_into(data, index, fetch(request), {reference: reference for reference in dict.fromkeys(missing)})
         found = [(resource, identify(resource, kb.terminology, index, resolver)) for resource, _ in found]
     facts = [
         read_medication(resource, kb.terminology, index, draft=True, resolver=resolver, identified=drug)
@@ -106,7 +92,7 @@ def current_orders(
     ordered = _one_per_drug(engine.find_ordered_drugs(facts, kb))
     checked = replace(request, prefetch={**request.prefetch, **_bundles(data)}) if ordered else request
     gaps = tuple(gap for gap in data.gaps if gap.key != SESSIONS_KEY)  # sessions: only when the EHR has them
-    return CurrentOrders(DraftOrders(ordered, [], index, under_decision=False), checked, gaps)
+    return CurrentOrders(ordered, index, checked, gaps)
 
 
 def _one_per_drug(ordered: list[engine.OrderedDrug]) -> list[engine.OrderedDrug]:

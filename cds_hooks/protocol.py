@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from cds_hooks.errors import HookMismatch, InvalidRequest, first_error
 
 _TEXT = validate.Length(min=1)
+PATIENT_VIEW = "patient-view"
 ORDER_HOOKS = frozenset({"order-select", "order-sign"})
 """The hooks whose context carries draft orders (``draftOrders``, required); patient-view has none."""
 NO_DRAFTS: Mapping[str, Any] = {"resourceType": "Bundle", "type": "collection"}
@@ -85,7 +86,7 @@ class _FhirAuthorizationSchema(Schema):
 class _JsonObject(fields.Field):
     """A JSON object taken as it is: checked, never copied (prefetch and draft orders can be large)."""
 
-    default_error_messages: ClassVar[dict[str, str]] = {"invalid": "Not a valid mapping type."}
+    default_error_messages = {"invalid": "Not a valid mapping type."}  # noqa: RUF012 (marshmallow reads it so)
 
     def _deserialize(self, value: object, attr: str | None, data: object, **kwargs: object) -> dict[str, Any]:
         if not isinstance(value, dict):

@@ -27,7 +27,7 @@ and FHIR search cannot ask for "no status" or exclude refuted ones with the oper
 
 Only the query subset the specification recommends (type-level search, references, token equality), so an EHR that
 enforces it accepts them: no ``_include``. The Medications that entries reference but the prefetch does not carry
-are read from fhirServer (``order_check.gather``)."""
+are read from fhirServer (``gather``)."""
 
 PATIENT_KEY = "patient"
 PATIENT_PREFETCH = {PATIENT_KEY: "Patient/{{context.patientId}}"}
@@ -109,9 +109,6 @@ SERVICES = (
         prefetch=PATIENT_VIEW_PREFETCH,
     ),
 )
-
-PREFETCH_KEYS = frozenset(key for definition in SERVICES for key in definition.prefetch)
-"""Every prefetch key of every service: the queries the FHIR client counts as prefetch reads."""
 
 
 def service_by_id(service_id: str) -> ServiceDefinition:

@@ -29,7 +29,7 @@ from prometheus_client import (
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.metrics import MetricWrapperBase
 
-from cds_hooks.ids import EXTENSION_KEY
+from cds_hooks.card_types import Card
 from cds_hooks.services import SERVICES
 from service.config import PROMETHEUS_MULTIPROC_ENV
 
@@ -99,14 +99,14 @@ def observe_request(service: str, hook: str, status: int, seconds: float) -> Non
     _child(REQUEST_SECONDS, service, hook).observe(seconds)
 
 
-def observe_cards(cards: Iterable[Mapping[str, Any]]) -> None:
-    """Count cards by the advice and rule their ``org.ketamine-cds`` extension names."""
+def observe_cards(cards: Iterable[Card]) -> None:
+    """Count cards by advice and rule (``notice`` and the notice's kind for data notices)."""
     for card in cards:
-        extension = card.get("extension", {}).get(EXTENSION_KEY, {})
-        if "advice" in extension:
-            _child(CARDS, extension["advice"], extension.get("ruleId", "")).inc()
+        origin = card.origin
+        if origin.notice is not None:
+            _child(CARDS, "notice", origin.notice).inc()
         else:
-            _child(CARDS, "notice", extension.get("notice", "")).inc()
+            _child(CARDS, origin.advice or "", origin.rule_id or "").inc()
 
 
 def fhir_fetch(resource: str, seconds: float | None, failure: str | None = None) -> None:

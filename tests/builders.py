@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from cds_hooks import order_check, patient_view
+from cds_hooks import order_check
 from cds_hooks.fhir_json import ICD10CM, RXNORM, SNOMED
 from cds_hooks.knowledge import KnowledgeBase
 from cds_hooks.protocol import load_request
@@ -176,15 +176,10 @@ def hook_request(
 def run(
     body: Mapping[str, Any], kb: KnowledgeBase, now: datetime, resolver: CodeResolver | None = None
 ) -> list[dict[str, Any]]:
-    """The cards the core pipeline (order_check; patient_view for patient-view) returns for a hook request body."""
+    """The cards the core pipeline (``order_check.answer``, for any hook) returns for a hook request body."""
     definition = next(service for service in SERVICES if service.hook == body["hook"])
     request = load_request(body, definition.hook)
-    if definition.hook == "patient-view":
-        return patient_view.check_chart(request, definition, kb, now, resolver=resolver)
-    drafts = order_check.ketamine_orders(request, kb, resolver)
-    if not drafts.ordered:
-        return []
-    return order_check.check(request, definition, kb, drafts, now, resolver=resolver)
+    return order_check.answer(request, definition, kb, now, resolver=resolver).as_json()["cards"]
 
 
 def advice_by_rule(cards: Iterable[Mapping[str, Any]]) -> dict[str, str]:

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from cds_hooks.cards import EXTENSION_KEY
-from cds_hooks.order_check import FetchResult
+from cds_hooks.fetch import FetchResult
+from cds_hooks.ids import EXTENSION_KEY
 from service.runtime import EXTENSION
 from tests.builders import bundle, medication
 from tests.cardcheck import assert_valid_card
@@ -93,9 +93,12 @@ def recording(app, sent: dict[str, Any]) -> list[dict[str, str]]:
     """Make the app's FHIR reads answer from ``sent`` (a Bundle per query) and record every call's queries."""
     calls: list[dict[str, str]] = []
 
-    def fetch(request, queries):
+    def run(queries):
         calls.append(dict(queries))
         return {key: FetchResult(bundle=sent.get(query.split("?")[0], bundle([]))) for key, query in queries.items()}
+
+    def fetch(request):
+        return run
 
     app.extensions[EXTENSION] = replace(app.extensions[EXTENSION], fetch=fetch)
     return calls

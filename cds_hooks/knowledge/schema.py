@@ -6,6 +6,8 @@ and the field, rather than misfiring at the first order.
 
 from __future__ import annotations
 
+import re
+
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from cds_hooks.knowledge.model import ADVICE_LEVELS, ORDER_CHECKS, ORDERED_DRUGS
@@ -13,14 +15,34 @@ from cds_hooks.terminology import ROUTES
 
 _ID = validate.Regexp(r"^[a-z0-9][a-z0-9-]*$", error="must be lower-case letters, digits and hyphens")
 _TEXT = validate.Length(min=1)
-_GRADES = ("label", "pk-study", "observational", "weak", "conflicting", "policy")
+GRADES = ("label", "pk-study", "observational", "weak", "conflicting", "policy")
 
 
-def _advice_map(required: bool) -> fields.Dict:
+def _pattern(text: str) -> None:
+    """A regular expression that compiles and names no group of its own (routes name the groups)."""
+    try:
+        compiled = re.compile(text)
+    except re.error as error:
+        raise ValidationError(f"is not a valid regular expression ({error})") from None
+    if compiled.groupindex:
+        raise ValidationError("must not name groups")
+
+
+def about(description: str) -> dict[str, str]:
+    """A field's description, for rule authors: the field reference (``reference.py``) is generated from these."""
+    return {"description": description}
+
+
+def _route_list(description: str) -> fields.List:
+    return fields.List(fields.Str(validate=validate.OneOf(ROUTES)), load_default=list, metadata=about(description))
+
+
+def _advice_map(required: bool, about: str) -> fields.Dict:
     return fields.Dict(
         keys=fields.Str(validate=validate.OneOf(ORDERED_DRUGS)),
         values=fields.Str(validate=validate.OneOf(ADVICE_LEVELS)),
         required=required,
+        metadata={"description": about},
     )
 
 
@@ -30,63 +52,154 @@ class _Strict(Schema):
 
 
 class CitationSchema(_Strict):
-    label = fields.Str(required=True, validate=_TEXT)
-    url = fields.Url()
-    kind = fields.Str(required=True, validate=validate.OneOf(("label", "compendium", "paper", "guidance", "project")))
+    label = fields.Str(
+        required=True, validate=_TEXT, metadata=about("the source as cards name it (a label section, a paper)")
+    )
+    url = fields.Url(metadata=about("a link to the source"))
+    kind = fields.Str(
+        required=True,
+        validate=validate.OneOf(("label", "compendium", "paper", "guidance", "project")),
+        metadata=about("label, compendium, paper, guidance or project"),
+    )
 
 
 class OverrideReasonSchema(_Strict):
-    code = fields.Str(required=True, validate=_ID)
-    display = fields.Str(required=True, validate=_TEXT)
-    applies_to = fields.List(fields.Str(validate=validate.OneOf(("medication", "condition", "order"))),
-                             validate=validate.Length(min=1))
+    code = fields.Str(required=True, validate=_ID, metadata=about("the reason's code, sent back in feedback"))
+    display = fields.Str(required=True, validate=_TEXT, metadata=about("the reason as the clinician reads it"))
+    applies_to = fields.List(
+        fields.Str(validate=validate.OneOf(("medication", "condition", "order"))),
+        validate=validate.Length(min=1),
+        metadata=about("medication, condition and/or order: the rules whose cards offer it (default medication and "
+                       "condition)"),
+    )
 
 
 class SerotoninWatchSchema(_Strict):
-    valueset = fields.Str(required=True, validate=_ID)
-    threshold = fields.Int(required=True, validate=validate.Range(min=2))
-    note = fields.Str(required=True, validate=_TEXT)
+    valueset = fields.Str(required=True, validate=_ID, metadata=about("the drug value set that counts as serotonergic"))
+    threshold = fields.Int(
+        required=True,
+        validate=validate.Range(min=2),
+        metadata=about("how many serotonergic medications start the watch (at least 2)"),
+    )
+    note = fields.Str(
+        required=True,
+        validate=_TEXT,
+        metadata=about("the note every card about one of them carries; {count} and {names} are filled in"),
+    )
 
 
 class NegationSchema(_Strict):
-    words = fields.List(fields.Str(validate=_TEXT), required=True, validate=validate.Length(min=1))
-    prefixes = fields.List(fields.Str(validate=_TEXT), load_default=list)
-    reach = fields.Int(required=True, strict=True, validate=validate.Range(min=0, max=10))
+    words = fields.List(
+        fields.Str(validate=_TEXT),
+        required=True,
+        validate=validate.Length(min=1),
+        metadata=about("words that, before an anaesthesia term, say the order is not for anaesthesia"),
+    )
+    prefixes = fields.List(
+        fields.Str(validate=_TEXT), load_default=list, metadata=about("prefixes that do the same (non-, sub-)")
+    )
+    reach = fields.Int(
+        required=True,
+        strict=True,
+        validate=validate.Range(min=0, max=10),
+        metadata=about("how many words back a negating word counts (0 to 10)"),
+    )
 
 
 class ManifestSchema(_Strict):
-    version = fields.Str(required=True, validate=validate.Regexp(r"^\d+\.\d+\.\d+$"))
-    date = fields.Date(required=True)
-    publisher = fields.Str(required=True, validate=_TEXT)
-    anaesthesia_terms = fields.List(fields.Str(validate=_TEXT), required=True, validate=validate.Length(min=1))
-    anaesthesia_negation = fields.Nested(NegationSchema, required=True)
+    version = fields.Str(
+        required=True,
+        validate=validate.Regexp(r"^\d+\.\d+\.\d+$"),
+        metadata=about(
+            "the knowledge base version (year.month.release); every change bumps it and is told in CHANGELOG.md"
+        ),
+    )
+    date = fields.Date(required=True, metadata=about("the release date"))
+    publisher = fields.Str(required=True, validate=_TEXT, metadata=about("who publishes this knowledge base"))
+    anaesthesia_terms = fields.List(
+        fields.Str(validate=_TEXT),
+        required=True,
+        validate=validate.Length(min=1),
+        metadata=about("words in a ketamine order that mark it as anaesthetic or procedural use"),
+    )
+    anaesthesia_negation = fields.Nested(
+        NegationSchema,
+        required=True,
+        metadata=about("what, before an anaesthesia term, says the order is not for anaesthesia"),
+    )
     override_reasons = fields.Dict(
         keys=fields.Str(validate=validate.OneOf(ADVICE_LEVELS)),
         values=fields.List(fields.Nested(OverrideReasonSchema), validate=validate.Length(min=1)),
         required=True,
+        metadata=about("reasons a clinician may pick when overriding a card, per advice level"),
     )
-    serotonin_watch = fields.Nested(SerotoninWatchSchema)
-    local_routes = fields.List(fields.Str(validate=validate.OneOf(ROUTES)), load_default=list)
-    citations = fields.Dict(keys=fields.Str(validate=_ID), values=fields.Nested(CitationSchema), required=True)
+    serotonin_watch = fields.Nested(
+        SerotoninWatchSchema,
+        metadata=about("the note cards carry when the patient takes several serotonergic medications"),
+    )
+    local_routes = _route_list(
+        "routes with no systemic effect worth a card: a co-medication given only so counts only for a rule "
+        "that names the route"
+    )
+    route_words = fields.Dict(
+        keys=fields.Str(validate=validate.OneOf(ROUTES)),
+        values=fields.List(fields.Str(validate=_pattern), validate=validate.Length(min=1)),
+        required=True,
+        metadata=about("per route, regular expressions that name it in a medication's text, tried in order"),
+    )
+    route_codes = fields.Dict(
+        keys=fields.Str(validate=validate.Regexp(r"^\d+$")),
+        values=fields.Str(validate=validate.OneOf(ROUTES)),
+        required=True,
+        metadata=about("SNOMED CT route codes and the route each means"),
+    )
+    weak_evidence_grades = fields.List(
+        fields.Str(validate=validate.OneOf(GRADES)),
+        required=True,
+        metadata=about("the evidence grades cards and the rules table call weak"),
+    )
+    citations = fields.Dict(
+        keys=fields.Str(validate=_ID),
+        values=fields.Nested(CitationSchema),
+        required=True,
+        metadata=about("every source rules cite, by id"),
+    )
 
 
 class DrugValueSetSchema(_Strict):
-    id = fields.Str(required=True, validate=_ID)
-    title = fields.Str(required=True, validate=_TEXT)
-    version = fields.Str(required=True, validate=_TEXT)
-    source = fields.Str(required=True, validate=_TEXT)
-    ingredients = fields.List(fields.Str(validate=_TEXT), required=True, validate=validate.Length(min=1))
+    id = fields.Str(required=True, validate=_ID, metadata=about("the value set's id, which rules name in valueset"))
+    title = fields.Str(required=True, validate=_TEXT, metadata=about("what the set holds, as cards name it"))
+    version = fields.Str(required=True, validate=_TEXT, metadata=about("the set's version"))
+    source = fields.Str(required=True, validate=_TEXT, metadata=about("where the membership comes from"))
+    ingredients = fields.List(
+        fields.Str(validate=_TEXT),
+        required=True,
+        validate=validate.Length(min=1),
+        metadata=about("member ingredients (names the terminology table knows)"),
+    )
 
 
 class ConditionValueSetSchema(_Strict):
-    id = fields.Str(required=True, validate=_ID)
-    title = fields.Str(required=True, validate=_TEXT)
-    version = fields.Str(required=True, validate=_TEXT)
-    source = fields.Str(required=True, validate=_TEXT)
-    icd10cm = fields.List(fields.Str(validate=_TEXT), load_default=list)
-    snomed = fields.List(fields.Str(validate=validate.Regexp(r"^\d+$")), load_default=list)
-    text = fields.List(fields.Str(validate=_TEXT), load_default=list)
-    exclude_text = fields.List(fields.Str(validate=_TEXT), load_default=list)
+    id = fields.Str(required=True, validate=_ID, metadata=about("the value set's id, which rules name in valueset"))
+    title = fields.Str(required=True, validate=_TEXT, metadata=about("what the set holds, as cards name it"))
+    version = fields.Str(required=True, validate=_TEXT, metadata=about("the set's version"))
+    source = fields.Str(required=True, validate=_TEXT, metadata=about("where the membership comes from"))
+    icd10cm = fields.List(
+        fields.Str(validate=_TEXT), load_default=list, metadata=about("ICD-10-CM code prefixes (with or without dots)")
+    )
+    snomed = fields.List(
+        fields.Str(validate=validate.Regexp(r"^\d+$")), load_default=list, metadata=about("SNOMED CT codes")
+    )
+    text = fields.List(
+        fields.Str(validate=_TEXT),
+        load_default=list,
+        metadata=about("words or phrases that name the condition in a problem's text"),
+    )
+    exclude_text = fields.List(
+        fields.Str(validate=_TEXT),
+        load_default=list,
+        metadata=about("phrases that contain a member word but mean something else"),
+    )
 
     @validates_schema
     def _has_members(self, data: dict, **kwargs: object) -> None:
@@ -95,11 +208,20 @@ class ConditionValueSetSchema(_Strict):
 
 
 class WhenSchema(_Strict):
-    ordered_drugs = fields.List(fields.Str(validate=validate.OneOf(ORDERED_DRUGS)), load_default=list)
-    ordered_context = fields.Str(validate=validate.OneOf(("anaesthesia",)))
-    ordered_routes = fields.List(fields.Str(validate=validate.OneOf(ROUTES)), load_default=list)
-    comedication_routes = fields.List(fields.Str(validate=validate.OneOf(ROUTES)), load_default=list)
-    comedication_ingredients = fields.List(fields.Str(validate=_TEXT), load_default=list)
+    ordered_drugs = fields.List(
+        fields.Str(validate=validate.OneOf(ORDERED_DRUGS)),
+        load_default=list,
+        metadata=about("the modifier applies only to these ordered drugs"),
+    )
+    ordered_context = fields.Str(
+        validate=validate.OneOf(("anaesthesia",)),
+        metadata=about("anaesthesia: only when the order is for anaesthesia or procedural sedation"),
+    )
+    ordered_routes = _route_list("only when the ketamine order is given by one of these routes")
+    comedication_routes = _route_list("only when the co-medication is given by one of these routes")
+    comedication_ingredients = fields.List(
+        fields.Str(validate=_TEXT), load_default=list, metadata=about("only for these co-medication ingredients")
+    )
 
     @validates_schema
     def _not_empty(self, data: dict, **kwargs: object) -> None:
@@ -108,22 +230,35 @@ class WhenSchema(_Strict):
 
 
 class ModifierSchema(_Strict):
-    id = fields.Str(required=True, validate=_ID)
-    description = fields.Str(required=True, validate=_TEXT)
-    when = fields.Nested(WhenSchema, required=True)
-    advice = _advice_map(required=False)
-    note = fields.Str(required=True, validate=_TEXT)
-    evidence = fields.Str(validate=_TEXT)
+    id = fields.Str(required=True, validate=_ID, metadata=about("the modifier's id within the rule"))
+    description = fields.Str(required=True, validate=_TEXT, metadata=about("when it applies, in words"))
+    when = fields.Nested(
+        WhenSchema, required=True, metadata=about("the situation it applies to; every stated part must hold")
+    )
+    advice = _advice_map(required=False, about="the advice per ordered drug when the modifier applies")
+    note = fields.Str(required=True, validate=_TEXT, metadata=about("what the card says when it applies"))
+    evidence = fields.Str(validate=_TEXT, metadata=about("the evidence for the changed advice"))
 
 
 class EvidenceSchema(_Strict):
-    grade = fields.Str(required=True, validate=validate.OneOf(_GRADES))
-    summary = fields.Str(required=True, validate=_TEXT)
+    grade = fields.Str(
+        required=True,
+        validate=validate.OneOf(GRADES),
+        metadata=about("label, pk-study, observational, weak, conflicting or policy"),
+    )
+    summary = fields.Str(
+        required=True, validate=_TEXT, metadata=about("the evidence in a sentence or two, shown on the card")
+    )
 
 
 class WashoutSchema(_Strict):
-    days = fields.Int(validate=validate.Range(min=1))
-    hours = fields.Int(validate=validate.Range(min=1))
+    days = fields.Int(
+        validate=validate.Range(min=1),
+        metadata=about("days after the last dose during which an ended medication still counts"),
+    )
+    hours = fields.Int(
+        validate=validate.Range(min=1), metadata=about("the same in hours (give days or hours, not both)")
+    )
 
     @validates_schema
     def _one_unit(self, data: dict, **kwargs: object) -> None:
@@ -139,24 +274,53 @@ LIMIT_FIELDS = {
 }
 """The limits each order check takes (the first ones required in the rule file); a site may change any of them."""
 _OPTIONAL_LIMITS = frozenset({"home_performers"})
-_MILLIGRAMS = fields.Float(validate=validate.Range(min=0, min_inclusive=False), allow_nan=False)
 _HOME_PERFORMERS = ("Patient", "RelatedPerson")
+
+
+def _milligrams(description: str | None = None) -> fields.Float:
+    return fields.Float(validate=validate.Range(min=0, min_inclusive=False), allow_nan=False,
+                        metadata=about(description) if description else {})
 
 
 class LimitValuesSchema(_Strict):
     """The limits themselves: what a rule file states and a site override may change."""
 
-    allowed_mg = fields.List(_MILLIGRAMS, validate=validate.Length(min=1))
-    max_per_week = fields.Float(validate=validate.Range(min=0, min_inclusive=False), allow_nan=False)
-    home_categories = fields.List(fields.Str(validate=_ID), validate=validate.Length(min=1))
-    home_performers = fields.List(fields.Str(validate=validate.OneOf(_HOME_PERFORMERS)))
-    min_age = fields.Int(strict=True, validate=validate.Range(min=0, max=130))
-    start_mg = _MILLIGRAMS
+    allowed_mg = fields.List(
+        _milligrams(),
+        validate=validate.Length(min=1),
+        metadata=about("dose check: the doses per session allowed, in mg"),
+    )
+    max_per_week = fields.Float(
+        validate=validate.Range(min=0, min_inclusive=False),
+        allow_nan=False,
+        metadata=about("frequency check: the most sessions a week"),
+    )
+    home_categories = fields.List(
+        fields.Str(validate=_ID),
+        validate=validate.Length(min=1),
+        metadata=about("setting check: MedicationRequest.category codes that mean use at home"),
+    )
+    home_performers = fields.List(
+        fields.Str(validate=validate.OneOf(_HOME_PERFORMERS)),
+        metadata=about("setting check: performer resource types that mean the drug is taken away (optional)"),
+    )
+    min_age = fields.Int(
+        strict=True,
+        validate=validate.Range(min=0, max=130),
+        metadata=about("first-dose-by-age check: the age in years from which the starting dose is limited"),
+    )
+    start_mg = _milligrams("first-dose-by-age check: the highest first dose at that age, in mg")
 
 
 class LimitSchema(LimitValuesSchema):
-    check = fields.Str(required=True, validate=validate.OneOf(ORDER_CHECKS))
-    describe = fields.Str(required=True, validate=_TEXT)
+    check = fields.Str(
+        required=True, validate=validate.OneOf(ORDER_CHECKS), metadata=about("what the order rule checks")
+    )
+    describe = fields.Str(
+        required=True,
+        validate=_TEXT,
+        metadata=about("what the rule looks for, for the rules table; may name its limits (`{allowed}`)"),
+    )
 
     @validates_schema
     def _limits_of_the_check(self, data: dict, **kwargs: object) -> None:
@@ -174,28 +338,66 @@ def check_limits(check: str, data: dict, *, complete: bool) -> None:
 
 
 class RuleSchema(_Strict):
-    id = fields.Str(required=True, validate=_ID)
-    title = fields.Str(required=True, validate=_TEXT)
-    kind = fields.Str(required=True, validate=validate.OneOf(("medication", "condition", "order")))
-    valueset = fields.Str(validate=_ID)
-    limit = fields.Nested(LimitSchema)
-    enabled = fields.Bool(load_default=True)
-    advice = _advice_map(required=True)
-    summary = fields.Str(required=True, validate=validate.Length(min=1, max=60))
-    topic = fields.Str(required=True, validate=_TEXT)
-    consequence = fields.Str(required=True, validate=_TEXT)
-    seriousness = fields.Str(required=True, validate=validate.OneOf(("serious", "moderate", "minor")))
-    mechanism = fields.Str(required=True, validate=_TEXT)
-    management = fields.Str(required=True, validate=_TEXT)
-    monitoring = fields.Str(required=True, validate=_TEXT)
-    timing = fields.Str(required=True, validate=_TEXT)
-    evidence = fields.Nested(EvidenceSchema, required=True)
-    label_note = fields.Str(validate=_TEXT)
-    citations = fields.List(fields.Str(validate=_ID), required=True, validate=validate.Length(min=1))
-    washout = fields.Nested(WashoutSchema)
-    history_counts = fields.Bool(load_default=False)
-    comedication_routes = fields.List(fields.Str(validate=validate.OneOf(ROUTES)), load_default=list)
-    modifiers = fields.List(fields.Nested(ModifierSchema), load_default=list)
+    id = fields.Str(
+        required=True,
+        validate=_ID,
+        metadata=about("the rule's id: lower-case letters, digits and hyphens; the file is named after it"),
+    )
+    title = fields.Str(required=True, validate=_TEXT, metadata=about("what the rule is about, for the committee"))
+    kind = fields.Str(
+        required=True,
+        validate=validate.OneOf(("medication", "condition", "order")),
+        metadata=about("medication, condition or order (the ketamine or esketamine order itself: dose, frequency, "
+                       "setting)"),
+    )
+    valueset = fields.Str(
+        validate=_ID,
+        metadata=about("the drug or condition value set whose members the rule is about (required for a medication "
+                       "or condition rule; an order rule has none)"),
+    )
+    limit = fields.Nested(LimitSchema, metadata=about("an order rule's check and its limits (order rules only)"))
+    enabled = fields.Bool(
+        load_default=True, metadata=about("false: the rule is off unless a site switches it on (default true)")
+    )
+    advice = _advice_map(
+        required=True, about="the advice per ordered drug (ketamine, esketamine): avoid, hold, monitor or none"
+    )
+    summary = fields.Str(
+        required=True,
+        validate=validate.Length(min=1, max=60),
+        metadata=about("the reason in the card's summary line (at most 60 characters)"),
+    )
+    topic = fields.Str(required=True, validate=_TEXT, metadata=about("the card's topic, as the EHR may show it"))
+    consequence = fields.Str(required=True, validate=_TEXT, metadata=about("what can happen"))
+    seriousness = fields.Str(
+        required=True,
+        validate=validate.OneOf(("serious", "moderate", "minor")),
+        metadata=about("serious, moderate or minor"),
+    )
+    mechanism = fields.Str(required=True, validate=_TEXT, metadata=about("why it happens"))
+    management = fields.Str(required=True, validate=_TEXT, metadata=about("what to do: the card's first paragraph"))
+    monitoring = fields.Str(
+        required=True, validate=_TEXT, metadata=about("what to watch if the drugs are given together")
+    )
+    timing = fields.Str(required=True, validate=_TEXT, metadata=about("when to give or hold doses"))
+    evidence = fields.Nested(EvidenceSchema, required=True, metadata=about("the evidence grade and its summary"))
+    label_note = fields.Str(validate=_TEXT, metadata=about("how the advice compares with the product label"))
+    citations = fields.List(
+        fields.Str(validate=_ID),
+        required=True,
+        validate=validate.Length(min=1),
+        metadata=about("ids of the manifest's citations that support the rule"),
+    )
+    washout = fields.Nested(
+        WashoutSchema, metadata=about("how long after its last dose an ended co-medication still counts")
+    )
+    history_counts = fields.Bool(load_default=False, metadata=about("a past (no longer active) condition counts too"))
+    comedication_routes = _route_list("the rule counts a co-medication only when given by one of these routes")
+    modifiers = fields.List(
+        fields.Nested(ModifierSchema),
+        load_default=list,
+        metadata=about("situations that change the advice (a route, a use, an ingredient)"),
+    )
 
     @validates_schema
     def _every_drug_advised(self, data: dict, **kwargs: object) -> None:
@@ -219,13 +421,21 @@ class RuleSchema(_Strict):
 
 
 class RuleOverrideSchema(_Strict):
-    enabled = fields.Bool()
-    advice = _advice_map(required=False)
-    note = fields.Str(validate=_TEXT)
-    limits = fields.Nested(LimitValuesSchema)
-    """An order rule's limits the site changes (``allowed_mg: [28, 56, 84]``); checked against the rule's check."""
+    enabled = fields.Bool(metadata=about("false switches the rule off at this site, true switches it on"))
+    advice = _advice_map(required=False, about="the site's advice per ordered drug, replacing the rule's")
+    note = fields.Str(validate=_TEXT, metadata=about("the site's note, shown on the rule's cards"))
+    limits = fields.Nested(
+        LimitValuesSchema,
+        metadata=about("an order rule's limits the site changes (`allowed_mg: [28, 56, 84]`), checked against the "
+                       "rule's check"),
+    )
 
 
 class SiteOverridesSchema(_Strict):
-    site = fields.Str(required=True, validate=_TEXT)
-    rules = fields.Dict(keys=fields.Str(validate=_ID), values=fields.Nested(RuleOverrideSchema), load_default=dict)
+    site = fields.Str(required=True, validate=_TEXT, metadata=about("the site's name"))
+    rules = fields.Dict(
+        keys=fields.Str(validate=_ID),
+        values=fields.Nested(RuleOverrideSchema),
+        load_default=dict,
+        metadata=about("overrides by rule id"),
+    )

@@ -1,19 +1,19 @@
-"""CDS Hooks routes: discovery, the order services and the patient-view service."""
+"""CDS Hooks routes: discovery and the services (order-select, order-sign, patient-view)."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, jsonify
 
-from cds_hooks import order_check, patient_view
-from cds_hooks.order_check import Fetcher
+from cds_hooks.fetch import Fetcher, FetchResult, QueryRunner
+from cds_hooks.order_check import answer
 from cds_hooks.protocol import HookRequest, load_request
 from cds_hooks.services import SERVICES, ServiceDefinition, service_by_id
 from service import auth, logging_setup, metrics
-from service.fhir import client as fhir_client
+from service.fhir.client import Refused
 from service.http.bodies import json_body
 from service.runtime import runtime
 from service.storage import recorder
@@ -29,47 +29,44 @@ def discovery() -> Response:
 
 @blueprint.post("/cds-services/<service_id>")
 def call_service(service_id: str) -> Response:
+    """The core's answer, with its cards counted (metrics, the request's log line) and queued for the record."""
     definition = service_by_id(service_id)
     hook_request = load_request(json_body(), definition.hook)
     logging_setup.bind_hook_instance(hook_request.hook_instance)
     state = runtime()
-    if definition.hook == "patient-view":  # reads the patient's orders first: no draft orders to look at
-        _count_prefetch(definition, hook_request)
-        cards = patient_view.check_chart(hook_request, definition, state.knowledge, state.clock(),
-                                         _fetcher(hook_request), state.resolver)
-        return _answer(definition.id, hook_request, cards)
-    drafts = order_check.ketamine_orders(hook_request, state.knowledge, state.resolver)
-    if not drafts.ordered:
-        return _answer(definition.id, hook_request, order_check.unidentified_cards(drafts, state.knowledge))
-    _count_prefetch(definition, hook_request)
-    cards = order_check.check(
-        hook_request, definition, state.knowledge, drafts, state.clock(), _fetcher(hook_request), state.resolver
-    )
-    return _answer(definition.id, hook_request, cards)
+    result = answer(hook_request, definition, state.knowledge, state.clock(), _fetcher(hook_request, definition),
+                    state.resolver)
+    if result.checked:
+        for key in definition.prefetch.keys() & hook_request.prefetch.keys():
+            metrics.prefetch(key, "used")
+    logging_setup.note_cards(len(result.cards))
+    if result.cards:
+        metrics.observe_cards(result.cards)
+        recorder.record(definition.id, hook_request, result.cards)
+    return jsonify(result.as_json())
 
 
-def _count_prefetch(definition: ServiceDefinition, hook_request: HookRequest) -> None:
-    """Count the prefetch keys the EHR sent (the FHIR client counts those it reads)."""
-    for key in definition.prefetch.keys() & hook_request.prefetch.keys():
-        metrics.prefetch(key, "used")
-
-
-def _fetcher(hook_request: HookRequest) -> Fetcher | None:
-    """The FHIR client, unless the caller names a fhirServer its EHR is not registered for: then nothing is read
-    from it (and no token sent there), and the card says why."""
+def _fetcher(hook_request: HookRequest, definition: ServiceDefinition) -> Fetcher | None:
+    """The FHIR client, counting each prefetch key it is asked to read; unless the caller names a fhirServer its
+    EHR is not registered for: then nothing is read from it (and no token sent there), and the card says why."""
     allowed = auth.allowed_fhir_servers()
     server = (hook_request.fhir_server or "").rstrip("/")
-    if allowed is None or not server or server in allowed:
-        return runtime().fetch
-    log.warning("fhirServer on host %s is not listed for the calling EHR; nothing read", urlsplit(server).hostname)
-    problem = "the fhirServer named is not one this EHR is registered for, so nothing was read from it"
-    return lambda request, queries: fhir_client.refused(queries, "not-listed", problem)
+    if allowed is not None and server and server not in allowed:
+        log.warning("fhirServer on host %s is not listed for the calling EHR; nothing read", urlsplit(server).hostname)
+        problem = "the fhirServer named is not one this EHR is registered for, so nothing was read from it"
+        return lambda request: Refused("not-listed", problem)
+    fetch = runtime().fetch
+    if fetch is None:
+        return None
 
+    def opened(request: HookRequest) -> QueryRunner:
+        run = fetch(request)
 
-def _answer(service_id: str, hook_request: HookRequest, cards: list[dict[str, Any]]) -> Response:
-    """The response, with the cards counted (metrics, the request's log line) and queued for the record."""
-    logging_setup.note_cards(len(cards))
-    if cards:
-        metrics.observe_cards(cards)
-        recorder.record(service_id, hook_request, cards)
-    return jsonify({"cards": cards})
+        def counted(queries: Mapping[str, str], /) -> Mapping[str, FetchResult]:
+            for key in queries.keys() & definition.prefetch.keys():  # the other keys are reads of Medications
+                metrics.prefetch(key, "fetched")
+            return run(queries)
+
+        return counted
+
+    return opened

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from cds_hooks.cards import EXTENSION_KEY
+from cds_hooks.ids import EXTENSION_KEY
 from service import create_app
 from service.config import Settings
 from service.fhir.sandbox import fixture_requests, without_prefetch
