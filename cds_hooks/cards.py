@@ -3,6 +3,10 @@
 Cards follow the specification's normative rules: a summary under 140 characters, no null or empty field,
 ``selectionBehavior`` whenever there are suggestions, ``display`` on every override reason. Advice cards start
 their summary with Avoid, Hold or Monitor; a data notice never does.
+
+Every string that came from the request or the FHIR server (names, displays, references, an EHR's error text) goes
+through ``markup.escape`` where it enters a summary, a detail or a label: only the knowledge base's own text
+carries markup, and links come only from its citations.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from cds_hooks.facts import UnreadableEntry
 from cds_hooks.gaps import Gap
 from cds_hooks.ids import new_uuid
 from cds_hooks.knowledge.model import AVOID, HOLD, MONITOR, KnowledgeBase, Rule
+from cds_hooks.markup import escape
 
 SUMMARY_LIMIT = 139
 """The specification asks for fewer than 140 characters."""
@@ -59,23 +64,23 @@ def render(
 
 def _advice_card(finding: Finding, kb: KnowledgeBase, under_decision: bool) -> Card:
     rule, advice = finding.rule, finding.advice
-    if finding.observed:
-        headline = _cut(f"{ADVICE_WORD[advice]} {finding.ordered.label} {finding.observed}: {rule.text(rule.summary)}")
+    ordered = escape(finding.ordered.label)
+    if finding.observed:  # the service's own words and numbers, from limits the knowledge base holds
+        headline = _cut(f"{ADVICE_WORD[advice]} {ordered} {finding.observed}: {rule.text(rule.summary)}")
     else:
-        headline = summary(ADVICE_WORD[advice], finding.ordered.label, [i.label for i in finding.implicated],
-                           rule.summary)
+        headline = summary(ADVICE_WORD[advice], ordered, [escape(i.label) for i in finding.implicated], rule.summary)
     reference = finding.ordered.order.reference
     suggestions: tuple[Suggestion, ...] = ()
     if advice == AVOID and reference and under_decision:
         suggestions = (
             Suggestion(
-                label=f"Cancel the {finding.ordered.label} order",
+                label=f"Cancel the {ordered} order",
                 uuid=str(new_uuid()),
                 is_recommended=True,
                 actions=(
                     Action(
                         type="delete",
-                        description=f"Remove the draft {finding.ordered.label} order from this ordering session.",
+                        description=f"Remove the draft {ordered} order from this ordering session.",
                         resource_id=reference,
                     ),
                 ),
@@ -100,7 +105,8 @@ def _advice_card(finding: Finding, kb: KnowledgeBase, under_decision: bool) -> C
 def summary(word: str, ordered: str, names: Iterable[str], reason: str) -> str:
     """``Avoid esketamine with Nardil (phenelzine): MAOI, risk of hypertensive crisis``, cut to fit the limit.
 
-    Names are listed while they fit, then counted ("and 2 more"); the reason is shortened last.
+    ``ordered`` and ``names`` are escaped already. Names are listed while they fit, then counted ("and 2 more");
+    the reason is shortened last.
 
     >>> summary("Hold", "ketamine", ["alprazolam"], "additive sedation")
     'Hold ketamine with alprazolam: additive sedation'
@@ -127,7 +133,7 @@ def _detail(finding: Finding, kb: KnowledgeBase, under_decision: bool) -> str:
     if finding.observed:
         lines = [f"**{word}**: {_order_line(finding)}"]
     else:
-        lines = [f"**{word}**: {finding.ordered.label} with:", ""]
+        lines = [f"**{word}**: {escape(finding.ordered.label)} with:", ""]
         lines.extend(_implicated_line(item, finding.advice) for item in finding.implicated)
     todo = _management(finding) if under_decision else f"{_review(finding)} {_management(finding)}"
     lines += ["", f"**What to do:** {todo}", "", f"**Why:** {rule.consequence} {rule.mechanism}"]
@@ -136,8 +142,10 @@ def _detail(finding: Finding, kb: KnowledgeBase, under_decision: bool) -> str:
         lines += ["", f"**Compared with the label:** {rule.label_note}"]
     if rule.site_note:
         lines += ["", f"**Site policy:** {rule.site_note}"]
-    for note in finding.notes:
-        lines += ["", f"**Note:** {note}"]
+    watch = kb.serotonin_watch
+    if finding.serotonergic and watch is not None:
+        names = ", ".join(escape(name) for name in finding.serotonergic)
+        lines += ["", f"**Note:** {watch.note.format(count=len(finding.serotonergic), names=names)}"]
     grade = rule.evidence.grade
     strength = "weak" if rule.evidence.weak else "established"
     grading = grade if grade == strength else f"{grade}, {strength}"
@@ -148,19 +156,22 @@ def _detail(finding: Finding, kb: KnowledgeBase, under_decision: bool) -> str:
 
 
 def _order_line(finding: Finding) -> str:
-    """``the esketamine order (Spravato 28 MG nasal spray, `MedicationRequest/7`): 112 mg per session.``"""
+    """``the esketamine order (Spravato 28 MG nasal spray, MedicationRequest/7): 112 mg per session.``, the EHR's
+    words escaped."""
     order = finding.ordered.order
-    described = ", ".join(part for part in (order.label, f"`{order.reference}`" if order.reference else None) if part)
-    return f"the {finding.ordered.label} order" + (f" ({described})" if described else "") + f": {finding.observed}."
+    described = ", ".join(escape(part) for part in (order.label, order.reference) if part)
+    return (f"the {escape(finding.ordered.label)} order" + (f" ({described})" if described else "")
+            + f": {finding.observed}.")
 
 
 def _review(finding: Finding) -> str:
     """What a card on an order already placed (patient-view) asks first: review it before the next session."""
     order = finding.ordered.order
+    ordered = escape(finding.ordered.label)
     if order.resource_type == "Appointment":
-        return f"Review the scheduled {finding.ordered.label} session before it starts."
+        return f"Review the scheduled {ordered} session before it starts."
     state = {"draft": "planned", "on-hold": "on hold"}.get(order.fhir_status or "", order.fhir_status or "current")
-    return f"Review the {state} {finding.ordered.label} order before the next session."
+    return f"Review the {escape(state)} {ordered} order before the next session."
 
 
 def _management(finding: Finding) -> str:
@@ -176,14 +187,14 @@ def _management(finding: Finding) -> str:
 def _implicated_line(item: Implicated, card_advice: str) -> str:
     record = item.medication or item.condition
     described = record.label if record is not None and record.label else item.label
-    text = f"- {item.label}"
+    text = f"- {escape(item.label)}"
     if described and described.lower() != item.label.lower():
-        text += f": {described}"
+        text += f": {escape(described)}"
     if record is not None and record.reference:
-        text += f" (`{record.reference}`)"
+        text += f" ({escape(record.reference)})"
     if item.advice != card_advice:
         text += f"; advice for this one: {ADVICE_WORD.get(item.advice, item.advice)}"
-    for note in item.notes:
+    for note in item.notes:  # the knowledge base's notes, and timing notes made of a status word and dates
         text += f"; {note}"
     return text
 
@@ -231,7 +242,7 @@ def _notice_card(
     if medication_gap:
         headline = "Interaction check incomplete: medications could not be read from the EHR"
     elif gaps:
-        headline = f"Interaction check incomplete: {gaps[0].what} could not be read from the EHR"
+        headline = f"Interaction check incomplete: {escape(gaps[0].what)} could not be read from the EHR"
     else:
         count = len(unreadable)
         headline = f"Interaction check incomplete: {count} record{'' if count == 1 else 's'} could not be read"
@@ -239,15 +250,16 @@ def _notice_card(
     told_with_entry: dict[str, str | None] = {entry.missing: None for entry in unreadable if entry.missing}
     for gap in gaps:
         if gap.medication_read and gap.key in told_with_entry:
-            told_with_entry[gap.key] = gap.reason
+            told_with_entry[gap.key] = escape(gap.reason)
         else:
-            lines.append(f"- {gap.what[:1].upper()}{gap.what[1:]}: {gap.reason}.")
+            what = escape(gap.what)
+            lines.append(f"- {what[:1].upper()}{what[1:]}: {escape(gap.reason)}.")
     for entry in unreadable:
-        text = f"- {_entry_name(entry)}: {entry.problem}"
+        text = f"- {_entry_name(entry)}: {escape(entry.problem)}"
         reason = told_with_entry.get(entry.missing) if entry.missing else None
         text += f"; {reason}." if reason else "."
         if entry.names:
-            text += f" It appears to name {', '.join(entry.names)}, which has an interaction rule."
+            text += f" It appears to name {', '.join(map(escape, entry.names))}, which has an interaction rule."
         lines.append(text)
     lines += ["", f"Review these medications and conditions by hand {when}; the cards shown cover only "
                   "what could be read.", "", f"Knowledge base {kb.version}."]
@@ -262,8 +274,9 @@ def _notice_card(
 
 
 def _entry_name(entry: UnreadableEntry) -> str:
-    """``Xanax 1 mg (`MedicationRequest/7`)``, or whichever of the two is known."""
-    reference = f"`{entry.reference}`" if entry.reference else None
-    if entry.label and reference:
-        return f"{entry.label} ({reference})"
-    return entry.label or reference or "A record"
+    """``Xanax 1 mg (MedicationRequest/7)``, or whichever of the two is known, escaped."""
+    label = escape(entry.label) if entry.label else None
+    reference = escape(entry.reference) if entry.reference else None
+    if label and reference:
+        return f"{label} ({reference})"
+    return label or reference or "A record"

@@ -197,7 +197,7 @@ def test_order_cards_name_the_order_what_it_says_and_the_limit(tmp_path):
     [card] = cards("order-sign", order(dose=112))
     assert card["summary"] == "Hold esketamine 112 mg per session: check the dose; the label's doses are 56 or 84 mg"
     assert card["indicator"] == "warning"
-    assert "`MedicationRequest/draft-esketamine`" in card["detail"]
+    assert "(Spravato 56 mg nasal spray, MedicationRequest/draft-esketamine): 112 mg per session." in card["detail"]
     assert card["extension"]["org.ketamine-cds"]["orderCheck"] == {"check": "dose", "observed": "112 mg per session"}
     assert [reason["code"] for reason in card["overrideReasons"]] == ["order-intended"]
     path = tmp_path / "site.yaml"

@@ -97,7 +97,7 @@ def recording(app, sent: dict[str, Any]) -> list[dict[str, str]]:
         calls.append(dict(queries))
         return {key: FetchResult(bundle=sent.get(query.split("?")[0], bundle([]))) for key, query in queries.items()}
 
-    def fetch(request):
+    def fetch(request, deadline=None):  # the runtime's FHIR client is opened with the call's deadline
         return run
 
     app.extensions[EXTENSION] = replace(app.extensions[EXTENSION], fetch=fetch)
