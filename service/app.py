@@ -7,7 +7,7 @@ from datetime import datetime
 
 from flask import Flask
 
-from service import auth, health, logging_setup, metrics, storage
+from service import auth, console, health, logging_setup, metrics, storage
 from service.config import Settings
 from service.fhir.client import FhirClient
 from service.fhir.rxnav import resolver_from
@@ -39,4 +39,5 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     cors.init_app(app, settings)
     app.register_blueprint(cds.blueprint)
     app.register_blueprint(feedback.blueprint)
+    console.init_app(app, settings)
     return app

@@ -56,6 +56,14 @@ class Settings:
     rxnav_cache_ttl: int = 86_400
     workers: int = 2
     """Production server only: gunicorn worker processes (``CDS_WORKERS``)."""
+    console: bool | None = None
+    """The console under /console/: None (unset) means on in development and off in production."""
+    console_token: str | None = field(default=None, repr=False)
+    """The console's own credential (HTTP Basic password or bearer token); required to enable it in production."""
+
+    @property
+    def console_enabled(self) -> bool:
+        return self.env != "production" if self.console is None else self.console
 
     def __post_init__(self) -> None:
         if self.env == "production" and self.auth_mode is None:
@@ -74,6 +82,8 @@ class Settings:
                               f"CDS_WORKERS is above 1 ({self.workers}): without a shared store of used token ids "
                               f"each worker accepts a replayed token once. Set REDIS_URL, or run one worker "
                               f"(CDS_WORKERS=1) in a single replica")
+        if self.env == "production" and self.console_enabled and not self.console_token:
+            raise ConfigError("CDS_CONSOLE_TOKEN must be set when CDS_CONSOLE is true and CDS_ENV is production")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -101,6 +111,8 @@ class Settings:
             rxnav_cache_size=int_setting(env, "CDS_RXNAV_CACHE_SIZE", cls.rxnav_cache_size, minimum=1),
             rxnav_cache_ttl=int_setting(env, "CDS_RXNAV_CACHE_TTL", cls.rxnav_cache_ttl, minimum=1),
             workers=int_setting(env, "CDS_WORKERS", cls.workers, minimum=1),
+            console=_flag(env, "CDS_CONSOLE") if env.get("CDS_CONSOLE", "").strip() else None,
+            console_token=_secret(env, "CDS_CONSOLE_TOKEN", minimum=32),
         )
 
 

@@ -18,9 +18,15 @@ SITE = """site: Test hospital P&T committee
 rules:
   esketamine-older-adult-start:
     enabled: true
+    approved_by: P&T
+    approved_on: 2026-11-30
+    reason: minutes
   esketamine-dose:
     limits: {allowed_mg: [28, 56, 84]}
     note: We follow the EU label, which gives 28 mg.
+    approved_by: P&T
+    approved_on: 2026-11-30
+    reason: minutes
 """
 """A site on a non-US label: 28 mg is a dose, and a first dose above 28 mg at 65 or older is held."""
 TWICE_WEEKLY = {"frequency": 2, "period": 1, "periodUnit": "wk"}
@@ -242,13 +248,16 @@ def test_site_limits_are_checked_against_the_rule(tmp_path):
     from cds_hooks.errors import KnowledgeError
 
     path = tmp_path / "site.yaml"
-    path.write_text("site: X\nrules:\n  esketamine-dose:\n    limits: {max_per_week: 3}\n", encoding="utf-8")
+    path.write_text("site: X\nrules:\n  esketamine-dose:\n    limits: {max_per_week: 3}\n"
+                    "    approved_by: P&T\n    approved_on: 2026-11-30\n    reason: minutes\n", encoding="utf-8")
     with pytest.raises(KnowledgeError, match="max_per_week"):
         apply_overrides(KB, path)
-    path.write_text("site: X\nrules:\n  maoi:\n    limits: {allowed_mg: [28]}\n", encoding="utf-8")
+    path.write_text("site: X\nrules:\n  maoi:\n    limits: {allowed_mg: [28]}\n"
+                    "    approved_by: P&T\n    approved_on: 2026-11-30\n    reason: minutes\n", encoding="utf-8")
     with pytest.raises(KnowledgeError, match="only an order rule"):
         apply_overrides(KB, path)
-    path.write_text("site: X\nrules:\n  esketamine-dose:\n    limits: {allowed_mg: [-1]}\n", encoding="utf-8")
+    path.write_text("site: X\nrules:\n  esketamine-dose:\n    limits: {allowed_mg: [-1]}\n"
+                    "    approved_by: P&T\n    approved_on: 2026-11-30\n    reason: minutes\n", encoding="utf-8")
     with pytest.raises(KnowledgeError, match="allowed_mg"):
         apply_overrides(KB, path)
 

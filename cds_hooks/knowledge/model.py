@@ -214,6 +214,8 @@ class Rule:
     """What an order rule checks, with its limits."""
     enabled: bool = True
     """False for a rule that is off unless a site switches it on (``enabled: true`` in the override file)."""
+    absolute_contraindication: bool = False
+    """An absolute contraindication: a site override may neither switch it off nor lower its advice below Hold."""
 
     def text(self, value: str) -> str:
         """A text of this rule as shown: an order rule's placeholders filled with its limits."""
@@ -226,6 +228,25 @@ class OverrideReason:
     display: str
     applies_to: frozenset[str] = frozenset({"medication", "condition"})
     """The kinds of rule (``medication``, ``condition``) whose cards offer this reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class SiteOverride:
+    """One rule's entry in a site's override file, with the committee's record of who approved it, when and why."""
+
+    rule_id: str
+    enabled: bool
+    advice: Mapping[str, str]
+    note: str | None
+    approved_by: str
+    approved_on: str
+    reason: str
+
+    def describe(self) -> str:
+        """What the entry does, in a few words ("switched off", "esketamine monitor")."""
+        changes = [] if self.enabled else ["switched off"]
+        changes += [f"{drug} {advice}" for drug, advice in sorted(self.advice.items())]
+        return ", ".join(changes) or "note only"
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,6 +277,8 @@ class KnowledgeBase:
     local_routes: frozenset[str] = frozenset()
     """Routes with no systemic effect: a co-medication given only by these counts only for rules that name them."""
     site: str | None = None
+    overrides: Mapping[str, SiteOverride] = field(default_factory=dict)
+    """The site's override entries by rule id, switched-off rules included (they are no longer in ``rules``)."""
 
     def rule(self, rule_id: str) -> Rule | None:
         return next((rule for rule in self.rules if rule.id == rule_id), None)

@@ -398,6 +398,10 @@ class RuleSchema(_Strict):
         load_default=list,
         metadata=about("situations that change the advice (a route, a use, an ingredient)"),
     )
+    absolute_contraindication = fields.Bool(
+        load_default=False,
+        metadata=about("an absolute contraindication: no site override may switch it off or lower it below hold"),
+    )
 
     @validates_schema
     def _every_drug_advised(self, data: dict, **kwargs: object) -> None:
@@ -429,13 +433,19 @@ class RuleOverrideSchema(_Strict):
         metadata=about("an order rule's limits the site changes (`allowed_mg: [28, 56, 84]`), checked against the "
                        "rule's check"),
     )
+    approved_by = fields.Str(
+        required=True, validate=_TEXT, metadata=about("who approved the override (the committee, a person)")
+    )
+    approved_on = fields.Date(required=True, metadata=about("the day it was approved (YYYY-MM-DD)"))
+    reason = fields.Str(required=True, validate=_TEXT, metadata=about("why the site differs from the release"))
 
 
 class SiteOverridesSchema(_Strict):
     site = fields.Str(required=True, validate=_TEXT, metadata=about("the site's name"))
     rules = fields.Dict(
         keys=fields.Str(validate=_ID),
-        values=fields.Nested(RuleOverrideSchema),
+        values=fields.Dict(),
         load_default=dict,
-        metadata=about("overrides by rule id"),
+        metadata=about("overrides by rule id, each an entry as in the table below"),
     )
+    """Each entry is checked with ``RuleOverrideSchema`` on its own, so an error names ``rules.<id>.<field>``."""

@@ -73,6 +73,8 @@ def _evidence(rule: Rule) -> str:
 
 def _also(rule: Rule) -> list[str]:
     notes = [] if rule.enabled else ["off unless a site switches it on"]
+    if rule.absolute_contraindication:
+        notes.append("absolute contraindication (no site override may lower it)")
     if rule.washout:
         notes.append(f"counts {rule.washout.label} after the last dose")
     if rule.history_counts:

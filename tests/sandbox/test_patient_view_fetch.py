@@ -13,7 +13,8 @@ from tests.conftest import NOW
 
 pytestmark = pytest.mark.integration
 FIXTURES = fixture_requests()
-SITE = "site: Test\nrules:\n  esketamine-older-adult-start: {enabled: true}\n"
+SITE = ("site: Test\nrules:\n  esketamine-older-adult-start:\n    enabled: true\n    approved_by: P&T\n"
+        "    approved_on: 2026-11-30\n    reason: minutes\n")
 
 
 def answer(client, body):
