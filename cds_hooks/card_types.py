@@ -109,9 +109,22 @@ class ImplicatedEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class OrderCheck:
+    """What an order rule's card found in the order itself: the check (``dose``, ``frequency``, ...) and what the
+    order says that breaks its limit (``112 mg per session``)."""
+
+    check: str
+    observed: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"check": self.check, "observed": self.observed}
+
+
+@dataclass(frozen=True, slots=True)
 class Origin:
-    """What produced a card, carried in its ``org.ketamine-cds`` extension: the rule and advice of an advice card,
-    or the kind of a notice; always the knowledge base version."""
+    """What produced a card, carried in its ``org.ketamine-cds`` extension: the rule and advice of an advice card
+    (with what it implicates, or what an order rule found in the order), or the kind of a notice; always the
+    knowledge base version."""
 
     knowledge_version: str
     advice: str | None = None
@@ -120,6 +133,8 @@ class Origin:
     ordered_drug: str | None = None
     ordered_reference: str | None = None
     implicated: tuple[ImplicatedEntry, ...] = ()
+    """An interaction rule's co-medications or conditions; an order rule's card has ``order_check`` instead."""
+    order_check: OrderCheck | None = None
     notice: str | None = None
 
     def as_json(self) -> dict[str, Any]:
@@ -128,14 +143,18 @@ class Origin:
         ordered = {"name": self.ordered_drug}
         if self.ordered_reference:
             ordered["reference"] = self.ordered_reference
-        return {
+        origin: dict[str, Any] = {
             "advice": self.advice,
             "ruleId": self.rule_id,
             "knowledgeVersion": self.knowledge_version,
             "evidenceGrade": self.evidence_grade,
             "orderedDrug": ordered,
-            "implicated": [entry.as_json() for entry in self.implicated],
         }
+        if self.order_check is not None:
+            origin["orderCheck"] = self.order_check.as_json()
+        else:
+            origin["implicated"] = [entry.as_json() for entry in self.implicated]
+        return origin
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from cds_hooks.card_types import (
     Coding,
     ImplicatedEntry,
     Link,
+    OrderCheck,
     Origin,
     Source,
     Suggestion,
@@ -45,20 +46,32 @@ def render(
     gaps: Sequence[Gap],
     unreadable: Sequence[UnreadableEntry],
     kb: KnowledgeBase,
+    *,
+    under_decision: bool = True,
 ) -> list[Card]:
-    """Advice cards, most severe first, then one notice card when some data could not be checked."""
-    cards = [_advice_card(finding, kb) for finding in findings]
+    """Advice cards, most severe first, then one notice card when some data could not be checked.
+
+    ``under_decision``: the ordered drugs are drafts the clinician is deciding on (order hooks), so an Avoid card
+    suggests cancelling the draft and a notice asks for a review before signing. Otherwise (patient-view: the
+    order is already placed or planned) the cards ask for a review before the next session.
+    """
+    cards = [_advice_card(finding, kb, under_decision) for finding in findings]
     if gaps or unreadable:
-        cards.append(_notice_card(gaps, unreadable, kb))
+        cards.append(_notice_card(gaps, unreadable, kb, "before signing" if under_decision else
+                                  "before the next ketamine or esketamine session"))
     return cards
 
 
-def _advice_card(finding: Finding, kb: KnowledgeBase) -> Card:
+def _advice_card(finding: Finding, kb: KnowledgeBase, under_decision: bool) -> Card:
     rule, advice = finding.rule, finding.advice
     ordered = escape(finding.ordered.label)
+    if finding.observed:  # the service's own words and numbers, from limits the knowledge base holds
+        headline = _cut(f"{ADVICE_WORD[advice]} {ordered} {finding.observed}: {rule.text(rule.summary)}")
+    else:
+        headline = summary(ADVICE_WORD[advice], ordered, [escape(i.label) for i in finding.implicated], rule.summary)
     reference = finding.ordered.order.reference
     suggestions: tuple[Suggestion, ...] = ()
-    if advice == AVOID and reference:
+    if advice == AVOID and reference and under_decision:
         suggestions = (
             Suggestion(
                 label=f"Cancel the {ordered} order",
@@ -76,9 +89,9 @@ def _advice_card(finding: Finding, kb: KnowledgeBase) -> Card:
     reasons = [reason for reason in kb.override_reasons.get(advice, ()) if rule.kind in reason.applies_to]
     return Card(
         uuid=str(new_uuid()),
-        summary=summary(ADVICE_WORD[advice], ordered, [escape(i.label) for i in finding.implicated], rule.summary),
+        summary=headline,
         indicator=INDICATOR[advice],
-        detail=_detail(finding, kb),
+        detail=_detail(finding, kb, under_decision),
         source=_source(rule, kb),
         origin=_origin(finding, kb),
         suggestions=suggestions,
@@ -115,12 +128,16 @@ def _cut(text: str) -> str:
     return text if len(text) <= SUMMARY_LIMIT else text[: SUMMARY_LIMIT - 1].rstrip() + "…"
 
 
-def _detail(finding: Finding, kb: KnowledgeBase) -> str:
+def _detail(finding: Finding, kb: KnowledgeBase, under_decision: bool) -> str:
     rule, word = finding.rule, ADVICE_WORD[finding.advice]
-    lines = [f"**{word}**: {escape(finding.ordered.label)} with:", ""]
-    lines.extend(_implicated_line(item, finding.advice) for item in finding.implicated)
-    lines += ["", f"**What to do:** {_management(finding)}", "", f"**Why:** {rule.consequence} {rule.mechanism}"]
-    lines += ["", f"**Monitor:** {rule.monitoring}", "", f"**Timing:** {rule.timing}"]
+    if finding.observed:
+        lines = [f"**{word}**: {_order_line(finding)}"]
+    else:
+        lines = [f"**{word}**: {escape(finding.ordered.label)} with:", ""]
+        lines.extend(_implicated_line(item, finding.advice) for item in finding.implicated)
+    todo = _management(finding) if under_decision else f"{_review(finding)} {_management(finding)}"
+    lines += ["", f"**What to do:** {todo}", "", f"**Why:** {rule.consequence} {rule.mechanism}"]
+    lines += ["", f"**Monitor:** {rule.text(rule.monitoring)}", "", f"**Timing:** {rule.text(rule.timing)}"]
     if rule.label_note:
         lines += ["", f"**Compared with the label:** {rule.label_note}"]
     if rule.site_note:
@@ -138,14 +155,33 @@ def _detail(finding: Finding, kb: KnowledgeBase) -> str:
     return "\n".join(lines)
 
 
+def _order_line(finding: Finding) -> str:
+    """``the esketamine order (Spravato 28 MG nasal spray, MedicationRequest/7): 112 mg per session.``, the EHR's
+    words escaped."""
+    order = finding.ordered.order
+    described = ", ".join(escape(part) for part in (order.label, order.reference) if part)
+    return (f"the {escape(finding.ordered.label)} order" + (f" ({described})" if described else "")
+            + f": {finding.observed}.")
+
+
+def _review(finding: Finding) -> str:
+    """What a card on an order already placed (patient-view) asks first: review it before the next session."""
+    order = finding.ordered.order
+    ordered = escape(finding.ordered.label)
+    if order.resource_type == "Appointment":
+        return f"Review the scheduled {ordered} session before it starts."
+    state = {"draft": "planned", "on-hold": "on hold"}.get(order.fhir_status or "", order.fhir_status or "current")
+    return f"Review the {escape(state)} {ordered} order before the next session."
+
+
 def _management(finding: Finding) -> str:
     """The rule's advice for the class, introduced by the exception when a modifying factor changed the advice."""
     usual = finding.rule.advice[finding.ordered.name]
     if finding.advice == usual:
-        return finding.rule.management
+        return finding.rule.text(finding.rule.management)
     word, usual_word = ADVICE_WORD[finding.advice], ADVICE_WORD.get(usual, usual)
     return (f"{word} rather than {usual_word.lower()} here, for the reason noted above. For this class in "
-            f"general: {finding.rule.management}")
+            f"general: {finding.rule.text(finding.rule.management)}")
 
 
 def _implicated_line(item: Implicated, card_advice: str) -> str:
@@ -176,6 +212,7 @@ def _links(rule: Rule) -> tuple[Link, ...]:
 
 
 def _origin(finding: Finding, kb: KnowledgeBase) -> Origin:
+    limit = finding.rule.limit
     return Origin(
         knowledge_version=kb.version,
         advice=finding.advice,
@@ -184,6 +221,7 @@ def _origin(finding: Finding, kb: KnowledgeBase) -> Origin:
         ordered_drug=finding.ordered.name,
         ordered_reference=finding.ordered.order.reference,
         implicated=tuple(entry for item in finding.implicated for entry in _implicated_entries(item)),
+        order_check=OrderCheck(limit.check, finding.observed) if finding.observed and limit is not None else None,
     )
 
 
@@ -206,7 +244,7 @@ def _implicated_entries(item: Implicated) -> list[ImplicatedEntry]:
 
 
 def _notice_card(
-    gaps: Sequence[Gap], unreadable: Sequence[UnreadableEntry], kb: KnowledgeBase
+    gaps: Sequence[Gap], unreadable: Sequence[UnreadableEntry], kb: KnowledgeBase, when: str
 ) -> Card:
     medication_gap = any(gap.medication_list for gap in gaps)
     if medication_gap:
@@ -231,7 +269,7 @@ def _notice_card(
         if entry.names:
             text += f" It appears to name {', '.join(map(escape, entry.names))}, which has an interaction rule."
         lines.append(text)
-    lines += ["", "Review these medications and conditions by hand before signing; the cards shown cover only "
+    lines += ["", f"Review these medications and conditions by hand {when}; the cards shown cover only "
                   "what could be read.", "", f"Knowledge base {kb.version}."]
     return Card(
         uuid=str(new_uuid()),

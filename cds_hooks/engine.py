@@ -1,8 +1,9 @@
 """The rules engine: medication, condition, allergy and blood-pressure facts in, findings out.
 
 A finding is one rule firing for one ordered drug, with every co-medication, condition, allergy or reading it
-implicates and the advice each one earns after modifying factors. The engine reads only facts and the knowledge
-base; it knows nothing of FHIR JSON, HTTP or cards.
+implicates and the advice each one earns after modifying factors, or (an order rule, ``cds_hooks.order_limits``)
+what the order itself says that breaks a limit. The engine reads only facts and the knowledge base; it knows
+nothing of FHIR JSON, HTTP or cards.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from cds_hooks.knowledge.model import (
     CONDITION,
     MEDICATION,
     NONE,
+    ORDER,
     ORDERED_DRUGS,
     KnowledgeBase,
     Modifier,
@@ -88,6 +90,8 @@ class Finding:
     implicated: tuple[Implicated, ...]
     serotonergic: tuple[str, ...] = ()
     """When the patient takes enough serotonergic drugs for the knowledge base's serotonin watch: their names."""
+    observed: str | None = None
+    """An order rule's finding: what the order says that breaks the limit (``112 mg per session``)."""
 
 
 def find_ordered_drugs(orders: Iterable[MedicationFact], kb: KnowledgeBase) -> list[OrderedDrug]:
@@ -144,6 +148,8 @@ def evaluate(
     findings = []
     for drug in ordered:
         for rule in kb.rules:
+            if rule.kind == ORDER or not rule.enabled:  # order rules: cds_hooks.order_limits
+                continue
             if rule.kind == MEDICATION:
                 if kb.drug_valuesets[rule.valueset].ingredients.isdisjoint(named):
                     continue
@@ -159,7 +165,11 @@ def evaluate(
             if implicated:
                 advice = min((item.advice for item in implicated), key=ADVICE_RANK.__getitem__)
                 findings.append(Finding(rule, drug, advice, tuple(implicated)))
-    findings = _with_serotonin_watch(findings, co_medications, kb)
+    return by_severity(_with_serotonin_watch(findings, co_medications, kb), kb)
+
+
+def by_severity(findings: Iterable[Finding], kb: KnowledgeBase) -> list[Finding]:
+    """Most severe advice first; then in the knowledge base's rule order."""
     rule_order = {rule.id: number for number, rule in enumerate(kb.rules)}
     return sorted(findings, key=lambda f: (ADVICE_RANK[f.advice], rule_order[f.rule.id], f.ordered.name))
 

@@ -13,6 +13,8 @@ WHAT = {
     "medicationDispenses": "medication dispenses",
     "allergies": "allergies",
     "bloodPressure": "blood pressure readings",
+    "patient": "the patient's record (birth date)",
+    "appointments": "scheduled treatment sessions",
 }
 """Each prefetch key, as the clinician's card names its data."""
 MEDICATION_KEYS = frozenset(

@@ -235,7 +235,7 @@ def read_medication(
     fhir_status = resource.get("status") if isinstance(resource.get("status"), str) else None
     status = status_of(resource, draft)
     drug = identified or identify(resource, terminology, index, resolver)
-    dosages = dosages_of(resource)
+    dosages = dosage_instructions(resource)
     label = next((text for concept in drug.concepts for text in fhir.concept_texts(concept)), None)
     return MedicationFact(
         reference=fhir.reference_of(resource),
@@ -334,8 +334,9 @@ def _ingredients(
     return tuple(found.values()), named
 
 
-def dosages_of(resource: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    """The dosage instructions (a list; a MedicationAdministration's single ``dosage`` as a list of one)."""
+def dosage_instructions(resource: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The dosages of a MedicationRequest (``dosageInstruction``) or MedicationStatement (``dosage``); a
+    MedicationAdministration's single ``dosage`` as a list of one."""
     dosages = resource.get("dosageInstruction", resource.get("dosage"))
     if isinstance(dosages, dict):
         return [dosages]

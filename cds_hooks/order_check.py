@@ -1,22 +1,25 @@
 """The whole check for one order hook call, as pure functions: request -> facts -> findings -> cards.
 
-``answer`` is the one entry point: the HTTP route, the command line and the tests all call it. It reads the draft
-orders first (cheap) and, when none is ketamine or esketamine, answers at once without gathering anything;
-otherwise it gathers the patient's data (prefetch, then the fetch port), reads the facts, applies the rules and
-renders the cards. JSON is made from the typed answer at the edge (``Answer.as_json``).
+``answer`` is the one entry point, for every service: the HTTP route, the command line and the tests all call it.
+For an order hook it reads the draft orders first (cheap) and, when none is ketamine or esketamine, answers at once
+without gathering anything; for patient-view it looks for the patient's current or planned ketamine or esketamine
+order first (``patient_view``) and answers at once when there is none. Otherwise it gathers the patient's data
+(prefetch, then the fetch port), reads the facts, applies the interaction rules and the order rules
+(``order_limits``) and renders the cards. JSON is made from the typed answer at the edge (``Answer.as_json``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from cds_hooks import cards, engine, fetch_queries, fhir_json
+from cds_hooks import cards, engine, fetch_queries, fhir_json, order_limits, patient_view
 from cds_hooks.card_types import Card
 from cds_hooks.engine import Finding, OrderedDrug
 from cds_hooks.facts import MEDICATION_TYPES, UnreadableEntry, patient_facts
-from cds_hooks.fetch import Fetcher
+from cds_hooks.fetch import Fetcher, opened_once
 from cds_hooks.gaps import Gap
 from cds_hooks.gather import gather
 from cds_hooks.knowledge.model import ORDERED_DRUGS, KnowledgeBase
@@ -29,8 +32,9 @@ from cds_hooks.medications import (
     read_medication,
     status_of,
 )
-from cds_hooks.protocol import HookRequest
-from cds_hooks.services import ServiceDefinition
+from cds_hooks.prefetch import PatientData
+from cds_hooks.protocol import PATIENT_VIEW, HookRequest
+from cds_hooks.services import PATIENT_KEY, ServiceDefinition
 from cds_hooks.terminology import CodeResolver
 from cds_hooks.validation import validation_problem
 
@@ -48,6 +52,9 @@ class DraftOrders:
     selections_only: bool = False
     """order-select where the new selections are co-medications of a ketamine draft already in the session: only
     they are checked against it (the rest was checked when the ketamine order was selected)."""
+    under_decision: bool = True
+    """The orders are drafts the clinician is deciding on now (order hooks), so an Avoid card may suggest
+    cancelling one; False for patient-view, where the orders are already placed or planned."""
 
 
 def ketamine_orders(request: HookRequest, kb: KnowledgeBase, resolver: CodeResolver | None = None) -> DraftOrders:
@@ -124,7 +131,8 @@ class Answer:
     gaps: tuple[Gap, ...] = ()
     unreadable: tuple[UnreadableEntry, ...] = ()
     checked: bool = False
-    """The call orders ketamine or esketamine, so its data was gathered and checked (else nothing was read)."""
+    """The patient's data was read: an order call that orders ketamine or esketamine, or any patient-view call
+    (which reads the patient's orders to find one). Otherwise nothing was read."""
 
     def as_json(self) -> dict[str, Any]:
         """The CDS Hooks response body."""
@@ -139,13 +147,51 @@ def answer(
     fetch: Fetcher | None = None,
     resolver: CodeResolver | None = None,
 ) -> Answer:
-    """The answer to one order hook call. ``now`` is the evaluation time (washout windows); ``fetch`` reads what
-    the prefetch lacks from the request's fhirServer (None: nothing is read, and what is missing is a data gap);
-    ``resolver`` looks up RxNorm codes the packaged tables lack. DataUnavailable (412) when no data can be had."""
+    """The answer to one hook call of any service. ``now`` is the evaluation time (washout windows, age);
+    ``fetch`` reads what the prefetch lacks from the request's fhirServer (None: nothing is read, and what is
+    missing is a data gap); ``resolver`` looks up RxNorm codes the packaged tables lack. DataUnavailable (412) when
+    no data can be had."""
+    if definition.hook == PATIENT_VIEW:
+        return _chart_answer(request, definition, kb, now, fetch, resolver)
     drafts = ketamine_orders(request, kb, resolver)
     if not drafts.ordered:
         unidentified = drafts.unidentified  # a draft whose drug could not be told at all might be ketamine
         return Answer(tuple(cards.render([], [], unidentified, kb)) if unidentified else (), unreadable=unidentified)
+    return _checked(request, definition, kb, drafts, now, fetch, resolver)
+
+
+def _chart_answer(
+    request: HookRequest,
+    definition: ServiceDefinition,
+    kb: KnowledgeBase,
+    now: datetime,
+    fetch: Fetcher | None,
+    resolver: CodeResolver | None,
+) -> Answer:
+    """patient-view: none at once without a current or planned ketamine or esketamine order (or the notice, when
+    some orders could not be read), else order-sign's check of that order, as an order already placed. Both steps
+    share one opening of the fetch port (one token, one time budget)."""
+    fetch = opened_once(fetch) if fetch is not None else None
+    current = patient_view.current_orders(request, definition, kb, fetch, resolver)
+    if not current.ordered:  # none; or, when some orders could not be read, perhaps one among those
+        shown = cards.render([], current.gaps, [], kb, under_decision=False) if current.gaps else []
+        return Answer(tuple(shown), gaps=tuple(current.gaps), checked=True)
+    drafts = DraftOrders(current.ordered, [], current.index, under_decision=False)
+    return _checked(current.request, definition, kb, drafts, now, fetch, resolver, current.gaps)
+
+
+def _checked(
+    request: HookRequest,
+    definition: ServiceDefinition,
+    kb: KnowledgeBase,
+    drafts: DraftOrders,
+    now: datetime,
+    fetch: Fetcher | None,
+    resolver: CodeResolver | None,
+    gaps: Sequence[Gap] = (),
+) -> Answer:
+    """The answer for a call about a ketamine or esketamine order (``gaps``: data the caller already failed to
+    read, to be told on the same notice)."""
     unreadable = [
         UnreadableEntry(draft.reference, draft.label, f"draft order: {draft.problem}")
         for draft in drafts.others
@@ -155,7 +201,8 @@ def answer(
         findings = engine.evaluate(drafts.ordered, drafts.others, [], kb, now)
         shown = cards.render(findings, [], unreadable, kb) if findings or unreadable else []
         return Answer(tuple(shown), tuple(findings), (), tuple(unreadable), checked=True)
-    data = gather(request, definition, fetch, drafts.index, lambda queries: fetch_queries.narrowed(queries, kb, now))
+    data = gather(request, needed(definition, kb), fetch, drafts.index,
+                  lambda queries: fetch_queries.narrowed(queries, kb, now))
     unreadable[:0] = [
         UnreadableEntry(drug.order.reference, drug.order.label, f"{problem}; checked as far as it could be read")
         for drug in drafts.ordered
@@ -164,5 +211,40 @@ def answer(
     facts = patient_facts(data, kb, drafts.index, resolver, unreadable, now)
     findings = engine.evaluate(drafts.ordered, [*drafts.others, *facts.medications], facts.conditions, kb, now,
                                facts.allergies, facts.readings)
-    shown = cards.render(findings, data.gaps, unreadable, kb)
-    return Answer(tuple(shown), tuple(findings), tuple(data.gaps), tuple(unreadable), checked=True)
+    limits = order_limits.evaluate(drafts.ordered, kb, now, _patient(data),
+                                   _earlier_orders(data, kb, drafts.index, resolver))
+    findings = engine.by_severity([*findings, *limits], kb) if limits else findings
+    all_gaps = (*gaps, *data.gaps)
+    shown = cards.render(findings, all_gaps, unreadable, kb, under_decision=drafts.under_decision)
+    return Answer(tuple(shown), tuple(findings), all_gaps, tuple(unreadable), checked=True)
+
+
+def needed(definition: ServiceDefinition, kb: KnowledgeBase) -> ServiceDefinition:
+    """The service with only the prefetch keys this knowledge base reads: no Patient while no rule that is on
+    needs the birth date (so nothing is read for it, and no card says it could not be)."""
+    if PATIENT_KEY not in definition.prefetch or order_limits.needs_patient(kb):
+        return definition
+    return replace(definition, prefetch={k: v for k, v in definition.prefetch.items() if k != PATIENT_KEY})
+
+
+def _patient(data: PatientData) -> Mapping[str, Any] | None:
+    return next((r for r in data.resources.get(PATIENT_KEY, ()) if r.get("resourceType") == "Patient"), None)
+
+
+def _earlier_orders(
+    data: PatientData, kb: KnowledgeBase, index: MedicationIndex, resolver: CodeResolver | None
+) -> order_limits.EarlierOrders:
+    """Whether the patient's records hold another order or statement of the ordered drug (any counted status):
+    then this is not the first. Read only when a rule asks."""
+
+    def earlier(drug: OrderedDrug) -> bool:
+        names = frozenset({drug.name})
+        return any(
+            resource.get("resourceType") in MEDICATION_TYPES
+            and fhir_json.reference_of(resource) != drug.order.reference
+            and status_of(resource) != EXCLUDED
+            and identify(resource, kb.terminology, index, resolver).names_any(names)
+            for resource in data.all_resources()
+        )
+
+    return earlier

@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 from fhir.resources.R4B.allergyintolerance import AllergyIntolerance
+from fhir.resources.R4B.appointment import Appointment
 from fhir.resources.R4B.condition import Condition
 from fhir.resources.R4B.medication import Medication
 from fhir.resources.R4B.medicationadministration import MedicationAdministration
@@ -30,7 +31,7 @@ _MODELS = {
     model.__name__: model
     for model in (
         MedicationRequest, MedicationStatement, MedicationAdministration, MedicationDispense, Condition,
-        AllergyIntolerance, Medication,
+        AllergyIntolerance, Medication, Appointment,
     )
 }
 

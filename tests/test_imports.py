@@ -21,7 +21,8 @@ CORE_LAYERS = (
     # facts: the patient's data gathered and read
     {"prefetch", "services", "medications", "conditions", "administrations", "dispenses", "allergies",
      "fetch_queries", "gather", "facts"},
-    {"engine"},  # findings
+    # findings: the rules applied to the facts and to the order itself; patient-view's search for its order
+    {"engine", "order_limits", "patient_view"},
     {"cards"},
     {"order_check"},  # the entry point that runs the stages
 )

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from cds_hooks.knowledge.model import KnowledgeBase, Rule
 
 _TEXT_FIELDS = ("title", "summary", "topic", "consequence", "seriousness", "mechanism", "management", "monitoring",
-                "timing", "label_note", "history_counts", "absolute_contraindication")
+                "timing", "label_note", "history_counts", "absolute_contraindication", "enabled")
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,8 @@ def _rule_changes(before: Rule, after: Rule, old: KnowledgeBase, new: KnowledgeB
         yield Change(rule, "blood_pressure", f"{_threshold(before)} -> {_threshold(after)}")
     if before.valueset != after.valueset:
         yield Change(rule, "valueset", f"{before.valueset} -> {after.valueset}")
+    if before.limit != after.limit:
+        yield Change(rule, "limit", f"{_limit(before)} -> {_limit(after)}")
     old_members, new_members = _members(before, old), _members(after, new)
     if old_members != new_members:
         yield Change(rule, "members", _set_change(old_members, new_members))
@@ -83,7 +85,8 @@ def _threshold(rule: Rule) -> str:
 
 def _members(rule: Rule, kb: KnowledgeBase) -> set[str]:
     """What the rule is about: a drug value set's ingredients (medication and allergy rules), a condition value
-    set's codes and words; nothing for a blood-pressure rule, whose threshold is compared on its own."""
+    set's codes and words; nothing for a blood-pressure or order rule, whose threshold or limit is compared on its
+    own."""
     if not rule.valueset:
         return set()
     if rule.kind != "condition":
@@ -101,6 +104,10 @@ def _set_change(old: set[str], new: set[str]) -> str:
 
 def _advice(rule: Rule) -> str:
     return ", ".join(f"{drug} {advice}" for drug, advice in sorted(rule.advice.items()))
+
+
+def _limit(rule: Rule) -> str:
+    return rule.text(rule.limit.describe) if rule.limit else "none"
 
 
 def _label(rule: Rule) -> str:

@@ -21,9 +21,12 @@ from cds_hooks.fhir_json import icd10_key
 from cds_hooks.knowledge import schema
 from cds_hooks.knowledge.model import (
     ADVICE_RANK,
+    ALLERGY,
     BLOOD_PRESSURE,
     CONDITION,
     HOLD,
+    MEDICATION,
+    ORDER,
     BloodPressureThreshold,
     Citation,
     ConditionValueSet,
@@ -31,6 +34,7 @@ from cds_hooks.knowledge.model import (
     Evidence,
     KnowledgeBase,
     Modifier,
+    OrderLimit,
     OverrideReason,
     Rule,
     SerotoninWatch,
@@ -99,8 +103,9 @@ def load_knowledge(data_dir: Path = DATA_DIR, overrides: Path | None = None) -> 
 
 
 def apply_overrides(base: KnowledgeBase, path: Path) -> KnowledgeBase:
-    """A site's choices, named per rule: switch a rule off, change its advice for one ordered drug or its
-    blood-pressure threshold; and the blood-pressure window and the default supply of a dispense.
+    """A site's choices, named per rule: switch a rule off (or on, when it is off by default), change its advice
+    for one ordered drug, an order rule's limits or a blood-pressure rule's threshold; and the blood-pressure window
+    and the default supply of a dispense.
 
     Each entry records who approved it, when and why. An absolute contraindication may be neither switched off nor
     lowered below Hold: such a file stops start-up, naming the rule and the reason.
@@ -109,6 +114,7 @@ def apply_overrides(base: KnowledgeBase, path: Path) -> KnowledgeBase:
     by_id = {rule.id: rule for rule in base.rules}
     overrides = {}
     thresholds = {}
+    changes: dict[str, Mapping[str, Any]] = {}
     for rule_id, entry in data["rules"].items():
         if rule_id not in by_id:
             raise KnowledgeError(f"no rule has the id {rule_id!r}", file=str(path), field=f"rules.{rule_id}")
@@ -125,14 +131,22 @@ def apply_overrides(base: KnowledgeBase, path: Path) -> KnowledgeBase:
         )
         _allowed(by_id[rule_id], override, path)
         overrides[rule_id] = override
+        changes[rule_id] = change
     rules = []
     for rule in base.rules:
         entry = overrides.get(rule.id)
         if entry is None:
             rules.append(rule)
-        elif entry.enabled:
-            rules.append(replace(rule, advice={**rule.advice, **entry.advice}, site_note=entry.note,
-                                 blood_pressure=thresholds.get(rule.id, rule.blood_pressure)))
+            continue
+        if not entry.enabled:
+            continue
+        asked = changes[rule.id]
+        changed = replace(rule, advice={**rule.advice, **entry.advice}, site_note=entry.note,
+                          enabled=asked.get("enabled", rule.enabled),
+                          blood_pressure=thresholds.get(rule.id, rule.blood_pressure))
+        if "limits" in asked:
+            changed = _with_limits(changed, asked["limits"], path)
+        rules.append(changed)
     codes = base.blood_pressure
     if "blood_pressure" in data and codes is not None:
         codes = replace(codes, window=timedelta(hours=data["blood_pressure"]["within_hours"]))
@@ -155,6 +169,43 @@ def _allowed(rule: Rule, override: SiteOverride, path: Path) -> None:
                                  file=str(path), field=f"rules.{rule.id}.advice.{drug}")
 
 
+def _with_limits(rule: Rule, limits: Mapping[str, Any], path: Path) -> Rule:
+    """An order rule with a site's limits in place of its own; any other rule has none to change."""
+    field = f"rules.{rule.id}.limits"
+    if rule.limit is None:
+        raise KnowledgeError("only an order rule has limits", file=str(path), field=field)
+    try:
+        schema.check_limits(rule.limit.check, dict(limits), complete=False)
+    except ValidationError as error:
+        name, message = first_error(error.normalized_messages())
+        raise KnowledgeError(message, file=str(path), field=f"{field}.{name}") from None
+    return replace(rule, limit=_limit({"check": rule.limit.check, "describe": rule.limit.describe,
+                                       **_limit_values(rule.limit), **limits}))
+
+
+def _limit(data: Mapping[str, Any]) -> OrderLimit:
+    return OrderLimit(
+        check=data["check"],
+        describe=data["describe"],
+        allowed_mg=tuple(sorted(set(data.get("allowed_mg", ())))),
+        max_per_week=data.get("max_per_week"),
+        home_categories=frozenset(data.get("home_categories", ())),
+        home_performers=frozenset(data.get("home_performers", ())),
+        min_age=data.get("min_age"),
+        start_mg=data.get("start_mg"),
+    )
+
+
+def _limit_values(limit: OrderLimit) -> dict[str, Any]:
+    """The limits an OrderLimit holds, as a rule file states them."""
+    values: dict[str, Any] = {
+        "allowed_mg": list(limit.allowed_mg), "home_categories": sorted(limit.home_categories),
+        "home_performers": sorted(limit.home_performers), "max_per_week": limit.max_per_week,
+        "min_age": limit.min_age, "start_mg": limit.start_mg,
+    }
+    return {name: value for name, value in values.items() if value not in (None, [])}
+
+
 def _rule(
     path: Path,
     citations: Mapping[str, Citation],
@@ -164,8 +215,8 @@ def _rule(
     weak_grades: frozenset[str],
 ) -> Rule:
     data = _validated(schema.RuleSchema(), _yaml(path), path)
-    sets = condition_sets if data["kind"] == CONDITION else drug_sets
-    if data["kind"] != BLOOD_PRESSURE and data["valueset"] not in sets:
+    sets = {MEDICATION: drug_sets, ALLERGY: drug_sets, CONDITION: condition_sets}.get(data["kind"], {})
+    if data["kind"] not in (BLOOD_PRESSURE, ORDER) and data["valueset"] not in sets:
         raise KnowledgeError(f"unknown {data['kind']} value set {data['valueset']!r}", file=str(path),
                              field="valueset")
     for number, key in enumerate(data["citations"]):
@@ -194,14 +245,20 @@ def _rule(
                 evidence=item.get("evidence"),
             )
         )
+    limit = _limit(data["limit"]) if "limit" in data else None
+    if limit is not None:
+        for name in ("summary", "management", "timing", "monitoring"):
+            _fillable(limit, data[name], path, name)
+        _fillable(limit, limit.describe, path, "limit.describe")
     converted = {
+        "valueset": data.get("valueset", ""),
         "evidence": Evidence(**data["evidence"], weak=data["evidence"]["grade"] in weak_grades),
         "citations": tuple(citations[key] for key in data["citations"]),
         "washout": _washout(data["washout"]) if data.get("washout") else None,
         "comedication_routes": frozenset(data["comedication_routes"]),
         "modifiers": tuple(modifiers),
-        "valueset": data.get("valueset", ""),
         "blood_pressure": _threshold(data["blood_pressure"]) if "blood_pressure" in data else None,
+        "limit": limit,
     }
     # Every other field is taken as the schema loaded it: a rule field is declared in the schema (its type, whether
     # required, what it allows, what it means) and in the Rule it fills, and nowhere else.
@@ -218,6 +275,12 @@ def _blood_pressure_codes(data: Mapping[str, Any] | None) -> BloodPressureCodes 
     if not data:
         return None
     return BloodPressureCodes(window=timedelta(hours=data["within_hours"]))
+def _fillable(limit: OrderLimit, text: str, path: Path, field: str) -> None:
+    """An order rule's text may name its limits (``{allowed}``), and nothing else."""
+    try:
+        limit.fill(text)
+    except (KeyError, ValueError, IndexError) as error:
+        raise KnowledgeError(f"names no limit this rule has ({error})", file=str(path), field=field) from None
 
 
 def _washout(data: Mapping[str, int]) -> Washout:

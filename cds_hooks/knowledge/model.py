@@ -25,7 +25,10 @@ ADVICE_RANK = {level: rank for rank, level in enumerate(ADVICE_LEVELS)}
 ORDERED_DRUGS = ("ketamine", "esketamine")
 """The drugs whose orders this service checks, by RxNorm ingredient name."""
 MEDICATION, CONDITION, ALLERGY, BLOOD_PRESSURE = "medication", "condition", "allergy", "blood-pressure"
-RULE_KINDS = (MEDICATION, CONDITION, ALLERGY, BLOOD_PRESSURE)
+ORDER = "order"
+INTERACTION_KINDS = (MEDICATION, CONDITION, ALLERGY, BLOOD_PRESSURE)
+"""The rules about the patient's data (``engine``); an ``order`` rule is about the order itself (``order_limits``)."""
+RULE_KINDS = (*INTERACTION_KINDS, ORDER)
 """What a rule is about: a co-medication value set, a condition value set, an allergy to a drug value set (the
 ordered drugs themselves), or the latest blood-pressure reading against a threshold."""
 
@@ -128,6 +131,60 @@ class Washout:
     label: str
 
 
+ORDER_CHECKS = ("dose", "frequency", "setting", "first-dose-by-age")
+"""What an ``order`` rule checks on the ketamine or esketamine order itself."""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLimit:
+    """The limits an ``order`` rule holds the order to. Texts of such a rule may name them as ``{allowed}``,
+    ``{max_per_week}``, ``{categories}``, ``{min_age}`` and ``{start_mg}``, so a site's changed limit is what the
+    card and the rules table say."""
+
+    check: str
+    describe: str
+    """What the rule looks for, for the rules table (``a dose per session other than {allowed}``)."""
+    allowed_mg: tuple[float, ...] = ()
+    max_per_week: float | None = None
+    home_categories: frozenset[str] = frozenset()
+    """MedicationRequest.category codes that mean use at home (``community``, ``discharge``)."""
+    home_performers: frozenset[str] = frozenset()
+    """Resource types that, as the order's ``performer``, mean the drug is handed over to be taken away."""
+    min_age: int | None = None
+    start_mg: float | None = None
+
+    def fill(self, text: str) -> str:
+        """``text`` with the limits' placeholders filled in."""
+        return text.format_map(self.values())
+
+    def values(self) -> dict[str, str]:
+        return {
+            "allowed": milligrams(self.allowed_mg),
+            "max_per_week": number(self.max_per_week) if self.max_per_week is not None else "",
+            "categories": " or ".join(sorted(self.home_categories)),
+            "min_age": str(self.min_age) if self.min_age is not None else "",
+            "start_mg": milligrams((self.start_mg,)) if self.start_mg is not None else "",
+        }
+
+
+def number(value: float) -> str:
+    """``56`` for 56.0, ``0.5`` for 0.5."""
+    return f"{value:g}"
+
+
+def milligrams(values: tuple[float, ...]) -> str:
+    """``56 or 84 mg``; ``28, 56 or 84 mg``.
+
+    >>> milligrams((84.0, 56.0)), milligrams((28.0, 56.0, 84.0)), milligrams((28.0,))
+    ('56 or 84 mg', '28, 56 or 84 mg', '28 mg')
+    """
+    shown = [number(value) for value in sorted(values)]
+    if not shown:
+        return ""
+    listed = shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} or {shown[-1]}"
+    return f"{listed} mg"
+
+
 @dataclass(frozen=True, slots=True)
 class BloodPressureThreshold:
     """A blood-pressure rule's threshold: met when either value reaches it (``inclusive``: at or above)."""
@@ -163,9 +220,11 @@ class Rule:
     id: str
     title: str
     kind: str
-    """One of ``RULE_KINDS``."""
+    """One of ``RULE_KINDS``: ``medication`` (a co-medication value set), ``condition`` (a condition value set),
+    ``allergy`` (an allergy to a drug value set), ``blood-pressure`` (a threshold) or ``order`` (the ketamine or
+    esketamine order itself: its dose, frequency or setting; see ``limit``)."""
     valueset: str
-    """The value set of a medication, condition or allergy rule; empty for a blood-pressure rule."""
+    """The value set of a medication, condition or allergy rule; empty for a blood-pressure or order rule."""
     advice: Mapping[str, str]
     """Advice per ordered drug; ``none`` gives no card."""
     summary: str
@@ -192,16 +251,24 @@ class Rule:
     blood_pressure: BloodPressureThreshold | None = None
     """A blood-pressure rule's threshold."""
     file: str = ""
+    limit: OrderLimit | None = None
+    """What an order rule checks, with its limits."""
+    enabled: bool = True
+    """False for a rule that is off unless a site switches it on (``enabled: true`` in the override file)."""
     absolute_contraindication: bool = False
     """An absolute contraindication: a site override may neither switch it off nor lower its advice below Hold."""
+
+    def text(self, value: str) -> str:
+        """A text of this rule as shown: an order rule's placeholders filled with its limits."""
+        return self.limit.fill(value) if self.limit is not None else value
 
 
 @dataclass(frozen=True, slots=True)
 class OverrideReason:
     code: str
     display: str
-    applies_to: frozenset[str] = frozenset(RULE_KINDS)
-    """The kinds of rule (``RULE_KINDS``) whose cards offer this reason."""
+    applies_to: frozenset[str] = frozenset(INTERACTION_KINDS)
+    """The kinds of rule (``RULE_KINDS``) whose cards offer this reason (default every kind but ``order``)."""
 
 
 @dataclass(frozen=True, slots=True)

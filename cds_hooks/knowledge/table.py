@@ -9,6 +9,7 @@ from cds_hooks.knowledge.model import (
     HOLD,
     MEDICATION,
     MONITOR,
+    ORDER,
     ORDERED_DRUGS,
     KnowledgeBase,
     Rule,
@@ -17,18 +18,25 @@ from cds_hooks.knowledge.model import (
 START = "<!-- rules:start -->"
 END = "<!-- rules:end -->"
 _WORD = {AVOID: "**Avoid**", HOLD: "**Hold**", MONITOR: "Monitor"}
+_KIND_ORDER = {MEDICATION: 0, ORDER: 2}
+"""Medication rules first, order rules last, every other kind between."""
 
 
 def rules_markdown(kb: KnowledgeBase) -> str:
-    """One row per rule: medication rules first, the most severe advice first within each kind."""
+    """One row per rule: medication rules, then condition, allergy and blood-pressure rules, then order rules, the
+    most severe advice first within each group."""
+    off = sum(1 for rule in kb.rules if not rule.enabled)
     lines = [
-        f"Knowledge base {kb.version} ({kb.date}), {len(kb.rules)} rules. Generated from "
+        f"Knowledge base {kb.version} ({kb.date}), {len(kb.rules)} rules"
+        + (f" ({off} off unless a site switches {'it' if off == 1 else 'them'} on)" if off else "")
+        + ". Generated from "
         "`cds_hooks/knowledge/data` by `ketamine-cds rules --update-readme docs/knowledge.md`; do not edit by hand.",
         "",
-        "| rule | co-medications or conditions | ketamine | esketamine | evidence | also |",
+        "| rule | co-medications, conditions, allergies, blood pressure or the order "
+        "| ketamine | esketamine | evidence | also |",
         "|---|---|---|---|---|---|",
     ]
-    for rule in sorted(kb.rules, key=lambda r: (r.kind != MEDICATION, _severity(r), r.id)):
+    for rule in sorted(kb.rules, key=lambda r: (_KIND_ORDER.get(r.kind, 1), _severity(r), r.id)):
         cells = [
             f"`{rule.id}`",
             _title(rule, kb),
@@ -67,6 +75,8 @@ def _severity(rule: Rule) -> int:
 def _title(rule: Rule, kb: KnowledgeBase) -> str:
     if rule.blood_pressure is not None:
         return f"Latest blood pressure {rule.blood_pressure.label}"
+    if rule.limit is not None:
+        return rule.limit.fill(rule.limit.describe)
     sets = kb.condition_valuesets if rule.kind == CONDITION else kb.drug_valuesets
     return sets[rule.valueset].title
 
@@ -77,7 +87,9 @@ def _evidence(rule: Rule) -> str:
 
 
 def _also(rule: Rule, kb: KnowledgeBase) -> list[str]:
-    notes = ["absolute contraindication (no site override may lower it)"] if rule.absolute_contraindication else []
+    notes = [] if rule.enabled else ["off unless a site switches it on"]
+    if rule.absolute_contraindication:
+        notes.append("absolute contraindication (no site override may lower it)")
     if rule.washout:
         notes.append(f"counts {rule.washout.label} after the last dose")
     if rule.history_counts:

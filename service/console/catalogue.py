@@ -78,9 +78,12 @@ class Catalogue:
         return self._by_id.get(rule_id)
 
     def valueset_title(self, rule: Rule) -> str:
-        """What the rule is about: its value set's title, or a blood-pressure rule's threshold."""
+        """What the rule looks at: its value set's title, a blood-pressure rule's threshold, or for an order rule
+        what it checks in the order."""
         if rule.blood_pressure is not None:
             return f"Latest blood pressure {rule.blood_pressure.label}"
+        if rule.limit is not None:
+            return rule.text(rule.limit.describe)
         sets = self.release.condition_valuesets if rule.kind == "condition" else self.release.drug_valuesets
         return sets[rule.valueset].title
 

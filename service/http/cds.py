@@ -1,4 +1,4 @@
-"""CDS Hooks routes: discovery and the order services."""
+"""CDS Hooks routes: discovery and the services (order-select, order-sign, patient-view)."""
 
 from __future__ import annotations
 

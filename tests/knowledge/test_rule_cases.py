@@ -209,7 +209,8 @@ def test_the_ordered_drug_may_be_named_by_a_medication_in_the_draft_bundle():
 
 
 def test_every_rule_has_a_row_in_the_table():
-    """Medication and condition rules here; allergy and blood-pressure rules in tests/records/cases.yaml."""
+    """Medication and condition rules here; allergy and blood-pressure rules in tests/records/cases.yaml; order
+    rules in tests/test_order_rules.py."""
     tabled = set(CASES["medication_rules"]) | set(CASES["condition_rules"])
     assert tabled == {rule.id for rule in KB.rules if rule.kind in {"medication", "condition"}}
 
