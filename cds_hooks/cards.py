@@ -3,28 +3,54 @@
 Cards follow the specification's normative rules: a summary under 140 characters, no null or empty field,
 ``selectionBehavior`` whenever there are suggestions, ``display`` on every override reason. Advice cards start
 their summary with Avoid, Hold or Monitor; a data notice never does.
+
+What a clinician reads is short and fits the advice given: the detail leads with what to do now, every text comes
+from the knowledge base's text for the advice the card gives, a paragraph said on one card of an answer is not
+said again on the next, and nothing internal (rule ids, FHIR references, file names) is on screen: those are in
+the card's ``extension``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cds_hooks.engine import Finding, Implicated
 from cds_hooks.ids import new_uuid
-from cds_hooks.knowledge.model import AVOID, HOLD, MONITOR, KnowledgeBase, Rule
+from cds_hooks.knowledge.model import AVOID, HOLD, MONITOR, Citation, KnowledgeBase
 from cds_hooks.prefetch import Gap
-from cds_hooks.services import MEDICATION_KEYS
 
 SUMMARY_LIMIT = 139
 """The specification asks for fewer than 140 characters."""
+LINK_LABEL_LIMIT = 60
+"""Link labels are read at a glance, like a button."""
 EXTENSION_KEY = "org.ketamine-cds"
 TOPIC_SYSTEM = "https://ketamine-cds.org/fhir/CodeSystem/rule"
 OVERRIDE_SYSTEM = "https://ketamine-cds.org/fhir/CodeSystem/override-reason"
 INDICATOR = {AVOID: "critical", HOLD: "warning", MONITOR: "info"}
 ADVICE_WORD = {AVOID: "Avoid", HOLD: "Hold", MONITOR: "Monitor"}
 SOURCE_LABEL = "ketamine-cds knowledge base"
+EVIDENCE_WORDS = {
+    "label": "drug label",
+    "pk-study": "pharmacokinetic studies",
+    "observational": "observational studies",
+    "weak": "weak",
+    "conflicting": "weak, studies conflict",
+    "policy": "weak; a precaution beyond the label",
+}
+"""The evidence grade in a few words, as the card says it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """How findings become cards: a site's choice (``CDS_MONITOR_CARDS``)."""
+
+    combine_monitor: bool = True
+    """Monitor findings for one ordered drug come as one card, one line each; False: one card per rule."""
+
+
+DEFAULT_LAYOUT = Layout()
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,28 +66,65 @@ class UnreadableEntry:
     """The Medication it references but that could not be had: its own gap is told on this entry's line."""
 
 
+@dataclass
+class _Said:
+    """Paragraphs already on a card of this answer: a thing is said once per answer."""
+
+    paragraphs: set[str] = field(default_factory=set)
+
+    def once(self, paragraph: str) -> list[str]:
+        if paragraph in self.paragraphs:
+            return []
+        self.paragraphs.add(paragraph)
+        return [paragraph]
+
+
 def render(
     findings: Sequence[Finding],
     gaps: Sequence[Gap],
     unreadable: Sequence[UnreadableEntry],
     kb: KnowledgeBase,
+    layout: Layout = DEFAULT_LAYOUT,
 ) -> list[dict[str, Any]]:
-    """Advice cards, most severe first, then one notice card when some data could not be checked."""
-    cards = [_advice_card(finding, kb) for finding in findings]
+    """Advice cards, most severe first (Monitor findings of one ordered drug on one card, unless the layout says
+    otherwise), then one notice card when something that could change the advice could not be read."""
+    said = _Said()
+    cards = []
+    for group in _groups(findings, layout):
+        if len(group) == 1:
+            cards.append(_advice_card(group[0], kb, said))
+        else:
+            cards.append(_monitor_card(group, kb, said))
     if gaps or unreadable:
-        cards.append(_notice_card(gaps, unreadable, kb))
+        cards.append(_notice_card(gaps, unreadable))
     return cards
 
 
-def _advice_card(finding: Finding, kb: KnowledgeBase) -> dict[str, Any]:
+def _groups(findings: Sequence[Finding], layout: Layout) -> list[list[Finding]]:
+    """One group per Avoid or Hold finding; the Monitor findings of each ordered drug together (in place of the
+    first of them), or one group each when the layout asks for a card per rule."""
+    groups: list[list[Finding]] = []
+    monitor: dict[str, list[Finding]] = {}
+    for finding in findings:
+        if finding.advice == MONITOR and layout.combine_monitor:
+            if finding.ordered.name not in monitor:
+                monitor[finding.ordered.name] = []
+                groups.append(monitor[finding.ordered.name])
+            monitor[finding.ordered.name].append(finding)
+        else:
+            groups.append([finding])
+    return groups
+
+
+def _advice_card(finding: Finding, kb: KnowledgeBase, said: _Said) -> dict[str, Any]:
     rule, advice = finding.rule, finding.advice
     card: dict[str, Any] = {
         "uuid": str(new_uuid()),
         "summary": summary(ADVICE_WORD[advice], finding.ordered.label, [i.label for i in finding.implicated],
                            rule.summary),
         "indicator": INDICATOR[advice],
-        "detail": _detail(finding, kb),
-        "source": _source(rule, kb),
+        "detail": _detail(finding, kb, said),
+        "source": _source(rule.citations, rule.topic, rule.id),
     }
     reference = finding.ordered.order.reference
     if advice == AVOID and reference:
@@ -80,15 +143,19 @@ def _advice_card(finding: Finding, kb: KnowledgeBase) -> dict[str, Any]:
             }
         ]
         card["selectionBehavior"] = "at-most-one"
-    reasons = [reason for reason in kb.override_reasons.get(advice, ()) if rule.kind in reason.applies_to]
+    reasons = [
+        reason for reason in kb.override_reasons.get(advice, ())
+        if rule.kind in reason.applies_to
+        and (reason.ordered_context != "anaesthesia" or finding.ordered.anaesthesia)
+    ]
     if advice in (AVOID, HOLD) and reasons:
         card["overrideReasons"] = [
             {"system": OVERRIDE_SYSTEM, "code": reason.code, "display": reason.display} for reason in reasons
         ]
-    links = _links(rule)
+    links = _links(rule.citations)
     if links:
         card["links"] = links
-    card["extension"] = {EXTENSION_KEY: _extension(finding, kb)}
+    card["extension"] = {EXTENSION_KEY: {**_finding_extension(finding), **_common_extension(finding, kb)}}
     return card
 
 
@@ -113,87 +180,155 @@ def summary(word: str, ordered: str, names: Iterable[str], reason: str) -> str:
     return _cut(f"{text}: {reason}")
 
 
-def _cut(text: str) -> str:
-    return text if len(text) <= SUMMARY_LIMIT else text[: SUMMARY_LIMIT - 1].rstrip() + "…"
+def _cut(text: str, limit: int = SUMMARY_LIMIT) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip(" ,;:") + "…"
 
 
-def _detail(finding: Finding, kb: KnowledgeBase) -> str:
-    rule, word = finding.rule, ADVICE_WORD[finding.advice]
-    lines = [f"**{word}**: {finding.ordered.label} with:", ""]
-    lines.extend(_implicated_line(item, finding.advice) for item in finding.implicated)
-    lines += ["", f"**What to do:** {_management(finding)}", "", f"**Why:** {rule.consequence} {rule.mechanism}"]
-    lines += ["", f"**Monitor:** {rule.monitoring}", "", f"**Timing:** {rule.timing}"]
-    if rule.label_note:
-        lines += ["", f"**Compared with the label:** {rule.label_note}"]
-    if rule.site_note:
-        lines += ["", f"**Site policy:** {rule.site_note}"]
-    for note in finding.notes:
-        lines += ["", f"**Note:** {note}"]
-    grade = rule.evidence.grade
-    strength = "weak" if rule.evidence.weak else "established"
-    grading = grade if grade == strength else f"{grade}, {strength}"
-    lines += ["", f"**Evidence ({grading}):** {rule.evidence.summary}"]
-    sources = "; ".join(f"[{c.label}]({c.url})" if c.url else c.label for c in rule.citations)
-    lines += ["", f"**Sources:** {sources}", "", f"Knowledge base {kb.version}, rule `{rule.id}`."]
-    return "\n".join(lines)
+def _detail(finding: Finding, kb: KnowledgeBase, said: _Said) -> str:
+    """What to do now first; then with what, why, what to monitor, timing, the label, site policy, notes and the
+    evidence grade in a few words."""
+    rule = finding.rule
+    text = kb.text(rule, finding.advice, finding.modifier, finding.site_set)
+    paragraphs = [f"**{ADVICE_WORD[finding.advice]}:** {text.action}"]
+    paragraphs.append(_with(finding.implicated))
+    paragraphs += said.once(f"**Why:** {rule.consequence} {rule.mechanism}")
+    if text.monitoring:
+        paragraphs += said.once(f"**Monitor:** {text.monitoring}")
+    if text.timing:
+        paragraphs += said.once(f"**Timing:** {text.timing}")
+    if text.label:
+        paragraphs += said.once(f"**Compared with the label:** {text.label}")
+    if finding.site_set and rule.site_note:
+        paragraphs += said.once(f"**Site policy:** {rule.site_note}")
+    for note in _notes(finding):
+        paragraphs += said.once(f"**Note:** {note}")
+    paragraphs += said.once(f"**Evidence:** {EVIDENCE_WORDS[rule.evidence.grade]}.")
+    return "\n\n".join(paragraphs)
 
 
-def _management(finding: Finding) -> str:
-    """The rule's advice for the class, introduced by the exception when a modifying factor changed the advice."""
-    usual = finding.rule.advice[finding.ordered.name]
-    if finding.advice == usual:
-        return finding.rule.management
-    word, usual_word = ADVICE_WORD[finding.advice], ADVICE_WORD.get(usual, usual)
-    return (f"{word} rather than {usual_word.lower()} here, for the reason noted above. For this class in "
-            f"general: {finding.rule.management}")
+def _with(implicated: Sequence[Implicated]) -> str:
+    """``**With:** Xanax 0.5 mg (alprazolam); ordered together in this session``; a list when several."""
+    lines = [_implicated_line(item) for item in implicated]
+    if len(lines) == 1:
+        return f"**With:** {lines[0]}."
+    return "**With:**\n" + "\n".join(f"- {line}" for line in lines)
 
 
-def _implicated_line(item: Implicated, card_advice: str) -> str:
-    record = item.medication or item.condition
-    described = record.label if record is not None and record.label else item.label
-    text = f"- {item.label}"
-    if described and described.lower() != item.label.lower():
-        text += f": {described}"
-    if record is not None and record.reference:
-        text += f" (`{record.reference}`)"
-    if item.advice != card_advice:
-        text += f"; advice for this one: {ADVICE_WORD.get(item.advice, item.advice)}"
-    for note in item.notes:
-        text += f"; {note}"
-    return text
+def _implicated_line(item: Implicated) -> str:
+    """What the EHR calls the record, with the ingredient when its name does not say it: ``Xanax 0.5 mg
+    (alprazolam)``, ``sertraline 100 mg tablet``, ``pregnancy (recorded as Pregnant state, incidental)``."""
+    if item.condition is not None:
+        described = item.condition.label
+        text = item.label
+        if described and described.lower() != item.label.lower():
+            text = f"{item.label} (recorded as {described})"
+    else:
+        described = item.medication.label if item.medication is not None else None
+        names = [match.ingredient.name for match in item.matches]
+        text = described or item.label
+        if described and not all(name in described.lower() for name in names):
+            text = f"{described} ({', '.join(names)})"
+    notes = [note for note in item.notes if not _is_factor_note(item, note)]
+    return "; ".join([text, *notes])
 
 
-def _source(rule: Rule, kb: KnowledgeBase) -> dict[str, Any]:
-    source: dict[str, Any] = {
-        "label": f"{SOURCE_LABEL} {kb.version}",
-        "topic": {"system": TOPIC_SYSTEM, "code": rule.id, "display": rule.topic},
+def _is_factor_note(item: Implicated, note: str) -> bool:
+    return item.modifier is not None and note == item.modifier.note
+
+
+def _notes(finding: Finding) -> list[str]:
+    """The finding's own notes (the serotonin watch) and the notes of the modifying factors that apply."""
+    notes = list(dict.fromkeys(
+        note for item in finding.implicated for note in item.notes
+        if any(note == modifier.note for modifier in finding.rule.modifiers)
+    ))
+    return notes + [note for note in finding.notes if note not in notes]
+
+
+def _monitor_card(findings: Sequence[Finding], kb: KnowledgeBase, said: _Said) -> dict[str, Any]:
+    """One info card for every Monitor finding about one ordered drug: a line per co-medication or condition,
+    with its own action."""
+    ordered = findings[0].ordered
+    names = [item.label for finding in findings for item in finding.implicated]
+    reasons = "; ".join(finding.rule.summary for finding in findings)
+    text = summary("Monitor", ordered.label, names, reasons)
+    if not text.endswith(reasons):
+        text = summary("Monitor", ordered.label, names, f"{len(findings)} interactions, a check for each")
+    lines = [f"**Monitor** each of these with {ordered.label}:"]
+    for finding in findings:
+        advice_text = kb.text(finding.rule, MONITOR, finding.modifier, finding.site_set)
+        implicated = ", ".join(_implicated_line(item) for item in finding.implicated)
+        lines.append(f"- **{implicated}** ({finding.rule.summary}): {advice_text.action}")
+    paragraphs = ["\n".join(lines)]
+    for finding in findings:
+        if finding.site_set and finding.rule.site_note:
+            paragraphs += said.once(f"**Site policy:** {finding.rule.site_note}")
+        for note in _notes(finding):
+            paragraphs += said.once(f"**Note:** {note}")
+    grades = list(dict.fromkeys(EVIDENCE_WORDS[finding.rule.evidence.grade] for finding in findings))
+    paragraphs += said.once(f"**Evidence:** {' / '.join(grades)}.")
+    citations = tuple(dict.fromkeys(c for finding in findings for c in finding.rule.citations))
+    card: dict[str, Any] = {
+        "uuid": str(new_uuid()),
+        "summary": text,
+        "indicator": INDICATOR[MONITOR],
+        "detail": "\n\n".join(paragraphs),
+        "source": _source(citations, "Co-medications and conditions to monitor", "monitor"),
     }
-    url = next((c.url for c in rule.citations if c.url), None)
-    if url:
-        source["url"] = url
+    links = _links(citations)
+    if links:
+        card["links"] = links
+    extension = _common_extension(findings[0], kb)
+    extension["findings"] = [_finding_extension(finding) for finding in findings]
+    card["extension"] = {EXTENSION_KEY: extension}
+    return card
+
+
+def _source(citations: Sequence[Citation], topic: str, code: str) -> dict[str, Any]:
+    """The first public source with its own label and URL; the knowledge base, without a URL, when none."""
+    cited = next((citation for citation in citations if citation.url and citation.kind != "project"), None)
+    source: dict[str, Any] = {
+        "label": _cut(cited.label, LINK_LABEL_LIMIT) if cited else SOURCE_LABEL,
+        "topic": {"system": TOPIC_SYSTEM, "code": code, "display": topic},
+    }
+    if cited is not None and cited.url:
+        source["url"] = cited.url
     return source
 
 
-def _links(rule: Rule) -> list[dict[str, str]]:
+def _links(citations: Sequence[Citation]) -> list[dict[str, str]]:
     return [
-        {"label": _cut(citation.label), "url": citation.url, "type": "absolute"}
-        for citation in rule.citations
-        if citation.url
+        {"label": _cut(citation.label, LINK_LABEL_LIMIT), "url": citation.url, "type": "absolute"}
+        for citation in citations
+        if citation.url and citation.kind != "project"
     ]
 
 
-def _extension(finding: Finding, kb: KnowledgeBase) -> dict[str, Any]:
+def _common_extension(finding: Finding, kb: KnowledgeBase) -> dict[str, Any]:
     ordered = {"name": finding.ordered.name}
     if finding.ordered.order.reference:
         ordered["reference"] = finding.ordered.order.reference
-    return {
-        "advice": finding.advice,
+    return {"advice": finding.advice, "knowledgeVersion": kb.version, "orderedDrug": ordered}
+
+
+def _finding_extension(finding: Finding) -> dict[str, Any]:
+    """Everything about one finding a system or an audit needs and a clinician does not: rule, evidence,
+    citations, the factor that changed the advice, the implicated records with their FHIR references."""
+    extension: dict[str, Any] = {
         "ruleId": finding.rule.id,
-        "knowledgeVersion": kb.version,
+        "advice": finding.advice,
+        "findingKey": finding.key,
         "evidenceGrade": finding.rule.evidence.grade,
-        "orderedDrug": ordered,
+        "evidence": finding.rule.evidence.summary,
+        "citations": [citation.id for citation in finding.rule.citations],
         "implicated": [entry for item in finding.implicated for entry in _implicated_entries(item)],
     }
+    modifier = finding.modifier
+    if modifier is not None:
+        extension["modifier"] = {"id": modifier.id, **({"evidence": modifier.evidence} if modifier.evidence else {})}
+    if finding.site_set:
+        extension["sitePolicy"] = True
+    return extension
 
 
 def _implicated_entries(item: Implicated) -> list[dict[str, str]]:
@@ -213,23 +348,21 @@ def _implicated_entries(item: Implicated) -> list[dict[str, str]]:
     return entries
 
 
-def _notice_card(
-    gaps: Sequence[Gap], unreadable: Sequence[UnreadableEntry], kb: KnowledgeBase
-) -> dict[str, Any]:
-    medication_gap = any(gap.key in MEDICATION_KEYS for gap in gaps)
-    if medication_gap:
-        headline = "Interaction check incomplete: medications could not be read from the EHR"
-    elif gaps:
-        headline = f"Interaction check incomplete: {gaps[0].what} could not be read from the EHR"
-    else:
-        count = len(unreadable)
-        headline = f"Interaction check incomplete: {count} record{'' if count == 1 else 's'} could not be read"
-    lines = ["Some of the patient's data could not be checked for interactions with ketamine or esketamine:", ""]
+def _notice_card(gaps: Sequence[Gap], unreadable: Sequence[UnreadableEntry]) -> dict[str, Any]:
+    """One card saying what could not be read, of every kind, and why; after the advice cards."""
     told_with_entry = {entry.missing: None for entry in unreadable if entry.missing}
+    lines = ["Some of the patient's data could not be checked for interactions with ketamine or esketamine:", ""]
+    sources: list[str] = []
+    records = len(unreadable)
     for gap in gaps:
         if gap.medication_read and gap.key in told_with_entry:
             told_with_entry[gap.key] = gap.reason
+            continue
+        if gap.medication_read:
+            records += 1
+            lines.append(f"- A referenced medication: {gap.reason}.")
         else:
+            sources.append(gap.what)
             lines.append(f"- {gap.what[:1].upper()}{gap.what[1:]}: {gap.reason}.")
     for entry in unreadable:
         text = f"- {_entry_name(entry)}: {entry.problem}"
@@ -238,21 +371,46 @@ def _notice_card(
         if entry.names:
             text += f" It appears to name {', '.join(entry.names)}, which has an interaction rule."
         lines.append(text)
-    lines += ["", "Review these medications and conditions by hand before signing; the cards shown cover only "
-                  "what could be read.", "", f"Knowledge base {kb.version}."]
+    lines += ["", "Review these by hand before signing; the cards shown cover only what could be read."]
     return {
         "uuid": str(new_uuid()),
-        "summary": _cut(headline),
+        "summary": _cut(_notice_summary(sources, records)),
         "indicator": "warning",
         "detail": "\n".join(lines),
-        "source": {"label": f"{SOURCE_LABEL} {kb.version}"},
-        "extension": {EXTENSION_KEY: {"notice": "data-incomplete", "knowledgeVersion": kb.version}},
+        "source": {"label": SOURCE_LABEL},
+        "extension": {EXTENSION_KEY: {
+            "notice": "data-incomplete",
+            "notRead": [
+                *({"data": gap.key, "reason": gap.reason} for gap in gaps),
+                *({"reference": entry.reference, "problem": entry.problem} for entry in unreadable if entry.reference),
+            ],
+        }},
     }
 
 
+def _notice_summary(sources: Sequence[str], records: int) -> str:
+    """``Interaction check incomplete: medication orders, conditions and 2 records could not be read``.
+
+    >>> _notice_summary(["medication orders", "medication statements"], 0)
+    'Interaction check incomplete: medications could not be read from the EHR'
+    >>> _notice_summary(["medication orders", "conditions"], 1)
+    'Interaction check incomplete: medication orders, conditions and 1 record could not be read'
+    """
+    parts = list(dict.fromkeys(sources))
+    if "medication orders" in parts and "medication statements" in parts:
+        parts = ["medications", *(part for part in parts if not part.startswith("medication "))]
+    where = "" if records else " from the EHR"
+    if records:
+        parts.append(f"{records} record{'' if records == 1 else 's'}")
+    listed = parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+    return f"Interaction check incomplete: {listed} could not be read{where}"
+
+
 def _entry_name(entry: UnreadableEntry) -> str:
-    """``Xanax 1 mg (`MedicationRequest/7`)``, or whichever of the two is known."""
-    reference = f"`{entry.reference}`" if entry.reference else None
-    if entry.label and reference:
-        return f"{entry.label} ({reference})"
-    return entry.label or reference or "A record"
+    """What the EHR calls the record, or its kind when it names nothing (its reference is in the extension)."""
+    if entry.label:
+        return entry.label
+    kind = (entry.reference or "").partition("/")[0]
+    return {"MedicationRequest": "A medication order", "MedicationStatement": "A medication statement",
+            "Condition": "A condition"}.get(kind, "A record") + " with no name"
+

@@ -51,13 +51,15 @@ class Implicated:
     matches: tuple[IngredientMatch, ...] = ()
     condition: ConditionFact | None = None
     kind: str | None = None
-    """What the value set calls a condition, to name one recorded by code alone."""
+    """What the value set calls a condition (its short name): how the summary names it."""
+    modifier: Modifier | None = None
+    """The modifying factor that decided this item's advice, if one did."""
 
     @property
     def label(self) -> str:
         """``sertraline``; ``Nardil (phenelzine)``; ``Adderall (amphetamine, dextroamphetamine)``; a condition."""
         if self.condition is not None:
-            return self.condition.label or self.kind or "recorded condition"
+            return self.kind or self.condition.label or "recorded condition"
         terms = {match.term.lower() for match in self.matches if match.term}
         names = [match.ingredient.name for match in self.matches]
         if len(self.matches) > 1 and len(terms) == 1:
@@ -73,6 +75,26 @@ class Finding:
     advice: str
     implicated: tuple[Implicated, ...]
     notes: tuple[str, ...] = ()
+
+    @property
+    def modifier(self) -> Modifier | None:
+        """The modifying factor behind the finding's advice; None when the rule's (or site's) own advice stands
+        for some co-medication or condition with that advice."""
+        deciding = [item for item in self.implicated if item.advice == self.advice]
+        return None if any(item.modifier is None for item in deciding) else deciding[0].modifier
+
+    @property
+    def site_set(self) -> bool:
+        """The site override set this advice (no modifying factor changed it)."""
+        return self.ordered.name in self.rule.site_changed and self.modifier is None
+
+    @property
+    def key(self) -> str:
+        """What makes two findings the same for a clinician: rule, ordered drug, advice and what is implicated
+        (ingredients, or the condition's kind). Used to tell an alert already shown."""
+        names = sorted({match.ingredient.name for item in self.implicated for match in item.matches}
+                       | {f"condition:{item.label.lower()}" for item in self.implicated if item.condition})
+        return "|".join((self.rule.id, self.ordered.name, self.advice, *names))
 
 
 def find_ordered_drugs(orders: Iterable[MedicationFact], kb: KnowledgeBase) -> list[OrderedDrug]:
@@ -154,10 +176,11 @@ def _implicated_medications(
         counts, timing_note = _counts(fact, rule, now)
         if not counts:
             continue
-        advice, notes = _advice(rule, drug, fact, matches)
+        advice, notes, modifier = _advice(rule, drug, fact, matches)
         if advice == NONE:
             continue
-        found.append(Implicated(advice, (*notes, *filter(None, [timing_note])), medication=fact, matches=matches))
+        found.append(Implicated(advice, (*notes, *filter(None, [timing_note])), medication=fact, matches=matches,
+                                modifier=modifier))
     return found
 
 
@@ -184,15 +207,18 @@ def _counts(fact: MedicationFact, rule: Rule, now: datetime) -> tuple[bool, str 
 
 
 def _advice(
-    rule: Rule, drug: OrderedDrug, fact: MedicationFact, matches: tuple[IngredientMatch, ...]
-) -> tuple[str, list[str]]:
-    advice = rule.advice[drug.name]
+    rule: Rule, drug: OrderedDrug, fact: MedicationFact | None, matches: tuple[IngredientMatch, ...]
+) -> tuple[str, list[str], Modifier | None]:
+    """The advice for one co-medication or condition, the notes of the factors that apply, and the factor that
+    set the advice (the last one that changed it)."""
+    advice, deciding = rule.advice[drug.name], None
     notes = []
     for modifier in rule.modifiers:
         if _applies(modifier, drug, fact, matches):
-            advice = modifier.advice.get(drug.name, advice)
-            notes.append(f"{modifier.note} Evidence: {modifier.evidence}." if modifier.evidence else modifier.note)
-    return advice, notes
+            if drug.name in modifier.advice:
+                advice, deciding = modifier.advice[drug.name], modifier
+            notes.append(modifier.note)
+    return advice, notes, deciding
 
 
 def _applies(
@@ -221,10 +247,11 @@ def _implicated_conditions(
             continue
         if not valueset.matches(condition):
             continue
-        advice, notes = _advice(rule, drug, None, ())
+        advice, notes, modifier = _advice(rule, drug, None, ())
         if advice != NONE:
             history = () if condition.active else ("recorded as a past condition; a history counts",)
-            found.append(Implicated(advice, (*notes, *history), condition=condition, kind=valueset.title))
+            found.append(Implicated(advice, (*notes, *history), condition=condition, kind=valueset.name,
+                                    modifier=modifier))
     return found
 
 

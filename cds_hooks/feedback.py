@@ -176,10 +176,13 @@ def card_origin(card: Mapping[str, Any]) -> CardOrigin | None:
     if not isinstance(uuid, str) or not uuid:
         return None
     extension = card.get("extension", {}).get(EXTENSION_KEY, {})
+    rule_id = extension.get("ruleId")
+    if rule_id is None and extension.get("findings"):  # a Monitor card of several rules: recorded under them all
+        rule_id = ",".join(finding["ruleId"] for finding in extension["findings"])[:128]
     return CardOrigin(
         uuid=uuid,
         knowledge_version=str(extension.get("knowledgeVersion", "")),
-        rule_id=extension.get("ruleId"),
+        rule_id=rule_id,
         advice=extension.get("advice"),
         notice=extension.get("notice"),
     )

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from cds_hooks import cards, engine, fhir_json
+from cds_hooks import cards, conditions, engine, fhir_json, medications
 from cds_hooks.cards import UnreadableEntry
 from cds_hooks.conditions import ConditionFact, read_condition
-from cds_hooks.engine import OrderedDrug
+from cds_hooks.engine import Finding, OrderedDrug
 from cds_hooks.errors import DataUnavailable
 from cds_hooks.knowledge.model import ORDERED_DRUGS, KnowledgeBase
 from cds_hooks.medications import (
@@ -32,7 +32,7 @@ from cds_hooks.prefetch import Gap, PatientData, plan
 from cds_hooks.protocol import HookRequest
 from cds_hooks.services import ServiceDefinition
 from cds_hooks.terminology import CodeResolver
-from cds_hooks.validation import validation_problem
+from cds_hooks.validation import validate
 
 Fetcher = Callable[[HookRequest, Mapping[str, str]], "Mapping[str, FetchResult]"]
 """Runs queries against the request's fhirServer, key -> result. A query is a search or read relative to
@@ -40,6 +40,36 @@ fhirServer (``MedicationRequest?patient=1``, ``Medication/7``) or an absolute ne
 
 _MEDICATION_TYPES = ("MedicationRequest", "MedicationStatement")
 _ORDERED_NAMES = frozenset(ORDERED_DRUGS)
+_READ_ELEMENTS = {
+    "MedicationRequest": medications.READ_ELEMENTS,
+    "MedicationStatement": medications.READ_ELEMENTS,
+    "Condition": conditions.READ_ELEMENTS,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Flaw:
+    """A resource that is not valid FHIR although everything the advice rests on was read from it: not worth a
+    clinician's attention, but worth the operator's (logged and counted, never shown)."""
+
+    resource_type: str
+    elements: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """What one check found: findings, the data that could not be had or read, and harmless structural flaws."""
+
+    findings: list[Finding]
+    gaps: Sequence[Gap] = ()
+    unreadable: Sequence[UnreadableEntry] = ()
+    flaws: Sequence[Flaw] = ()
+
+    def cards(self, kb: KnowledgeBase, findings: Sequence[Finding] | None = None,
+              layout: cards.Layout = cards.DEFAULT_LAYOUT) -> list[dict[str, Any]]:
+        """The answer's cards; ``findings`` in place of the assessment's own when some were held back."""
+        shown = self.findings if findings is None else findings
+        return cards.render(shown, self.gaps, self.unreadable, kb, layout)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +113,7 @@ def ketamine_orders(request: HookRequest, kb: KnowledgeBase, resolver: CodeResol
             for resource in fhir_json.bundle_resources(value):
                 index.add(resource)
         drafts = [(resource, identify(resource, kb.terminology, index, resolver)) for resource in orders]
+    drafts = [(resource, drug) for resource, drug in drafts if not drug.names_nothing]
     selections = request.context.selections
     selected = [
         (resource, drug)
@@ -143,25 +174,36 @@ def check(
     fetch: Fetcher | None = None,
     resolver: CodeResolver | None = None,
 ) -> list[dict[str, Any]]:
-    """The cards for a call whose draft orders include ketamine or esketamine."""
+    """The cards for a call whose draft orders include ketamine or esketamine, every finding shown."""
+    return assess(request, definition, kb, drafts, now, fetch, resolver).cards(kb)
+
+
+def assess(
+    request: HookRequest,
+    definition: ServiceDefinition,
+    kb: KnowledgeBase,
+    drafts: DraftOrders,
+    now: datetime,
+    fetch: Fetcher | None = None,
+    resolver: CodeResolver | None = None,
+) -> Assessment:
+    """Everything a call whose draft orders include ketamine or esketamine finds, before any is held back."""
     unreadable_drafts = [
         UnreadableEntry(draft.reference, draft.label, f"draft order: {draft.problem}")
         for draft in drafts.others
         if draft.problem and draft.status != EXCLUDED
     ]
     if drafts.selections_only:
-        findings = engine.evaluate(drafts.ordered, drafts.others, [], kb, now)
-        return cards.render(findings, [], unreadable_drafts, kb) if findings or unreadable_drafts else []
+        return Assessment(engine.evaluate(drafts.ordered, drafts.others, [], kb, now), (), unreadable_drafts)
     data = gather(request, definition, fetch, drafts.index)
-    unreadable = [
-        UnreadableEntry(drug.order.reference, drug.order.label, f"{problem}; checked as far as it could be read")
-        for drug in drafts.ordered
-        if (problem := validation_problem(drug.order.source))
-    ]
+    unreadable: list[UnreadableEntry] = []
+    flaws: list[Flaw] = []
+    for drug in drafts.ordered:
+        _checked(drug.order.source, drug.order, (), unreadable, flaws)
     unreadable += unreadable_drafts
-    medications, conditions = _facts(data, kb, drafts.index, resolver, unreadable)
-    findings = engine.evaluate(drafts.ordered, [*drafts.others, *medications], conditions, kb, now)
-    return cards.render(findings, data.gaps, unreadable, kb)
+    medication_facts, condition_facts = _facts(data, kb, drafts.index, resolver, unreadable, flaws)
+    findings = engine.evaluate(drafts.ordered, [*drafts.others, *medication_facts], condition_facts, kb, now)
+    return Assessment(findings, data.gaps, unreadable, flaws)
 
 
 def gather(
@@ -215,10 +257,11 @@ def _facts(
     index: MedicationIndex,
     resolver: CodeResolver | None,
     unreadable: list[UnreadableEntry],
+    flaws: list[Flaw],
 ) -> tuple[list[MedicationFact], list[ConditionFact]]:
     """Read every record cheaply; validate with FHIR models only those that could change a card."""
     relevant = kb.interacting_ingredients
-    medications, conditions = [], []
+    medication_facts, condition_facts = [], []
     for resource in data.all_resources():
         kind = resource.get("resourceType")
         if kind in _MEDICATION_TYPES:
@@ -232,27 +275,38 @@ def _facts(
             if fact.problem:
                 unreadable.append(UnreadableEntry(fact.reference, fact.label, fact.problem, names, fact.missing))
             elif names:
-                medications.append(_checked(resource, fact, names, unreadable))
+                medication_facts.append(_checked(resource, fact, names, unreadable, flaws))
         elif kind == "Condition":
             condition = read_condition(resource)
             if condition is None:
                 continue
             names = tuple(s.title for s in kb.condition_valuesets.values() if s.matches(condition))
             if names:
-                conditions.append(_checked(resource, condition, names, unreadable))
-    return medications, conditions
+                condition_facts.append(_checked(resource, condition, names, unreadable, flaws))
+    return medication_facts, condition_facts
 
 
 _Fact = TypeVar("_Fact", MedicationFact, ConditionFact)
 
 
 def _checked(
-    resource: Mapping[str, Any], fact: _Fact, names: Sequence[str], unreadable: list[UnreadableEntry]
+    resource: Mapping[str, Any],
+    fact: _Fact,
+    names: Sequence[str],
+    unreadable: list[UnreadableEntry],
+    flaws: list[Flaw],
 ) -> _Fact:
     """The fact, after FHIR validation of its resource. An invalid resource that names an interacting drug or
-    condition is still evaluated (a flaw elsewhere in it must not hide an MAOI) and is named on the notice card."""
-    problem = validation_problem(resource)
-    if problem is not None:
-        unreadable.append(UnreadableEntry(fact.reference, fact.label, f"{problem}; checked as far as it could be read",
-                                          tuple(names)))
+    condition is still evaluated (a flaw elsewhere in it must not hide an MAOI). It is named on the notice card
+    when the flaw lies where the drug, status, dates or condition were read from (what was read may be wrong);
+    a flaw anywhere else changes nothing that was read, and is only reported to the operator."""
+    verdict = validate(resource)
+    if verdict.problem is None:
+        return fact
+    kind = str(resource.get("resourceType"))
+    if verdict.touches(_READ_ELEMENTS.get(kind, frozenset())):
+        unreadable.append(UnreadableEntry(fact.reference, fact.label,
+                                          f"{verdict.problem}; checked as far as it could be read", tuple(names)))
+    else:
+        flaws.append(Flaw(kind, verdict.fields))
     return fact

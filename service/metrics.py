@@ -104,7 +104,10 @@ def observe_cards(cards: Iterable[Mapping[str, Any]]) -> None:
     """Count cards by the advice and rule their ``org.ketamine-cds`` extension names."""
     for card in cards:
         extension = card.get("extension", {}).get(EXTENSION_KEY, {})
-        if "advice" in extension:
+        if "findings" in extension:  # one Monitor card for several rules: each rule counted
+            for finding in extension["findings"]:
+                _child(CARDS, finding["advice"], finding["ruleId"]).inc()
+        elif "advice" in extension:
             _child(CARDS, extension["advice"], extension.get("ruleId", "")).inc()
         else:
             _child(CARDS, "notice", extension.get("notice", "")).inc()

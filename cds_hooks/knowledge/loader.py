@@ -20,6 +20,8 @@ from cds_hooks.conditions import icd10_key
 from cds_hooks.errors import KnowledgeError, first_error
 from cds_hooks.knowledge import schema
 from cds_hooks.knowledge.model import (
+    NONE,
+    AdviceText,
     Citation,
     ConditionValueSet,
     DrugValueSet,
@@ -69,20 +71,44 @@ def load_knowledge(data_dir: Path = DATA_DIR, overrides: Path | None = None) -> 
         citations=citations,
         terminology=terminology,
         override_reasons={
-            level: tuple(
-                OverrideReason(reason["code"], reason["display"], frozenset(reason["applies_to"]))
-                if "applies_to" in reason
-                else OverrideReason(reason["code"], reason["display"])
-                for reason in reasons
-            )
+            level: tuple(_override_reason(reason) for reason in reasons)
             for level, reasons in manifest["override_reasons"].items()
         },
         anaesthesia_terms=_words(manifest["anaesthesia_terms"]),
         anaesthesia_negation=_negation(**manifest["anaesthesia_negation"]),
         serotonin_watch=SerotoninWatch(**watch) if watch else None,
         local_routes=frozenset(manifest["local_routes"]),
+        generic_texts=_texts(manifest["generic_texts"]),
     )
+    _every_advice_has_text(base, data_dir / "rules")
     return apply_overrides(base, overrides) if overrides else base
+
+
+def _override_reason(data: Mapping[str, Any]) -> OverrideReason:
+    reason = OverrideReason(data["code"], data["display"], ordered_context=data.get("ordered_context"))
+    return replace(reason, applies_to=frozenset(data["applies_to"])) if "applies_to" in data else reason
+
+
+def _texts(data: Mapping[str, Mapping[str, str]]) -> dict[str, AdviceText]:
+    return {level: AdviceText(**text) for level, text in data.items()}
+
+
+def _every_advice_has_text(kb: KnowledgeBase, where: Path) -> None:
+    """Every advice a rule can reach (its own per ordered drug, a modifying factor's, a site's) has a text that
+    fits it: the rule's, the factor's or the site's own, or the knowledge base's plain text for that level. A card
+    must never say "Hold..." under a Monitor summary."""
+    for rule in kb.rules:
+        for drug, advice in rule.advice.items():
+            if advice != NONE and rule.text(advice, site=drug in rule.site_changed) is None \
+                    and advice not in kb.generic_texts:
+                raise KnowledgeError(f"no text for the advice {advice!r} (for {drug}); give the rule texts.{advice} "
+                                     f"or the manifest generic_texts.{advice}", file=str(where / rule.file),
+                                     field=f"texts.{advice}")
+            for number, modifier in enumerate(rule.modifiers):
+                level = modifier.advice.get(drug, NONE)
+                if level != NONE and rule.text(level, modifier) is None and level not in kb.generic_texts:
+                    raise KnowledgeError(f"no text for the advice {level!r} this factor sets (for {drug})",
+                                         file=str(where / rule.file), field=f"modifiers.{number}.text")
 
 
 def apply_overrides(base: KnowledgeBase, path: Path) -> KnowledgeBase:
@@ -100,10 +126,13 @@ def apply_overrides(base: KnowledgeBase, path: Path) -> KnowledgeBase:
             continue
         if change.get("enabled", True) is False:
             continue
-        rules.append(
-            replace(rule, advice={**rule.advice, **change.get("advice", {})}, site_note=change.get("note"))
-        )
-    return replace(base, rules=tuple(rules), site=data["site"])
+        advice = {**rule.advice, **change.get("advice", {})}
+        changed = frozenset(drug for drug, level in advice.items() if level != rule.advice[drug])
+        rules.append(replace(rule, advice=advice, site_note=change.get("note"), site_changed=changed,
+                             site_texts=_texts(change["texts"])))
+    site = replace(base, rules=tuple(rules), site=data["site"])
+    _every_advice_has_text(site, path.parent)
+    return site
 
 
 def _rule(
@@ -142,6 +171,7 @@ def _rule(
                 note=item["note"],
                 advice=item.get("advice", {}),
                 evidence=item.get("evidence"),
+                text=AdviceText(**item["text"]) if "text" in item else None,
             )
         )
     washout = data.get("washout")
@@ -155,19 +185,26 @@ def _rule(
         consequence=data["consequence"],
         seriousness=data["seriousness"],
         mechanism=data["mechanism"],
-        management=data["management"],
-        monitoring=data["monitoring"],
-        timing=data["timing"],
+        texts=_rule_texts(data, path),
         evidence=Evidence(**data["evidence"]),
         citations=tuple(citations[key] for key in data["citations"]),
         topic=data["topic"],
-        label_note=data.get("label_note"),
         washout=_washout(washout) if washout else None,
         history_counts=data["history_counts"],
         comedication_routes=frozenset(data["comedication_routes"]),
         modifiers=tuple(modifiers),
         file=path.name,
     )
+
+
+def _rule_texts(data: Mapping[str, Any], path: Path) -> dict[str, AdviceText]:
+    """The rule's text per advice level: ``texts``, or (older files) one text for every advice the rule gives."""
+    if data["texts"]:
+        return _texts(data["texts"])
+    if "management" not in data:
+        raise KnowledgeError("a rule needs texts per advice level", file=str(path), field="texts")
+    text = AdviceText(data["management"], data.get("monitoring"), data.get("timing"), data.get("label_note"))
+    return {level: text for level in data["advice"].values() if level != NONE}
 
 
 def _washout(data: Mapping[str, int]) -> Washout:
@@ -202,6 +239,7 @@ def _condition_valuesets(path: Path) -> dict[str, ConditionValueSet]:
         data = _validated(schema.ConditionValueSetSchema(), item, path, prefix=f"{number}.")
         result[data["id"]] = ConditionValueSet(
             id=data["id"], title=data["title"], version=data["version"], source=data["source"],
+            name=data.get("name") or re.split(r"[,(]", data["title"])[0].strip().lower(),
             icd10cm=tuple(icd10_key(code) for code in data["icd10cm"]),
             snomed=frozenset(data["snomed"]),
             text=_words(data["text"]) if data["text"] else None,

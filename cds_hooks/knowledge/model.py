@@ -59,6 +59,8 @@ class ConditionValueSet:
     snomed: frozenset[str]
     text: re.Pattern[str] | None
     exclude: re.Pattern[str] | None = None
+    name: str = ""
+    """The condition's short name as a card's summary says it ("pregnancy", "hypertensive urgency")."""
 
     def matches(self, condition: ConditionFact) -> bool:
         """By code, else by words; the condition's ICD-10-CM codes come in ``icd10_key`` form from
@@ -86,6 +88,18 @@ class When:
 
 
 @dataclass(frozen=True, slots=True)
+class AdviceText:
+    """What a card says for one advice level: every part fits that advice, never another one."""
+
+    action: str
+    """What to do now, in one or two sentences: the card's first line."""
+    monitoring: str | None = None
+    timing: str | None = None
+    label: str | None = None
+    """How this advice compares with the drug label, when it differs."""
+
+
+@dataclass(frozen=True, slots=True)
 class Modifier:
     id: str
     description: str
@@ -94,6 +108,8 @@ class Modifier:
     advice: Mapping[str, str] = field(default_factory=dict)
     """Advice per ordered drug while this factor holds; empty when the factor only adds a note."""
     evidence: str | None = None
+    text: AdviceText | None = None
+    """What the card says while this factor decides the advice; None: the rule's text for that advice."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,23 +145,32 @@ class Rule:
     consequence: str
     seriousness: str
     mechanism: str
-    management: str
-    monitoring: str
-    timing: str
     evidence: Evidence
     citations: tuple[Citation, ...]
     topic: str
-    label_note: str | None = None
-    """Where this advice differs from the drug label, said plainly on the card."""
     washout: Washout | None = None
     history_counts: bool = False
     """A past (resolved) condition counts too, e.g. a history of intracerebral haemorrhage."""
     comedication_routes: frozenset[str] = frozenset()
     """Only co-medications given by one of these routes count (e.g. nasal corticosteroids); empty: any route."""
     modifiers: tuple[Modifier, ...] = ()
+    texts: Mapping[str, AdviceText] = field(default_factory=dict)
+    """The card's text per advice level this rule can give."""
     site_note: str | None = None
     """Why the site changed this rule, when a site override did."""
+    site_changed: frozenset[str] = frozenset()
+    """The ordered drugs whose advice the site override changed: only their cards carry the site note."""
+    site_texts: Mapping[str, AdviceText] = field(default_factory=dict)
+    """The site's own text per advice level, for the advice it set."""
     file: str = ""
+
+    def text(self, advice: str, modifier: Modifier | None = None, site: bool = False) -> AdviceText | None:
+        """The text of ``advice`` as given by a modifying factor, by the site, or by the rule itself."""
+        if modifier is not None and modifier.text is not None:
+            return modifier.text
+        if site and advice in self.site_texts:
+            return self.site_texts[advice]
+        return self.texts.get(advice)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +179,8 @@ class OverrideReason:
     display: str
     applies_to: frozenset[str] = frozenset({"medication", "condition"})
     """The kinds of rule (``medication``, ``condition``) whose cards offer this reason."""
+    ordered_context: str | None = None
+    """``anaesthesia``: offered only when the ketamine order is anaesthetic or procedural."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,10 +210,19 @@ class KnowledgeBase:
     serotonin_watch: SerotoninWatch | None
     local_routes: frozenset[str] = frozenset()
     """Routes with no systemic effect: a co-medication given only by these counts only for rules that name them."""
+    generic_texts: Mapping[str, AdviceText] = field(default_factory=dict)
+    """A plain text per advice level, for an advice a rule has no text of its own for (a site's, say)."""
     site: str | None = None
 
     def rule(self, rule_id: str) -> Rule | None:
         return next((rule for rule in self.rules if rule.id == rule_id), None)
+
+    def text(self, rule: Rule, advice: str, modifier: Modifier | None = None, site: bool = False) -> AdviceText:
+        """The text a card of ``rule`` shows for ``advice``; the loader has made sure there is one."""
+        text = rule.text(advice, modifier, site) or self.generic_texts.get(advice)
+        if text is None:
+            raise LookupError(f"rule {rule.id} has no text for the advice {advice}")
+        return text
 
     @cached_property
     def interacting_ingredients(self) -> frozenset[str]:

@@ -40,6 +40,27 @@ class OverrideReasonSchema(_Strict):
     display = fields.Str(required=True, validate=_TEXT)
     applies_to = fields.List(fields.Str(validate=validate.OneOf(("medication", "condition"))),
                              validate=validate.Length(min=1))
+    ordered_context = fields.Str(validate=validate.OneOf(("anaesthesia",)))
+
+
+DETAIL_PART_LIMIT = 400
+"""The longest one part of a card's text may be: a card's detail stays short enough to take in at a glance."""
+
+
+class AdviceTextSchema(_Strict):
+    action = fields.Str(required=True, validate=validate.Length(min=1, max=240))
+    monitoring = fields.Str(validate=validate.Length(min=1, max=DETAIL_PART_LIMIT))
+    timing = fields.Str(validate=validate.Length(min=1, max=DETAIL_PART_LIMIT))
+    label = fields.Str(validate=validate.Length(min=1, max=DETAIL_PART_LIMIT))
+
+
+def _texts_map() -> fields.Dict:
+    """Text per advice level (``avoid``, ``hold``, ``monitor``)."""
+    return fields.Dict(
+        keys=fields.Str(validate=validate.OneOf(ADVICE_LEVELS[:-1])),
+        values=fields.Nested(AdviceTextSchema),
+        load_default=dict,
+    )
 
 
 class SerotoninWatchSchema(_Strict):
@@ -67,6 +88,7 @@ class ManifestSchema(_Strict):
     )
     serotonin_watch = fields.Nested(SerotoninWatchSchema)
     local_routes = fields.List(fields.Str(validate=validate.OneOf(ROUTES)), load_default=list)
+    generic_texts = _texts_map()
     citations = fields.Dict(keys=fields.Str(validate=_ID), values=fields.Nested(CitationSchema), required=True)
 
 
@@ -81,6 +103,7 @@ class DrugValueSetSchema(_Strict):
 class ConditionValueSetSchema(_Strict):
     id = fields.Str(required=True, validate=_ID)
     title = fields.Str(required=True, validate=_TEXT)
+    name = fields.Str(validate=validate.Length(min=1, max=40))
     version = fields.Str(required=True, validate=_TEXT)
     source = fields.Str(required=True, validate=_TEXT)
     icd10cm = fields.List(fields.Str(validate=_TEXT), load_default=list)
@@ -114,6 +137,7 @@ class ModifierSchema(_Strict):
     advice = _advice_map(required=False)
     note = fields.Str(required=True, validate=_TEXT)
     evidence = fields.Str(validate=_TEXT)
+    text = fields.Nested(AdviceTextSchema)
 
 
 class EvidenceSchema(_Strict):
@@ -142,9 +166,10 @@ class RuleSchema(_Strict):
     consequence = fields.Str(required=True, validate=_TEXT)
     seriousness = fields.Str(required=True, validate=validate.OneOf(("serious", "moderate", "minor")))
     mechanism = fields.Str(required=True, validate=_TEXT)
-    management = fields.Str(required=True, validate=_TEXT)
-    monitoring = fields.Str(required=True, validate=_TEXT)
-    timing = fields.Str(required=True, validate=_TEXT)
+    management = fields.Str(validate=_TEXT)
+    monitoring = fields.Str(validate=_TEXT)
+    timing = fields.Str(validate=_TEXT)
+    texts = _texts_map()
     evidence = fields.Nested(EvidenceSchema, required=True)
     label_note = fields.Str(validate=_TEXT)
     citations = fields.List(fields.Str(validate=_ID), required=True, validate=validate.Length(min=1))
@@ -164,6 +189,7 @@ class RuleOverrideSchema(_Strict):
     enabled = fields.Bool()
     advice = _advice_map(required=False)
     note = fields.Str(validate=_TEXT)
+    texts = _texts_map()
 
 
 class SiteOverridesSchema(_Strict):

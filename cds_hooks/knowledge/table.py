@@ -76,7 +76,7 @@ def _also(rule: Rule) -> list[str]:
         if modifier.advice:
             changes = ", ".join(f"{drug} {advice}" for drug, advice in modifier.advice.items())
             notes.append(f"{modifier.description}: {changes}")
-    if rule.label_note:
+    if any(text.label for text in rule.texts.values()):
         notes.append("the card compares the advice with the label")
     return notes
 
