@@ -26,7 +26,7 @@ sandbox-deps:
 	else echo "npm not found: the tests that need the sandbox FHIR server will be skipped"; fi
 
 sandbox: $(STAMP) $(SANDBOX_STAMP)
-	$(BIN)/python -m service.fhir_sandbox
+	$(BIN)/python -m service.fhir.sandbox
 
 test: $(STAMP) sandbox-deps
 	$(BIN)/ruff check .

@@ -40,7 +40,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from bench.scenarios import SCENARIOS, order_sign
-from service.fhir_sandbox import FhirSandbox, SandboxUnavailable, seed_bundle, without_prefetch
+from service.fhir.sandbox import FhirSandbox, SandboxUnavailable, seed_bundle, without_prefetch
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN_CONF = ROOT / "service" / "gunicorn_conf.py"

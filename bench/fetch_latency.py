@@ -24,8 +24,8 @@ from flask.testing import FlaskClient
 
 from service import create_app
 from service.config import Settings
-from service.fhir_client import FhirClient
-from service.fhir_sandbox import FhirSandbox, fixture_requests, seed_bundle, without_prefetch
+from service.fhir.client import FhirClient
+from service.fhir.sandbox import FhirSandbox, fixture_requests, seed_bundle, without_prefetch
 from service.runtime import EXTENSION
 
 BUDGET_SECONDS = 10.0

@@ -17,15 +17,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cds_hooks.engine import Finding, Implicated
-from cds_hooks.ids import new_uuid
+from cds_hooks.facts import UnreadableEntry
+from cds_hooks.gaps import Gap
+from cds_hooks.ids import EXTENSION_KEY, new_uuid
 from cds_hooks.knowledge.model import AVOID, HOLD, MONITOR, Citation, KnowledgeBase
-from cds_hooks.prefetch import Gap
 
 SUMMARY_LIMIT = 139
 """The specification asks for fewer than 140 characters."""
 LINK_LABEL_LIMIT = 60
 """Link labels are read at a glance, like a button."""
-EXTENSION_KEY = "org.ketamine-cds"
 TOPIC_SYSTEM = "https://ketamine-cds.org/fhir/CodeSystem/rule"
 OVERRIDE_SYSTEM = "https://ketamine-cds.org/fhir/CodeSystem/override-reason"
 INDICATOR = {AVOID: "critical", HOLD: "warning", MONITOR: "info"}
@@ -51,19 +51,6 @@ class Layout:
 
 
 DEFAULT_LAYOUT = Layout()
-
-
-@dataclass(frozen=True, slots=True)
-class UnreadableEntry:
-    """A record that could matter but could not be read (invalid FHIR, or no medication), named for the card."""
-
-    reference: str | None
-    label: str | None
-    problem: str
-    names: tuple[str, ...] = ()
-    """Interacting ingredients or conditions it seems to name."""
-    missing: str | None = None
-    """The Medication it references but that could not be had: its own gap is told on this entry's line."""
 
 
 @dataclass

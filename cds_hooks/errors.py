@@ -1,7 +1,7 @@
 """The domain's exceptions.
 
 Each has a stable ``code`` (never reused) so logs, OperationOutcomes and tests can name a failure without
-matching message text. The HTTP layer maps them to status codes in one place (``service/errors.py``).
+matching message text. The HTTP layer maps them to status codes in one place (``service/http/errors.py``).
 """
 
 from __future__ import annotations

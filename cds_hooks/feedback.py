@@ -16,8 +16,8 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from cds_hooks.cards import EXTENSION_KEY
 from cds_hooks.errors import InvalidRequest, first_error
+from cds_hooks.ids import EXTENSION_KEY
 
 ACCEPTED, OVERRIDDEN = "accepted", "overridden"
 MAX_ITEMS = 1000

@@ -18,6 +18,9 @@ import os
 import time
 import uuid
 
+EXTENSION_KEY = "org.ketamine-cds"
+"""The key of the extension that carries, on every card, what produced it (rule, advice, knowledge version)."""
+
 BLOCK = 256
 """Ids whose random part one system call fetches."""
 

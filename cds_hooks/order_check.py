@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from cds_hooks import cards, conditions, engine, fhir_json, medications
-from cds_hooks.cards import UnreadableEntry
-from cds_hooks.conditions import ConditionFact, read_condition
+from cds_hooks import cards, engine, fhir_json
 from cds_hooks.engine import Finding, OrderedDrug
 from cds_hooks.errors import DataUnavailable
+from cds_hooks.facts import MEDICATION_TYPES, Flaw, UnreadableEntry, checked, patient_facts
+from cds_hooks.gaps import Gap
 from cds_hooks.knowledge.model import ORDERED_DRUGS, KnowledgeBase
 from cds_hooks.medications import (
     EXCLUDED,
@@ -23,37 +23,20 @@ from cds_hooks.medications import (
     MedicationFact,
     MedicationIndex,
     identify,
-    identify_relevant,
     read_medication,
     status_of,
     unresolved_references,
 )
-from cds_hooks.prefetch import Gap, PatientData, plan
+from cds_hooks.prefetch import PatientData, plan
 from cds_hooks.protocol import HookRequest
 from cds_hooks.services import ServiceDefinition
 from cds_hooks.terminology import CodeResolver
-from cds_hooks.validation import validate
 
 Fetcher = Callable[[HookRequest, Mapping[str, str]], "Mapping[str, FetchResult]"]
 """Runs queries against the request's fhirServer, key -> result. A query is a search or read relative to
 fhirServer (``MedicationRequest?patient=1``, ``Medication/7``) or an absolute next-page URL."""
 
-_MEDICATION_TYPES = ("MedicationRequest", "MedicationStatement")
 _ORDERED_NAMES = frozenset(ORDERED_DRUGS)
-_READ_ELEMENTS = {
-    "MedicationRequest": medications.READ_ELEMENTS,
-    "MedicationStatement": medications.READ_ELEMENTS,
-    "Condition": conditions.READ_ELEMENTS,
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Flaw:
-    """A resource that is not valid FHIR although everything the advice rests on was read from it: not worth a
-    clinician's attention, but worth the operator's (logged and counted, never shown)."""
-
-    resource_type: str
-    elements: frozenset[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +88,7 @@ def ketamine_orders(request: HookRequest, kb: KnowledgeBase, resolver: CodeResol
     orders = [
         resource
         for resource in bundle_resources
-        if isinstance(resource, dict) and resource.get("resourceType") in _MEDICATION_TYPES
+        if isinstance(resource, dict) and resource.get("resourceType") in MEDICATION_TYPES
     ]
     drafts = [(resource, identify(resource, kb.terminology, index, resolver)) for resource in orders]
     if any(drug.problem and "medicationReference" in resource for resource, drug in drafts):
@@ -199,10 +182,10 @@ def assess(
     unreadable: list[UnreadableEntry] = []
     flaws: list[Flaw] = []
     for drug in drafts.ordered:
-        _checked(drug.order.source, drug.order, (), unreadable, flaws)
+        checked(drug.order.source, drug.order, (), unreadable, flaws)
     unreadable += unreadable_drafts
-    medication_facts, condition_facts = _facts(data, kb, drafts.index, resolver, unreadable, flaws)
-    findings = engine.evaluate(drafts.ordered, [*drafts.others, *medication_facts], condition_facts, kb, now)
+    medications, conditions = patient_facts(data, kb, drafts.index, resolver, unreadable, flaws)
+    findings = engine.evaluate(drafts.ordered, [*drafts.others, *medications], conditions, kb, now)
     return Assessment(findings, data.gaps, unreadable, flaws)
 
 
@@ -249,64 +232,3 @@ def gather(
         for key in data.next_pages
     )
     return data
-
-
-def _facts(
-    data: PatientData,
-    kb: KnowledgeBase,
-    index: MedicationIndex,
-    resolver: CodeResolver | None,
-    unreadable: list[UnreadableEntry],
-    flaws: list[Flaw],
-) -> tuple[list[MedicationFact], list[ConditionFact]]:
-    """Read every record cheaply; validate with FHIR models only those that could change a card."""
-    relevant = kb.interacting_ingredients
-    medication_facts, condition_facts = [], []
-    for resource in data.all_resources():
-        kind = resource.get("resourceType")
-        if kind in _MEDICATION_TYPES:
-            if status_of(resource) == EXCLUDED:
-                continue
-            drug = identify_relevant(resource, kb.terminology, index, relevant, resolver)
-            if drug is None:
-                continue
-            fact = read_medication(resource, kb.terminology, index, resolver=resolver, identified=drug)
-            names = tuple(m.label for m in fact.ingredients if m.ingredient.name in relevant)
-            if fact.problem:
-                unreadable.append(UnreadableEntry(fact.reference, fact.label, fact.problem, names, fact.missing))
-            elif names:
-                medication_facts.append(_checked(resource, fact, names, unreadable, flaws))
-        elif kind == "Condition":
-            condition = read_condition(resource)
-            if condition is None:
-                continue
-            names = tuple(s.title for s in kb.condition_valuesets.values() if s.matches(condition))
-            if names:
-                condition_facts.append(_checked(resource, condition, names, unreadable, flaws))
-    return medication_facts, condition_facts
-
-
-_Fact = TypeVar("_Fact", MedicationFact, ConditionFact)
-
-
-def _checked(
-    resource: Mapping[str, Any],
-    fact: _Fact,
-    names: Sequence[str],
-    unreadable: list[UnreadableEntry],
-    flaws: list[Flaw],
-) -> _Fact:
-    """The fact, after FHIR validation of its resource. An invalid resource that names an interacting drug or
-    condition is still evaluated (a flaw elsewhere in it must not hide an MAOI). It is named on the notice card
-    when the flaw lies where the drug, status, dates or condition were read from (what was read may be wrong);
-    a flaw anywhere else changes nothing that was read, and is only reported to the operator."""
-    verdict = validate(resource)
-    if verdict.problem is None:
-        return fact
-    kind = str(resource.get("resourceType"))
-    if verdict.touches(_READ_ELEMENTS.get(kind, frozenset())):
-        unreadable.append(UnreadableEntry(fact.reference, fact.label,
-                                          f"{verdict.problem}; checked as far as it could be read", tuple(names)))
-    else:
-        flaws.append(Flaw(kind, verdict.fields))
-    return fact

@@ -15,34 +15,10 @@ from typing import Any
 from urllib.parse import quote
 
 from cds_hooks import fhir_json
+from cds_hooks.gaps import Gap
 from cds_hooks.protocol import HookRequest
 
 _TOKEN = re.compile(r"\{\{\s*([\w.]+)\s*\}\}")
-
-WHAT = {
-    "medicationRequests": "medication orders",
-    "medicationStatements": "medication statements",
-    "conditions": "conditions",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Gap:
-    """Data the service could not check, and why: shown to the clinician, never silently dropped."""
-
-    key: str
-    reason: str
-
-    @property
-    def what(self) -> str:
-        """``medication orders`` for a prefetch key; a read Medication is named by its reference."""
-        return WHAT.get(self.key, f"medication {self.key}")
-
-    @property
-    def medication_read(self) -> bool:
-        """The gap is a referenced Medication that could not be read (its key is the reference)."""
-        return self.key not in WHAT
-
 
 @dataclass
 class PatientData:

@@ -29,8 +29,6 @@ Only the query subset the specification recommends (type-level search, reference
 enforces it accepts them: no ``_include``. The Medications that entries reference but the prefetch does not carry
 are read from fhirServer (``order_check.gather``)."""
 
-MEDICATION_KEYS = ("medicationRequests", "medicationStatements")
-
 _USAGE = (
     "Send the patient's MedicationRequests, MedicationStatements and Conditions as prefetch, or a fhirServer "
     "(with fhirAuthorization where the server needs it) so the service can read them itself."
@@ -81,7 +79,7 @@ SERVICES = (
 )
 
 
-def service(service_id: str) -> ServiceDefinition:
+def service_by_id(service_id: str) -> ServiceDefinition:
     for definition in SERVICES:
         if definition.id == service_id:
             return definition

@@ -7,12 +7,14 @@ from datetime import datetime
 
 from flask import Flask
 
-from service import auth, cds, cors, errors, feedback, health, issued_cards, logging_setup, metrics, storage
-from service.bodies import OrjsonProvider
+from service import auth, health, logging_setup, metrics, storage
 from service.config import Settings
-from service.fhir_client import FhirClient
+from service.fhir.client import FhirClient
+from service.fhir.rxnav import resolver_from
+from service.http import cds, cors, errors, feedback
+from service.http.bodies import OrjsonProvider
 from service.runtime import EXTENSION, Runtime, site_knowledge, utc_now
-from service.rxnav import resolver_from
+from service.storage import recorder
 
 
 def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime] = utc_now) -> Flask:
@@ -32,7 +34,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     metrics.init_app(app)
     health.init_app(app)
     storage.init_app(app, settings)
-    issued_cards.init_app(app)
+    recorder.init_app(app)
     auth.init_app(app, settings)
     cors.init_app(app, settings)
     app.register_blueprint(cds.blueprint)

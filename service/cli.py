@@ -18,10 +18,10 @@ from cds_hooks import order_check
 from cds_hooks.errors import CdsError
 from cds_hooks.knowledge import replace_section, rules_markdown
 from cds_hooks.protocol import load_request
-from cds_hooks.services import SERVICES, service
+from cds_hooks.services import SERVICES, service_by_id
 from service.config import DEFAULT_PORT, PRODUCTION_HOST, ConfigError, Settings
+from service.fhir.rxnav import resolver_from
 from service.runtime import site_knowledge
-from service.rxnav import resolver_from
 from service.storage.database import Database
 from service.storage.report import feedback_report
 
@@ -137,7 +137,7 @@ def _check(path: Path, service_id: str | None, output: str, now_text: str | None
         print(f"ketamine-cds: {path}: cannot be read as JSON ({error})", file=sys.stderr)
         return 2
     hook = body.get("hook") if isinstance(body, dict) else None
-    definition = service(service_id) if service_id else next((s for s in SERVICES if s.hook == hook), None)
+    definition = service_by_id(service_id) if service_id else next((s for s in SERVICES if s.hook == hook), None)
     if definition is None:
         print(f"ketamine-cds: {path}: no service is registered for hook {hook!r}", file=sys.stderr)
         return 2

@@ -1,5 +1,5 @@
 """The service layer's own failures, kept free of Flask so that storage, replay and the FHIR client can raise them;
-``service/errors.py`` maps them to HTTP statuses and ``service/health.py`` reports readiness ones."""
+``service/http/errors.py`` maps them to HTTP statuses and ``service/health.py`` reports readiness ones."""
 
 from __future__ import annotations
 

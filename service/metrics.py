@@ -29,9 +29,8 @@ from prometheus_client import (
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.metrics import MetricWrapperBase
 
-from cds_hooks.cards import EXTENSION_KEY
+from cds_hooks.ids import EXTENSION_KEY
 from cds_hooks.services import SERVICES
-from service import auth, issued_cards
 from service.config import PROMETHEUS_MULTIPROC_ENV
 
 PREFETCH_SOURCES = ("used", "fetched")
@@ -67,7 +66,7 @@ FHIR_FETCH_SECONDS = Histogram(
 )
 FHIR_FETCH_FAILURES = Counter(
     "ketamine_cds_fhir_fetch_failures",
-    "FHIR server reads that failed, by resource type and reason (service.fhir_client.FAILURE_REASONS).",
+    "FHIR server reads that failed, by resource type and reason (service.fhir.client.FAILURE_REASONS).",
     ("resource", "reason"),
 )
 PREFETCH = Counter(
@@ -134,12 +133,7 @@ def auth_failure(reason: str) -> None:
     _child(AUTH_FAILURES, reason).inc()
 
 
-def _refused(sender: object, reason: str) -> None:
-    """Receives ``service.auth.refused`` from any app: the registry is the process's, like the signal."""
-    auth_failure(reason)
-
-
-def _not_recorded(sender: object, count: int) -> None:
+def cards_not_recorded(count: int) -> None:
     CARDS_NOT_RECORDED.inc(count)
 
 
@@ -163,11 +157,9 @@ def scrape() -> Response:
 
 
 def init_app(app: Flask) -> None:
-    """Serve ``/metrics``, count every request to the CDS Hooks routes with its latency, and count what other parts
-    signal: refused authentications and cards that could not be recorded."""
+    """Serve ``/metrics`` and count every request to the CDS Hooks routes with its latency. The other parts count
+    their own events (refused authentications, cards not recorded) by calling this module: it imports none of them."""
     app.register_blueprint(blueprint)
-    auth.refused.connect(_refused)
-    issued_cards.not_recorded.connect(_not_recorded)
 
     @app.before_request
     def _start() -> None:

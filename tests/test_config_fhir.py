@@ -6,7 +6,7 @@ import pytest
 
 from service import create_app
 from service.config import ConfigError, Settings
-from service.fhir_client import FhirClient
+from service.fhir.client import FhirClient
 from service.runtime import runtime
 
 

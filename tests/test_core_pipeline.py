@@ -7,13 +7,13 @@ import pytest
 from cds_hooks import order_check
 from cds_hooks.errors import DataUnavailable, HookMismatch, InvalidRequest
 from cds_hooks.protocol import load_request
-from cds_hooks.services import service
+from cds_hooks.services import service_by_id
 from tests.cardcheck import assert_valid_card
 from tests.conftest import NOW
 
 
 def run(body, knowledge, service_id="ketamine-order-sign", now=NOW):
-    definition = service(service_id)
+    definition = service_by_id(service_id)
     request = load_request(body, definition.hook)
     drafts = order_check.ketamine_orders(request, knowledge)
     if not drafts.ordered:
@@ -67,7 +67,7 @@ def test_a_fetcher_supplies_keys_the_prefetch_lacks(fixture, knowledge):
     body = fixture("order-sign-esketamine-maoi")
     sent = body.pop("prefetch")
     body["fhirServer"] = "https://ehr.example.org/fhir"
-    definition = service("ketamine-order-sign")
+    definition = service_by_id("ketamine-order-sign")
     request = load_request(body, definition.hook)
     asked = {}
 
@@ -85,7 +85,7 @@ def test_a_failed_fetch_becomes_a_warning_card(fixture, knowledge):
     body = fixture("order-sign-esketamine-maoi")
     del body["prefetch"]
     body["fhirServer"] = "https://ehr.example.org/fhir"
-    definition = service("ketamine-order-sign")
+    definition = service_by_id("ketamine-order-sign")
     request = load_request(body, definition.hook)
 
     def fetch(hook_request, queries):

@@ -14,9 +14,10 @@ import requests
 import responses
 
 from cds_hooks.protocol import HookRequest, load_request
-from service import create_app, fhir_client
+from service import create_app
 from service.config import Settings
-from service.fhir_client import FhirClient
+from service.fhir import client as fhir_client
+from service.fhir.client import FhirClient
 from tests.conftest import NOW
 
 EHR = "https://ehr.example.org/fhir"

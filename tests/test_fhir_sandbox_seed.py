@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.fhir_sandbox import fixture_requests, seed_bundle, without_prefetch
+from service.fhir.sandbox import fixture_requests, seed_bundle, without_prefetch
 
 FIXTURES = fixture_requests()
 

@@ -13,11 +13,11 @@ from cds_hooks.errors import DataUnavailable
 from cds_hooks.order_check import FetchResult, check, gather, ketamine_orders
 from cds_hooks.prefetch import render
 from cds_hooks.protocol import HookRequest, load_request
-from cds_hooks.services import PREFETCH, service
+from cds_hooks.services import PREFETCH, service_by_id
 from tests.builders import bundle
 from tests.conftest import NOW
 
-SIGN = service("ketamine-order-sign")
+SIGN = service_by_id("ketamine-order-sign")
 EHR = "https://ehr.example.org/fhir"
 
 

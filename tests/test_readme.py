@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from service.trust import load_issuers
+from service.auth.trust import load_issuers
 from tests.envvars import read_by_the_service
 
 README = Path(__file__).resolve().parents[1] / "README.md"

@@ -12,8 +12,8 @@ from responses import matchers
 from cds_hooks.terminology import Ingredient
 from service import create_app
 from service.config import ConfigError, Settings
+from service.fhir.rxnav import RxNavResolver, TtlCache
 from service.runtime import runtime
-from service.rxnav import RxNavResolver, TtlCache
 from tests.builders import hook_request, medication, ordered
 from tests.conftest import NOW
 

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
+from typing import Protocol
 
-from cds_hooks.conditions import ConditionFact
 from cds_hooks.fhir_json import ICD10CM, SNOMED
 from cds_hooks.terminology import Terminology
 
@@ -42,6 +42,16 @@ class DrugValueSet:
     ingredients: frozenset[str]
 
 
+class CodedProblem(Protocol):
+    """What a value set reads of a problem: a read condition (``conditions.ConditionFact``) has both."""
+
+    @property
+    def codes(self) -> tuple[tuple[str, str], ...]: ...
+
+    @property
+    def texts(self) -> tuple[str, ...]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class ConditionValueSet:
     """Conditions by ICD-10-CM code prefix, SNOMED CT code, or words in the problem's text.
@@ -62,7 +72,7 @@ class ConditionValueSet:
     name: str = ""
     """The condition's short name as a card's summary says it ("pregnancy", "hypertensive urgency")."""
 
-    def matches(self, condition: ConditionFact) -> bool:
+    def matches(self, condition: CodedProblem) -> bool:
         """By code, else by words; the condition's ICD-10-CM codes come in ``icd10_key`` form from
         ``read_condition``, so they are compared as they are."""
         for system, code in condition.codes:

@@ -17,9 +17,9 @@ from flask import Flask
 from jwt.api_jws import PyJWS
 
 from service.auth import REASONS, Authenticator, AuthFailure, bearer_token
-from service.jwks import CACHE_SECONDS, MIN_REFRESH_SECONDS, RemoteKeys, StaticKeys
-from service.replay import MemoryReplayStore
-from service.trust import Issuer
+from service.auth.jwks import CACHE_SECONDS, MIN_REFRESH_SECONDS, RemoteKeys, StaticKeys
+from service.auth.replay import MemoryReplayStore
+from service.auth.trust import Issuer
 from tests.auth.auth_helpers import BASE, DISCOVERY, ISS, Clock, Signer, bearer, hs256_with_public_key, unsigned
 from tests.scrape import scraped
 

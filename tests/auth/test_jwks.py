@@ -8,7 +8,7 @@ import pytest
 import requests
 import responses
 
-from service.jwks import (
+from service.auth.jwks import (
     CACHE_SECONDS,
     MIN_REFRESH_SECONDS,
     TIMEOUT,

@@ -8,8 +8,8 @@ import uuid
 import pytest
 
 from service import create_app
+from service.auth.replay import MemoryReplayStore, RedisReplayStore, ReplayStoreUnavailable
 from service.config import Settings
-from service.replay import MemoryReplayStore, RedisReplayStore, ReplayStoreUnavailable
 from tests.auth.auth_helpers import Clock
 from tests.scrape import closed_port
 

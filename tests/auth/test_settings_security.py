@@ -9,7 +9,7 @@ import pytest
 from service import create_app
 from service.auth import OFF_WARNING
 from service.config import ConfigError, Settings
-from service.cors import origins
+from service.http.cors import origins
 
 KEY = "k" * 32
 

@@ -8,9 +8,9 @@ import re
 import pytest
 import yaml
 
+from service.auth.jwks import RemoteKeys, StaticKeys
+from service.auth.trust import load_issuers
 from service.config import ConfigError
-from service.jwks import RemoteKeys, StaticKeys
-from service.trust import load_issuers
 
 
 def write(tmp_path, document, name="issuers.yaml"):

@@ -18,8 +18,8 @@ from werkzeug.serving import make_server
 
 from cds_hooks.knowledge import load_knowledge
 from service import create_app
+from service.auth.trust import load_issuers
 from service.config import Settings
-from service.trust import load_issuers
 from tests.envvars import read_by_the_service
 from tests.scrape import closed_port
 

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 
 from service import create_app
 from service.config import Settings
-from service.fhir_sandbox import FhirSandbox, SandboxUnavailable, seed_bundle
+from service.fhir.sandbox import FhirSandbox, SandboxUnavailable, seed_bundle
 from tests.conftest import NOW
 
 SANDBOX_TOKEN = "sandbox-token-7d2e"

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 import requests
 
-from cds_hooks.cards import EXTENSION_KEY
+from cds_hooks.ids import EXTENSION_KEY
 from cds_hooks.prefetch import render
 from cds_hooks.protocol import load_request
 from cds_hooks.services import PREFETCH
-from service.fhir_client import FAILURE_REASONS, FhirClient
-from service.fhir_sandbox import fixture_requests, without_prefetch
+from service.fhir.client import FAILURE_REASONS, FhirClient
+from service.fhir.sandbox import fixture_requests, without_prefetch
 from tests.sandbox.conftest import SANDBOX_TOKEN
 from tests.scrape import scraped
 

@@ -11,7 +11,7 @@ import requests
 from cds_hooks.medications import COUNTED_STATUSES
 from cds_hooks.prefetch import render
 from cds_hooks.services import PREFETCH
-from service.fhir_sandbox import fixture_requests
+from service.fhir.sandbox import fixture_requests
 from tests.sandbox.conftest import SANDBOX_TOKEN
 
 FIXTURES = fixture_requests()

@@ -18,9 +18,9 @@ from flask import Flask
 from sqlalchemy import Table, create_engine, select, text
 from sqlalchemy.exc import OperationalError
 
-from service import create_app, issued_cards
+from service import create_app
 from service.config import Settings
-from service.storage import storage
+from service.storage import recorder, storage
 
 POSTGRES_URL = os.environ.get("CDS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PATIENT_KEY = "p" * 32
@@ -65,7 +65,7 @@ def rows() -> Callable[[Flask, Table], list[dict[str, Any]]]:
     """Every row of a table in an app's database, as dicts."""
 
     def read(app: Flask, table: Table) -> list[dict[str, Any]]:
-        issued_cards.recorder(app).flush()
+        recorder.recorder(app).flush()
         with storage(app).database.engine.connect() as connection:
             return [dict(row._mapping) for row in connection.execute(select(table))]
 

@@ -11,8 +11,8 @@ from werkzeug.serving import make_server
 
 from service import create_app
 from service.config import Settings
-from service.issued_cards import not_recorded, recorder
 from service.storage.models import feedback, issued_cards
+from service.storage.recorder import not_recorded, recorder
 
 FEEDBACK = "/cds-services/ketamine-order-sign/feedback"
 

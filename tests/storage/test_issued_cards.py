@@ -8,9 +8,9 @@ from datetime import UTC
 
 from service import create_app
 from service.config import Settings
-from service.issued_cards import not_recorded, recorder
 from service.runtime import runtime
 from service.storage.models import issued_cards
+from service.storage.recorder import not_recorded, recorder
 from tests.scrape import closed_port, scraped
 
 
@@ -85,18 +85,18 @@ def test_the_writer_outlives_a_failing_write_and_a_failing_signal_receiver(fixtu
 def test_losses_are_logged_at_most_once_in_a_while_and_all_counted(fixture, caplog, monkeypatch):
     import logging
 
-    from service import issued_cards
+    from service.storage import recorder as recorder_module
 
     clock = [1000.0]
-    monkeypatch.setattr(issued_cards, "_loss_clock", lambda: clock[0])
+    monkeypatch.setattr(recorder_module, "_loss_clock", lambda: clock[0])
     app = create_app(Settings(database_url=f"postgresql://postgres@127.0.0.1:{closed_port()}/test"))
     client = app.test_client()
     before = scraped(client, "ketamine_cds_issued_cards_not_recorded_total")
-    caplog.set_level(logging.ERROR, logger="service.issued_cards")
+    caplog.set_level(logging.ERROR, logger="service.storage.recorder")
     for _ in range(3):
         client.post("/cds-services/ketamine-order-sign", json=fixture("order-sign-esketamine-maoi"))
         assert recorder(app).flush(timeout=10)
-    clock[0] += issued_cards.LOSS_LOG_SECONDS
+    clock[0] += recorder_module.LOSS_LOG_SECONDS
     client.post("/cds-services/ketamine-order-sign", json=fixture("order-sign-esketamine-maoi"))
     assert recorder(app).flush(timeout=10)
     lines = [record.getMessage() for record in caplog.records if "not recorded" in record.getMessage()]

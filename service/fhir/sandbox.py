@@ -1,7 +1,7 @@
 """The sandbox FHIR server (``sandbox/server.mjs``, on Node) loaded with the fixture patients.
 
 It serves the integration tests, the latency benchmark, and integrators who want to try the fetch path by hand:
-``make sandbox`` runs ``python -m service.fhir_sandbox``, which starts the sandbox and the service beside it and
+``make sandbox`` runs ``python -m service.fhir.sandbox``, which starts the sandbox and the service beside it and
 writes each fixture, without its prefetch and with ``fhirServer`` set, to ``var/sandbox-requests/``.
 """
 
@@ -24,7 +24,7 @@ from typing import Any
 
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SANDBOX_DIR = ROOT / "sandbox"
 FIXTURES_DIR = ROOT / "fixtures"
 REQUESTS_DIR = ROOT / "var" / "sandbox-requests"
@@ -206,7 +206,7 @@ class FhirSandbox:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the sandbox FHIR server with the fixture patients and the service beside it, until Ctrl-C."""
-    parser = argparse.ArgumentParser(prog="python -m service.fhir_sandbox", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m service.fhir.sandbox", description=main.__doc__)
     parser.add_argument("--fhir-port", type=int, default=8081, help="the sandbox FHIR server's port (8081)")
     parser.add_argument("--port", type=int, default=8080, help="the service's port (8080)")
     parser.add_argument("--delay-ms", type=int, default=0, help="delay every FHIR answer by this much (0)")

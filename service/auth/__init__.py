@@ -5,7 +5,7 @@ algorithm from a fixed allowlist (never ``none``, never HMAC); ``iss`` on the tr
 URL called; ``exp`` and ``iat`` (and ``nbf`` when present) with a small leeway, ``exp`` at most five minutes ahead
 (a client signs a fresh token per call, and a used ``jti`` is remembered until ``exp``); a ``jti`` used once; the
 ``tenant`` on the issuer's list when it has one. A refusal answers 401 with a generic OperationOutcome; the reason,
-a stable code from ``REASONS``, goes to the log (never the token) and to the ``refused`` signal, for counting.
+a stable code from ``REASONS``, goes to the log (never the token), the auth-failure metric and the ``refused`` signal.
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ import jwt
 from blinker import Namespace
 from flask import Flask, current_app, g, request
 
-from service import health
+from service import health, metrics
+from service.auth.jwks import KeySource, KeysUnavailable, RemoteKeys
+from service.auth.replay import RedisReplayStore, ReplayStore, ReplayStoreUnavailable, replay_store
+from service.auth.trust import Issuer, load_issuers
 from service.config import Settings
 from service.failures import Unauthenticated, Unavailable
-from service.jwks import KeySource, KeysUnavailable, RemoteKeys
-from service.replay import RedisReplayStore, ReplayStore, ReplayStoreUnavailable, replay_store
-from service.trust import Issuer, load_issuers
 
 log = logging.getLogger(__name__)
 
@@ -214,6 +214,7 @@ def init_app(app: Flask, settings: Settings) -> None:
         except AuthFailure as failure:
             log.warning("authentication refused: %s (%s %s)", failure.reason, request.method, path,
                         extra={"auth_reason": failure.reason})
+            metrics.auth_failure(failure.reason)
             refused.send(current_app._get_current_object(), reason=failure.reason)
             raise Unauthenticated(failure.reason) from None
         except ReplayStoreUnavailable as error:

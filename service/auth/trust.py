@@ -19,8 +19,8 @@ import yaml
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from cds_hooks.errors import first_error
+from service.auth.jwks import KeySource, RemoteKeys, StaticKeys, check_jwks
 from service.config import ConfigError
-from service.jwks import KeySource, RemoteKeys, StaticKeys, check_jwks
 
 ENV_NAME = "CDS_TRUSTED_ISSUERS_FILE"
 _TEXT = validate.Length(min=1)

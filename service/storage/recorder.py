@@ -2,9 +2,10 @@
 
 Recording never stands between the clinician and the answer: rows go to a queue that one background thread per
 process writes in batches, so a hook call costs a queue put, not a database round trip. When the database is down
-or the queue is full the loss is logged and the ``not_recorded`` signal is sent (for a metric). Rows are written
-at most ``LINGER_SECONDS`` after their call, and the queue is written out when the process exits; rows still
-queued when a process is killed outright are lost, which the report shows as feedback for a card "not recorded".
+or the queue is full the loss is logged, counted in the metrics and sent as the ``not_recorded`` signal. Rows
+are written at most ``LINGER_SECONDS`` after their call, and the queue is written out when the process exits; rows
+still queued when a process is killed outright are lost, which the report shows as feedback for a card "not
+recorded".
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from flask import Flask, current_app
 
 from cds_hooks.feedback import card_origin
 from cds_hooks.protocol import HookRequest
+from service import metrics
 from service.failures import Unavailable
 from service.runtime import runtime
 from service.storage import storage
@@ -143,6 +145,7 @@ class Recorder:
                 lost, self._unlogged, self._logged_at = self._unlogged, 0, now
         if due:
             log.error("%d issued card(s) not recorded: %s", lost, why)
+        metrics.cards_not_recorded(count)
         try:
             not_recorded.send(self._app, count=count)
         except Exception as error:

@@ -11,10 +11,12 @@ from flask import Blueprint, Response, jsonify
 from cds_hooks import order_check
 from cds_hooks.order_check import Fetcher
 from cds_hooks.protocol import HookRequest, load_request
-from cds_hooks.services import SERVICES, service
-from service import auth, fhir_client, issued_cards, logging_setup, metrics
-from service.bodies import json_body
+from cds_hooks.services import SERVICES, service_by_id
+from service import auth, logging_setup, metrics
+from service.fhir import client as fhir_client
+from service.http.bodies import json_body
 from service.runtime import runtime
+from service.storage import recorder
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("cds", __name__)
@@ -27,7 +29,7 @@ def discovery() -> Response:
 
 @blueprint.post("/cds-services/<service_id>")
 def call_service(service_id: str) -> Response:
-    definition = service(service_id)
+    definition = service_by_id(service_id)
     hook_request = load_request(json_body(), definition.hook)
     logging_setup.bind_hook_instance(hook_request.hook_instance)
     state = runtime()
@@ -59,5 +61,5 @@ def _answer(service_id: str, hook_request: HookRequest, cards: list[dict[str, An
     logging_setup.note_cards(len(cards))
     if cards:
         metrics.observe_cards(cards)
-        issued_cards.record(service_id, hook_request, cards)
+        recorder.record(service_id, hook_request, cards)
     return jsonify({"cards": cards})
