@@ -17,7 +17,7 @@ from typing import Any
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from cds_hooks.errors import InvalidRequest, first_error
-from cds_hooks.ids import EXTENSION_KEY
+from cds_hooks.ids import EXTENSION_KEY, finding_hash
 
 ACCEPTED, OVERRIDDEN = "accepted", "overridden"
 MAX_ITEMS = 1000
@@ -163,6 +163,16 @@ class CardOrigin:
     rule_id: str | None = None
     advice: str | None = None
     notice: str | None = None
+    findings: tuple[tuple[str, str, str], ...] = ()
+    """(finding hash, rule id, advice) of each finding the card shows."""
+
+
+def card_findings(card: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The findings an advice card shows, from its extension: one, or several on a combined Monitor card."""
+    extension = card.get("extension", {}).get(EXTENSION_KEY, {})
+    if "findings" in extension:
+        return list(extension["findings"])
+    return [extension] if "findingKey" in extension else []
 
 
 def card_origin(card: Mapping[str, Any]) -> CardOrigin | None:
@@ -176,13 +186,15 @@ def card_origin(card: Mapping[str, Any]) -> CardOrigin | None:
     if not isinstance(uuid, str) or not uuid:
         return None
     extension = card.get("extension", {}).get(EXTENSION_KEY, {})
+    findings = card_findings(card)
     rule_id = extension.get("ruleId")
-    if rule_id is None and extension.get("findings"):  # a Monitor card of several rules: recorded under them all
-        rule_id = ",".join(finding["ruleId"] for finding in extension["findings"])[:128]
+    if rule_id is None and findings:  # a Monitor card of several rules: recorded under them all
+        rule_id = ",".join(finding["ruleId"] for finding in findings)[:128]
     return CardOrigin(
         uuid=uuid,
         knowledge_version=str(extension.get("knowledgeVersion", "")),
         rule_id=rule_id,
         advice=extension.get("advice"),
         notice=extension.get("notice"),
+        findings=tuple((finding_hash(f["findingKey"]), f["ruleId"], f["advice"]) for f in findings),
     )

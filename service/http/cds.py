@@ -9,10 +9,12 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Response, jsonify
 
 from cds_hooks import order_check
-from cds_hooks.order_check import Fetcher
+from cds_hooks.cards import Layout
+from cds_hooks.ids import finding_hash
+from cds_hooks.order_check import Assessment, Fetcher
 from cds_hooks.protocol import HookRequest, load_request
 from cds_hooks.services import SERVICES, service_by_id
-from service import auth, logging_setup, metrics
+from service import auth, holdback, logging_setup, metrics
 from service.fhir import client as fhir_client
 from service.http.bodies import json_body
 from service.runtime import runtime
@@ -24,7 +26,11 @@ blueprint = Blueprint("cds", __name__)
 
 @blueprint.get("/cds-services")
 def discovery() -> Response:
-    return jsonify({"services": [definition.discovery() for definition in SERVICES]})
+    return jsonify({"services": [
+        {**definition.discovery(),
+         "extension": {"configuration-items": [holdback.CONFIGURATION_ITEMS[definition.hook]]}}
+        for definition in SERVICES
+    ]})
 
 
 @blueprint.post("/cds-services/<service_id>")
@@ -38,10 +44,39 @@ def call_service(service_id: str) -> Response:
         return _answer(definition.id, hook_request, order_check.unidentified_cards(drafts, state.knowledge))
     for key in definition.prefetch.keys() & hook_request.prefetch.keys():  # the FHIR client counts those it reads
         metrics.prefetch(key, "used")
-    cards = order_check.check(
-        hook_request, definition, state.knowledge, drafts, state.clock(), _fetcher(hook_request), state.resolver
+    now = state.clock()
+    assessment = order_check.assess(
+        hook_request, definition, state.knowledge, drafts, now, _fetcher(hook_request), state.resolver
     )
-    return _answer(definition.id, hook_request, cards)
+    _report_flaws(assessment)
+    shown, held = holdback.hold_back(hook_request, assessment.findings, now)
+    holdback.remember(hook_request, shown)
+    if held:
+        _record_held(definition.id, hook_request, held)
+    layout = Layout(combine_monitor=state.settings.monitor_cards == "combined")
+    return _answer(definition.id, hook_request, assessment.cards(state.knowledge, shown, layout))
+
+
+def _report_flaws(assessment: Assessment) -> None:
+    """Records read in full although not valid FHIR: for the operator (log, metric), never on a card."""
+    for flaw in assessment.flaws:
+        for element in sorted(flaw.elements) or ["(resource)"]:
+            metrics.structural_flaw(flaw.resource_type, element)
+    if assessment.flaws:
+        log.info("%d record(s) not valid FHIR outside what the advice was read from: %s", len(assessment.flaws),
+                 ", ".join(sorted({f"{flaw.resource_type}.{element}" for flaw in assessment.flaws
+                                   for element in flaw.elements})))
+
+
+def _record_held(service_id: str, hook_request: HookRequest, held: list[holdback.HeldBack]) -> None:
+    for item in held:
+        metrics.held_back(item.reason, item.finding.advice, item.finding.rule.id)
+    log.info("%d finding(s) held back: %s", len(held), ", ".join(sorted({item.reason for item in held})))
+    recorder.record_held_back(
+        service_id, hook_request,
+        [(finding_hash(item.finding.key), item.finding.rule.id, item.finding.advice, item.reason) for item in held],
+        runtime().knowledge.version,
+    )
 
 
 def _fetcher(hook_request: HookRequest) -> Fetcher | None:
