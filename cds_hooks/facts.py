@@ -68,14 +68,19 @@ def patient_facts(
     for resource in data.all_resources():
         kind = resource.get("resourceType")
         if kind in MEDICATION_TYPES:
-            if status_of(resource) == EXCLUDED:
+            status_unread = not isinstance(resource.get("status"), str) and resource.get("doNotPerform") is not True
+            if status_of(resource) == EXCLUDED and not status_unread:
                 continue
             drug = identify_relevant(resource, kb.terminology, index, relevant, resolver)
             if drug is None:
                 continue
             fact = read_medication(resource, kb.terminology, index, resolver=resolver, identified=drug)
             names = tuple(m.label for m in fact.ingredients if m.ingredient.name in relevant)
-            if fact.problem:
+            if status_unread:  # current or stopped cannot be told: it could be an MAOI taken today
+                if names or fact.problem:
+                    unreadable.append(UnreadableEntry(fact.reference, fact.label, "its status could not be read",
+                                                      names))
+            elif fact.problem:
                 unreadable.append(UnreadableEntry(fact.reference, fact.label, fact.problem, names, fact.missing))
             elif names:
                 medications.append(checked(resource, fact, names, unreadable, flaws))

@@ -11,10 +11,12 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import Table, select
 
 from cds_hooks.knowledge import KnowledgeBase, load_knowledge
 from service import create_app
 from service.config import Settings
+from service.storage import recorder, storage
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -44,3 +46,15 @@ def fixture() -> Callable[[str], dict[str, Any]]:
         return json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
 
     return load
+
+
+@pytest.fixture
+def rows() -> Callable[[Flask, Table], list[dict[str, Any]]]:
+    """Every row of a table in an app's database, as dicts."""
+
+    def read(app: Flask, table: Table) -> list[dict[str, Any]]:
+        recorder.recorder(app).flush()
+        with storage(app).database.engine.connect() as connection:
+            return [dict(row._mapping) for row in connection.execute(select(table))]
+
+    return read
