@@ -61,8 +61,9 @@ def test_an_avoid_card_offers_to_cancel_the_order_and_asks_for_a_reason_to_overr
     assert card["overrideReasons"]
 
 
-def test_a_hold_card_for_a_condition_names_the_problem(knowledge):
+def test_an_avoid_card_for_a_condition_names_the_problem(knowledge):
     card = _card(knowledge, ordered("esketamine"), conditions=[condition(icd="I16.0", display="Hypertensive urgency")])
-    assert card["summary"].startswith("Hold esketamine with hypertensive urgency: ")
+    assert card["summary"].startswith("Avoid esketamine with hypertensive urgency: ")
     assert "(recorded as Hypertensive urgency)" not in card["detail"]
-    assert card["indicator"] == "warning"
+    assert card["indicator"] == "critical"
+    assert "condition-not-current" in {reason["code"] for reason in card["overrideReasons"]}

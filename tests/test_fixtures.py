@@ -37,8 +37,8 @@ EXPECTED = {
          "haemorrhage"),
     ],
     "order-sign-esketamine-hypertensive-urgency": [
-        ('warning', 'hypertensive-urgency',
-         'Hold esketamine with Hypertensive urgency: hypertensive urgency, defer the session'),
+        ('critical', 'hypertensive-urgency',
+         'Avoid esketamine with Hypertensive urgency: hypertensive urgency, do not give now'),
     ],
     "order-sign-esketamine-lamotrigine": [
         ('info', 'lamotrigine',
@@ -70,7 +70,7 @@ EXPECTED = {
     ],
     "order-sign-esketamine-pregnancy": [
         ('critical', 'pregnancy',
-         'Avoid esketamine with Pregnant state, incidental: pregnancy, not recommended'),
+         'Avoid esketamine with Pregnant state, incidental: pregnancy, not recommended by the label'),
     ],
     "order-sign-esketamine-psilocybin": [
         ('info', 'psychedelics',
@@ -241,4 +241,4 @@ def test_the_check_command_prints_json_on_request(capsys):
     path = FIXTURES / "order-sign-esketamine-hypertensive-urgency.json"
     assert main(["check", str(path), "--format", "json", "--now", "2026-11-21T12:00:00Z"]) == 0
     (card,) = json.loads(capsys.readouterr().out)["cards"]
-    assert card["indicator"] == "warning"
+    assert card["indicator"] == "critical"

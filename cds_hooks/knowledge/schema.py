@@ -32,7 +32,7 @@ class _Strict(Schema):
 class CitationSchema(_Strict):
     label = fields.Str(required=True, validate=_TEXT)
     url = fields.Url()
-    kind = fields.Str(required=True, validate=validate.OneOf(("label", "paper", "guidance", "project")))
+    kind = fields.Str(required=True, validate=validate.OneOf(("label", "compendium", "paper", "guidance", "project")))
 
 
 class OverrideReasonSchema(_Strict):

@@ -6,6 +6,7 @@ import csv
 import re
 import shutil
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -61,6 +62,61 @@ def test_stricter_than_label_rules_say_so(knowledge):
     for rule_id in ("maoi", "linezolid-methylene-blue", "theophylline", "benzodiazepines"):
         rule = knowledge.rule(rule_id)
         assert any(rule.texts[advice].label for advice in rule.advice.values() if advice != "none"), rule_id
+
+
+_NON_PUBLIC_LABEL = re.compile(r"dev|^(sit|uat|qa|test|staging|stage|preprod)\d*$")
+"""A host label that marks a staging or test site (``sit.``, ``uat.``, ``dev2.``, ``mimsdev``)."""
+_COMPENDIA = ("pdr.net", "rxreasoner.com")
+
+
+def citation_url_problem(kind: str, url: str | None) -> str | None:
+    """Why a citation's link is not fit for a card, or None: https, a public host, and for papers a DOI or PubMed."""
+    if url is None:
+        return None if kind == "project" else "no link"
+    parts = urlsplit(url)
+    if parts.scheme != "https":
+        return "not https"
+    host = (parts.hostname or "").lower()
+    if any(_NON_PUBLIC_LABEL.search(label) for label in host.split(".")[:-1]):
+        return "staging or test host"
+    if kind == "paper" and not (
+        (host == "doi.org" and parts.path.startswith("/10."))
+        or host == "pubmed.ncbi.nlm.nih.gov"
+        or (host == "www.ncbi.nlm.nih.gov" and parts.path.startswith("/pubmed"))
+    ):
+        return "paper without a DOI or PubMed link"
+    if kind != "compendium" and any(host == name or host.endswith("." + name) for name in _COMPENDIA):
+        return "a compendium not marked as one"
+    return None
+
+
+@pytest.mark.parametrize(
+    ("kind", "url", "problem"),
+    [
+        ("label", "https://sit.mimsdev.com/philippines/drug/info/ketamax/drug-interactions", "staging or test host"),
+        ("paper", "https://dev2.psychiatrist.com/jcp/ketamine", "staging or test host"),
+        ("label", "https://uat.example.org/label", "staging or test host"),
+        ("label", "http://dailymed.nlm.nih.gov/dailymed/drugInfo.cfm?setid=x", "not https"),
+        ("paper", "https://scholars.duke.edu/display/pub1303721", "paper without a DOI or PubMed link"),
+        ("paper", None, "no link"),
+        ("label", "https://physician.pdr.net/drug-summary/Ketalar", "a compendium not marked as one"),
+        ("paper", "https://doi.org/10.1038/clpt.2011.140", None),
+        ("paper", "https://pubmed.ncbi.nlm.nih.gov/19897389/", None),
+        ("compendium", "https://physician.pdr.net/drug-summary/Ketalar", None),
+        ("project", None, None),
+    ],
+)
+def test_the_citation_check_tells_what_is_wrong(kind, url, problem):
+    assert citation_url_problem(kind, url) == problem
+
+
+def test_every_citation_link_is_https_public_and_papers_have_a_doi_or_pubmed_link(knowledge):
+    problems = {
+        key: problem
+        for key, citation in knowledge.citations.items()
+        if (problem := citation_url_problem(citation.kind, citation.url))
+    }
+    assert problems == {}
 
 
 def test_the_changelog_has_an_entry_for_the_current_version(knowledge):
