@@ -12,6 +12,7 @@ the card's ``extension``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +21,7 @@ from cds_hooks.engine import Finding, Implicated
 from cds_hooks.facts import UnreadableEntry
 from cds_hooks.gaps import Gap
 from cds_hooks.ids import EXTENSION_KEY, new_uuid
-from cds_hooks.knowledge.model import AVOID, HOLD, MONITOR, Citation, KnowledgeBase
+from cds_hooks.knowledge.model import AVOID, HOLD, MONITOR, Citation, KnowledgeBase, Rule
 
 SUMMARY_LIMIT = 139
 """The specification asks for fewer than 140 characters."""
@@ -177,8 +178,8 @@ def _detail(finding: Finding, kb: KnowledgeBase, said: _Said) -> str:
     rule = finding.rule
     text = kb.text(rule, finding.advice, finding.modifier, finding.site_set)
     paragraphs = [f"**{ADVICE_WORD[finding.advice]}:** {text.action}"]
-    paragraphs.append(_with(finding.implicated))
-    paragraphs += said.once(f"**Why:** {rule.consequence} {rule.mechanism}")
+    paragraphs.append(_with(finding.implicated, _factor_notes(finding)))
+    paragraphs += said.once(f"**Why:** {_why(rule)}")
     if text.monitoring:
         paragraphs += said.once(f"**Monitor:** {text.monitoring}")
     if text.timing:
@@ -193,15 +194,33 @@ def _detail(finding: Finding, kb: KnowledgeBase, said: _Said) -> str:
     return "\n\n".join(paragraphs)
 
 
-def _with(implicated: Sequence[Implicated]) -> str:
+NAME_LIMIT = 60
+"""A medication's name as the EHR wrote it, at most; a longer one is named by its ingredients."""
+WHY_LIMIT = 220
+"""The why in one or two sentences: the consequence, and the mechanism when both fit."""
+
+
+def _why(rule: Rule) -> str:
+    """The consequence and the mechanism, or its first sentence, or the consequence alone: whichever fits.
+
+    The full mechanism stays in the knowledge base (and the README's rules table) for the committee."""
+    both = f"{rule.consequence} {rule.mechanism}"
+    if len(both) <= WHY_LIMIT:
+        return both
+    first = re.split(r"(?<=[.;])\s", rule.mechanism, maxsplit=1)[0]
+    shorter = f"{rule.consequence} {first.rstrip(';')}" + ("" if first.endswith(".") else ".")
+    return shorter if len(shorter) <= WHY_LIMIT else rule.consequence
+
+
+def _with(implicated: Sequence[Implicated], factor_notes: frozenset[str]) -> str:
     """``**With:** Xanax 0.5 mg (alprazolam); ordered together in this session``; a list when several."""
-    lines = [_implicated_line(item) for item in implicated]
+    lines = [_implicated_line(item, factor_notes) for item in implicated]
     if len(lines) == 1:
         return f"**With:** {lines[0]}."
     return "**With:**\n" + "\n".join(f"- {line}" for line in lines)
 
 
-def _implicated_line(item: Implicated) -> str:
+def _implicated_line(item: Implicated, factor_notes: frozenset[str] = frozenset()) -> str:
     """What the EHR calls the record, with the ingredient when its name does not say it: ``Xanax 0.5 mg
     (alprazolam)``, ``sertraline 100 mg tablet``, ``pregnancy (recorded as Pregnant state, incidental)``."""
     if item.condition is not None:
@@ -211,16 +230,19 @@ def _implicated_line(item: Implicated) -> str:
             text = f"{item.label} (recorded as {described})"
     else:
         described = item.medication.label if item.medication is not None else None
+        if described and len(described) > NAME_LIMIT:  # a pack's full RxNorm name: its ingredients say enough
+            described = None
         names = [match.ingredient.name for match in item.matches]
         text = described or item.label
         if described and not all(name in described.lower() for name in names):
             text = f"{described} ({', '.join(names)})"
-    notes = [note for note in item.notes if not _is_factor_note(item, note)]
+    notes = [note for note in item.notes if note not in factor_notes]
     return "; ".join([text, *notes])
 
 
-def _is_factor_note(item: Implicated, note: str) -> bool:
-    return item.modifier is not None and note == item.modifier.note
+def _factor_notes(finding: Finding) -> frozenset[str]:
+    """The notes of the rule's modifying factors: said once as a note, not on each co-medication's line."""
+    return frozenset(modifier.note for modifier in finding.rule.modifiers)
 
 
 def _notes(finding: Finding) -> list[str]:
@@ -237,16 +259,23 @@ def _monitor_card(findings: Sequence[Finding], kb: KnowledgeBase, said: _Said) -
     with its own action."""
     ordered = findings[0].ordered
     names = [item.label for finding in findings for item in finding.implicated]
-    reasons = "; ".join(finding.rule.summary for finding in findings)
+    reasons = ", ".join(dict.fromkeys(part.strip() for finding in findings
+                                      for part in re.split(r"[,;]", finding.rule.summary)))
     text = summary("Monitor", ordered.label, names, reasons)
     if not text.endswith(reasons):
         text = summary("Monitor", ordered.label, names, f"{len(findings)} interactions, a check for each")
     lines = [f"**Monitor** each of these with {ordered.label}:"]
+    more = []
     for finding in findings:
         advice_text = kb.text(finding.rule, MONITOR, finding.modifier, finding.site_set)
-        implicated = ", ".join(_implicated_line(item) for item in finding.implicated)
-        lines.append(f"- **{implicated}** ({finding.rule.summary}): {advice_text.action}")
+        implicated = ", ".join(_implicated_line(item, _factor_notes(finding)) for item in finding.implicated)
+        first, _, rest = advice_text.action.partition(". ")
+        lines.append(f"- **{implicated}** ({finding.rule.summary}): {first.rstrip('.')}.")
+        if rest:
+            more.append(rest)
     paragraphs = ["\n".join(lines)]
+    for sentence in dict.fromkeys(more):
+        paragraphs += said.once(sentence)
     for finding in findings:
         if finding.site_set and finding.rule.site_note:
             paragraphs += said.once(f"**Site policy:** {finding.rule.site_note}")
@@ -275,7 +304,7 @@ def _source(citations: Sequence[Citation], topic: str, code: str) -> dict[str, A
     """The first public source with its own label and URL; the knowledge base, without a URL, when none."""
     cited = next((citation for citation in citations if citation.url and citation.kind != "project"), None)
     source: dict[str, Any] = {
-        "label": _cut(cited.label, LINK_LABEL_LIMIT) if cited else SOURCE_LABEL,
+        "label": _cut(cited.link_label, LINK_LABEL_LIMIT) if cited else SOURCE_LABEL,
         "topic": {"system": TOPIC_SYSTEM, "code": code, "display": topic},
     }
     if cited is not None and cited.url:
@@ -285,7 +314,7 @@ def _source(citations: Sequence[Citation], topic: str, code: str) -> dict[str, A
 
 def _links(citations: Sequence[Citation]) -> list[dict[str, str]]:
     return [
-        {"label": _cut(citation.label, LINK_LABEL_LIMIT), "url": citation.url, "type": "absolute"}
+        {"label": _cut(citation.link_label, LINK_LABEL_LIMIT), "url": citation.url, "type": "absolute"}
         for citation in citations
         if citation.url and citation.kind != "project"
     ]

@@ -45,7 +45,7 @@ def load_knowledge(data_dir: Path = DATA_DIR, overrides: Path | None = None) -> 
     """Read every knowledge file under ``data_dir``; apply the site override file when one is given."""
     manifest = _validated(schema.ManifestSchema(), _yaml(data_dir / "manifest.yaml"), data_dir / "manifest.yaml")
     citations = {
-        key: Citation(id=key, label=value["label"], url=value.get("url"), kind=value["kind"])
+        key: Citation(id=key, label=value["label"], url=value.get("url"), kind=value["kind"], short=value.get("short"))
         for key, value in manifest["citations"].items()
     }
     terminology = _terminology(data_dir / "terminology")
@@ -185,7 +185,7 @@ def _rule(
         consequence=data["consequence"],
         seriousness=data["seriousness"],
         mechanism=data["mechanism"],
-        texts=_rule_texts(data, path),
+        texts=_texts(data["texts"]),
         evidence=Evidence(**data["evidence"]),
         citations=tuple(citations[key] for key in data["citations"]),
         topic=data["topic"],
@@ -195,16 +195,6 @@ def _rule(
         modifiers=tuple(modifiers),
         file=path.name,
     )
-
-
-def _rule_texts(data: Mapping[str, Any], path: Path) -> dict[str, AdviceText]:
-    """The rule's text per advice level: ``texts``, or (older files) one text for every advice the rule gives."""
-    if data["texts"]:
-        return _texts(data["texts"])
-    if "management" not in data:
-        raise KnowledgeError("a rule needs texts per advice level", file=str(path), field="texts")
-    text = AdviceText(data["management"], data.get("monitoring"), data.get("timing"), data.get("label_note"))
-    return {level: text for level in data["advice"].values() if level != NONE}
 
 
 def _washout(data: Mapping[str, int]) -> Washout:

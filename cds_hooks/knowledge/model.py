@@ -31,6 +31,12 @@ class Citation:
     label: str
     url: str | None
     kind: str
+    short: str | None = None
+    """The label a card's link shows ("Spravato prescribing information"); the full reference stays in ``label``."""
+
+    @property
+    def link_label(self) -> str:
+        return self.short or self.label
 
 
 @dataclass(frozen=True, slots=True)

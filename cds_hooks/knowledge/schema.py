@@ -31,6 +31,7 @@ class _Strict(Schema):
 
 class CitationSchema(_Strict):
     label = fields.Str(required=True, validate=_TEXT)
+    short = fields.Str(validate=validate.Length(min=1, max=60))
     url = fields.Url()
     kind = fields.Str(required=True, validate=validate.OneOf(("label", "compendium", "paper", "guidance", "project")))
 
@@ -166,12 +167,8 @@ class RuleSchema(_Strict):
     consequence = fields.Str(required=True, validate=_TEXT)
     seriousness = fields.Str(required=True, validate=validate.OneOf(("serious", "moderate", "minor")))
     mechanism = fields.Str(required=True, validate=_TEXT)
-    management = fields.Str(validate=_TEXT)
-    monitoring = fields.Str(validate=_TEXT)
-    timing = fields.Str(validate=_TEXT)
     texts = _texts_map()
     evidence = fields.Nested(EvidenceSchema, required=True)
-    label_note = fields.Str(validate=_TEXT)
     citations = fields.List(fields.Str(validate=_ID), required=True, validate=validate.Length(min=1))
     washout = fields.Nested(WashoutSchema)
     history_counts = fields.Bool(load_default=False)
