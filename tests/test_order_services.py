@@ -47,7 +47,7 @@ def test_esketamine_with_a_brand_only_maoi_is_avoid_naming_brand_and_ingredient(
         "description": action["description"],
         "resourceId": "MedicationRequest/draft-spravato",
     }
-    assert "label does not contraindicate" in maoi["detail"]
+    assert "asks for blood-pressure monitoring, not avoidance" in maoi["detail"]
     assert "Serotonin-toxicity watch" in maoi["detail"]
 
 
