@@ -5,19 +5,18 @@ knowledge base or site file in which some advice a card can give has no text."""
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 
 from cds_hooks.errors import KnowledgeError
-from cds_hooks.knowledge import DATA_DIR, load_knowledge
+from cds_hooks.knowledge import load_knowledge
 from service import create_app
 from service.config import Settings
 from tests.builders import condition, hook_request, medication, ordered, run
 from tests.cardcheck import card_findings
 from tests.conftest import NOW
+from tests.test_knowledge_loading import edit_yaml
 from tests.test_readme import section
 
 KB = load_knowledge()
@@ -91,35 +90,24 @@ def test_the_readme_site_override_example_gives_cards_whose_text_fits_their_advi
     assert note not in ketamine["detail"] and "sitePolicy" not in ketamine["extension"]["org.ketamine-cds"]
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    return Path(shutil.copytree(DATA_DIR, tmp_path / "data"))
-
-
-def _edit(path: Path, change) -> None:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    change(data)
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-
-
 def test_start_up_refuses_a_factor_advice_without_text(data_dir):
-    _edit(data_dir / "manifest.yaml", lambda d: d.pop("generic_texts"))
-    _edit(data_dir / "rules/benzodiazepines.yaml", lambda d: d["modifiers"][1].pop("text"))
+    edit_yaml(data_dir / "manifest.yaml", lambda d: d.pop("generic_texts"))
+    edit_yaml(data_dir / "rules/benzodiazepines.yaml", lambda d: d["modifiers"][1].pop("text"))
     with pytest.raises(KnowledgeError) as raised:
         load_knowledge(data_dir)
     assert raised.value.field == "modifiers.1.text" and "benzodiazepines.yaml" in str(raised.value)
 
 
 def test_start_up_refuses_a_rule_advice_without_text(data_dir):
-    _edit(data_dir / "manifest.yaml", lambda d: d.pop("generic_texts"))
-    _edit(data_dir / "rules/theophylline.yaml", lambda d: d["texts"].pop("monitor"))
+    edit_yaml(data_dir / "manifest.yaml", lambda d: d.pop("generic_texts"))
+    edit_yaml(data_dir / "rules/theophylline.yaml", lambda d: d["texts"].pop("monitor"))
     with pytest.raises(KnowledgeError) as raised:
         load_knowledge(data_dir)
     assert raised.value.field == "texts.monitor"
 
 
 def test_start_up_refuses_a_site_advice_without_text(data_dir, tmp_path):
-    _edit(data_dir / "manifest.yaml", lambda d: d["generic_texts"].pop("hold"))
+    edit_yaml(data_dir / "manifest.yaml", lambda d: d["generic_texts"].pop("hold"))
     site = tmp_path / "site.yaml"
     site.write_text("site: Example\nrules:\n  ssri:\n    advice: {esketamine: hold}\n", encoding="utf-8")
     with pytest.raises(KnowledgeError) as raised:

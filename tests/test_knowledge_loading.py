@@ -6,16 +6,9 @@ import pytest
 import yaml
 
 from cds_hooks.errors import KnowledgeError
-from cds_hooks.knowledge import DATA_DIR, load_knowledge
+from cds_hooks.knowledge import load_knowledge
 from service import create_app
 from service.config import Settings
-
-
-@pytest.fixture
-def data_dir(tmp_path):
-    target = tmp_path / "data"
-    shutil.copytree(DATA_DIR, target)
-    return target
 
 
 def edit_yaml(path, change):

@@ -1,33 +1,20 @@
-"""Apps that hold findings back: two workers sharing one real Redis (``CDS_TEST_REDIS_URL``, default the machine's
-Redis on 127.0.0.1:6379; the tests that need it skip, saying why, when it cannot be reached)."""
+"""Apps that hold findings back, as workers of one deployment: one SQLite database, and one real Redis for the
+tests that take the ``redis_url`` fixture."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 from flask import Flask
 
 from service import create_app
 from service.config import Settings
 from service.storage import storage
 from tests.conftest import NOW
-
-REDIS_URL = os.environ.get("CDS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-@pytest.fixture
-def redis_url() -> str:
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.RedisError as error:
-        pytest.skip(f"Redis is not reachable at {REDIS_URL} ({type(error).__name__})")
-    return REDIS_URL
 
 
 @pytest.fixture
