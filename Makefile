@@ -30,10 +30,12 @@ sandbox: $(STAMP) $(SANDBOX_STAMP)
 
 test: $(STAMP) sandbox-deps
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # Not a test: starts the service and two baselines under gunicorn and drives them with wrk (installed when missing).
 bench: $(STAMP) sandbox-deps

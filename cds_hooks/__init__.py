@@ -3,26 +3,65 @@
 One hook call flows one way through its stages::
 
     protocol   load_request(body, hook)          the CDS Hooks request, validated into typed objects
-    prefetch   plan(...) / order_check.gather    prefetch sorted into data, gaps, and queries still to run
+    data       prefetch, gather, fetch           prefetch sorted into data and gaps; what it lacks read
+                                                 through the fetch port (``Fetcher``)
     facts      medications, conditions, facts    records read into medication and condition facts
     findings   engine                            the knowledge base's rules applied to the facts
-    cards      cards                             findings and data gaps rendered as CDS Hooks cards
+    cards      cards, card_types                 findings and data gaps rendered as typed CDS Hooks cards
 
-``order_check`` runs the stages for one call. ``knowledge`` loads the rule files, value sets and terminology a
-committee owns; ``services`` describes the CDS services offered; ``feedback`` validates clinicians' feedback.
-The service layer (``service/``) does all input and output around this core.
+``answer(request, service, knowledge, now, fetch)`` runs the stages for one call and returns an ``Answer``: typed
+cards, findings, data gaps; ``Answer.as_json()`` is the response body, made at the edge.
+
+``knowledge`` loads the rule files, value sets and terminology a committee owns; ``services`` describes the CDS
+services offered; ``feedback`` validates clinicians' feedback. The service layer (``service/``) does all input
+and output around this core.
+
+The names below are imported on first use, so importing one small module (``cds_hooks.ids``, say) does not load
+the whole core and its FHIR models.
 """
 
-from cds_hooks.errors import CdsError, DataUnavailable, HookMismatch, InvalidRequest, UnknownService
-from cds_hooks.feedback import load_feedback
-from cds_hooks.knowledge import KnowledgeBase, load_knowledge
-from cds_hooks.order_check import Assessment, Fetcher, FetchResult, assess, check, ketamine_orders, unidentified_cards
-from cds_hooks.protocol import HookRequest, load_request
-from cds_hooks.services import SERVICES, ServiceDefinition, service_by_id
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cds_hooks.card_types import Card
+    from cds_hooks.errors import CdsError, DataUnavailable, HookMismatch, InvalidRequest, UnknownService
+    from cds_hooks.feedback import load_feedback
+    from cds_hooks.fetch import Fetcher, FetchResult, QueryRunner
+    from cds_hooks.knowledge import KnowledgeBase, load_knowledge
+    from cds_hooks.order_check import Answer, answer
+    from cds_hooks.protocol import HookRequest, load_request
+    from cds_hooks.services import SERVICES, ServiceDefinition, service_by_id
+
+_HOME = {
+    "CdsError": "cds_hooks.errors",
+    "DataUnavailable": "cds_hooks.errors",
+    "HookMismatch": "cds_hooks.errors",
+    "InvalidRequest": "cds_hooks.errors",
+    "UnknownService": "cds_hooks.errors",
+    "load_feedback": "cds_hooks.feedback",
+    "KnowledgeBase": "cds_hooks.knowledge",
+    "load_knowledge": "cds_hooks.knowledge",
+    "Answer": "cds_hooks.order_check",
+    "answer": "cds_hooks.order_check",
+    "Card": "cds_hooks.card_types",
+    "FetchResult": "cds_hooks.fetch",
+    "Fetcher": "cds_hooks.fetch",
+    "QueryRunner": "cds_hooks.fetch",
+    "HookRequest": "cds_hooks.protocol",
+    "load_request": "cds_hooks.protocol",
+    "SERVICES": "cds_hooks.services",
+    "ServiceDefinition": "cds_hooks.services",
+    "service_by_id": "cds_hooks.services",
+}
+"""Where each name the core offers is defined."""
 
 __all__ = [
     "SERVICES",
-    "Assessment",
+    "Answer",
+    "Card",
     "CdsError",
     "DataUnavailable",
     "FetchResult",
@@ -31,14 +70,18 @@ __all__ = [
     "HookRequest",
     "InvalidRequest",
     "KnowledgeBase",
+    "QueryRunner",
     "ServiceDefinition",
     "UnknownService",
-    "assess",
-    "check",
-    "ketamine_orders",
+    "answer",
     "load_feedback",
     "load_knowledge",
     "load_request",
     "service_by_id",
-    "unidentified_cards",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module 'cds_hooks' has no attribute {name!r}")
+    return getattr(importlib.import_module(_HOME[name]), name)

@@ -1,4 +1,4 @@
-"""Findings and data notices rendered as CDS Hooks 2.0 cards.
+"""Findings and data notices rendered as CDS Hooks 2.0 cards (typed: ``card_types``; JSON is made at the edge).
 
 Cards follow the specification's normative rules: a summary under 140 characters, no null or empty field,
 ``selectionBehavior`` whenever there are suggestions, ``display`` on every override reason. Advice cards start
@@ -15,12 +15,24 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
+from cds_hooks.card_types import (
+    NOTICE_DATA_INCOMPLETE,
+    Action,
+    Card,
+    Coding,
+    FindingOrigin,
+    ImplicatedEntry,
+    Link,
+    NotRead,
+    Origin,
+    Source,
+    Suggestion,
+)
 from cds_hooks.engine import Finding, Implicated
 from cds_hooks.facts import UnreadableEntry
 from cds_hooks.gaps import Gap
-from cds_hooks.ids import EXTENSION_KEY, new_uuid
+from cds_hooks.ids import new_uuid
 from cds_hooks.knowledge.model import AVOID, HOLD, MONITOR, Citation, KnowledgeBase, Rule
 
 SUMMARY_LIMIT = 139
@@ -73,7 +85,7 @@ def render(
     unreadable: Sequence[UnreadableEntry],
     kb: KnowledgeBase,
     layout: Layout = DEFAULT_LAYOUT,
-) -> list[dict[str, Any]]:
+) -> list[Card]:
     """Advice cards, most severe first (Monitor findings of one ordered drug on one card, unless the layout says
     otherwise), then one notice card when something that could change the advice could not be read."""
     said = _Said()
@@ -84,7 +96,7 @@ def render(
         else:
             cards.append(_monitor_card(group, kb, said))
     if gaps or unreadable:
-        cards.append(_notice_card(gaps, unreadable))
+        cards.append(_notice_card(gaps, unreadable, kb))
     return cards
 
 
@@ -104,47 +116,44 @@ def _groups(findings: Sequence[Finding], layout: Layout) -> list[list[Finding]]:
     return groups
 
 
-def _advice_card(finding: Finding, kb: KnowledgeBase, said: _Said) -> dict[str, Any]:
+def _advice_card(finding: Finding, kb: KnowledgeBase, said: _Said) -> Card:
     rule, advice = finding.rule, finding.advice
-    card: dict[str, Any] = {
-        "uuid": str(new_uuid()),
-        "summary": summary(ADVICE_WORD[advice], finding.ordered.label, [i.label for i in finding.implicated],
-                           rule.summary),
-        "indicator": INDICATOR[advice],
-        "detail": _detail(finding, kb, said),
-        "source": _source(rule.citations, rule.topic, rule.id),
-    }
     reference = finding.ordered.order.reference
+    suggestions: tuple[Suggestion, ...] = ()
     if advice == AVOID and reference:
-        card["suggestions"] = [
-            {
-                "label": f"Cancel the {finding.ordered.label} order",
-                "uuid": str(new_uuid()),
-                "isRecommended": True,
-                "actions": [
-                    {
-                        "type": "delete",
-                        "description": f"Remove the draft {finding.ordered.label} order from this ordering session.",
-                        "resourceId": reference,
-                    }
-                ],
-            }
-        ]
-        card["selectionBehavior"] = "at-most-one"
+        suggestions = (
+            Suggestion(
+                label=f"Cancel the {finding.ordered.label} order",
+                uuid=str(new_uuid()),
+                is_recommended=True,
+                actions=(
+                    Action(
+                        type="delete",
+                        description=f"Remove the draft {finding.ordered.label} order from this ordering session.",
+                        resource_id=reference,
+                    ),
+                ),
+            ),
+        )
     reasons = [
         reason for reason in kb.override_reasons.get(advice, ())
         if rule.kind in reason.applies_to
         and (reason.ordered_context != "anaesthesia" or finding.ordered.anaesthesia)
     ]
-    if advice in (AVOID, HOLD) and reasons:
-        card["overrideReasons"] = [
-            {"system": OVERRIDE_SYSTEM, "code": reason.code, "display": reason.display} for reason in reasons
-        ]
-    links = _links(rule.citations)
-    if links:
-        card["links"] = links
-    card["extension"] = {EXTENSION_KEY: {**_finding_extension(finding), **_common_extension(finding, kb)}}
-    return card
+    return Card(
+        uuid=str(new_uuid()),
+        summary=summary(ADVICE_WORD[advice], finding.ordered.label, [i.label for i in finding.implicated],
+                        rule.summary),
+        indicator=INDICATOR[advice],
+        detail=_detail(finding, kb, said),
+        source=_source(rule.citations, rule.topic, rule.id),
+        origin=_origin([finding], kb),
+        suggestions=suggestions,
+        selection_behavior="at-most-one" if suggestions else None,
+        override_reasons=tuple(Coding(OVERRIDE_SYSTEM, reason.code, reason.display) for reason in reasons)
+        if advice in (AVOID, HOLD) else (),
+        links=_links(rule.citations),
+    )
 
 
 def summary(word: str, ordered: str, names: Iterable[str], reason: str) -> str:
@@ -254,7 +263,7 @@ def _notes(finding: Finding) -> list[str]:
     return notes + [note for note in finding.notes if note not in notes]
 
 
-def _monitor_card(findings: Sequence[Finding], kb: KnowledgeBase, said: _Said) -> dict[str, Any]:
+def _monitor_card(findings: Sequence[Finding], kb: KnowledgeBase, said: _Said) -> Card:
     """One info card for every Monitor finding about one ordered drug: a line per co-medication or condition,
     with its own action."""
     ordered = findings[0].ordered
@@ -284,87 +293,73 @@ def _monitor_card(findings: Sequence[Finding], kb: KnowledgeBase, said: _Said) -
     grades = list(dict.fromkeys(EVIDENCE_WORDS[finding.rule.evidence.grade] for finding in findings))
     paragraphs += said.once(f"**Evidence:** {' / '.join(grades)}.")
     citations = tuple(dict.fromkeys(c for finding in findings for c in finding.rule.citations))
-    card: dict[str, Any] = {
-        "uuid": str(new_uuid()),
-        "summary": text,
-        "indicator": INDICATOR[MONITOR],
-        "detail": "\n\n".join(paragraphs),
-        "source": _source(citations, "Co-medications and conditions to monitor", "monitor"),
-    }
-    links = _links(citations)
-    if links:
-        card["links"] = links
-    extension = _common_extension(findings[0], kb)
-    extension["findings"] = [_finding_extension(finding) for finding in findings]
-    card["extension"] = {EXTENSION_KEY: extension}
-    return card
+    return Card(
+        uuid=str(new_uuid()),
+        summary=text,
+        indicator=INDICATOR[MONITOR],
+        detail="\n\n".join(paragraphs),
+        source=_source(citations, "Co-medications and conditions to monitor", "monitor"),
+        origin=_origin(findings, kb),
+        links=_links(citations),
+    )
 
 
-def _source(citations: Sequence[Citation], topic: str, code: str) -> dict[str, Any]:
+def _source(citations: Sequence[Citation], topic: str, code: str) -> Source:
     """The first public source with its own label and URL; the knowledge base, without a URL, when none."""
     cited = next((citation for citation in citations if citation.url and citation.kind != "project"), None)
-    source: dict[str, Any] = {
-        "label": _cut(cited.link_label, LINK_LABEL_LIMIT) if cited else SOURCE_LABEL,
-        "topic": {"system": TOPIC_SYSTEM, "code": code, "display": topic},
-    }
-    if cited is not None and cited.url:
-        source["url"] = cited.url
-    return source
+    if cited is None:
+        return Source(SOURCE_LABEL, Coding(TOPIC_SYSTEM, code, topic))
+    return Source(_cut(cited.link_label, LINK_LABEL_LIMIT), Coding(TOPIC_SYSTEM, code, topic), cited.url)
 
 
-def _links(citations: Sequence[Citation]) -> list[dict[str, str]]:
-    return [
-        {"label": _cut(citation.link_label, LINK_LABEL_LIMIT), "url": citation.url, "type": "absolute"}
+def _links(citations: Sequence[Citation]) -> tuple[Link, ...]:
+    return tuple(
+        Link(_cut(citation.link_label, LINK_LABEL_LIMIT), citation.url)
         for citation in citations
         if citation.url and citation.kind != "project"
+    )
+
+
+def _origin(findings: Sequence[Finding], kb: KnowledgeBase) -> Origin:
+    ordered = findings[0].ordered
+    return Origin(
+        knowledge_version=kb.version,
+        advice=findings[0].advice,
+        ordered_drug=ordered.name,
+        ordered_reference=ordered.order.reference,
+        findings=tuple(_finding_origin(finding) for finding in findings),
+    )
+
+
+def _finding_origin(finding: Finding) -> FindingOrigin:
+    """Everything about one finding a system or an audit needs and a clinician does not: rule, evidence,
+    citations, the factor that changed the advice, the implicated records with their FHIR references."""
+    modifier = finding.modifier
+    return FindingOrigin(
+        rule_id=finding.rule.id,
+        advice=finding.advice,
+        key=finding.key,
+        evidence_grade=finding.rule.evidence.grade,
+        evidence=finding.rule.evidence.summary,
+        citations=tuple(citation.id for citation in finding.rule.citations),
+        implicated=tuple(entry for item in finding.implicated for entry in _implicated_entries(item)),
+        modifier=modifier.id if modifier is not None else None,
+        modifier_evidence=modifier.evidence if modifier is not None else None,
+        site_policy=finding.site_set,
+    )
+
+
+def _implicated_entries(item: Implicated) -> list[ImplicatedEntry]:
+    if item.condition is not None:
+        return [ImplicatedEntry("condition", item.label, item.advice, item.condition.reference)]
+    reference = item.medication.reference if item.medication is not None else None
+    return [
+        ImplicatedEntry("ingredient", match.ingredient.name, item.advice, reference, match.ingredient.rxcui)
+        for match in item.matches
     ]
 
 
-def _common_extension(finding: Finding, kb: KnowledgeBase) -> dict[str, Any]:
-    ordered = {"name": finding.ordered.name}
-    if finding.ordered.order.reference:
-        ordered["reference"] = finding.ordered.order.reference
-    return {"advice": finding.advice, "knowledgeVersion": kb.version, "orderedDrug": ordered}
-
-
-def _finding_extension(finding: Finding) -> dict[str, Any]:
-    """Everything about one finding a system or an audit needs and a clinician does not: rule, evidence,
-    citations, the factor that changed the advice, the implicated records with their FHIR references."""
-    extension: dict[str, Any] = {
-        "ruleId": finding.rule.id,
-        "advice": finding.advice,
-        "findingKey": finding.key,
-        "evidenceGrade": finding.rule.evidence.grade,
-        "evidence": finding.rule.evidence.summary,
-        "citations": [citation.id for citation in finding.rule.citations],
-        "implicated": [entry for item in finding.implicated for entry in _implicated_entries(item)],
-    }
-    modifier = finding.modifier
-    if modifier is not None:
-        extension["modifier"] = {"id": modifier.id, **({"evidence": modifier.evidence} if modifier.evidence else {})}
-    if finding.site_set:
-        extension["sitePolicy"] = True
-    return extension
-
-
-def _implicated_entries(item: Implicated) -> list[dict[str, str]]:
-    if item.condition is not None:
-        entry = {"condition": item.label, "advice": item.advice}
-        if item.condition.reference:
-            entry["reference"] = item.condition.reference
-        return [entry]
-    entries = []
-    for match in item.matches:
-        entry = {"ingredient": match.ingredient.name, "advice": item.advice}
-        if item.medication is not None and item.medication.reference:
-            entry["reference"] = item.medication.reference
-        if match.ingredient.rxcui:
-            entry["rxnorm"] = match.ingredient.rxcui
-        entries.append(entry)
-    return entries
-
-
-def _notice_card(gaps: Sequence[Gap], unreadable: Sequence[UnreadableEntry]) -> dict[str, Any]:
+def _notice_card(gaps: Sequence[Gap], unreadable: Sequence[UnreadableEntry], kb: KnowledgeBase) -> Card:
     """One card saying what could not be read, of every kind, and why; after the advice cards."""
     told_with_entry = {entry.missing: None for entry in unreadable if entry.missing}
     lines = ["Some of the patient's data could not be checked for interactions with ketamine or esketamine:", ""]
@@ -388,20 +383,16 @@ def _notice_card(gaps: Sequence[Gap], unreadable: Sequence[UnreadableEntry]) -> 
             text += f" It appears to name {', '.join(entry.names)}, which has an interaction rule."
         lines.append(text)
     lines += ["", "Review these by hand before signing; the cards shown cover only what could be read."]
-    return {
-        "uuid": str(new_uuid()),
-        "summary": _cut(_notice_summary(sources, records)),
-        "indicator": "warning",
-        "detail": "\n".join(lines),
-        "source": {"label": SOURCE_LABEL},
-        "extension": {EXTENSION_KEY: {
-            "notice": "data-incomplete",
-            "notRead": [
-                *({"data": gap.key, "reason": gap.reason} for gap in gaps),
-                *({"reference": entry.reference, "problem": entry.problem} for entry in unreadable if entry.reference),
-            ],
-        }},
-    }
+    not_read = (*(NotRead(gap.reason, data=gap.key) for gap in gaps),
+                *(NotRead(entry.problem, reference=entry.reference) for entry in unreadable if entry.reference))
+    return Card(
+        uuid=str(new_uuid()),
+        summary=_cut(_notice_summary(sources, records)),
+        indicator="warning",
+        detail="\n".join(lines),
+        source=Source(SOURCE_LABEL),
+        origin=Origin(kb.version, notice=NOTICE_DATA_INCOMPLETE, not_read=not_read),
+    )
 
 
 def _notice_summary(sources: Sequence[str], records: int) -> str:

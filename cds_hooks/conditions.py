@@ -20,8 +20,8 @@ class ConditionFact:
     reference: str | None
     label: str | None
     codes: tuple[tuple[str, str], ...]
-    """(system, code) pairs; ICD-10-CM codes in their compared form (``icd10_key``), worked out once here since
-    every condition value set compares them."""
+    """(system, code) pairs; ICD-10-CM codes in their compared form (``fhir_json.icd10_key``), worked out once here
+    since every condition value set compares them."""
     texts: tuple[str, ...]
     active: bool
     """An active problem (active, recurrence, relapse; or no clinical status recorded)."""
@@ -47,19 +47,10 @@ def read_condition(resource: Mapping[str, Any]) -> ConditionFact | None:
     )
 
 
-def icd10_key(code: str) -> str:
-    """An ICD-10-CM code as compared: upper case, no dot, no spaces.
-
-    >>> icd10_key(" i67.1 ")
-    'I671'
-    """
-    return code.strip().upper().replace(".", "").replace(" ", "")
-
-
 def _code_pair(coding: Mapping[str, Any]) -> tuple[str, str]:
     system = fhir.canonical_system(coding.get("system"))
     code = coding["code"]
-    return system, icd10_key(code) if system == fhir.ICD10CM else code.strip()
+    return system, fhir.icd10_key(code) if system == fhir.ICD10CM else code.strip()
 
 
 def _status_code(concept: object) -> str | None:

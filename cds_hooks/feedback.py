@@ -16,8 +16,9 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from cds_hooks.card_types import Card
 from cds_hooks.errors import InvalidRequest, first_error
-from cds_hooks.ids import EXTENSION_KEY, finding_hash
+from cds_hooks.ids import finding_hash
 
 ACCEPTED, OVERRIDDEN = "accepted", "overridden"
 MAX_ITEMS = 1000
@@ -156,7 +157,7 @@ def load_feedback(body: object) -> list[Feedback]:
 
 @dataclass(frozen=True, slots=True)
 class CardOrigin:
-    """What an issued card's ``extension["org.ketamine-cds"]`` says produced it."""
+    """What produced an issued card (its ``org.ketamine-cds`` extension), as the card's record keeps it."""
 
     uuid: str
     knowledge_version: str
@@ -167,34 +168,8 @@ class CardOrigin:
     """(finding hash, rule id, advice) of each finding the card shows."""
 
 
-def card_findings(card: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    """The findings an advice card shows, from its extension: one, or several on a combined Monitor card."""
-    extension = card.get("extension", {}).get(EXTENSION_KEY, {})
-    if "findings" in extension:
-        return list(extension["findings"])
-    return [extension] if "findingKey" in extension else []
-
-
-def card_origin(card: Mapping[str, Any]) -> CardOrigin | None:
-    """The card's origin, or None for a card without a uuid (feedback could never name it).
-
-    >>> card_origin({"uuid": "u1", "extension": {"org.ketamine-cds": {
-    ...     "advice": "avoid", "ruleId": "maoi", "knowledgeVersion": "2026.1"}}}).rule_id
-    'maoi'
-    """
-    uuid = card.get("uuid")
-    if not isinstance(uuid, str) or not uuid:
-        return None
-    extension = card.get("extension", {}).get(EXTENSION_KEY, {})
-    findings = card_findings(card)
-    rule_id = extension.get("ruleId")
-    if rule_id is None and findings:  # a Monitor card of several rules: recorded under them all
-        rule_id = ",".join(finding["ruleId"] for finding in findings)[:128]
-    return CardOrigin(
-        uuid=uuid,
-        knowledge_version=str(extension.get("knowledgeVersion", "")),
-        rule_id=rule_id,
-        advice=extension.get("advice"),
-        notice=extension.get("notice"),
-        findings=tuple((finding_hash(f["findingKey"]), f["ruleId"], f["advice"]) for f in findings),
-    )
+def card_origin(card: Card) -> CardOrigin:
+    """What produced the card, as its record keeps it."""
+    origin = card.origin
+    findings = tuple((finding_hash(f.key), f.rule_id, f.advice) for f in origin.findings)
+    return CardOrigin(card.uuid, origin.knowledge_version, origin.rule_id, origin.advice, origin.notice, findings)

@@ -91,6 +91,15 @@ def canonical_system(system: object) -> str:
     return _SYSTEM_ALIASES.get(system, system)
 
 
+def icd10_key(code: str) -> str:
+    """An ICD-10-CM code as compared: upper case, no dot, no spaces.
+
+    >>> icd10_key(" i67.1 ")
+    'I671'
+    """
+    return code.strip().upper().replace(".", "").replace(" ", "")
+
+
 def items(value: object) -> list[Any]:
     """A JSON array's items; anything else (a scalar where FHIR has an array) reads as empty.
 

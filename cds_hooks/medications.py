@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cds_hooks import fhir_json as fhir
-from cds_hooks.terminology import CodeResolver, IngredientMatch, Terminology, routes_in
+from cds_hooks.terminology import CodeResolver, IngredientMatch, RouteWords, Terminology
 
 CURRENT = "current"
 ENDED = "ended"
@@ -41,22 +41,6 @@ _STATUS_CLASS = {
 _NEVER = frozenset({"cancelled", "entered-in-error"})
 COUNTED_STATUSES = {kind: tuple(statuses) for kind, statuses in _STATUS_CLASS.items()}
 """Per resource type, the statuses the engine reads (current or ended therapy): what prefetch asks for."""
-
-_ROUTE_CODES = {
-    "26643006": "oral",
-    "37839007": "sublingual",
-    "46713006": "nasal",
-    "37161004": "rectal",
-    "47625008": "intravenous",
-    "78421000": "intramuscular",
-    "34206005": "subcutaneous",
-    "45890007": "transdermal",
-    "447694001": "respiratory",
-    "6064005": "topical",
-    "54485002": "ophthalmic",
-    "10547007": "otic",
-}
-
 
 READ_ELEMENTS = frozenset({
     "medicationCodeableConcept", "medicationReference", "contained", "status", "doNotPerform", "dosageInstruction",
@@ -135,7 +119,7 @@ def unresolved_references(resources: Iterable[object], index: MedicationIndex) -
     found: dict[str, None] = {}
     for resource in resources:
         if not isinstance(resource, dict) or resource.get("status") not in COUNTED_STATUSES.get(
-            resource.get("resourceType"), ()
+            str(resource.get("resourceType")), ()
         ):
             continue
         reference = resource.get("medicationReference")
@@ -244,7 +228,7 @@ def read_medication(
         status=status,
         fhir_status=fhir_status,
         ended_at=_ended_at(resource, dosages) if status == ENDED else None,
-        routes=_routes(dosages, drug.concepts, drug.ingredients),
+        routes=_routes(dosages, drug.concepts, drug.ingredients, terminology.routes),
         texts=tuple(_free_texts(resource, dosages)),
         source=resource,
         draft=draft,
@@ -275,8 +259,8 @@ def _medication_concepts(
     medication = index.resolve(target, resource) if isinstance(target, str) else None
     if medication is None:
         display = reference.get("display")
-        concepts = [{"text": display}] if isinstance(display, str) and display.strip() else []
-        return concepts, (target.strip() if isinstance(target, str) else str(target or ""))
+        named: list[object] = [{"text": display}] if isinstance(display, str) and display.strip() else []
+        return named, (target.strip() if isinstance(target, str) else str(target or ""))
     concepts: list[object] = [medication.get("code")]
     for part in fhir.items(medication.get("ingredient")):
         if not isinstance(part, dict):
@@ -373,7 +357,10 @@ def _after(start: datetime | None, duration: object) -> datetime | None:
 
 
 def _routes(
-    dosages: list[Mapping[str, Any]], concepts: list[object], ingredients: tuple[IngredientMatch, ...]
+    dosages: list[Mapping[str, Any]],
+    concepts: list[object],
+    ingredients: tuple[IngredientMatch, ...],
+    route_words: RouteWords,
 ) -> frozenset[str]:
     """Routes from the dosage (coded or written), the drug's names, and what the product or brand implies."""
     routes: set[str] = set()
@@ -381,13 +368,13 @@ def _routes(
     for dosage in dosages:
         route = dosage.get("route")
         routes.update(
-            _ROUTE_CODES[c["code"]] for c in fhir.codings(route) if c.get("code") in _ROUTE_CODES
+            route_words.codes[c["code"]] for c in fhir.codings(route) if c.get("code") in route_words.codes
         )
         texts.extend(fhir.concept_texts(route))
         if isinstance(dosage.get("text"), str):
             texts.append(dosage["text"])
     for text in texts:
-        routes.update(routes_in(text))
+        routes.update(route_words.in_text(text))
     for match in ingredients:
         routes.update(match.routes)
     return frozenset(routes)

@@ -1,22 +1,26 @@
 """The whole check for one order hook call, as pure functions: request -> facts -> findings -> cards.
 
-The HTTP layer calls ``ketamine_orders`` first (cheap: it reads only the draft orders), answers ``{"cards": []}``
-at once when there is none, and otherwise calls ``check`` with a fetcher for data the prefetch did not carry.
+``answer`` is the one entry point: the HTTP route, the command line and the tests all call it. It reads the draft
+orders first (cheap) and, when none is ketamine or esketamine, answers at once without gathering anything;
+otherwise it gathers the patient's data (prefetch, then the fetch port), reads the facts, applies the rules and
+renders the cards. JSON is made from the typed answer at the edge (``Answer.as_json``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from cds_hooks import cards, engine, fhir_json
+from cds_hooks.card_types import Card
 from cds_hooks.engine import Finding, OrderedDrug
-from cds_hooks.errors import DataUnavailable
 from cds_hooks.facts import MEDICATION_TYPES, Flaw, UnreadableEntry, checked, patient_facts
+from cds_hooks.fetch import Fetcher
 from cds_hooks.gaps import Gap
-from cds_hooks.knowledge.model import ORDERED_DRUGS, KnowledgeBase
+from cds_hooks.gather import gather
+from cds_hooks.knowledge.model import AVOID, ORDERED_DRUGS, KnowledgeBase
 from cds_hooks.medications import (
     EXCLUDED,
     Identified,
@@ -25,43 +29,16 @@ from cds_hooks.medications import (
     identify,
     read_medication,
     status_of,
-    unresolved_references,
 )
-from cds_hooks.prefetch import PatientData, plan
 from cds_hooks.protocol import HookRequest
 from cds_hooks.services import ServiceDefinition
 from cds_hooks.terminology import CodeResolver
 
-Fetcher = Callable[[HookRequest, Mapping[str, str]], "Mapping[str, FetchResult]"]
-"""Runs queries against the request's fhirServer, key -> result. A query is a search or read relative to
-fhirServer (``MedicationRequest?patient=1``, ``Medication/7``) or an absolute next-page URL."""
-
 _ORDERED_NAMES = frozenset(ORDERED_DRUGS)
 
-
-@dataclass(frozen=True, slots=True)
-class Assessment:
-    """What one check found: findings, the data that could not be had or read, and harmless structural flaws."""
-
-    findings: list[Finding]
-    gaps: Sequence[Gap] = ()
-    unreadable: Sequence[UnreadableEntry] = ()
-    flaws: Sequence[Flaw] = ()
-
-    def cards(self, kb: KnowledgeBase, findings: Sequence[Finding] | None = None,
-              layout: cards.Layout = cards.DEFAULT_LAYOUT) -> list[dict[str, Any]]:
-        """The answer's cards; ``findings`` in place of the assessment's own when some were held back."""
-        shown = self.findings if findings is None else findings
-        return cards.render(shown, self.gaps, self.unreadable, kb, layout)
-
-
-@dataclass(frozen=True, slots=True)
-class FetchResult:
-    """One query's outcome: a Bundle (as JSON), why it could not be had, or both when only part of it could be
-    had (some pages, some referenced Medications). A read (``Medication/1``) comes back as a one-entry Bundle."""
-
-    bundle: Mapping[str, Any] | None = None
-    problem: str | None = None
+HoldBack = Callable[[Sequence[Finding]], Sequence[Finding]]
+"""Given a call's findings, those to show: the service's (repeats of order-select, the quiet period after an
+override). It must never leave out an Avoid."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,93 +119,82 @@ def _new_selections_against_earlier_drafts(
     return DraftOrders(engine.find_ordered_drugs(earlier, kb), new, index, selections_only=True)
 
 
-def unidentified_cards(drafts: DraftOrders, kb: KnowledgeBase) -> list[dict[str, Any]]:
-    """For a call with no ketamine or esketamine order: a notice when some draft's drug could not be told at all
-    (it might have been ketamine), else no card."""
-    return cards.render([], [], drafts.unidentified, kb) if drafts.unidentified else []
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What the core answers one hook call with: typed cards, and the findings, data gaps and unreadable records
+    they were made from."""
+
+    cards: tuple[Card, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    gaps: tuple[Gap, ...] = ()
+    unreadable: tuple[UnreadableEntry, ...] = ()
+    checked: bool = False
+    """The call orders ketamine or esketamine, so its data was gathered and checked (else nothing was read)."""
+    shown: tuple[Finding, ...] = ()
+    """The findings on the cards: ``findings`` less those held back."""
+    flaws: tuple[Flaw, ...] = ()
+    """Records read in full although not valid FHIR elsewhere: for the operator, not the clinician."""
+
+    @property
+    def held_back(self) -> tuple[Finding, ...]:
+        shown = {id(finding) for finding in self.shown}
+        return tuple(finding for finding in self.findings if id(finding) not in shown)
+
+    def as_json(self) -> dict[str, Any]:
+        """The CDS Hooks response body."""
+        return {"cards": [card.as_json() for card in self.cards]}
 
 
-def check(
+def answer(
     request: HookRequest,
     definition: ServiceDefinition,
     kb: KnowledgeBase,
-    drafts: DraftOrders,
     now: datetime,
     fetch: Fetcher | None = None,
     resolver: CodeResolver | None = None,
-) -> list[dict[str, Any]]:
-    """The cards for a call whose draft orders include ketamine or esketamine, every finding shown."""
-    return assess(request, definition, kb, drafts, now, fetch, resolver).cards(kb)
-
-
-def assess(
-    request: HookRequest,
-    definition: ServiceDefinition,
-    kb: KnowledgeBase,
-    drafts: DraftOrders,
-    now: datetime,
-    fetch: Fetcher | None = None,
-    resolver: CodeResolver | None = None,
-) -> Assessment:
-    """Everything a call whose draft orders include ketamine or esketamine finds, before any is held back."""
-    unreadable_drafts = [
+    layout: cards.Layout = cards.DEFAULT_LAYOUT,
+    hold_back: HoldBack | None = None,
+) -> Answer:
+    """The answer to one order hook call. ``now`` is the evaluation time (washout windows); ``fetch`` reads what
+    the prefetch lacks from the request's fhirServer (None: nothing is read, and what is missing is a data gap);
+    ``resolver`` looks up RxNorm codes the packaged tables lack; ``layout`` is the site's card layout, and
+    ``hold_back`` the service's choice of findings to show. DataUnavailable (412) when no data can be had."""
+    drafts = ketamine_orders(request, kb, resolver)
+    if not drafts.ordered:
+        unidentified = drafts.unidentified  # a draft whose drug could not be told at all might be ketamine
+        return Answer(tuple(cards.render([], [], unidentified, kb)) if unidentified else (), unreadable=unidentified)
+    unreadable = [
         UnreadableEntry(draft.reference, draft.label, f"draft order: {draft.problem}")
         for draft in drafts.others
         if draft.problem and draft.status != EXCLUDED
     ]
     if drafts.selections_only:
-        return Assessment(engine.evaluate(drafts.ordered, drafts.others, [], kb, now), (), unreadable_drafts)
+        findings = engine.evaluate(drafts.ordered, drafts.others, [], kb, now)
+        return _answered(findings, (), unreadable, (), kb, layout, hold_back)
     data = gather(request, definition, fetch, drafts.index)
-    unreadable: list[UnreadableEntry] = []
+    ordered_unreadable: list[UnreadableEntry] = []
     flaws: list[Flaw] = []
     for drug in drafts.ordered:
-        checked(drug.order.source, drug.order, (), unreadable, flaws)
-    unreadable += unreadable_drafts
+        checked(drug.order.source, drug.order, (), ordered_unreadable, flaws)
+    unreadable[:0] = ordered_unreadable
     medications, conditions = patient_facts(data, kb, drafts.index, resolver, unreadable, flaws)
     findings = engine.evaluate(drafts.ordered, [*drafts.others, *medications], conditions, kb, now)
-    return Assessment(findings, data.gaps, unreadable, flaws)
+    return _answered(findings, data.gaps, unreadable, flaws, kb, layout, hold_back)
 
 
-def gather(
-    request: HookRequest, definition: ServiceDefinition, fetch: Fetcher | None, index: MedicationIndex | None = None
-) -> PatientData:
-    """Prefetch first; from fhirServer, in one call, what it lacks: absent keys, the later pages of paged keys and
-    the Medications that entries reference but no bundle holds. 412 when no usable data can be had at all.
-
-    ``index`` (the draft orders' Medications, by default read afresh) gains every Medication gathered, so the
-    entries can be resolved against it afterwards.
-    """
-    data = plan(request, definition.prefetch)
-    if index is None:
-        index = MedicationIndex(fhir_json.bundle_resources(request.context.draft_orders))
-    resources = data.all_resources()
-    for resource in resources:
-        index.add(resource)
-    reads = {reference: reference for reference in unresolved_references(resources, index)}
-    queries = {**data.to_fetch, **data.next_pages, **reads}
-    if not queries:
-        return data
-    if request.fhir_server and fetch is not None:
-        results = fetch(request, queries)
-        for key in queries:
-            result = results.get(key) or FetchResult(problem="it could not be fetched")
-            if result.bundle is not None:
-                data.add_bundle(key, result.bundle)
-                for resource in fhir_json.bundle_resources(result.bundle):
-                    index.add(resource)
-            if result.problem or result.bundle is None:
-                data.gaps.append(Gap(key, result.problem or "it could not be fetched"))
-        return data
-    if data.to_fetch and not data.usable:
-        source = "fhirServer cannot be read here" if request.fhir_server else "no fhirServer to read it from"
-        raise DataUnavailable(
-            "No prefetch data for "
-            + ", ".join(sorted(data.to_fetch))
-            + f" and {source}: the interaction check cannot be made."
-        )
-    data.gaps.extend(Gap(key, "it was not sent and there is no fhirServer to read it from") for key in data.to_fetch)
-    data.gaps.extend(
-        Gap(key, "only its first page was sent and there is no fhirServer to read the rest from")
-        for key in data.next_pages
-    )
-    return data
+def _answered(
+    findings: Sequence[Finding],
+    gaps: Sequence[Gap],
+    unreadable: Sequence[UnreadableEntry],
+    flaws: Sequence[Flaw],
+    kb: KnowledgeBase,
+    layout: cards.Layout,
+    hold_back: HoldBack | None,
+) -> Answer:
+    shown = list(hold_back(findings) if hold_back is not None else findings)
+    kept = {id(finding) for finding in shown}
+    if any(finding.advice == AVOID and id(finding) not in kept for finding in findings):
+        raise ValueError("an Avoid finding must never be held back")
+    rendered = cards.render(shown, gaps, unreadable, kb, layout) if shown or gaps or unreadable else []
+    return Answer(tuple(rendered), tuple(findings), tuple(gaps), tuple(unreadable), checked=True,
+                  shown=tuple(shown), flaws=tuple(flaws))

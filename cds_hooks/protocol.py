@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
@@ -120,7 +120,7 @@ class _FhirAuthorizationSchema(Schema):
 class _JsonObject(fields.Field):
     """A JSON object taken as it is: checked, never copied (prefetch and draft orders can be large)."""
 
-    default_error_messages: ClassVar[dict[str, str]] = {"invalid": "Not a valid mapping type."}
+    default_error_messages = {"invalid": "Not a valid mapping type."}  # noqa: RUF012 (marshmallow reads it so)
 
     def _deserialize(self, value: object, attr: str | None, data: object, **kwargs: object) -> dict[str, Any]:
         if not isinstance(value, dict):

@@ -27,46 +27,28 @@ ROUTES = ("oral", "sublingual", "nasal", "rectal", "intravenous", "intramuscular
 CACHED_TEXT_LENGTH = 256
 """Longer texts (rare in medication names and sigs) are read afresh, so the caches stay small whatever is sent."""
 
-_ROUTE_WORDS = [
-    (r"\b(?:intra)?nasal(?:ly)?\b|\bnose\b", "nasal"),
-    (r"\boral(?:ly)?\b|\bby mouth\b|\bp\.?o\.?\b", "oral"),
-    (r"\bsublingual(?:ly)?\b|\bbuccal\b|\btroches?\b|\blozenges?\b", "sublingual"),
-    (r"\brectal(?:ly)?\b|\bsuppositor(?:y|ies)\b", "rectal"),
-    (r"\bintravenous(?:ly)?\b|\bi\.v\.|(?<![\w-])iv(?!\w)|\binfusion\b", "intravenous"),
-    (r"\bintramuscular(?:ly)?\b|\bi\.m\.|(?<![\w-])im(?!\w)", "intramuscular"),
-    (r"\bsubcutaneous(?:ly)?\b|\bsubcut\b", "subcutaneous"),
-    (r"\btransdermal\b|\bpatch\b", "transdermal"),
-    (r"\binhal(?:ed|er|ation)\b|\bnebuli[sz]", "respiratory"),
-    (r"\btopical(?:ly)?\b|\bcream\b|\bointment\b|\bshampoo\b|\blotion\b|\bswabs?\b",
-     "topical"),
-    (r"\bophthalmic\b|\beye ?drops?\b|\b(?:in|into|to) (?:each|both|the|affected|left|right) eyes?\b", "ophthalmic"),
-    (r"\botic\b|\bear ?drops?\b|\b(?:in|into) (?:each|both|the|affected) ears?\b", "otic"),
-]
+class RouteWords:
+    """How routes are read from text and from coded routes: the knowledge base's ``route_words`` (regular
+    expressions per route, tried in order) and ``route_codes`` (SNOMED CT route codes)."""
 
+    def __init__(
+        self, words: Mapping[str, Iterable[str]] | None = None, codes: Mapping[str, str] | None = None
+    ) -> None:
+        alternatives = "|".join(
+            f"(?P<{route}>{'|'.join(patterns)})" for route, patterns in (words or {}).items() if patterns
+        )
+        self._pattern = re.compile(alternatives, re.IGNORECASE) if alternatives else None
+        self.codes: Mapping[str, str] = dict(codes or {})
+        self._known = lru_cache(maxsize=4096)(self._read)
 
-_ROUTE_PATTERN = re.compile("|".join(f"(?P<{name}>{words})" for words, name in _ROUTE_WORDS), re.IGNORECASE)
+    def in_text(self, text: str) -> frozenset[str]:
+        """The routes a medication text names (remembered per text: sigs and product names repeat)."""
+        return self._known(text) if len(text) <= CACHED_TEXT_LENGTH else self._read(text)
 
-
-def routes_in(text: str) -> frozenset[str]:
-    """The routes a medication text names (remembered per text: sigs and product names repeat).
-
-    >>> sorted(routes_in("fluticasone propionate 0.05 MG/ACTUAT Metered Dose Nasal Spray"))
-    ['nasal']
-    >>> sorted(routes_in("ketamine 25 mg troche, dissolve under the tongue"))
-    ['sublingual']
-    >>> sorted(routes_in("alprazolam 0.5 MG (C-IV)"))
-    []
-    >>> sorted(routes_in("1 patch daily; if missed take by mouth"))
-    ['oral', 'transdermal']
-    """
-    return _known_routes(text) if len(text) <= CACHED_TEXT_LENGTH else _routes_of(text)
-
-
-def _routes_of(text: str) -> frozenset[str]:
-    return frozenset(match.lastgroup for match in _ROUTE_PATTERN.finditer(text))
-
-
-_known_routes = lru_cache(maxsize=4096)(_routes_of)
+    def _read(self, text: str) -> frozenset[str]:
+        if self._pattern is None:
+            return frozenset()
+        return frozenset(match.lastgroup for match in self._pattern.finditer(text) if match.lastgroup)
 
 
 def term_key(text: str) -> str:
@@ -131,10 +113,6 @@ class ConceptReading:
 @lru_cache(maxsize=4096)
 def _label(term: str, name: str) -> str:
     return f"{term} ({name})" if term_key(term) != name else name
-
-
-def _is_text(value: object) -> bool:
-    return isinstance(value, str) and bool(value.strip())
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -203,22 +181,25 @@ class Terminology:
         products: Iterable[Product],
         terms: Mapping[str, Iterable[str]],
         term_routes: Mapping[str, str] | None = None,
+        routes: RouteWords | None = None,
     ) -> None:
+        self.routes = routes or RouteWords()
+        """How routes are read from text and codes (without words, none are read from text)."""
         self._products = {product.rxcui: product for product in products}
-        self._product_routes = {rxcui: routes_in(p.name) for rxcui, p in self._products.items()}
+        self._product_routes = {rxcui: self.routes.in_text(p.name) for rxcui, p in self._products.items()}
         codes = {
             ingredient.name: ingredient.rxcui
             for product in self._products.values()
             for ingredient in product.ingredients
             if ingredient.rxcui
         }
-        routes = {term_key(term): route for term, route in (term_routes or {}).items() if route}
+        by_term = {term_key(term): route for term, route in (term_routes or {}).items() if route}
         self._terms: dict[str, _Term] = {}
         for term, names in terms.items():
             key = term_key(term)
             self._terms[key] = _Term(
                 tuple(Ingredient(name, codes.get(name)) for name in names),
-                frozenset([routes[key]]) if key in routes else frozenset(),
+                frozenset([by_term[key]]) if key in by_term else frozenset(),
             )
         self._by_words = {_words(key): key for key in self._terms}
         self._longest = max((len(words) for words in self._by_words), default=0)
@@ -297,7 +278,7 @@ class Terminology:
 
     def _read(self, key: tuple[Any, ...]) -> ConceptReading:
         text, codings = _text(key[0]), [tuple(map(_text, coding)) for coding in key[1:]]
-        texts = [value for value in (text, *(display for _, _, display in codings)) if _is_text(value)]
+        texts = [value for value in (text, *(display for _, _, display in codings)) if value and value.strip()]
         coded = self.from_codings({"system": system, "code": code} for system, code, _ in codings)
         if coded is not None:
             return ConceptReading(coded, bool(texts))

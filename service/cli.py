@@ -14,9 +14,10 @@ from typing import Any, NoReturn
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from cds_hooks import order_check
 from cds_hooks.errors import CdsError
 from cds_hooks.knowledge import replace_section, rules_markdown
+from cds_hooks.knowledge.reference import field_reference
+from cds_hooks.order_check import answer
 from cds_hooks.protocol import load_request
 from cds_hooks.services import SERVICES, service_by_id
 from service.config import DEFAULT_PORT, PRODUCTION_HOST, ConfigError, Settings
@@ -62,6 +63,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     rules.add_argument("--update-readme", type=Path, metavar="README",
                        help="write the table between the rules markers of this Markdown file instead of printing it")
 
+    commands.add_parser("field-reference", help="print the knowledge base field reference (Markdown) for rule authors",
+                        description="Print the reference of every field a knowledge file may hold, generated from "
+                        "the schemas that check them: `ketamine-cds field-reference > cds_hooks/knowledge/FIELDS.md`.")
+
     args = parser.parse_args(argv)
     try:
         if args.command == "serve" and args.production:
@@ -74,6 +79,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _feedback_report(args.format)
         if args.command == "rules":
             return _rules(args.update_readme)
+        if args.command == "field-reference":
+            print(field_reference(), end="")
+            return 0
         return _check(args.file, args.service, args.format, args.now)
     except (ConfigError, CdsError) as error:
         print(f"ketamine-cds: {error}", file=sys.stderr)
@@ -143,12 +151,8 @@ def _check(path: Path, service_id: str | None, output: str, now_text: str | None
         return 2
     request = load_request(body, definition.hook)
     now = datetime.fromisoformat(now_text).astimezone(UTC) if now_text else datetime.now(UTC)
-    drafts = order_check.ketamine_orders(request, knowledge, resolver)
-    if drafts.ordered:
-        cards = order_check.check(request, definition, knowledge, drafts, now, resolver=resolver)
-    else:
-        cards = order_check.unidentified_cards(drafts, knowledge)
-    print(json.dumps({"cards": cards}, indent=2) if output == "json" else _as_text(cards))
+    body = answer(request, definition, knowledge, now, resolver=resolver).as_json()
+    print(json.dumps(body, indent=2) if output == "json" else _as_text(body["cards"]))
     return 0
 
 

@@ -1,7 +1,7 @@
 """Settings from environment variables, read once at start-up into a frozen object.
 
 A missing or invalid setting stops start-up with a message naming the variable. Every variable is listed, with
-its default, in the README's configuration table.
+its default, in the configuration reference (docs/configuration.md).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ DEFAULT_PORT = 8080
 PRODUCTION_HOST = "0.0.0.0"
 """The production server listens on every interface, so that it is reachable from outside its container."""
 DEFAULT_BIND = f"{PRODUCTION_HOST}:{DEFAULT_PORT}"
-"""gunicorn's address when ``CDS_BIND`` is unset (the README's configuration table gives the same)."""
+"""gunicorn's address when ``CDS_BIND`` is unset (docs/configuration.md gives the same)."""
 
 
 class ConfigError(ValueError):

@@ -29,7 +29,7 @@ from prometheus_client import (
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.metrics import MetricWrapperBase
 
-from cds_hooks.ids import EXTENSION_KEY
+from cds_hooks.card_types import Card
 from cds_hooks.services import SERVICES
 from service.config import PROMETHEUS_MULTIPROC_ENV
 
@@ -115,17 +115,15 @@ def observe_request(service: str, hook: str, status: int, seconds: float) -> Non
     _child(REQUEST_SECONDS, service, hook).observe(seconds)
 
 
-def observe_cards(cards: Iterable[Mapping[str, Any]]) -> None:
-    """Count cards by the advice and rule their ``org.ketamine-cds`` extension names."""
+def observe_cards(cards: Iterable[Card]) -> None:
+    """Count cards by advice and rule (``notice`` and the notice's kind for data notices)."""
     for card in cards:
-        extension = card.get("extension", {}).get(EXTENSION_KEY, {})
-        if "findings" in extension:  # one Monitor card for several rules: each rule counted
-            for finding in extension["findings"]:
-                _child(CARDS, finding["advice"], finding["ruleId"]).inc()
-        elif "advice" in extension:
-            _child(CARDS, extension["advice"], extension.get("ruleId", "")).inc()
-        else:
-            _child(CARDS, "notice", extension.get("notice", "")).inc()
+        origin = card.origin
+        if origin.notice is not None:
+            _child(CARDS, "notice", origin.notice).inc()
+        else:  # a combined Monitor card counts each of its rules
+            for finding in origin.findings:
+                _child(CARDS, finding.advice, finding.rule_id).inc()
 
 
 def held_back(reason: str, advice: str, rule: str) -> None:

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 from flask import Flask, current_app
 
+from cds_hooks.fetch import Fetcher
 from cds_hooks.knowledge import DATA_DIR, KnowledgeBase, load_knowledge
-from cds_hooks.order_check import Fetcher
 from cds_hooks.terminology import CodeResolver
 from service.config import Settings
 

@@ -180,10 +180,7 @@ def run(
     """The cards the core pipeline (order_check) returns for a hook request body."""
     definition = next(service for service in SERVICES if service.hook == body["hook"])
     request = load_request(body, definition.hook)
-    drafts = order_check.ketamine_orders(request, kb, resolver)
-    if not drafts.ordered:
-        return []
-    return order_check.check(request, definition, kb, drafts, now, resolver=resolver)
+    return order_check.answer(request, definition, kb, now, resolver=resolver).as_json()["cards"]
 
 
 def advice_by_rule(cards: Iterable[Mapping[str, Any]]) -> dict[str, str]:

@@ -65,13 +65,13 @@ def test_a_factor_that_changes_the_advice_brings_the_text_of_that_advice(rule_id
 
 
 def _readme_site_file(tmp_path: Path) -> Path:
-    [example] = re.findall(r"```yaml\n(site:.*?)```", section("Site overrides"), re.DOTALL)
+    [example] = re.findall(r"```yaml\n(site:.*?)```", section("Site overrides", "knowledge.md"), re.DOTALL)
     path = tmp_path / "site.yaml"
     path.write_text(example, encoding="utf-8")
     return path
 
 
-def test_the_readme_site_override_example_gives_cards_whose_text_fits_their_advice(tmp_path):
+def test_the_documented_site_override_example_gives_cards_whose_text_fits_their_advice(tmp_path):
     app = create_app(Settings(database_url=f"sqlite:///{tmp_path}/c.sqlite3",
                               knowledge_overrides=_readme_site_file(tmp_path)), clock=lambda: NOW)
     client = app.test_client()

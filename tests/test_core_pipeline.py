@@ -6,6 +6,7 @@ import pytest
 
 from cds_hooks import order_check
 from cds_hooks.errors import DataUnavailable, HookMismatch, InvalidRequest
+from cds_hooks.fetch import FetchResult
 from cds_hooks.protocol import load_request
 from cds_hooks.services import service_by_id
 from tests.cardcheck import assert_valid_card
@@ -14,11 +15,7 @@ from tests.conftest import NOW
 
 def run(body, knowledge, service_id="ketamine-order-sign", now=NOW):
     definition = service_by_id(service_id)
-    request = load_request(body, definition.hook)
-    drafts = order_check.ketamine_orders(request, knowledge)
-    if not drafts.ordered:
-        return []
-    return order_check.check(request, definition, knowledge, drafts, now)
+    return order_check.answer(load_request(body, definition.hook), definition, knowledge, now).as_json()["cards"]
 
 
 @pytest.mark.parametrize(
@@ -71,12 +68,14 @@ def test_a_fetcher_supplies_keys_the_prefetch_lacks(fixture, knowledge):
     request = load_request(body, definition.hook)
     asked = {}
 
-    def fetch(hook_request, queries):
-        asked.update(queries)
-        return {key: order_check.FetchResult(bundle=sent[key]) for key in queries}
+    def fetch(hook_request):
+        def run(queries):
+            asked.update(queries)
+            return {key: FetchResult(bundle=sent[key]) for key in queries}
 
-    drafts = order_check.ketamine_orders(request, knowledge)
-    cards = order_check.check(request, definition, knowledge, drafts, NOW, fetch)
+        return run
+
+    cards = order_check.answer(request, definition, knowledge, NOW, fetch).as_json()["cards"]
     assert asked["medicationRequests"].startswith("MedicationRequest?patient=fixture-maoi&status=active,on-hold")
     assert [card["indicator"] for card in cards] == ["critical", "info"]
 
@@ -88,11 +87,10 @@ def test_a_failed_fetch_becomes_a_warning_card(fixture, knowledge):
     definition = service_by_id("ketamine-order-sign")
     request = load_request(body, definition.hook)
 
-    def fetch(hook_request, queries):
-        return {key: order_check.FetchResult(problem="the FHIR server answered 503") for key in queries}
+    def fetch(hook_request):
+        return lambda queries: {key: FetchResult(problem="the FHIR server answered 503") for key in queries}
 
-    drafts = order_check.ketamine_orders(request, knowledge)
-    cards = order_check.check(request, definition, knowledge, drafts, NOW, fetch)
+    cards = order_check.answer(request, definition, knowledge, NOW, fetch).as_json()["cards"]
     assert len(cards) == 1
     assert cards[0]["summary"] == ("Interaction check incomplete: medications and conditions could not be read from "
                                    "the EHR")

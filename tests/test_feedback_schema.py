@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from cds_hooks.card_types import NOTICE_DATA_INCOMPLETE, Card, Origin, Source
 from cds_hooks.errors import InvalidRequest
-from cds_hooks.feedback import OverrideReason, card_origin, load_feedback
+from cds_hooks.feedback import CardOrigin, OverrideReason, card_origin, load_feedback
 
 
 def item(**fields):
@@ -71,8 +72,10 @@ def test_overridden_with_an_empty_suggestion_list_is_accepted():
     assert load_feedback({"feedback": [item(acceptedSuggestions=[])]})[0].accepted_suggestions == ()
 
 
-def test_a_card_without_uuid_has_no_origin_to_record():
-    assert card_origin({"summary": "x"}) is None
-    notice = card_origin({"uuid": "u", "extension": {"org.ketamine-cds": {"notice": "data-incomplete",
-                                                                          "knowledgeVersion": "1"}}})
-    assert (notice.notice, notice.rule_id) == ("data-incomplete", None)
+def test_a_cards_origin_is_what_its_record_keeps():
+    source = Source("ketamine-cds knowledge base 1")
+    notice = card_origin(Card("u", "Interaction check incomplete", "warning", "d", source,
+                              Origin("1", notice=NOTICE_DATA_INCOMPLETE)))
+    assert notice == CardOrigin("u", "1", notice="data-incomplete")
+    advice = card_origin(Card("v", "Avoid", "critical", "d", source, Origin("1", advice="avoid", rule_id="maoi")))
+    assert advice == CardOrigin("v", "1", "maoi", "avoid")

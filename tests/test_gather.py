@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 
 from cds_hooks.errors import DataUnavailable
-from cds_hooks.order_check import FetchResult, check, gather, ketamine_orders
+from cds_hooks.fetch import FetchResult, QueryRunner
+from cds_hooks.gather import gather
+from cds_hooks.order_check import answer
 from cds_hooks.prefetch import render
 from cds_hooks.protocol import HookRequest, load_request
 from cds_hooks.services import PREFETCH, service_by_id
@@ -40,7 +42,10 @@ class RecordingFetcher:
         self.forget = forget
         self.calls: list[dict[str, str]] = []
 
-    def __call__(self, request: HookRequest, queries: Mapping[str, str]) -> dict[str, FetchResult]:
+    def __call__(self, request: HookRequest) -> QueryRunner:
+        return self.run
+
+    def run(self, queries: Mapping[str, str]) -> dict[str, FetchResult]:
         self.calls.append(dict(queries))
         return {key: self.answers.get(key, FetchResult(bundle=bundle([]))) for key in queries if key not in self.forget}
 
@@ -66,12 +71,15 @@ def test_prefetch_with_every_key_present_is_used_without_fetching(maoi):
     assert data.gaps == []
 
 
-def test_absent_keys_are_fetched_from_fhir_server_with_the_template_query(maoi):
+def test_absent_keys_are_fetched_with_the_template_query_a_medication_search_asking_for_its_medications(maoi):
     del maoi["prefetch"]["medicationRequests"], maoi["prefetch"]["conditions"]
     fetcher = RecordingFetcher({"medicationRequests": FetchResult(bundle=bundle([order("fetched", {
         "medicationCodeableConcept": {"text": "Nardil 15 mg tablet"}})]))})
     data = gather(hook({**maoi, "fhirServer": EHR}), SIGN, fetcher)
-    assert fetcher.calls == [{"medicationRequests": query("medicationRequests"), "conditions": query("conditions")}]
+    include = "&_include=MedicationRequest:medication"
+    assert fetcher.calls == [
+        {"medicationRequests": query("medicationRequests") + include, "conditions": query("conditions")}
+    ]
     assert [r["id"] for r in data.resources["medicationRequests"]] == ["fetched"]
     assert data.gaps == []
 
@@ -104,7 +112,7 @@ def test_an_operation_outcome_instead_of_a_bundle_is_a_gap_and_is_not_fetched_ag
 def test_an_operation_outcome_for_medications_answers_with_the_incomplete_check_card(maoi, knowledge):
     maoi["prefetch"]["medicationRequests"] = OUTCOME
     request = hook(maoi)
-    cards = check(request, SIGN, knowledge, ketamine_orders(request, knowledge), NOW)
+    cards = answer(request, SIGN, knowledge, NOW).as_json()["cards"]
     assert [card["summary"] for card in cards] == [
         "Interaction check incomplete: medication orders could not be read from the EHR"
     ]
@@ -143,13 +151,15 @@ def test_partial_prefetch_fetches_only_the_missing_keys(maoi):
     del maoi["prefetch"]["medicationStatements"]
     fetcher = RecordingFetcher()
     gather(hook({**maoi, "fhirServer": EHR}), SIGN, fetcher)
-    assert fetcher.calls == [{"medicationStatements": query("medicationStatements")}]
+    assert fetcher.calls == [
+        {"medicationStatements": query("medicationStatements") + "&_include=MedicationStatement:medication"}
+    ]
 
 
 def test_partial_prefetch_without_fhir_server_checks_what_was_sent_and_names_the_rest(maoi, knowledge):
     del maoi["prefetch"]["medicationStatements"]
     request = hook(maoi)
-    cards = check(request, SIGN, knowledge, ketamine_orders(request, knowledge), NOW)
+    cards = answer(request, SIGN, knowledge, NOW).as_json()["cards"]
     assert cards[0]["summary"].startswith("Avoid esketamine with Nardil (phenelzine)")
     assert cards[-1]["summary"] == "Interaction check incomplete: medication statements could not be read from the EHR"
     assert "- Medication statements: it was not sent and there is no fhirServer to read it from." in cards[-1]["detail"]
@@ -194,7 +204,7 @@ def test_a_medication_reference_prefetch_left_unresolved_is_read_from_fhir_serve
     fetcher = RecordingFetcher({"Medication/nardil-tab": FetchResult(bundle={
         "resourceType": "Bundle", "type": "collection", "entry": [{"resource": NARDIL_MEDICATION}]})})
     request = hook({**maoi, "fhirServer": EHR})
-    cards = check(request, SIGN, knowledge, ketamine_orders(request, knowledge), NOW, fetcher)
+    cards = answer(request, SIGN, knowledge, NOW, fetcher).as_json()["cards"]
     assert fetcher.calls == [{"Medication/nardil-tab": "Medication/nardil-tab"}]
     assert [card["summary"] for card in cards] == [
         "Avoid esketamine with Nardil (phenelzine): MAOI, risk of hypertensive crisis"
@@ -213,7 +223,7 @@ def test_a_medication_reference_that_cannot_be_read_is_reported_on_the_notice_ca
     fetcher = RecordingFetcher({"Medication/nardil-tab": FetchResult(
         problem="the FHIR server has no such resource or search (HTTP 404)")})
     request = hook({**maoi, "fhirServer": EHR})
-    cards = check(request, SIGN, knowledge, ketamine_orders(request, knowledge), NOW, fetcher)
+    cards = answer(request, SIGN, knowledge, NOW, fetcher).as_json()["cards"]
     assert [card["indicator"] for card in cards] == ["warning"]
     listed = [line for line in cards[0]["detail"].splitlines() if line.startswith("- ")]
     assert listed == ["- A medication order with no name: the medication it references could not be read; the FHIR "
@@ -228,7 +238,7 @@ def test_a_medication_that_cannot_be_read_keeps_its_own_line_when_its_order_is_r
     maoi["prefetch"]["medicationRequests"] = bundle([by_display])
     fetcher = RecordingFetcher({"Medication/nardil-tab": FetchResult(problem="the FHIR server could not be reached")})
     request = hook({**maoi, "fhirServer": EHR})
-    cards = check(request, SIGN, knowledge, ketamine_orders(request, knowledge), NOW, fetcher)
+    cards = answer(request, SIGN, knowledge, NOW, fetcher).as_json()["cards"]
     assert [card["indicator"] for card in cards] == ["critical", "warning"]
     listed = [line for line in cards[1]["detail"].splitlines() if line.startswith("- ")]
     assert listed == ["- A referenced medication: the FHIR server could not be reached."]
@@ -237,7 +247,7 @@ def test_a_medication_that_cannot_be_read_keeps_its_own_line_when_its_order_is_r
 def test_a_medication_reference_without_fhir_server_is_reported_not_fetched(maoi, knowledge):
     maoi["prefetch"]["medicationRequests"] = bundle([NARDIL_BY_REFERENCE])
     request = hook(maoi)
-    cards = check(request, SIGN, knowledge, ketamine_orders(request, knowledge), NOW, RecordingFetcher())
+    cards = answer(request, SIGN, knowledge, NOW, RecordingFetcher()).as_json()["cards"]
     assert [card["summary"] for card in cards] == ["Interaction check incomplete: 1 record could not be read"]
 
 
@@ -253,7 +263,40 @@ def test_a_reference_named_like_a_prefetch_key_does_not_take_that_keys_line(maoi
     maoi["prefetch"]["medicationRequests"] = bundle([odd])
     del maoi["prefetch"]["conditions"]
     request = hook(maoi)
-    cards = check(request, SIGN, knowledge, ketamine_orders(request, knowledge), NOW, RecordingFetcher())
+    cards = answer(request, SIGN, knowledge, NOW, RecordingFetcher()).as_json()["cards"]
     listed = [line for line in cards[-1]["detail"].splitlines() if line.startswith("- ")]
     assert listed == ["- Conditions: it was not sent and there is no fhirServer to read it from.",
                       "- A medication order with no name: the medication it references could not be read."]
+
+
+def test_a_medication_that_fetched_entries_reference_is_read_in_a_second_round_and_added_to_their_key(maoi):
+    del maoi["prefetch"]["medicationRequests"]
+    fetcher = RecordingFetcher({
+        "medicationRequests": FetchResult(bundle=bundle([NARDIL_BY_REFERENCE])),
+        "Medication/nardil-tab": FetchResult(bundle=bundle([NARDIL_MEDICATION])),
+    })
+    data = gather(hook({**maoi, "fhirServer": EHR}), SIGN, fetcher)
+    assert [list(call) for call in fetcher.calls] == [["medicationRequests"], ["Medication/nardil-tab"]]
+    assert [r["id"] for r in data.resources["medicationRequests"]] == ["nardil-ref", "nardil-tab"]
+    assert data.gaps == []
+
+
+def test_a_medication_the_fetched_answer_included_is_not_read_again(maoi):
+    del maoi["prefetch"]["medicationRequests"]
+    fetcher = RecordingFetcher({"medicationRequests": FetchResult(bundle=bundle([NARDIL_BY_REFERENCE,
+                                                                                 NARDIL_MEDICATION]))})
+    gather(hook({**maoi, "fhirServer": EHR}), SIGN, fetcher)
+    assert [list(call) for call in fetcher.calls] == [["medicationRequests"]]
+
+
+def test_a_medication_that_cannot_be_read_in_the_second_round_is_named_in_its_key_gap(maoi):
+    del maoi["prefetch"]["medicationRequests"]
+    fetcher = RecordingFetcher({
+        "medicationRequests": FetchResult(bundle=bundle([NARDIL_BY_REFERENCE])),
+        "Medication/nardil-tab": FetchResult(problem="the FHIR server has no such resource or search (HTTP 404)"),
+    })
+    data = gather(hook({**maoi, "fhirServer": EHR}), SIGN, fetcher)
+    assert [r["id"] for r in data.resources["medicationRequests"]] == ["nardil-ref"]
+    assert [(gap.key, gap.reason) for gap in data.gaps] == [("medicationRequests", (
+        "a medication an entry references could not be read: the FHIR server has no such resource or search "
+        "(HTTP 404)"))]

@@ -11,6 +11,7 @@ import responses
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
+from cds_hooks.card_types import NOTICE_DATA_INCOMPLETE, Card, Origin, Source
 from service import metrics
 from tests.scrape import closed_port, scraped
 
@@ -25,14 +26,13 @@ def total(name: str) -> float:
     return sum(s.value for family in REGISTRY.collect() for s in family.samples if s.name == name)
 
 
+def card(origin: Origin) -> Card:
+    return Card("u", "Avoid", "critical", "detail", Source("ketamine-cds knowledge base"), origin)
+
+
 def test_cards_are_counted_by_advice_and_rule():
     before = sample("ketamine_cds_cards_total", advice="avoid", rule="maoi")
-    cards = [
-        {"summary": "Avoid", "extension": {"org.ketamine-cds": {"advice": "avoid", "ruleId": "maoi"}}},
-        {"summary": "Avoid", "extension": {"org.ketamine-cds": {"advice": "avoid", "ruleId": "maoi"}}},
-    ]
-
-    metrics.observe_cards(cards)
+    metrics.observe_cards([card(Origin("2026.1", advice="avoid", rule_id="maoi"))] * 2)
 
     assert sample("ketamine_cds_cards_total", advice="avoid", rule="maoi") == before + 2
 
@@ -40,7 +40,7 @@ def test_cards_are_counted_by_advice_and_rule():
 def test_a_data_notice_card_is_counted_as_a_notice_of_its_kind():
     before = sample("ketamine_cds_cards_total", advice="notice", rule="data-incomplete")
 
-    metrics.observe_cards([{"extension": {"org.ketamine-cds": {"notice": "data-incomplete"}}}])
+    metrics.observe_cards([card(Origin("2026.1", notice=NOTICE_DATA_INCOMPLETE))])
 
     assert sample("ketamine_cds_cards_total", advice="notice", rule="data-incomplete") == before + 1
 

@@ -1,4 +1,4 @@
-"""The README's rules table is generated from the knowledge base and kept in step with it."""
+"""The rules table in docs/knowledge.md is generated from the knowledge base and kept in step with it."""
 
 from __future__ import annotations
 
@@ -9,15 +9,15 @@ import pytest
 from cds_hooks.knowledge import replace_section, rules_markdown, section
 from service.cli import main
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+GUIDE = Path(__file__).resolve().parent.parent / "docs" / "knowledge.md"
 
 
-def test_the_readme_rules_table_matches_the_knowledge_base(knowledge):
-    current = section(README.read_text(encoding="utf-8"))
-    assert current is not None, "README.md lacks the <!-- rules:start --> and <!-- rules:end --> markers"
+def test_the_rules_table_matches_the_knowledge_base(knowledge):
+    current = section(GUIDE.read_text(encoding="utf-8"))
+    assert current is not None, "docs/knowledge.md lacks the <!-- rules:start --> and <!-- rules:end --> markers"
     assert current == rules_markdown(knowledge), (
-        "README.md's rules table differs from the knowledge base; regenerate it with "
-        "`.venv/bin/ketamine-cds rules --update-readme README.md`"
+        "docs/knowledge.md's rules table differs from the knowledge base; regenerate it with "
+        "`.venv/bin/ketamine-cds rules --update-readme docs/knowledge.md`"
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cds_hooks.fhir_json import RXNORM
-from cds_hooks.terminology import Ingredient, Product, Terminology
+from cds_hooks.terminology import Ingredient, Product, RouteWords, Terminology
 
 
 def _coding(code: str, system: str = RXNORM) -> list[dict[str, str]]:
@@ -250,3 +250,25 @@ def test_an_unknown_rxnorm_code_goes_to_the_resolver_every_time_even_when_rememb
         assert _names(table.read_concept({"coding": _coding("99")}, resolver).ingredients) == ["phenelzine"]
     assert asked == ["99", "99", "99"]
     assert table.read_concept({"coding": _coding("99")}).ingredients == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "routes"),
+    [
+        ("fluticasone propionate 0.05 MG/ACTUAT Metered Dose Nasal Spray", ["nasal"]),
+        ("ketamine 25 mg troche, dissolve under the tongue", ["sublingual"]),
+        ("alprazolam 0.5 MG (C-IV)", []),
+        ("1 patch daily; if missed take by mouth", ["oral", "transdermal"]),
+        ("2 drops into both eyes", ["ophthalmic"]),
+    ],
+)
+def test_routes_are_read_from_text_with_the_knowledge_bases_route_words(knowledge, text, routes):
+    assert sorted(knowledge.terminology.routes.in_text(text)) == routes
+
+
+def test_a_coded_route_is_read_with_the_knowledge_bases_route_codes(knowledge):
+    assert knowledge.terminology.routes.codes["46713006"] == "nasal"
+
+
+def test_without_route_words_no_route_is_read_from_text():
+    assert RouteWords().in_text("by mouth, nasal spray") == frozenset()

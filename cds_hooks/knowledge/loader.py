@@ -16,8 +16,8 @@ from typing import Any
 import yaml
 from marshmallow import Schema, ValidationError
 
-from cds_hooks.conditions import icd10_key
 from cds_hooks.errors import KnowledgeError, first_error
+from cds_hooks.fhir_json import icd10_key
 from cds_hooks.knowledge import schema
 from cds_hooks.knowledge.model import (
     NONE,
@@ -34,7 +34,7 @@ from cds_hooks.knowledge.model import (
     Washout,
     When,
 )
-from cds_hooks.terminology import ROUTES, Ingredient, Product, Terminology
+from cds_hooks.terminology import ROUTES, Ingredient, Product, RouteWords, Terminology
 
 DATA_DIR = Path(__file__).parent / "data"
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -48,12 +48,12 @@ def load_knowledge(data_dir: Path = DATA_DIR, overrides: Path | None = None) -> 
         key: Citation(id=key, label=value["label"], url=value.get("url"), kind=value["kind"], short=value.get("short"))
         for key, value in manifest["citations"].items()
     }
-    terminology = _terminology(data_dir / "terminology")
+    terminology = _terminology(data_dir / "terminology", RouteWords(manifest["route_words"], manifest["route_codes"]))
     known = terminology.ingredient_names()
     drug_sets = _drug_valuesets(data_dir / "valuesets" / "medications.yaml", known)
     condition_sets = _condition_valuesets(data_dir / "valuesets" / "conditions.yaml")
     rules = tuple(
-        _rule(path, citations, drug_sets, condition_sets, known)
+        _rule(path, citations, drug_sets, condition_sets, known, frozenset(manifest["weak_evidence_grades"]))
         for path in sorted((data_dir / "rules").glob("*.yaml"))
     )
     _unique((rule.id for rule in rules), "id", data_dir / "rules")
@@ -141,6 +141,7 @@ def _rule(
     drug_sets: Mapping[str, DrugValueSet],
     condition_sets: Mapping[str, ConditionValueSet],
     known: frozenset[str],
+    weak_grades: frozenset[str],
 ) -> Rule:
     data = _validated(schema.RuleSchema(), _yaml(path), path)
     sets = drug_sets if data["kind"] == "medication" else condition_sets
@@ -174,27 +175,17 @@ def _rule(
                 text=AdviceText(**item["text"]) if "text" in item else None,
             )
         )
-    washout = data.get("washout")
-    return Rule(
-        id=data["id"],
-        title=data["title"],
-        kind=data["kind"],
-        valueset=data["valueset"],
-        advice=data["advice"],
-        summary=data["summary"],
-        consequence=data["consequence"],
-        seriousness=data["seriousness"],
-        mechanism=data["mechanism"],
-        texts=_texts(data["texts"]),
-        evidence=Evidence(**data["evidence"]),
-        citations=tuple(citations[key] for key in data["citations"]),
-        topic=data["topic"],
-        washout=_washout(washout) if washout else None,
-        history_counts=data["history_counts"],
-        comedication_routes=frozenset(data["comedication_routes"]),
-        modifiers=tuple(modifiers),
-        file=path.name,
-    )
+    converted = {
+        "evidence": Evidence(**data["evidence"], weak=data["evidence"]["grade"] in weak_grades),
+        "citations": tuple(citations[key] for key in data["citations"]),
+        "washout": _washout(data["washout"]) if data.get("washout") else None,
+        "comedication_routes": frozenset(data["comedication_routes"]),
+        "modifiers": tuple(modifiers),
+        "texts": _texts(data["texts"]),
+    }
+    # Every other field is taken as the schema loaded it: a rule field is declared in the schema (its type, whether
+    # required, what it allows, what it means) and in the Rule it fills, and nowhere else.
+    return Rule(**{**data, **converted}, file=path.name)
 
 
 def _washout(data: Mapping[str, int]) -> Washout:
@@ -239,7 +230,7 @@ def _condition_valuesets(path: Path) -> dict[str, ConditionValueSet]:
     return result
 
 
-def _terminology(folder: Path) -> Terminology:
+def _terminology(folder: Path, routes: RouteWords) -> Terminology:
     """The code table (``rxnorm.csv``) and the names (``synonyms.csv``) make one Terminology.
 
     Every ingredient name is also a term. A synonym with no ingredient must be a look-alike: words that contain a
@@ -263,7 +254,7 @@ def _terminology(folder: Path) -> Terminology:
         )
     _unique((row["rxcui"] for row in rows), "rxcui", table)
     terms: dict[str, list[str]] = {i.name: [i.name] for product in products for i in product.ingredients}
-    routes: dict[str, str] = {}
+    term_routes: dict[str, str] = {}
     synonyms = folder / "synonyms.csv"
     for number, row in enumerate(_csv(synonyms, ("term", "ingredients", "kind", "route")), start=2):
         term, names = row["term"].lower(), _names(row["ingredients"])
@@ -274,8 +265,8 @@ def _terminology(folder: Path) -> Terminology:
             raise KnowledgeError(f"unknown route {row['route']!r}", file=str(synonyms), field=f"line {number}")
         terms[term] = sorted(set(terms.get(term, [])) | set(names))
         if row["route"]:
-            routes[term] = row["route"]
-    return Terminology(products, terms, routes)
+            term_routes[term] = row["route"]
+    return Terminology(products, terms, term_routes, routes)
 
 
 def _names(cell: str) -> list[str]:
@@ -302,7 +293,7 @@ def _negation(words: list[str], prefixes: list[str], reach: int) -> re.Pattern[s
 
 def _validated(schema_: Schema, data: object, path: Path, prefix: str = "") -> dict[str, Any]:
     try:
-        return schema_.load(data)
+        return schema_.load(data)  # type: ignore[arg-type]  # marshmallow reports anything not a mapping
     except ValidationError as error:
         field, message = first_error(error.messages)
         raise KnowledgeError(message, file=str(path), field=prefix + field) from None

@@ -79,7 +79,7 @@ class ConditionValueSet:
     """The condition's short name as a card's summary says it ("pregnancy", "hypertensive urgency")."""
 
     def matches(self, condition: CodedProblem) -> bool:
-        """By code, else by words; the condition's ICD-10-CM codes come in ``icd10_key`` form from
+        """By code, else by words; the condition's ICD-10-CM codes come in ``fhir_json.icd10_key`` form from
         ``read_condition``, so they are compared as they are."""
         for system, code in condition.codes:
             if system == ICD10CM and code.startswith(self.icd10cm):
@@ -133,10 +133,8 @@ class Evidence:
     grade: str
     """``label``, ``pk-study``, ``observational``, ``weak``, ``conflicting`` or ``policy``."""
     summary: str
-
-    @property
-    def weak(self) -> bool:
-        return self.grade in {"weak", "conflicting", "policy"}
+    weak: bool = False
+    """The grade is one the manifest's ``weak_evidence_grades`` calls weak."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,8 @@ and the field, rather than misfiring at the first order.
 
 from __future__ import annotations
 
+import re
+
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from cds_hooks.knowledge.model import ADVICE_LEVELS, ORDERED_DRUGS
@@ -13,14 +15,34 @@ from cds_hooks.terminology import ROUTES
 
 _ID = validate.Regexp(r"^[a-z0-9][a-z0-9-]*$", error="must be lower-case letters, digits and hyphens")
 _TEXT = validate.Length(min=1)
-_GRADES = ("label", "pk-study", "observational", "weak", "conflicting", "policy")
+GRADES = ("label", "pk-study", "observational", "weak", "conflicting", "policy")
 
 
-def _advice_map(required: bool) -> fields.Dict:
+def _pattern(text: str) -> None:
+    """A regular expression that compiles and names no group of its own (routes name the groups)."""
+    try:
+        compiled = re.compile(text)
+    except re.error as error:
+        raise ValidationError(f"is not a valid regular expression ({error})") from None
+    if compiled.groupindex:
+        raise ValidationError("must not name groups")
+
+
+def about(description: str) -> dict[str, str]:
+    """A field's description, for rule authors: the field reference (``reference.py``) is generated from these."""
+    return {"description": description}
+
+
+def _route_list(description: str) -> fields.List:
+    return fields.List(fields.Str(validate=validate.OneOf(ROUTES)), load_default=list, metadata=about(description))
+
+
+def _advice_map(required: bool, about: str) -> fields.Dict:
     return fields.Dict(
         keys=fields.Str(validate=validate.OneOf(ORDERED_DRUGS)),
         values=fields.Str(validate=validate.OneOf(ADVICE_LEVELS)),
         required=required,
+        metadata={"description": about},
     )
 
 
@@ -30,18 +52,33 @@ class _Strict(Schema):
 
 
 class CitationSchema(_Strict):
-    label = fields.Str(required=True, validate=_TEXT)
-    short = fields.Str(validate=validate.Length(min=1, max=60))
-    url = fields.Url()
-    kind = fields.Str(required=True, validate=validate.OneOf(("label", "compendium", "paper", "guidance", "project")))
+    label = fields.Str(
+        required=True, validate=_TEXT, metadata=about("the source as cards name it (a label section, a paper)")
+    )
+    short = fields.Str(
+        validate=validate.Length(min=1, max=60),
+        metadata=about("the label of the card's link to the source, at most 60 characters"),
+    )
+    url = fields.Url(metadata=about("a link to the source"))
+    kind = fields.Str(
+        required=True,
+        validate=validate.OneOf(("label", "compendium", "paper", "guidance", "project")),
+        metadata=about("label, compendium, paper, guidance or project"),
+    )
 
 
 class OverrideReasonSchema(_Strict):
-    code = fields.Str(required=True, validate=_ID)
-    display = fields.Str(required=True, validate=_TEXT)
-    applies_to = fields.List(fields.Str(validate=validate.OneOf(("medication", "condition"))),
-                             validate=validate.Length(min=1))
-    ordered_context = fields.Str(validate=validate.OneOf(("anaesthesia",)))
+    code = fields.Str(required=True, validate=_ID, metadata=about("the reason's code, sent back in feedback"))
+    display = fields.Str(required=True, validate=_TEXT, metadata=about("the reason as the clinician reads it"))
+    applies_to = fields.List(
+        fields.Str(validate=validate.OneOf(("medication", "condition"))),
+        validate=validate.Length(min=1),
+        metadata=about("medication and/or condition: the rules whose cards offer it (default both)"),
+    )
+    ordered_context = fields.Str(
+        validate=validate.OneOf(("anaesthesia",)),
+        metadata=about("anaesthesia: offered only when the ketamine order is anaesthetic or procedural"),
+    )
 
 
 DETAIL_PART_LIMIT = 400
@@ -49,68 +86,166 @@ DETAIL_PART_LIMIT = 400
 
 
 class AdviceTextSchema(_Strict):
-    action = fields.Str(required=True, validate=validate.Length(min=1, max=240))
-    monitoring = fields.Str(validate=validate.Length(min=1, max=DETAIL_PART_LIMIT))
-    timing = fields.Str(validate=validate.Length(min=1, max=DETAIL_PART_LIMIT))
-    label = fields.Str(validate=validate.Length(min=1, max=DETAIL_PART_LIMIT))
+    action = fields.Str(
+        required=True,
+        validate=validate.Length(min=1, max=240),
+        metadata=about("what to do now: the card's first line (at most 240 characters)"),
+    )
+    monitoring = fields.Str(
+        validate=validate.Length(min=1, max=DETAIL_PART_LIMIT), metadata=about("what to watch after the dose")
+    )
+    timing = fields.Str(
+        validate=validate.Length(min=1, max=DETAIL_PART_LIMIT), metadata=about("when to give or hold doses")
+    )
+    label = fields.Str(
+        validate=validate.Length(min=1, max=DETAIL_PART_LIMIT),
+        metadata=about("how this advice compares with the product label, where it differs"),
+    )
 
 
-def _texts_map() -> fields.Dict:
+def _texts_map(description: str) -> fields.Dict:
     """Text per advice level (``avoid``, ``hold``, ``monitor``)."""
     return fields.Dict(
         keys=fields.Str(validate=validate.OneOf(ADVICE_LEVELS[:-1])),
         values=fields.Nested(AdviceTextSchema),
         load_default=dict,
+        metadata=about(description),
     )
 
 
 class SerotoninWatchSchema(_Strict):
-    valueset = fields.Str(required=True, validate=_ID)
-    threshold = fields.Int(required=True, validate=validate.Range(min=2))
-    note = fields.Str(required=True, validate=_TEXT)
+    valueset = fields.Str(required=True, validate=_ID, metadata=about("the drug value set that counts as serotonergic"))
+    threshold = fields.Int(
+        required=True,
+        validate=validate.Range(min=2),
+        metadata=about("how many serotonergic medications start the watch (at least 2)"),
+    )
+    note = fields.Str(
+        required=True,
+        validate=_TEXT,
+        metadata=about("the note every card about one of them carries; {count} and {names} are filled in"),
+    )
 
 
 class NegationSchema(_Strict):
-    words = fields.List(fields.Str(validate=_TEXT), required=True, validate=validate.Length(min=1))
-    prefixes = fields.List(fields.Str(validate=_TEXT), load_default=list)
-    reach = fields.Int(required=True, strict=True, validate=validate.Range(min=0, max=10))
+    words = fields.List(
+        fields.Str(validate=_TEXT),
+        required=True,
+        validate=validate.Length(min=1),
+        metadata=about("words that, before an anaesthesia term, say the order is not for anaesthesia"),
+    )
+    prefixes = fields.List(
+        fields.Str(validate=_TEXT), load_default=list, metadata=about("prefixes that do the same (non-, sub-)")
+    )
+    reach = fields.Int(
+        required=True,
+        strict=True,
+        validate=validate.Range(min=0, max=10),
+        metadata=about("how many words back a negating word counts (0 to 10)"),
+    )
 
 
 class ManifestSchema(_Strict):
-    version = fields.Str(required=True, validate=validate.Regexp(r"^\d+\.\d+\.\d+$"))
-    date = fields.Date(required=True)
-    publisher = fields.Str(required=True, validate=_TEXT)
-    anaesthesia_terms = fields.List(fields.Str(validate=_TEXT), required=True, validate=validate.Length(min=1))
-    anaesthesia_negation = fields.Nested(NegationSchema, required=True)
+    version = fields.Str(
+        required=True,
+        validate=validate.Regexp(r"^\d+\.\d+\.\d+$"),
+        metadata=about(
+            "the knowledge base version (year.month.release); every change bumps it and is told in CHANGELOG.md"
+        ),
+    )
+    date = fields.Date(required=True, metadata=about("the release date"))
+    publisher = fields.Str(required=True, validate=_TEXT, metadata=about("who publishes this knowledge base"))
+    anaesthesia_terms = fields.List(
+        fields.Str(validate=_TEXT),
+        required=True,
+        validate=validate.Length(min=1),
+        metadata=about("words in a ketamine order that mark it as anaesthetic or procedural use"),
+    )
+    anaesthesia_negation = fields.Nested(
+        NegationSchema,
+        required=True,
+        metadata=about("what, before an anaesthesia term, says the order is not for anaesthesia"),
+    )
     override_reasons = fields.Dict(
         keys=fields.Str(validate=validate.OneOf(ADVICE_LEVELS)),
         values=fields.List(fields.Nested(OverrideReasonSchema), validate=validate.Length(min=1)),
         required=True,
+        metadata=about("reasons a clinician may pick when overriding a card, per advice level"),
     )
-    serotonin_watch = fields.Nested(SerotoninWatchSchema)
-    local_routes = fields.List(fields.Str(validate=validate.OneOf(ROUTES)), load_default=list)
-    generic_texts = _texts_map()
-    citations = fields.Dict(keys=fields.Str(validate=_ID), values=fields.Nested(CitationSchema), required=True)
+    serotonin_watch = fields.Nested(
+        SerotoninWatchSchema,
+        metadata=about("the note cards carry when the patient takes several serotonergic medications"),
+    )
+    local_routes = _route_list(
+        "routes with no systemic effect worth a card: a co-medication given only so counts only for a rule "
+        "that names the route"
+    )
+    route_words = fields.Dict(
+        keys=fields.Str(validate=validate.OneOf(ROUTES)),
+        values=fields.List(fields.Str(validate=_pattern), validate=validate.Length(min=1)),
+        required=True,
+        metadata=about("per route, regular expressions that name it in a medication's text, tried in order"),
+    )
+    route_codes = fields.Dict(
+        keys=fields.Str(validate=validate.Regexp(r"^\d+$")),
+        values=fields.Str(validate=validate.OneOf(ROUTES)),
+        required=True,
+        metadata=about("SNOMED CT route codes and the route each means"),
+    )
+    weak_evidence_grades = fields.List(
+        fields.Str(validate=validate.OneOf(GRADES)),
+        required=True,
+        metadata=about("the evidence grades cards and the rules table call weak"),
+    )
+    generic_texts = _texts_map(
+        "a plain text per advice level, for an advice a rule has no text of its own for (a site override's)"
+    )
+    citations = fields.Dict(
+        keys=fields.Str(validate=_ID),
+        values=fields.Nested(CitationSchema),
+        required=True,
+        metadata=about("every source rules cite, by id"),
+    )
 
 
 class DrugValueSetSchema(_Strict):
-    id = fields.Str(required=True, validate=_ID)
-    title = fields.Str(required=True, validate=_TEXT)
-    version = fields.Str(required=True, validate=_TEXT)
-    source = fields.Str(required=True, validate=_TEXT)
-    ingredients = fields.List(fields.Str(validate=_TEXT), required=True, validate=validate.Length(min=1))
+    id = fields.Str(required=True, validate=_ID, metadata=about("the value set's id, which rules name in valueset"))
+    title = fields.Str(required=True, validate=_TEXT, metadata=about("what the set holds"))
+    name = fields.Str(
+        validate=validate.Length(min=1, max=40),
+        metadata=about("the condition's short name in a card's summary (default: the title's first words)"),
+    )
+    version = fields.Str(required=True, validate=_TEXT, metadata=about("the set's version"))
+    source = fields.Str(required=True, validate=_TEXT, metadata=about("where the membership comes from"))
+    ingredients = fields.List(
+        fields.Str(validate=_TEXT),
+        required=True,
+        validate=validate.Length(min=1),
+        metadata=about("member ingredients (names the terminology table knows)"),
+    )
 
 
 class ConditionValueSetSchema(_Strict):
-    id = fields.Str(required=True, validate=_ID)
-    title = fields.Str(required=True, validate=_TEXT)
-    name = fields.Str(validate=validate.Length(min=1, max=40))
-    version = fields.Str(required=True, validate=_TEXT)
-    source = fields.Str(required=True, validate=_TEXT)
-    icd10cm = fields.List(fields.Str(validate=_TEXT), load_default=list)
-    snomed = fields.List(fields.Str(validate=validate.Regexp(r"^\d+$")), load_default=list)
-    text = fields.List(fields.Str(validate=_TEXT), load_default=list)
-    exclude_text = fields.List(fields.Str(validate=_TEXT), load_default=list)
+    id = fields.Str(required=True, validate=_ID, metadata=about("the value set's id, which rules name in valueset"))
+    title = fields.Str(required=True, validate=_TEXT, metadata=about("what the set holds, as cards name it"))
+    version = fields.Str(required=True, validate=_TEXT, metadata=about("the set's version"))
+    source = fields.Str(required=True, validate=_TEXT, metadata=about("where the membership comes from"))
+    icd10cm = fields.List(
+        fields.Str(validate=_TEXT), load_default=list, metadata=about("ICD-10-CM code prefixes (with or without dots)")
+    )
+    snomed = fields.List(
+        fields.Str(validate=validate.Regexp(r"^\d+$")), load_default=list, metadata=about("SNOMED CT codes")
+    )
+    text = fields.List(
+        fields.Str(validate=_TEXT),
+        load_default=list,
+        metadata=about("words or phrases that name the condition in a problem's text"),
+    )
+    exclude_text = fields.List(
+        fields.Str(validate=_TEXT),
+        load_default=list,
+        metadata=about("phrases that contain a member word but mean something else"),
+    )
 
     @validates_schema
     def _has_members(self, data: dict, **kwargs: object) -> None:
@@ -119,11 +254,20 @@ class ConditionValueSetSchema(_Strict):
 
 
 class WhenSchema(_Strict):
-    ordered_drugs = fields.List(fields.Str(validate=validate.OneOf(ORDERED_DRUGS)), load_default=list)
-    ordered_context = fields.Str(validate=validate.OneOf(("anaesthesia",)))
-    ordered_routes = fields.List(fields.Str(validate=validate.OneOf(ROUTES)), load_default=list)
-    comedication_routes = fields.List(fields.Str(validate=validate.OneOf(ROUTES)), load_default=list)
-    comedication_ingredients = fields.List(fields.Str(validate=_TEXT), load_default=list)
+    ordered_drugs = fields.List(
+        fields.Str(validate=validate.OneOf(ORDERED_DRUGS)),
+        load_default=list,
+        metadata=about("the modifier applies only to these ordered drugs"),
+    )
+    ordered_context = fields.Str(
+        validate=validate.OneOf(("anaesthesia",)),
+        metadata=about("anaesthesia: only when the order is for anaesthesia or procedural sedation"),
+    )
+    ordered_routes = _route_list("only when the ketamine order is given by one of these routes")
+    comedication_routes = _route_list("only when the co-medication is given by one of these routes")
+    comedication_ingredients = fields.List(
+        fields.Str(validate=_TEXT), load_default=list, metadata=about("only for these co-medication ingredients")
+    )
 
     @validates_schema
     def _not_empty(self, data: dict, **kwargs: object) -> None:
@@ -132,23 +276,38 @@ class WhenSchema(_Strict):
 
 
 class ModifierSchema(_Strict):
-    id = fields.Str(required=True, validate=_ID)
-    description = fields.Str(required=True, validate=_TEXT)
-    when = fields.Nested(WhenSchema, required=True)
-    advice = _advice_map(required=False)
-    note = fields.Str(required=True, validate=_TEXT)
-    evidence = fields.Str(validate=_TEXT)
-    text = fields.Nested(AdviceTextSchema)
+    id = fields.Str(required=True, validate=_ID, metadata=about("the modifier's id within the rule"))
+    description = fields.Str(required=True, validate=_TEXT, metadata=about("when it applies, in words"))
+    when = fields.Nested(
+        WhenSchema, required=True, metadata=about("the situation it applies to; every stated part must hold")
+    )
+    advice = _advice_map(required=False, about="the advice per ordered drug when the modifier applies")
+    note = fields.Str(required=True, validate=_TEXT, metadata=about("what the card says when it applies"))
+    evidence = fields.Str(validate=_TEXT, metadata=about("the evidence for the changed advice"))
+    text = fields.Nested(
+        AdviceTextSchema, metadata=about("the card's text while this modifier sets the advice (default: the rule's)")
+    )
 
 
 class EvidenceSchema(_Strict):
-    grade = fields.Str(required=True, validate=validate.OneOf(_GRADES))
-    summary = fields.Str(required=True, validate=_TEXT)
+    grade = fields.Str(
+        required=True,
+        validate=validate.OneOf(GRADES),
+        metadata=about("label, pk-study, observational, weak, conflicting or policy"),
+    )
+    summary = fields.Str(
+        required=True, validate=_TEXT, metadata=about("the evidence in a sentence or two, shown on the card")
+    )
 
 
 class WashoutSchema(_Strict):
-    days = fields.Int(validate=validate.Range(min=1))
-    hours = fields.Int(validate=validate.Range(min=1))
+    days = fields.Int(
+        validate=validate.Range(min=1),
+        metadata=about("days after the last dose during which an ended medication still counts"),
+    )
+    hours = fields.Int(
+        validate=validate.Range(min=1), metadata=about("the same in hours (give days or hours, not both)")
+    )
 
     @validates_schema
     def _one_unit(self, data: dict, **kwargs: object) -> None:
@@ -157,23 +316,52 @@ class WashoutSchema(_Strict):
 
 
 class RuleSchema(_Strict):
-    id = fields.Str(required=True, validate=_ID)
-    title = fields.Str(required=True, validate=_TEXT)
-    kind = fields.Str(required=True, validate=validate.OneOf(("medication", "condition")))
-    valueset = fields.Str(required=True, validate=_ID)
-    advice = _advice_map(required=True)
-    summary = fields.Str(required=True, validate=validate.Length(min=1, max=60))
-    topic = fields.Str(required=True, validate=_TEXT)
-    consequence = fields.Str(required=True, validate=_TEXT)
-    seriousness = fields.Str(required=True, validate=validate.OneOf(("serious", "moderate", "minor")))
-    mechanism = fields.Str(required=True, validate=_TEXT)
-    texts = _texts_map()
-    evidence = fields.Nested(EvidenceSchema, required=True)
-    citations = fields.List(fields.Str(validate=_ID), required=True, validate=validate.Length(min=1))
-    washout = fields.Nested(WashoutSchema)
-    history_counts = fields.Bool(load_default=False)
-    comedication_routes = fields.List(fields.Str(validate=validate.OneOf(ROUTES)), load_default=list)
-    modifiers = fields.List(fields.Nested(ModifierSchema), load_default=list)
+    id = fields.Str(
+        required=True,
+        validate=_ID,
+        metadata=about("the rule's id: lower-case letters, digits and hyphens; the file is named after it"),
+    )
+    title = fields.Str(required=True, validate=_TEXT, metadata=about("what the rule is about, for the committee"))
+    kind = fields.Str(
+        required=True, validate=validate.OneOf(("medication", "condition")), metadata=about("medication or condition")
+    )
+    valueset = fields.Str(
+        required=True, validate=_ID, metadata=about("the drug or condition value set whose members the rule is about")
+    )
+    advice = _advice_map(
+        required=True, about="the advice per ordered drug (ketamine, esketamine): avoid, hold, monitor or none"
+    )
+    summary = fields.Str(
+        required=True,
+        validate=validate.Length(min=1, max=60),
+        metadata=about("the reason in the card's summary line (at most 60 characters)"),
+    )
+    topic = fields.Str(required=True, validate=_TEXT, metadata=about("the card's topic, as the EHR may show it"))
+    consequence = fields.Str(required=True, validate=_TEXT, metadata=about("what can happen"))
+    seriousness = fields.Str(
+        required=True,
+        validate=validate.OneOf(("serious", "moderate", "minor")),
+        metadata=about("serious, moderate or minor"),
+    )
+    mechanism = fields.Str(required=True, validate=_TEXT, metadata=about("why it happens"))
+    texts = _texts_map("the card's text per advice level the rule can give: action, monitoring, timing, label")
+    evidence = fields.Nested(EvidenceSchema, required=True, metadata=about("the evidence grade and its summary"))
+    citations = fields.List(
+        fields.Str(validate=_ID),
+        required=True,
+        validate=validate.Length(min=1),
+        metadata=about("ids of the manifest's citations that support the rule"),
+    )
+    washout = fields.Nested(
+        WashoutSchema, metadata=about("how long after its last dose an ended co-medication still counts")
+    )
+    history_counts = fields.Bool(load_default=False, metadata=about("a past (no longer active) condition counts too"))
+    comedication_routes = _route_list("the rule counts a co-medication only when given by one of these routes")
+    modifiers = fields.List(
+        fields.Nested(ModifierSchema),
+        load_default=list,
+        metadata=about("situations that change the advice (a route, a use, an ingredient)"),
+    )
 
     @validates_schema
     def _every_drug_advised(self, data: dict, **kwargs: object) -> None:
@@ -183,12 +371,19 @@ class RuleSchema(_Strict):
 
 
 class RuleOverrideSchema(_Strict):
-    enabled = fields.Bool()
-    advice = _advice_map(required=False)
-    note = fields.Str(validate=_TEXT)
-    texts = _texts_map()
+    enabled = fields.Bool(metadata=about("false switches the rule off at this site"))
+    advice = _advice_map(required=False, about="the site's advice per ordered drug, replacing the rule's")
+    note = fields.Str(
+        validate=_TEXT, metadata=about("the site's note, shown on the cards whose advice the site changed")
+    )
+    texts = _texts_map("the site's text per advice level it sets (default: the rule's, then the plain text)")
 
 
 class SiteOverridesSchema(_Strict):
-    site = fields.Str(required=True, validate=_TEXT)
-    rules = fields.Dict(keys=fields.Str(validate=_ID), values=fields.Nested(RuleOverrideSchema), load_default=dict)
+    site = fields.Str(required=True, validate=_TEXT, metadata=about("the site's name"))
+    rules = fields.Dict(
+        keys=fields.Str(validate=_ID),
+        values=fields.Nested(RuleOverrideSchema),
+        load_default=dict,
+        metadata=about("overrides by rule id"),
+    )

@@ -1,4 +1,4 @@
-"""The rules as a Markdown table: generated from the knowledge base for the README, never written by hand."""
+"""The rules as a Markdown table: generated from the knowledge base for docs/knowledge.md, never written by hand."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ def rules_markdown(kb: KnowledgeBase) -> str:
     """One row per rule: medication rules first, the most severe advice first within each kind."""
     lines = [
         f"Knowledge base {kb.version} ({kb.date}), {len(kb.rules)} rules. Generated from "
-        "`cds_hooks/knowledge/data` by `ketamine-cds rules --update-readme README.md`; do not edit by hand.",
+        "`cds_hooks/knowledge/data` by `ketamine-cds rules --update-readme docs/knowledge.md`; do not edit by hand.",
         "",
         "| rule | co-medications or conditions | ketamine | esketamine | evidence | also |",
         "|---|---|---|---|---|---|",

@@ -215,7 +215,7 @@ def init_app(app: Flask, settings: Settings) -> None:
             log.warning("authentication refused: %s (%s %s)", failure.reason, request.method, path,
                         extra={"auth_reason": failure.reason})
             metrics.auth_failure(failure.reason)
-            refused.send(current_app._get_current_object(), reason=failure.reason)
+            refused.send(current_app._get_current_object(), reason=failure.reason)  # type: ignore[attr-defined]
             raise Unauthenticated(failure.reason) from None
         except ReplayStoreUnavailable as error:
             log.error("replay store unreachable (%s): refusing calls until it is back", error)

@@ -1,14 +1,13 @@
-"""Reads patient data from the EHR's FHIR server when prefetch did not carry it: the core's ``Fetcher``.
+"""Runs the core's queries against the EHR's FHIR server: the core's ``Fetcher`` (``cds_hooks.fetch``), over HTTP.
 
-One pooled session serves the whole process. The queries of one hook call run in parallel and share one time
-budget; searches follow ``next`` links up to a page cap; searches of MedicationRequests and MedicationStatements
-ask for the Medications they reference (``_include``), and those the results reference but do not include are
-then read, also in parallel. Every failure becomes a ``FetchResult.problem`` worded for the clinician's card, so a
-slow or broken server never looks like "no interactions". Nothing here logs a URL, a token or a resource: the
-queries carry the patient's id.
+A plain query runner: it knows HTTP, time budgets and paging, not what the queries mean. One pooled session
+serves the whole process. Opened for a hook call, it holds that call's token and time budget; every round of
+queries the core asks for in that call runs in parallel within the one budget. Searches follow ``next`` links up
+to a page cap; a server that rejects ``_include`` is asked again without it, and remembered. Every failure
+becomes a ``FetchResult.problem`` worded for the clinician's card, so a slow or broken server never looks like "no
+interactions". Nothing here logs a URL, a token or a resource: the queries carry the patient's id.
 
-Each query's time and failure reason (one of ``FAILURE_REASONS``) go to the metrics, by resource type, and so does
-each prefetch key the service had to read itself.
+Each query's time and failure reason (one of ``FAILURE_REASONS``) go to the metrics, by resource type.
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -30,10 +28,8 @@ from requests.adapters import HTTPAdapter
 
 from cds_hooks import fhir_json
 from cds_hooks.bounded import BoundedMemo
-from cds_hooks.medications import COUNTED_STATUSES, MedicationIndex, unresolved_references
-from cds_hooks.order_check import FetchResult
+from cds_hooks.fetch import FetchResult, QueryRunner
 from cds_hooks.protocol import HookRequest
-from cds_hooks.services import PREFETCH
 from service import metrics
 
 log = logging.getLogger(__name__)
@@ -44,8 +40,6 @@ WORKERS = 32
 """Threads and pooled connections shared by all hook calls; a call needs one per query while it runs."""
 FHIR_JSON = ("application/fhir+json", "application/json", "application/json+fhir")
 _INCLUDE_MEMORY = 256
-_INCLUDES = {kind: f"{kind}:medication" for kind in COUNTED_STATUSES}
-"""What a search of each medication resource type asks to include: the Medications its entries reference."""
 FAILURE_REASONS = (
     "not-https",  # plain http to a host other than loopback: nothing was sent
     "not-listed",  # a fhirServer the calling EHR is not registered for: nothing was sent
@@ -79,7 +73,8 @@ class _Failure(Exception):
 
 
 class FhirClient:
-    """The ``Fetcher`` the service runs: ``client(request, {key: query})`` -> ``{key: FetchResult}``."""
+    """The ``Fetcher`` the service runs: ``client(request)`` opens the call, ``run({key: query})`` ->
+    ``{key: FetchResult}``, as many rounds as the core needs within the call's one time budget."""
 
     def __init__(
         self,
@@ -92,27 +87,17 @@ class FhirClient:
         self.max_pages = max_pages
         self.allow_http = allow_http
         self.session = _session(workers)
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fhir-client")
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fhir-client")
         self._no_include: BoundedMemo[tuple[str, str], bool] = BoundedMemo(_INCLUDE_MEMORY)
 
-    def __call__(self, request: HookRequest, queries: Mapping[str, str]) -> dict[str, FetchResult]:
+    def __call__(self, request: HookRequest) -> QueryRunner:
         base = (request.fhir_server or "").rstrip("/")
-        for key in queries.keys() & PREFETCH.keys():  # the other keys are reads of referenced Medications
-            metrics.prefetch(key, "fetched")
         refusal = self.refusal(base)
         if refusal:
             log.warning("fhirServer on host %s refused: plain http outside loopback (CDS_ALLOW_HTTP_FHIR is off)",
                         urlsplit(base).hostname)
-            return refused(queries, "not-https", refusal)
-        started = time.monotonic()
-        call = _Call(self, base, _headers(request), started + self.timeout_seconds)
-        results = self._parallel({key: partial(call.query, query) for key, query in queries.items()}, call)
-        self._read_medications(results, call)
-        failed = sum(1 for result in results.values() if result.problem)
-        log.info("read %d quer%s from the FHIR server on %s in %d ms, %d incomplete", len(queries),
-                 "y" if len(queries) == 1 else "ies", urlsplit(base).hostname, (time.monotonic() - started) * 1000,
-                 failed)
-        return results
+            return Refused("not-https", refusal)
+        return _Call(self, base, _headers(request), time.monotonic() + self.timeout_seconds)
 
     def refusal(self, base: str) -> str | None:
         """Why the service will not read from this fhirServer, or None: plain http only on loopback or when
@@ -129,36 +114,19 @@ class FhirClient:
         """Remember that this server refused ``_include`` on this resource type (bounded memory)."""
         self._no_include.put((base, _resource_type(query)), True)
 
-    def _parallel(self, tasks: Mapping[str, Callable[[], FetchResult]], call: _Call) -> dict[str, FetchResult]:
-        futures: dict[str, Future[FetchResult]] = {
-            key: self._pool.submit(_guarded, task) for key, task in tasks.items()
-        }
-        wait(futures.values(), timeout=max(call.remaining(), 0))
-        results = {}
-        for key, future in futures.items():
-            if future.done():
-                results[key] = future.result()
-            else:
-                future.cancel()
-                results[key] = FetchResult(problem=call.late)
-        return results
 
-    def _read_medications(self, results: dict[str, FetchResult], call: _Call) -> None:
-        """Read the Medications that fetched entries reference but no fetched bundle holds, and add each to the
-        results of the keys that reference it."""
-        fetched = {key: list(fhir_json.bundle_resources(result.bundle)) for key, result in results.items()
-                   if result.bundle is not None}
-        index = MedicationIndex(resource for resources in fetched.values() for resource in resources)
-        wanted: dict[str, list[str]] = {}
-        for key, resources in fetched.items():
-            for reference in unresolved_references(resources, index):
-                wanted.setdefault(reference, []).append(key)
-        if not wanted:
-            return
-        reads = self._parallel({reference: partial(call.query, reference) for reference in wanted}, call)
-        for reference, read in reads.items():
-            for key in wanted[reference]:
-                results[key] = _merge(results[key], reference, read)
+@dataclass(frozen=True)
+class Refused:
+    """The runner when nothing may be sent: every query counted as failed for ``reason`` (one of
+    ``FAILURE_REASONS``), with ``problem`` for the card."""
+
+    reason: str
+    problem: str
+
+    def __call__(self, queries: Mapping[str, str], /) -> dict[str, FetchResult]:
+        for query in queries.values():
+            metrics.fhir_fetch(_resource_type(query), None, self.reason)
+        return {key: FetchResult(problem=self.problem) for key in queries}
 
 
 @dataclass(frozen=True)
@@ -178,6 +146,27 @@ class _Call:
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
 
+    def __call__(self, queries: Mapping[str, str], /) -> dict[str, FetchResult]:
+        """Every query in parallel, within what is left of the call's time budget; a query still running when it
+        runs out is reported late."""
+        started = time.monotonic()
+        futures: dict[str, Future[FetchResult]] = {
+            key: self.client.pool.submit(_guarded, self.query, query) for key, query in queries.items()
+        }
+        wait(futures.values(), timeout=max(self.remaining(), 0))
+        results = {}
+        for key, future in futures.items():
+            if future.done():
+                results[key] = future.result()
+            else:
+                future.cancel()
+                results[key] = FetchResult(problem=self.late)
+        failed = sum(1 for result in results.values() if result.problem)
+        log.info("read %d quer%s from the FHIR server on %s in %d ms, %d incomplete", len(queries),
+                 "y" if len(queries) == 1 else "ies", urlsplit(self.base).hostname,
+                 (time.monotonic() - started) * 1000, failed)
+        return results
+
     def query(self, query: str) -> FetchResult:
         """A search (every page, up to the cap) or a read, as a Bundle; its time and any failure are recorded."""
         started, reason = time.monotonic(), None
@@ -193,11 +182,11 @@ class _Call:
 
     def search(self, query: str) -> FetchResult:
         """Every page of a search, merged; _Failure (with the pages read so far) when a page cannot be had."""
-        url = self.search_url(query)
-        page = self._first_page(url, query)
+        first = self.search_url(query)
+        page = self._first_page(first, query)
         if page.get("resourceType") != "Bundle":
             return FetchResult(bundle=page)
-        entries, seen, number = list(_entries(page)), {url}, 1
+        entries, seen, number = list(_entries(page)), {first}, 1
         while (url := fhir_json.next_link(page)) is not None:
             number += 1
             try:
@@ -241,13 +230,11 @@ class _Call:
         return self.get(_without_include(url))
 
     def search_url(self, query: str) -> str:
-        """The first page's URL. A prefetch query for medications also asks for the Medications its entries
-        reference (``_include``: the templates leave it out to stay within the query subset the specification
-        recommends), unless this server refused it before. A next link (absolute) is kept as the server wrote it."""
+        """The first page's URL: ``_include`` left out when this server refused it before. A next link (absolute)
+        is kept as the server wrote it."""
         url = self.url(query)
-        include = _INCLUDES.get(_resource_type(query))
-        if include and not _absolute(query) and self.client.supports_include(self.base, query):
-            return f"{url}&_include={include}"
+        if "_include=" in query and not _absolute(query) and not self.client.supports_include(self.base, query):
+            return _without_include(url)
         return url
 
     def url(self, query: str) -> str:
@@ -311,10 +298,10 @@ class _Call:
         return b"".join(chunks)
 
 
-def _guarded(task: Callable[[], FetchResult]) -> FetchResult:
+def _guarded(task: Callable[[str], FetchResult], query: str) -> FetchResult:
     """Run one query; an unforeseen error becomes a problem on the card, never a failed hook call."""
     try:
-        return task()
+        return task(query)
     except Exception as error:  # a bug here must not turn into a 500 or an empty answer
         log.error("reading from the FHIR server failed unexpectedly (%s)", type(error).__name__)
         return FetchResult(problem="the service failed while reading it; the error has been logged")
@@ -369,14 +356,6 @@ def _absolute(query: str) -> bool:
     return "://" in query.split("?")[0]
 
 
-def refused(queries: Mapping[str, str], reason: str, problem: str) -> dict[str, FetchResult]:
-    """The answer when nothing may be sent: every query counted as failed for ``reason`` (one of
-    ``FAILURE_REASONS``), and ``problem`` for the card."""
-    for query in queries.values():
-        metrics.fhir_fetch(_resource_type(query), None, reason)
-    return {key: FetchResult(problem=problem) for key in queries}
-
-
 def _resource_type(query: str) -> str:
     return query.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
 
@@ -399,13 +378,3 @@ def _searchset(entries: list[Any]) -> dict[str, Any]:
 
 def _collection(resources: list[Mapping[str, Any]]) -> dict[str, Any]:
     return {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": r} for r in resources]}
-
-
-def _merge(result: FetchResult, reference: str, read: FetchResult) -> FetchResult:
-    """A search's result with a Medication read for it added (or why that read failed)."""
-    entries = list(_entries(result.bundle or {}))
-    entries.extend({**entry, "search": {"mode": "include"}} for entry in _entries(read.bundle or {}))
-    problems = [result.problem] if result.problem else []
-    if read.problem:
-        problems.append(f"the medication {reference} could not be read: {read.problem}")
-    return FetchResult(bundle={**(result.bundle or {}), "entry": entries}, problem="; ".join(problems) or None)

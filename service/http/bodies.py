@@ -45,6 +45,5 @@ class OrjsonProvider(JSONProvider):
         return orjson.loads(s)
 
     def response(self, *args: Any, **kwargs: Any) -> Response:
-        return self._app.response_class(
-            orjson.dumps(self._prepare_response_obj(args, kwargs)), mimetype="application/json"
-        )
+        body = orjson.dumps(self._prepare_response_obj(args, kwargs))
+        return self._app.response_class(body, mimetype="application/json")  # type: ignore[return-value, arg-type]

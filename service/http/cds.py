@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, jsonify
 
-from cds_hooks import order_check
 from cds_hooks.cards import Layout
+from cds_hooks.engine import Finding
+from cds_hooks.fetch import Fetcher, FetchResult, QueryRunner
 from cds_hooks.ids import finding_hash
-from cds_hooks.order_check import Assessment, Fetcher
+from cds_hooks.order_check import Answer, answer
 from cds_hooks.protocol import HookRequest, load_request
-from cds_hooks.services import SERVICES, service_by_id
+from cds_hooks.services import SERVICES, ServiceDefinition, service_by_id
 from service import auth, holdback, logging_setup, metrics
-from service.fhir import client as fhir_client
+from service.fhir.client import Refused
 from service.http.bodies import json_body
 from service.runtime import runtime
 from service.storage import recorder
@@ -35,40 +36,48 @@ def discovery() -> Response:
 
 @blueprint.post("/cds-services/<service_id>")
 def call_service(service_id: str) -> Response:
+    """The core's answer, with its cards counted (metrics, the request's log line) and queued for the record."""
     definition = service_by_id(service_id)
     hook_request = load_request(json_body(), definition.hook)
     logging_setup.bind_hook_instance(hook_request.hook_instance)
     state = runtime()
-    drafts = order_check.ketamine_orders(hook_request, state.knowledge, state.resolver)
-    if not drafts.ordered:
-        return _answer(definition.id, hook_request, order_check.unidentified_cards(drafts, state.knowledge))
-    for key in definition.prefetch.keys() & hook_request.prefetch.keys():  # the FHIR client counts those it reads
-        metrics.prefetch(key, "used")
     now = state.clock()
-    assessment = order_check.assess(
-        hook_request, definition, state.knowledge, drafts, now, _fetcher(hook_request), state.resolver
-    )
-    _report_flaws(assessment)
-    shown, held = holdback.hold_back(hook_request, assessment.findings, now)
-    holdback.remember(hook_request, shown)
+    held: list[holdback.HeldBack] = []
+
+    def choose(findings: Sequence[Finding]) -> list[Finding]:
+        shown, back = holdback.hold_back(hook_request, findings, now)
+        held.extend(back)
+        return shown
+
+    result = answer(hook_request, definition, state.knowledge, now, _fetcher(hook_request, definition),
+                    state.resolver, Layout(combine_monitor=state.settings.monitor_cards == "combined"), choose)
+    if result.checked:
+        for key in definition.prefetch.keys() & hook_request.prefetch.keys():
+            metrics.prefetch(key, "used")
+        _report_flaws(result)
+        holdback.remember(hook_request, result.shown)
     if held:
         _record_held(definition.id, hook_request, held)
-    layout = Layout(combine_monitor=state.settings.monitor_cards == "combined")
-    return _answer(definition.id, hook_request, assessment.cards(state.knowledge, shown, layout))
+    logging_setup.note_cards(len(result.cards))
+    if result.cards:
+        metrics.observe_cards(result.cards)
+        recorder.record(definition.id, hook_request, result.cards)
+    return jsonify(result.as_json())
 
 
-def _report_flaws(assessment: Assessment) -> None:
+def _report_flaws(result: Answer) -> None:
     """Records read in full although not valid FHIR: for the operator (log, metric), never on a card."""
-    for flaw in assessment.flaws:
+    for flaw in result.flaws:
         for element in sorted(flaw.elements) or ["(resource)"]:
             metrics.structural_flaw(flaw.resource_type, element)
-    if assessment.flaws:
-        log.info("%d record(s) not valid FHIR outside what the advice was read from: %s", len(assessment.flaws),
-                 ", ".join(sorted({f"{flaw.resource_type}.{element}" for flaw in assessment.flaws
+    if result.flaws:
+        log.info("%d record(s) not valid FHIR outside what the advice was read from: %s", len(result.flaws),
+                 ", ".join(sorted({f"{flaw.resource_type}.{element}" for flaw in result.flaws
                                    for element in flaw.elements})))
 
 
 def _record_held(service_id: str, hook_request: HookRequest, held: list[holdback.HeldBack]) -> None:
+    """Every finding held back is counted, logged (how many and why, nothing of the patient) and recorded."""
     for item in held:
         metrics.held_back(item.reason, item.finding.advice, item.finding.rule.id)
     log.info("%d finding(s) held back: %s", len(held), ", ".join(sorted({item.reason for item in held})))
@@ -79,22 +88,27 @@ def _record_held(service_id: str, hook_request: HookRequest, held: list[holdback
     )
 
 
-def _fetcher(hook_request: HookRequest) -> Fetcher | None:
-    """The FHIR client, unless the caller names a fhirServer its EHR is not registered for: then nothing is read
-    from it (and no token sent there), and the card says why."""
+def _fetcher(hook_request: HookRequest, definition: ServiceDefinition) -> Fetcher | None:
+    """The FHIR client, counting each prefetch key it is asked to read; unless the caller names a fhirServer its
+    EHR is not registered for: then nothing is read from it (and no token sent there), and the card says why."""
     allowed = auth.allowed_fhir_servers()
     server = (hook_request.fhir_server or "").rstrip("/")
-    if allowed is None or not server or server in allowed:
-        return runtime().fetch
-    log.warning("fhirServer on host %s is not listed for the calling EHR; nothing read", urlsplit(server).hostname)
-    problem = "the fhirServer named is not one this EHR is registered for, so nothing was read from it"
-    return lambda request, queries: fhir_client.refused(queries, "not-listed", problem)
+    if allowed is not None and server and server not in allowed:
+        log.warning("fhirServer on host %s is not listed for the calling EHR; nothing read", urlsplit(server).hostname)
+        problem = "the fhirServer named is not one this EHR is registered for, so nothing was read from it"
+        return lambda request: Refused("not-listed", problem)
+    fetch = runtime().fetch
+    if fetch is None:
+        return None
 
+    def opened(request: HookRequest) -> QueryRunner:
+        run = fetch(request)
 
-def _answer(service_id: str, hook_request: HookRequest, cards: list[dict[str, Any]]) -> Response:
-    """The response, with the cards counted (metrics, the request's log line) and queued for the record."""
-    logging_setup.note_cards(len(cards))
-    if cards:
-        metrics.observe_cards(cards)
-        recorder.record(service_id, hook_request, cards)
-    return jsonify({"cards": cards})
+        def counted(queries: Mapping[str, str], /) -> Mapping[str, FetchResult]:
+            for key in queries.keys() & definition.prefetch.keys():  # the other keys are reads of Medications
+                metrics.prefetch(key, "fetched")
+            return run(queries)
+
+        return counted
+
+    return opened

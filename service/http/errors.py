@@ -12,7 +12,7 @@ from service.failures import Unauthenticated, Unavailable, UnsupportedMediaType
 
 log = logging.getLogger(__name__)
 
-_STATUS = {
+_STATUS: dict[type[CdsError], int] = {
     InvalidRequest: 400,
     HookMismatch: 400,
     UnknownService: 404,
@@ -26,7 +26,8 @@ _STATUS.update({UnsupportedMediaType: 415, Unauthenticated: 401, Unavailable: 50
 
 
 def operation_outcome(status: int, message: str, field: str | None = None) -> Response:
-    issue = {"severity": "error", "code": _ISSUE_CODE.get(status, "processing"), "diagnostics": message}
+    issue: dict[str, object] = {"severity": "error", "code": _ISSUE_CODE.get(status, "processing"),
+                                "diagnostics": message}
     if field:
         issue["expression"] = [field]
     response = jsonify({"resourceType": "OperationOutcome", "issue": [issue]})
@@ -50,8 +51,9 @@ def init_app(app: Flask) -> None:
     def _http(error: HTTPException) -> Response:
         status = error.code or 500
         response = operation_outcome(status, error.description or error.name)
-        if status == 405 and error.valid_methods:
-            response.headers["Allow"] = ", ".join(error.valid_methods)
+        allowed = getattr(error, "valid_methods", None)  # set on MethodNotAllowed only
+        if status == 405 and allowed:
+            response.headers["Allow"] = ", ".join(allowed)
         return response
 
     @app.errorhandler(Exception)

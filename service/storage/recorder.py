@@ -15,12 +15,13 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 from blinker import Namespace
 from flask import Flask, current_app
 
+from cds_hooks.card_types import Card
 from cds_hooks.feedback import card_origin
 from cds_hooks.protocol import HookRequest
 from service import metrics
@@ -160,9 +161,9 @@ def recorder(app: Flask | None = None) -> Recorder:
     return (app or current_app).extensions[EXTENSION]
 
 
-def record(service_id: str, request: HookRequest, cards: Iterable[Mapping[str, Any]]) -> None:
+def record(service_id: str, request: HookRequest, cards: Iterable[Card]) -> None:
     """Queue the record of the cards one hook call answered with."""
-    origins = [origin for card in cards if (origin := card_origin(card)) is not None]
+    origins = [card_origin(card) for card in cards]
     if not origins:
         return
     store = storage()

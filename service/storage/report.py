@@ -9,6 +9,7 @@ is grouped under ``UNKNOWN_RULE``.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -98,7 +99,7 @@ def feedback_report(db: Database) -> Report:
                   acted[(rule, advice, "accepted")], acted[(rule, advice, "overridden")])
         for rule, advice in groups
     ]
-    overridden_by_rule = Counter()
+    overridden_by_rule: Counter[str] = Counter()
     for (rule, _system, _code, _display), count in reasons.items():
         overridden_by_rule[rule] += count
     reason_rows = [
@@ -144,7 +145,7 @@ def _percent(rate: float | None) -> str:
     return "-" if rate is None else f"{rate * 100:.1f}"
 
 
-def _grid(rows: list[tuple[str, ...]]) -> str:
+def _grid(rows: Sequence[tuple[str, ...]]) -> str:
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * width for width in widths))

@@ -565,8 +565,8 @@ def test_the_helm_test_pods_check_passes_against_the_service_as_configured(value
 
 
 def readme_values() -> list[dict[str, Any]]:
-    """The values files the project README's Kubernetes section shows, in order."""
-    text = (CHART.parents[1] / "README.md").read_text(encoding="utf-8")
+    """The values files the operations guide's Kubernetes section shows, in order."""
+    text = (CHART.parents[1] / "docs" / "operations.md").read_text(encoding="utf-8")
     section = text.split("\n## Operating on Kubernetes\n", 1)[1].split("\n## ", 1)[0]
     return [yaml.safe_load(block) for block in re.findall(r"```yaml\n(.*?)```", section, re.DOTALL)]
 
@@ -578,7 +578,7 @@ def merged(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def test_the_values_the_readme_shows_install_and_scale_out():
+def test_the_values_the_operations_guide_shows_install_and_scale_out():
     production, scaling_out = readme_values()
 
     for values in (production, merged(production, scaling_out)):

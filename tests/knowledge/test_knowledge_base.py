@@ -250,9 +250,9 @@ def test_a_bad_override_file_is_refused_with_a_message(knowledge, tmp_path, text
     assert str(path) in error.value.message
 
 
-def test_the_readme_override_example_is_a_valid_override_file(knowledge, tmp_path):
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    example = readme.split("## Site overrides", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+def test_the_guides_override_example_is_a_valid_override_file(knowledge, tmp_path):
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "knowledge.md").read_text(encoding="utf-8")
+    example = guide.split("## Site overrides", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
     kb = apply_overrides(knowledge, _overrides(tmp_path, example))
     assert kb.rule("benzodiazepines").advice["esketamine"] == "monitor"
     assert kb.rule("thyroid-hormones") is None
@@ -267,3 +267,19 @@ def test_a_bad_override_file_stops_the_service_at_start_up(tmp_path):
 def test_an_override_file_that_does_not_exist_is_a_configuration_error(tmp_path):
     with pytest.raises(ConfigError, match="CDS_KNOWLEDGE_OVERRIDES"):
         Settings.from_env({"CDS_KNOWLEDGE_OVERRIDES": str(tmp_path / "missing.yaml")})
+
+
+def test_a_route_word_that_is_no_regular_expression_stops_loading(tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(DATA_DIR, data)
+    manifest = data / "manifest.yaml"
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace(r"'\bnose\b'", "'(nose'"), encoding="utf-8")
+    with pytest.raises(KnowledgeError) as raised:
+        load_knowledge(data)
+    assert "route_words.nasal" in str(raised.value.field) and "regular expression" in str(raised.value)
+
+
+def test_weak_grades_are_the_manifests(knowledge):
+    weak = {rule.evidence.grade for rule in knowledge.rules if rule.evidence.weak}
+    assert weak and weak <= {"weak", "conflicting", "policy"}
+    assert all(not rule.evidence.weak for rule in knowledge.rules if rule.evidence.grade == "label")

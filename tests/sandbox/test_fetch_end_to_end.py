@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 import requests
 
+from cds_hooks.gather import gather
 from cds_hooks.ids import EXTENSION_KEY
-from cds_hooks.prefetch import render
 from cds_hooks.protocol import load_request
-from cds_hooks.services import PREFETCH
+from cds_hooks.services import service_by_id
 from service.fhir.client import FAILURE_REASONS, FhirClient
 from service.fhir.sandbox import fixture_requests, without_prefetch
 from tests.sandbox.conftest import SANDBOX_TOKEN
@@ -87,7 +87,7 @@ def test_a_fhir_server_that_is_not_listening_answers_with_the_incomplete_check_c
     assert [card["summary"] for card in answer] == [INCOMPLETE]
 
 
-def test_a_medication_reference_is_resolved_with_the_include_the_client_adds(service_client, fhir_sandbox):
+def test_a_medication_reference_is_resolved_with_the_include_the_core_asks_for(service_client, fhir_sandbox):
     base = fhir_sandbox.base_url
     medication = {"resourceType": "Medication", "id": "e2e-nardil",
                   "code": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "8123",
@@ -104,12 +104,19 @@ def test_a_medication_reference_is_resolved_with_the_include_the_client_adds(ser
     assert [(card["summary"], card["indicator"]) for card in answer] == [
         ("Avoid esketamine with phenelzine: MAOI, risk of hypertensive crisis", "critical")
     ]
-    fetched = FhirClient(timeout_seconds=10)(load_request(body, "order-sign"), {
-        "medicationRequests": render(PREFETCH["medicationRequests"], {"context.patientId": "e2e-reference"})})
-    entries = fetched["medicationRequests"].bundle["entry"]
-    assert [entry["fullUrl"].rsplit("/", 2)[-2:] for entry in entries] == [
-        ["MedicationRequest", "e2e-nardil-order"], ["Medication", "e2e-nardil"]
+    client = FhirClient(timeout_seconds=10)
+    reads = []
+    opened = client(load_request(body, "order-sign"))
+
+    def run(queries):
+        reads.append(sorted(queries))
+        return opened(queries)
+
+    data = gather(load_request(body, "order-sign"), service_by_id("ketamine-order-sign"), lambda request: run)
+    assert [(r["resourceType"], r["id"]) for r in data.resources["medicationRequests"]] == [
+        ("MedicationRequest", "e2e-nardil-order"), ("Medication", "e2e-nardil")
     ]
+    assert reads == [["conditions", "medicationRequests", "medicationStatements"]], "no second round was needed"
 
 
 def test_the_token_and_patient_data_never_reach_the_logs(service_client, strict_sandbox, caplog):
