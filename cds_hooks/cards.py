@@ -361,7 +361,7 @@ def _implicated_entries(item: Implicated) -> list[ImplicatedEntry]:
 
 def _notice_card(gaps: Sequence[Gap], unreadable: Sequence[UnreadableEntry], kb: KnowledgeBase) -> Card:
     """One card saying what could not be read, of every kind, and why; after the advice cards."""
-    told_with_entry = {entry.missing: None for entry in unreadable if entry.missing}
+    told_with_entry: dict[str, str | None] = {entry.missing: None for entry in unreadable if entry.missing}
     lines = ["Some of the patient's data could not be checked for interactions with ketamine or esketamine:", ""]
     sources: list[str] = []
     records = len(unreadable)

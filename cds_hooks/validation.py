@@ -74,10 +74,11 @@ def validate(resource: Mapping[str, Any]) -> Verdict:
     except TypeError:  # not JSON as orjson writes it (an integer past 64 bits, say): validated, not remembered
         return _verdict(resource)
     digest = hashlib.sha256(content).digest()
-    verdict = _verdicts.get(digest, _UNKNOWN)
-    if verdict is _UNKNOWN:
-        verdict = _verdict(resource)
-        _verdicts.put(digest, verdict)
+    known = _verdicts.get(digest, _UNKNOWN)
+    if isinstance(known, Verdict):
+        return known
+    verdict = _verdict(resource)
+    _verdicts.put(digest, verdict)
     return verdict
 
 
