@@ -90,10 +90,13 @@ def hold_back(request: HookRequest, findings: Sequence[Finding], now: datetime) 
                                                                                          list[HeldBack]]:
     """The findings to show, and those held back with why. An Avoid is always shown."""
     state = _holdback()
-    hashes = {id(finding): finding_hash(finding.key) for finding in findings}
     candidates = [finding for finding in findings if finding.advice != AVOID]
+    repeats = request.hook == "order-sign" and request.configuration.get(FILTER_ITEM, state.default)
+    if not candidates or not (repeats or state.quiet_hours):  # the usual call: nothing to look up
+        return list(findings), []
+    hashes = {id(finding): finding_hash(finding.key) for finding in candidates}
     held: dict[int, str] = {}
-    if candidates and request.hook == "order-sign" and request.configuration.get(FILTER_ITEM, state.default):
+    if repeats:
         try:
             repeated = state.store.shown(_scope(request), {hashes[id(finding)] for finding in candidates})
         except ShownStoreUnavailable as error:
