@@ -190,7 +190,7 @@ def _detail(finding: Finding, kb: KnowledgeBase, said: _Said) -> str:
     paragraphs.append(_with(finding.implicated, _factor_notes(finding)))
     paragraphs += said.once(f"**Why:** {_why(rule)}")
     if text.monitoring:
-        paragraphs += said.once(f"**Monitor:** {text.monitoring}")
+        paragraphs += said.once(f"**Watch:** {text.monitoring}")
     if text.timing:
         paragraphs += said.once(f"**Timing:** {text.timing}")
     if text.label:
@@ -216,8 +216,8 @@ def _why(rule: Rule) -> str:
     both = f"{rule.consequence} {rule.mechanism}"
     if len(both) <= WHY_LIMIT:
         return both
-    first = re.split(r"(?<=[.;])\s", rule.mechanism, maxsplit=1)[0]
-    shorter = f"{rule.consequence} {first.rstrip(';')}" + ("" if first.endswith(".") else ".")
+    first = re.split(r"(?<=\.)\s+(?=[A-Z])", rule.mechanism, maxsplit=1)[0]
+    shorter = f"{rule.consequence} {first}"
     return shorter if len(shorter) <= WHY_LIMIT else rule.consequence
 
 
