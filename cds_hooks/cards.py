@@ -118,6 +118,7 @@ def _groups(findings: Sequence[Finding], layout: Layout) -> list[list[Finding]]:
 
 def _advice_card(finding: Finding, kb: KnowledgeBase, said: _Said) -> Card:
     rule, advice = finding.rule, finding.advice
+    text = kb.text(rule, advice, finding.modifier, finding.site_set)
     reference = finding.ordered.order.reference
     suggestions: tuple[Suggestion, ...] = ()
     if advice == AVOID and reference:
@@ -143,7 +144,7 @@ def _advice_card(finding: Finding, kb: KnowledgeBase, said: _Said) -> Card:
     return Card(
         uuid=str(new_uuid()),
         summary=summary(ADVICE_WORD[advice], finding.ordered.label, [i.label for i in finding.implicated],
-                        rule.summary),
+                        text.summary or rule.summary),
         indicator=INDICATOR[advice],
         detail=_detail(finding, kb, said),
         source=_source(rule.citations, rule.topic, rule.id),
@@ -188,7 +189,7 @@ def _detail(finding: Finding, kb: KnowledgeBase, said: _Said) -> str:
     text = kb.text(rule, finding.advice, finding.modifier, finding.site_set)
     paragraphs = [f"**{ADVICE_WORD[finding.advice]}:** {text.action}"]
     paragraphs.append(_with(finding.implicated, _factor_notes(finding)))
-    paragraphs += said.once(f"**Why:** {_why(rule)}")
+    paragraphs += said.once(f"**Why:** {text.why or _why(rule)}")
     if text.monitoring:
         paragraphs += said.once(f"**Watch:** {text.monitoring}")
     if text.timing:
@@ -268,18 +269,19 @@ def _monitor_card(findings: Sequence[Finding], kb: KnowledgeBase, said: _Said) -
     with its own action."""
     ordered = findings[0].ordered
     names = [item.label for finding in findings for item in finding.implicated]
-    reasons = ", ".join(dict.fromkeys(part.strip() for finding in findings
-                                      for part in re.split(r"[,;]", finding.rule.summary)))
+    texts = [kb.text(finding.rule, MONITOR, finding.modifier, finding.site_set) for finding in findings]
+    reasons = ", ".join(dict.fromkeys(part.strip() for finding, advice_text in zip(findings, texts, strict=True)
+                                      for part in re.split(r"[,;]", advice_text.summary or finding.rule.summary)))
     text = summary("Monitor", ordered.label, names, reasons)
     if not text.endswith(reasons):
         text = summary("Monitor", ordered.label, names, f"{len(findings)} interactions, a check for each")
     lines = [f"**Monitor** each of these with {ordered.label}:"]
     more = []
-    for finding in findings:
-        advice_text = kb.text(finding.rule, MONITOR, finding.modifier, finding.site_set)
+    for finding, advice_text in zip(findings, texts, strict=True):
         implicated = ", ".join(_implicated_line(item, _factor_notes(finding)) for item in finding.implicated)
         first, _, rest = advice_text.action.partition(". ")
-        lines.append(f"- **{implicated}** ({finding.rule.summary}): {first.rstrip('.')}.")
+        reason = advice_text.summary or finding.rule.summary
+        lines.append(f"- **{implicated}** ({reason}): {first.rstrip('.')}.")
         if rest:
             more.append(rest)
     paragraphs = ["\n".join(lines)]

@@ -118,3 +118,10 @@ def test_start_up_refuses_a_site_advice_without_text(data_dir, tmp_path):
     kb = load_knowledge(data_dir, site)
     cards = run(hook_request(ordered("esketamine"), medications=[medication(text="sertraline 50 mg")]), kb, NOW)
     assert cards[0]["detail"].startswith("**Hold:** Hold the SSRI dose on the morning of the session.")
+
+
+def test_an_anaesthetic_ketamine_card_says_nothing_of_an_antidepressant_response():
+    order, medications, conditions = FACTOR_CASES[("benzodiazepines", "anaesthesia-context")]
+    [card] = run(hook_request(order, medications=medications, conditions=conditions), KB, NOW)
+    shown = f"{card['summary']}\n{card['detail']}".lower()
+    assert "antidepressant" not in shown and "blunt" not in shown and "madrs" not in shown

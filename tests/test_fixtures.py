@@ -122,7 +122,7 @@ EXPECTED = {
     ],
     "order-sign-ketamine-anaesthesia-benzodiazepine": [
         ('info', 'benzodiazepines',
-         'Monitor ketamine with midazolam: additive sedation, may blunt response'),
+         'Monitor ketamine with midazolam: additive sedation and respiratory depression'),
     ],
     "order-sign-ketamine-avm": [
         ('critical', 'arteriovenous-malformation',

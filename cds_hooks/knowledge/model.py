@@ -113,6 +113,10 @@ class AdviceText:
     timing: str | None = None
     label: str | None = None
     """How this advice compares with the drug label, when it differs."""
+    summary: str | None = None
+    """The summary's reason when this advice's situation has its own (anaesthesia: no antidepressant response)."""
+    why: str | None = None
+    """The why when this advice's situation has its own; None: the rule's consequence and mechanism."""
 
 
 @dataclass(frozen=True, slots=True)

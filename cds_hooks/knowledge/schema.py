@@ -101,6 +101,14 @@ class AdviceTextSchema(_Strict):
         validate=validate.Length(min=1, max=DETAIL_PART_LIMIT),
         metadata=about("how this advice compares with the product label, where it differs"),
     )
+    summary = fields.Str(
+        validate=validate.Length(min=1, max=60),
+        metadata=about("the summary's reason in this situation, when the rule's does not fit it"),
+    )
+    why = fields.Str(
+        validate=validate.Length(min=1, max=DETAIL_PART_LIMIT),
+        metadata=about("why, in this situation, when the rule's consequence and mechanism do not fit it"),
+    )
 
 
 def _texts_map(description: str) -> fields.Dict:
