@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SANDBOX_STAMP := sandbox/node_modules/.installed
 
-.PHONY: run test lint clean sandbox sandbox-deps bench
+.PHONY: run test lint clean sandbox sandbox-deps bench fuzz
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ test: $(STAMP) sandbox-deps
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
+
+# The property-based tests (generated hook requests, FHIR entries and feedback) with many more examples than the
+# suite runs: a quarter of an hour or so on two cores.
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -m fuzz -q -p no:cacheprovider
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -8,6 +8,10 @@ What a clinician reads is short and fits the advice given: the detail leads with
 from the knowledge base's text for the advice the card gives, a paragraph said on one card of an answer is not
 said again on the next, and nothing internal (rule ids, FHIR references, file names) is on screen: those are in
 the card's ``extension``.
+
+Every string that came from the request or the FHIR server (names, displays, an EHR's error text) goes through
+``markup.escape`` where it enters a summary, a detail or a label: only the knowledge base's own text carries
+markup, and links come only from its citations.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from cds_hooks.facts import UnreadableEntry
 from cds_hooks.gaps import Gap
 from cds_hooks.ids import new_uuid
 from cds_hooks.knowledge.model import AVOID, HOLD, MONITOR, Citation, KnowledgeBase, Rule
+from cds_hooks.markup import escape
 
 SUMMARY_LIMIT = 139
 """The specification asks for fewer than 140 characters."""
@@ -124,13 +129,14 @@ def _advice_card(finding: Finding, kb: KnowledgeBase, said: _Said) -> Card:
     if advice == AVOID and reference:
         suggestions = (
             Suggestion(
-                label=f"Cancel the {finding.ordered.label} order",
+                label=f"Cancel the {escape(finding.ordered.label)} order",
                 uuid=str(new_uuid()),
                 is_recommended=True,
                 actions=(
                     Action(
                         type="delete",
-                        description=f"Remove the draft {finding.ordered.label} order from this ordering session.",
+                        description=f"Remove the draft {escape(finding.ordered.label)} order from this ordering "
+                                    "session.",
                         resource_id=reference,
                     ),
                 ),
@@ -143,8 +149,8 @@ def _advice_card(finding: Finding, kb: KnowledgeBase, said: _Said) -> Card:
     ]
     return Card(
         uuid=str(new_uuid()),
-        summary=summary(ADVICE_WORD[advice], finding.ordered.label, [i.label for i in finding.implicated],
-                        text.summary or rule.summary),
+        summary=summary(ADVICE_WORD[advice], escape(finding.ordered.label),
+                        [escape(i.label) for i in finding.implicated], text.summary or rule.summary),
         indicator=INDICATOR[advice],
         detail=_detail(finding, kb, said),
         source=_source(rule.citations, rule.topic, rule.id),
@@ -198,13 +204,13 @@ def _detail(finding: Finding, kb: KnowledgeBase, said: _Said) -> str:
         paragraphs += said.once(f"**Compared with the label:** {text.label}")
     if finding.site_set and rule.site_note:
         paragraphs += said.once(f"**Site policy:** {rule.site_note}")
-    for note in _notes(finding):
+    for note in _notes(finding, kb):
         paragraphs += said.once(f"**Note:** {note}")
     paragraphs += said.once(f"**Evidence:** {EVIDENCE_WORDS[rule.evidence.grade]}.")
     return "\n\n".join(paragraphs)
 
 
-NAME_LIMIT = 60
+NAME_LIMIT = 100
 """A medication's name as the EHR wrote it, at most; a longer one is named by its ingredients."""
 WHY_LIMIT = 220
 """The why in one or two sentences: the consequence, and the mechanism when both fit."""
@@ -235,17 +241,17 @@ def _implicated_line(item: Implicated, factor_notes: frozenset[str] = frozenset(
     (alprazolam)``, ``sertraline 100 mg tablet``, ``pregnancy (recorded as Pregnant state, incidental)``."""
     if item.condition is not None:
         described = item.condition.label
-        text = item.label
+        text = escape(item.label)
         if described and described.lower() != item.label.lower():
-            text = f"{item.label} (recorded as {described})"
+            text = f"{text} (recorded as {escape(described)})"
     else:
         described = item.medication.label if item.medication is not None else None
         if described and len(described) > NAME_LIMIT:  # a pack's full RxNorm name: its ingredients say enough
             described = None
         names = [match.ingredient.name for match in item.matches]
-        text = described or item.label
+        text = escape(described or item.label)
         if described and not all(name in described.lower() for name in names):
-            text = f"{described} ({', '.join(names)})"
+            text = f"{text} ({', '.join(names)})"
     notes = [note for note in item.notes if note not in factor_notes]
     return "; ".join([text, *notes])
 
@@ -255,27 +261,32 @@ def _factor_notes(finding: Finding) -> frozenset[str]:
     return frozenset(modifier.note for modifier in finding.rule.modifiers)
 
 
-def _notes(finding: Finding) -> list[str]:
-    """The finding's own notes (the serotonin watch) and the notes of the modifying factors that apply."""
+def _notes(finding: Finding, kb: KnowledgeBase) -> list[str]:
+    """The notes of the modifying factors that apply, then the serotonin-toxicity watch when it concerns the
+    finding (the names in it are the EHR's, escaped)."""
     notes = list(dict.fromkeys(
         note for item in finding.implicated for note in item.notes
         if any(note == modifier.note for modifier in finding.rule.modifiers)
     ))
-    return notes + [note for note in finding.notes if note not in notes]
+    watch = kb.serotonin_watch
+    if finding.serotonergic and watch is not None:
+        names = ", ".join(escape(name) for name in finding.serotonergic)
+        notes.append(watch.note.format(count=len(finding.serotonergic), names=names))
+    return notes
 
 
 def _monitor_card(findings: Sequence[Finding], kb: KnowledgeBase, said: _Said) -> Card:
     """One info card for every Monitor finding about one ordered drug: a line per co-medication or condition,
     with its own action."""
     ordered = findings[0].ordered
-    names = [item.label for finding in findings for item in finding.implicated]
+    names = [escape(item.label) for finding in findings for item in finding.implicated]
     texts = [kb.text(finding.rule, MONITOR, finding.modifier, finding.site_set) for finding in findings]
     reasons = ", ".join(dict.fromkeys(part.strip() for finding, advice_text in zip(findings, texts, strict=True)
                                       for part in re.split(r"[,;]", advice_text.summary or finding.rule.summary)))
-    text = summary("Monitor", ordered.label, names, reasons)
+    text = summary("Monitor", escape(ordered.label), names, reasons)
     if not text.endswith(reasons):
-        text = summary("Monitor", ordered.label, names, f"{len(findings)} interactions, a check for each")
-    lines = [f"**Monitor** each of these with {ordered.label}:"]
+        text = summary("Monitor", escape(ordered.label), names, f"{len(findings)} interactions, a check for each")
+    lines = [f"**Monitor** each of these with {escape(ordered.label)}:"]
     more = []
     for finding, advice_text in zip(findings, texts, strict=True):
         implicated = ", ".join(_implicated_line(item, _factor_notes(finding)) for item in finding.implicated)
@@ -290,7 +301,7 @@ def _monitor_card(findings: Sequence[Finding], kb: KnowledgeBase, said: _Said) -
     for finding in findings:
         if finding.site_set and finding.rule.site_note:
             paragraphs += said.once(f"**Site policy:** {finding.rule.site_note}")
-        for note in _notes(finding):
+        for note in _notes(finding, kb):
             paragraphs += said.once(f"**Note:** {note}")
     grades = list(dict.fromkeys(EVIDENCE_WORDS[finding.rule.evidence.grade] for finding in findings))
     paragraphs += said.once(f"**Evidence:** {' / '.join(grades)}.")
@@ -369,20 +380,20 @@ def _notice_card(gaps: Sequence[Gap], unreadable: Sequence[UnreadableEntry], kb:
     records = len(unreadable)
     for gap in gaps:
         if gap.medication_read and gap.key in told_with_entry:
-            told_with_entry[gap.key] = gap.reason
+            told_with_entry[gap.key] = escape(gap.reason)
             continue
         if gap.medication_read:
             records += 1
-            lines.append(f"- A referenced medication: {gap.reason}.")
+            lines.append(f"- A referenced medication: {escape(gap.reason)}.")
         else:
             sources.append(gap.what)
-            lines.append(f"- {gap.what[:1].upper()}{gap.what[1:]}: {gap.reason}.")
+            lines.append(f"- {gap.what[:1].upper()}{gap.what[1:]}: {escape(gap.reason)}.")
     for entry in unreadable:
-        text = f"- {_entry_name(entry)}: {entry.problem}"
+        text = f"- {_entry_name(entry)}: {escape(entry.problem)}"
         reason = told_with_entry.get(entry.missing) if entry.missing else None
         text += f"; {reason}." if reason else "."
         if entry.names:
-            text += f" It appears to name {', '.join(entry.names)}, which has an interaction rule."
+            text += f" It appears to name {', '.join(map(escape, entry.names))}, which has an interaction rule."
         lines.append(text)
     lines += ["", "Review these by hand before signing; the cards shown cover only what could be read."]
     not_read = (*(NotRead(gap.reason, data=gap.key) for gap in gaps),
@@ -418,7 +429,7 @@ def _notice_summary(sources: Sequence[str], records: int) -> str:
 def _entry_name(entry: UnreadableEntry) -> str:
     """What the EHR calls the record, or its kind when it names nothing (its reference is in the extension)."""
     if entry.label:
-        return entry.label
+        return escape(entry.label)
     kind = (entry.reference or "").partition("/")[0]
     return {"MedicationRequest": "A medication order", "MedicationStatement": "A medication statement",
             "Condition": "A condition"}.get(kind, "A record") + " with no name"

@@ -74,7 +74,8 @@ class Finding:
     ordered: OrderedDrug
     advice: str
     implicated: tuple[Implicated, ...]
-    notes: tuple[str, ...] = ()
+    serotonergic: tuple[str, ...] = ()
+    """When the patient takes enough serotonergic drugs for the knowledge base's serotonin watch: their names."""
 
     @property
     def modifier(self) -> Modifier | None:
@@ -258,7 +259,8 @@ def _implicated_conditions(
 def _with_serotonin_watch(
     findings: list[Finding], medications: Sequence[MedicationFact], kb: KnowledgeBase
 ) -> list[Finding]:
-    """Adds the serotonin-toxicity note to each finding about a serotonergic drug when enough are taken."""
+    """Names the serotonergic drugs taken on each finding about one of them, when enough are taken for the
+    serotonin-toxicity note."""
     watch = kb.serotonin_watch
     if watch is None:
         return findings
@@ -277,9 +279,9 @@ def _with_serotonin_watch(
                         taken.setdefault(match.ingredient.name, match.label)
     if len(taken) < watch.threshold:
         return findings
-    note = watch.note.format(count=len(taken), names=", ".join(sorted(taken.values())))
+    names = tuple(sorted(taken.values()))
     return [
-        Finding(f.rule, f.ordered, f.advice, f.implicated, (*f.notes, note))
+        Finding(f.rule, f.ordered, f.advice, f.implicated, names)
         if any(match.ingredient.name in members for item in f.implicated for match in item.matches)
         else f
         for f in findings

@@ -116,5 +116,5 @@ def checked(
         unreadable.append(UnreadableEntry(fact.reference, fact.label,
                                           f"{verdict.problem}; checked as far as it could be read", tuple(names)))
     else:
-        flaws.append(Flaw(kind, verdict.fields))
+        flaws.append(Flaw(kind, verdict.labels))
     return fact

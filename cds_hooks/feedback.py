@@ -67,13 +67,24 @@ class _Rfc3339Utc(fields.Field):
             raise ValidationError("is not a valid date and time.") from None
 
 
+class _Text(fields.Str):
+    """A string that can be stored: the NUL character (U+0000), which PostgreSQL cannot hold in text, is refused
+    with the field named, so a client learns its request is wrong instead of retrying it forever."""
+
+    def _deserialize(self, value: object, attr: str | None, data: object, **kwargs: object) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            raise ValidationError("must not contain the NUL character (U+0000).")
+        return text
+
+
 class _CodingSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    system = fields.Str(required=True, validate=validate.Length(min=1, max=1024))
-    code = fields.Str(required=True, validate=validate.Length(min=1, max=256))
-    display = fields.Str(validate=validate.Length(min=1, max=1024))
+    system = _Text(required=True, validate=validate.Length(min=1, max=1024))
+    code = _Text(required=True, validate=validate.Length(min=1, max=256))
+    display = _Text(validate=validate.Length(min=1, max=1024))
 
 
 class _OverrideReasonSchema(Schema):
@@ -81,7 +92,7 @@ class _OverrideReasonSchema(Schema):
         unknown = EXCLUDE
 
     reason = fields.Nested(_CodingSchema)
-    userComment = fields.Str(validate=validate.Length(max=10000))
+    userComment = _Text(validate=validate.Length(max=10000))
 
     @validates_schema
     def _something(self, data: dict[str, Any], **kwargs: object) -> None:
@@ -98,15 +109,15 @@ class _AcceptedSuggestionSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    id = fields.Str(required=True, validate=validate.Length(min=1, max=128))
+    id = _Text(required=True, validate=validate.Length(min=1, max=128))
 
 
 class _FeedbackSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    card = fields.Str(required=True, validate=validate.Length(min=1, max=128))
-    outcome = fields.Str(required=True, validate=validate.OneOf((ACCEPTED, OVERRIDDEN)))
+    card = _Text(required=True, validate=validate.Length(min=1, max=128))
+    outcome = _Text(required=True, validate=validate.OneOf((ACCEPTED, OVERRIDDEN)))
     acceptedSuggestions = fields.List(fields.Nested(_AcceptedSuggestionSchema), validate=validate.Length(max=50))
     overrideReason = fields.Nested(_OverrideReasonSchema)
     outcomeTimestamp = _Rfc3339Utc(required=True)

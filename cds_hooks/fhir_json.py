@@ -91,6 +91,16 @@ def canonical_system(system: object) -> str:
     return _SYSTEM_ALIASES.get(system, system)
 
 
+def string(value: object) -> str | None:
+    """A value where FHIR has a string (a code, a status, a resourceType); any other JSON type reads as absent, so
+    it is never looked up in a table (a list or an object cannot be).
+
+    >>> string("active"), string(["active"]), string({"code": "x"})
+    ('active', None, None)
+    """
+    return value if isinstance(value, str) else None
+
+
 def icd10_key(code: str) -> str:
     """An ICD-10-CM code as compared: upper case, no dot, no spaces.
 

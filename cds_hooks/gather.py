@@ -21,6 +21,8 @@ _INCLUDES = {kind: f"{kind}:medication" for kind in COUNTED_STATUSES}
 prefetch templates leave ``_include`` out, to stay within the query subset the specification recommends; a
 search the service runs itself asks for them, and a server that refuses ``_include`` is asked again without."""
 _NOT_FETCHED = "it could not be fetched"
+FHIR_SERVER = "the FHIR server"
+"""Where data read in fetch mode came from, as the card says it."""
 
 
 def gather(
@@ -51,7 +53,7 @@ def gather(
         _read_referenced_medications(results, run, index)
         for key, result in results.items():
             if result.bundle is not None:
-                data.add_bundle(key, result.bundle)
+                data.add_bundle(key, result.bundle, FHIR_SERVER)
             if result.problem or result.bundle is None:
                 data.gaps.append(Gap(key, result.problem or _NOT_FETCHED))
         return data

@@ -15,7 +15,9 @@ processes never hand out the same random bits.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
+import re
 import time
 import uuid
 
@@ -59,3 +61,22 @@ def new_uuid() -> uuid.UUID:
 
 
 os.register_at_fork(after_in_child=_pool.clear)
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
+DIGEST_PREFIX = "digest:"
+
+
+def hook_instance_label(hook_instance: str, key: bytes) -> str:
+    """How logs and records name a call's ``hookInstance``: the UUID the specification makes it, in lower case, or,
+    for anything else a client put there (a patient's name has been seen), a short keyed digest of it, which
+    still tells one call's lines from another's and shows nothing of what was written.
+
+    >>> hook_instance_label("D1577C69-DFBE-44AD-BA6D-3E05E953B2EA", b"k")
+    'd1577c69-dfbe-44ad-ba6d-3e05e953b2ea'
+    >>> hook_instance_label("Jane Doe, born 1970", b"k")
+    'digest:35db762bf42efb70dcac56cf'
+    """
+    if _UUID.fullmatch(hook_instance):
+        return hook_instance.lower()
+    digest = hmac.new(key, hook_instance.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+    return DIGEST_PREFIX + digest[:24]

@@ -367,9 +367,8 @@ def _routes(
     texts = [text for concept in concepts for text in fhir.concept_texts(concept)]
     for dosage in dosages:
         route = dosage.get("route")
-        routes.update(
-            route_words.codes[c["code"]] for c in fhir.codings(route) if c.get("code") in route_words.codes
-        )
+        codes = (fhir.string(c.get("code")) for c in fhir.codings(route))
+        routes.update(route_words.codes[code] for code in codes if code is not None and code in route_words.codes)
         texts.extend(fhir.concept_texts(route))
         if isinstance(dosage.get("text"), str):
             texts.append(dosage["text"])

@@ -30,13 +30,14 @@ class PatientData:
     next_pages: dict[str, str] = field(default_factory=dict)
     """Prefetch keys the EHR sent paged: the URL of the first page not sent."""
 
-    def add_bundle(self, key: str, value: object) -> None:
-        """Take one key's value (a Bundle, an OperationOutcome, or anything else) into the data."""
+    def add_bundle(self, key: str, value: object, source: str = "the EHR") -> None:
+        """Take one key's value (a Bundle, an OperationOutcome, or anything else) into the data; ``source`` says
+        where it came from on the card (the EHR's prefetch, or the FHIR server the service read it from)."""
         if fhir_json.is_operation_outcome(value):
-            self.gaps.append(Gap(key, f"the EHR reported an error instead of data ({_outcome_text(value)})"))
+            self.gaps.append(Gap(key, f"{source} reported an error instead of data ({_outcome_text(value)})"))
             return
         if not isinstance(value, dict) or value.get("resourceType") != "Bundle":
-            self.gaps.append(Gap(key, "the EHR sent something other than a FHIR Bundle"))
+            self.gaps.append(Gap(key, f"{source} sent something other than a FHIR Bundle"))
             return
         resources, unreadable = [], 0
         for resource in fhir_json.bundle_resources(value):
@@ -44,7 +45,7 @@ class PatientData:
                 unreadable += 1
             elif fhir_json.is_operation_outcome(resource):
                 if _is_error(resource):
-                    self.gaps.append(Gap(key, f"the EHR reported a partial failure ({_outcome_text(resource)})"))
+                    self.gaps.append(Gap(key, f"{source} reported a partial failure ({_outcome_text(resource)})"))
             else:
                 resources.append(resource)
         if unreadable:
@@ -85,8 +86,10 @@ def render(template: str, tokens: Mapping[str, str]) -> str:
 
 
 def _is_error(outcome: Mapping[str, Any]) -> bool:
+    """Whether an OperationOutcome tells of a failure: an issue of severity error or fatal, or one whose severity
+    cannot be read (data may be missing, so it is told rather than ignored)."""
     return any(
-        isinstance(issue, dict) and issue.get("severity") in {"error", "fatal"}
+        isinstance(issue, dict) and fhir_json.string(issue.get("severity")) not in {"warning", "information"}
         for issue in fhir_json.items(outcome.get("issue"))
     )
 

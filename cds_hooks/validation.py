@@ -38,8 +38,11 @@ class Verdict:
 
     problem: str | None
     fields: frozenset[str] = frozenset()
-    """Top-level elements with an error, by their FHIR name; ``other`` for an element the model does not have
-    (its name came from the data, so it is never repeated) and ``(resource)`` for a rule over the whole resource."""
+    """Top-level elements with an error, by name as the resource spells them (``dosage`` on a MedicationRequest,
+    say); ``(resource)`` for a rule over the whole resource."""
+    labels: frozenset[str] = frozenset()
+    """The same, bounded for metrics: an element the resource type does not have is ``other`` (its name came
+    from the data, so it is never repeated)."""
 
     def touches(self, read: frozenset[str]) -> bool:
         """Whether a flaw lies in one of the elements ``read`` (or in no one element): then what was read from the
@@ -68,6 +71,8 @@ def validate(resource: Mapping[str, Any]) -> Verdict:
 
     >>> validate({"resourceType": "Condition", "category": {"text": "x"}, "subject": {"reference": "P/1"}}).fields
     frozenset({'category'})
+    >>> validate({"resourceType": "Condition", "subject": {"reference": "P/1"}, "dosage": []}).labels
+    frozenset({'other'})
     """
     try:
         content = orjson.dumps(resource, option=orjson.OPT_SORT_KEYS)
@@ -99,13 +104,13 @@ def _verdict(resource: Mapping[str, Any]) -> Verdict:
         where = ".".join(str(part) for part in first.get("loc", ())) or "(resource)"
         message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
         known = {name for field, info in model.model_fields.items() for name in (field, info.alias) if name}
-        fields = frozenset(_element(error.get("loc", ()), known) for error in errors)
-        return Verdict(f"not valid FHIR R4 ({where}: {message})", fields)
+        fields = frozenset(_element(error.get("loc", ())) for error in errors)
+        labels = frozenset(name if name in known or name == "(resource)" else "other" for name in fields)
+        return Verdict(f"not valid FHIR R4 ({where}: {message})", fields, labels)
     return VALID
 
 
-def _element(location: tuple[Any, ...], known: set[str]) -> str:
+def _element(location: tuple[Any, ...]) -> str:
     if not location or location[0] in ("__root__", ""):
         return "(resource)"
-    name = str(location[0])
-    return name if name in known else "other"
+    return str(location[0])

@@ -4,8 +4,10 @@ report how clinicians answered the cards."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -89,10 +91,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _serve(host: str, port: int) -> int:
+    """The development server. SIGTERM (what a container runtime or a process manager sends) stops it as Ctrl-C
+    does, so the process exits normally and the issued cards still queued are written first; by default SIGTERM
+    would end the process at once and lose them."""
     from service.app import create_app
 
-    create_app().run(host=host, port=port, threaded=True)
+    app = create_app()
+    signal.signal(signal.SIGTERM, _stop)
+    with contextlib.suppress(KeyboardInterrupt):
+        app.run(host=host, port=port, threaded=True)
     return 0
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _serve_production(host: str | None, port: int | None) -> NoReturn:

@@ -54,6 +54,8 @@ class Settings:
     rxnav_timeout: float = 2.0
     rxnav_cache_size: int = 10_000
     rxnav_cache_ttl: int = 86_400
+    workers: int = 2
+    """Production server only: gunicorn worker processes (``CDS_WORKERS``)."""
     monitor_cards: str = "combined"
     """``combined``: the Monitor findings of one ordered drug on one card; ``per-rule``: a card each."""
     repeat_filter: bool = False
@@ -72,6 +74,15 @@ class Settings:
             raise ConfigError("CDS_TRUSTED_ISSUERS_FILE must name the trusted issuers file when CDS_AUTH_MODE is jwt")
         if self.env == "production" and not self.patient_hash_key:
             raise ConfigError("CDS_PATIENT_HASH_KEY must be set when CDS_ENV is production")
+        if self.env == "production" and self.auth_mode == "jwt" and not self.public_base_url:
+            raise ConfigError("CDS_PUBLIC_BASE_URL must be set when CDS_ENV is production and CDS_AUTH_MODE is jwt: "
+                              "it names the audience (aud) tokens must carry; taken from the request's Host header, "
+                              "a token minted for another service would be accepted when sent with that Host")
+        if self.env == "production" and self.auth_mode == "jwt" and not self.redis_url and self.workers > 1:
+            raise ConfigError(f"REDIS_URL must be set when CDS_ENV is production, CDS_AUTH_MODE is jwt and "
+                              f"CDS_WORKERS is above 1 ({self.workers}): without a shared store of used token ids "
+                              f"each worker accepts a replayed token once. Set REDIS_URL, or run one worker "
+                              f"(CDS_WORKERS=1) in a single replica")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -98,6 +109,7 @@ class Settings:
             rxnav_timeout=_seconds(env, "CDS_RXNAV_TIMEOUT", cls.rxnav_timeout),
             rxnav_cache_size=int_setting(env, "CDS_RXNAV_CACHE_SIZE", cls.rxnav_cache_size, minimum=1),
             rxnav_cache_ttl=int_setting(env, "CDS_RXNAV_CACHE_TTL", cls.rxnav_cache_ttl, minimum=1),
+            workers=int_setting(env, "CDS_WORKERS", cls.workers, minimum=1),
             monitor_cards=_choice(env, "CDS_MONITOR_CARDS", "COMBINED", ("COMBINED", "PER-RULE")).lower(),
             repeat_filter=_flag(env, "CDS_REPEAT_FILTER"),
             repeat_filter_seconds=_number(env, "CDS_REPEAT_FILTER_SECONDS", cls.repeat_filter_seconds, int,

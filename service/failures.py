@@ -26,5 +26,11 @@ class Unavailable(CdsError):
     code = "unavailable"
 
 
+class Refused(CdsError):
+    """The database refused the data itself (a value it cannot hold): trying again would fail the same way."""
+
+    code = "refused-by-database"
+
+
 class NotReady(Exception):
     """A readiness check failed for a reason safe to show to anyone (no host names, no credentials)."""

@@ -43,7 +43,7 @@ _METRICS_DIR, _OWN_METRICS_DIR = _metrics_dir()
 wsgi_app = "service.wsgi:app"
 bind = [os.environ.get("CDS_BIND", "").strip() or DEFAULT_BIND]
 worker_class = "gthread"
-workers = int_setting(os.environ, "CDS_WORKERS", 2, minimum=1)
+workers = _settings.workers
 threads = int_setting(os.environ, "CDS_THREADS", 2, minimum=1)
 timeout = int_setting(os.environ, "CDS_TIMEOUT", 10, minimum=1)
 graceful_timeout = int_setting(os.environ, "CDS_GRACEFUL_TIMEOUT", 20, minimum=1)

@@ -280,7 +280,8 @@ class QuietAccessLogger(glogging.Logger):
 
 
 def bind_hook_instance(hook_instance: str) -> None:
-    """Name the hook instance in every line logged for the rest of this request."""
+    """Name the hook instance in every line logged for the rest of this request: a UUID, or the digest that stands
+    for anything else (``Storage.hook_instance_label``), never what the client wrote."""
     g.hook_instance = hook_instance[:128]
 
 

@@ -100,6 +100,12 @@ SHOWN_STORE_FAILURES = Counter(
     ("operation",),
 )
 
+HOOK_INSTANCE_NOT_UUID = Counter(
+    "ketamine_cds_hook_instance_not_uuid",
+    "Hook calls whose hookInstance is not a UUID (answered; logged and recorded by a digest), by service.",
+    ("service",),
+)
+
 _HOOK_OF = {definition.id: definition.hook for definition in SERVICES}
 
 
@@ -153,6 +159,10 @@ def prefetch(key: str, source: str) -> None:
     if source not in PREFETCH_SOURCES:
         raise ValueError(f"prefetch source must be one of {PREFETCH_SOURCES}, not {source!r}")
     _child(PREFETCH, key, source).inc()
+
+
+def hook_instance_not_uuid(service: str) -> None:
+    _child(HOOK_INSTANCE_NOT_UUID, service).inc()
 
 
 def auth_failure(reason: str) -> None:

@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from flask import Flask, current_app
 
-from cds_hooks.fetch import Fetcher
 from cds_hooks.knowledge import DATA_DIR, KnowledgeBase, load_knowledge
-from cds_hooks.terminology import CodeResolver
 from service.config import Settings
+
+if TYPE_CHECKING:  # both import the metrics, which import back here
+    from service.fhir.client import FhirClient
+    from service.fhir.rxnav import RxNavResolver
 
 EXTENSION = "ketamine_cds"
 
@@ -25,8 +28,8 @@ class Runtime:
     settings: Settings
     knowledge: KnowledgeBase
     clock: Callable[[], datetime] = utc_now
-    fetch: Fetcher | None = None
-    resolver: CodeResolver | None = None
+    fetch: FhirClient | None = None
+    resolver: RxNavResolver | None = None
 
 
 def site_knowledge(settings: Settings) -> KnowledgeBase:

@@ -156,6 +156,8 @@ def test_a_later_page_that_fails_keeps_the_pages_already_read(rsps, client, hook
         (500, TOKEN, "the FHIR server failed (HTTP 500)"),
         (503, TOKEN, "the FHIR server failed (HTTP 503)"),
         (302, TOKEN, "the FHIR server redirected the request, which the service does not follow (HTTP 302)"),
+        (202, TOKEN, "the FHIR server answered HTTP 202 rather than 200 with the data, so nothing was read"),
+        (204, TOKEN, "the FHIR server answered HTTP 204 rather than 200 with the data, so nothing was read"),
     ],
 )
 def test_an_http_error_is_a_problem_in_words(rsps, client, hook, status, token, problem):

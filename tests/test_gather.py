@@ -300,3 +300,21 @@ def test_a_medication_that_cannot_be_read_in_the_second_round_is_named_in_its_ke
     assert [(gap.key, gap.reason) for gap in data.gaps] == [("medicationRequests", (
         "a medication an entry references could not be read: the FHIR server has no such resource or search "
         "(HTTP 404)"))]
+
+
+def test_in_fetch_mode_the_card_says_the_fhir_server_answered_not_the_ehr(knowledge):
+    from tests.builders import hook_request, medication, ordered
+
+    body = hook_request(ordered("esketamine"), medications=[medication(code="8123", display="phenelzine")])
+    del body["prefetch"]["conditions"], body["prefetch"]["medicationStatements"]
+    body["fhirServer"] = "https://ehr.example.org/fhir"
+    outcome = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "timeout",
+                                                              "diagnostics": "search timed out"}]}
+    answers = {"conditions": FetchResult(bundle=outcome),
+               "medicationStatements": FetchResult(bundle={"resourceType": "Patient"})}
+    request = load_request(body, "order-sign")
+    cards = answer(request, SIGN, knowledge, NOW, RecordingFetcher(answers)).as_json()["cards"]
+    notice = cards[-1]["detail"]
+    assert "Conditions: the FHIR server reported an error instead of data (search timed out)." in notice
+    assert "Medication statements: the FHIR server sent something other than a FHIR Bundle." in notice
+    assert "the EHR" not in notice

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CORE_LAYERS = (
     # foundation: request, identifiers, FHIR JSON helpers, typed cards and gaps, the fetch port, terminology
     {"errors", "ids", "bounded", "fhir_json", "card_types", "gaps", "fetch", "protocol", "validation", "terminology",
-     "feedback"},
+     "feedback", "markup"},
     {"knowledge", "knowledge.loader", "knowledge.model", "knowledge.schema", "knowledge.table", "knowledge.reference"},
     # facts: the patient's data gathered and read
     {"prefetch", "services", "medications", "conditions", "gather", "facts"},

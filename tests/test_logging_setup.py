@@ -290,3 +290,39 @@ def test_the_time_written_is_what_datetime_writes_for_any_instant():
     instants += [0.0, 1.9999995, 2.0000005, 1_700_000_000.9995, 1_700_000_000.0004999, 4_102_444_799.9999996]
     for created in instants:
         assert formatter.utc_time(created) == datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
+
+
+def test_a_hook_instance_that_is_not_a_uuid_is_logged_as_a_digest_counted_and_answered(client, fixture, log_lines):
+    from tests.scrape import scraped
+
+    body = fixture("order-sign-esketamine-maoi")
+    body["hookInstance"] = "Jane Doe, born 1970-02-03"
+    before = scraped(client, "ketamine_cds_hook_instance_not_uuid_total", service="ketamine-order-sign")
+    response = client.post("/cds-services/ketamine-order-sign", json=body, headers={"X-Request-ID": "odd-1"})
+    assert response.status_code == 200 and response.json["cards"][0]["summary"].startswith("Avoid")
+    lines = [line for line in log_lines() if line.get("request_id") == "odd-1"]
+    assert lines and all(line["hook_instance"].startswith("digest:") for line in lines)
+    assert not [line for line in log_lines() if "Jane" in json.dumps(line)]
+    after = scraped(client, "ketamine_cds_hook_instance_not_uuid_total", service="ketamine-order-sign")
+    assert after == before + 1
+
+
+def test_in_production_an_unexpected_error_is_logged_by_type_and_place_without_its_message(
+    tmp_path, fixture, log_lines, monkeypatch
+):
+    from service import create_app
+    from service.config import Settings
+    from service.http import cds
+
+    def fail(*args, **kwargs):
+        raise ValueError("patient Jane Doe, MRN 12345")
+
+    monkeypatch.setattr(cds, "answer", fail)
+    app = create_app(Settings(env="production", auth_mode="off", patient_hash_key="k" * 32,
+                              database_url=f"sqlite:///{tmp_path}/cds.sqlite3"))
+    response = app.test_client().post("/cds-services/ketamine-order-sign", json=fixture("order-sign-esketamine-maoi"))
+    assert response.status_code == 500
+    lines = log_lines()
+    assert not [line for line in lines if "Jane" in json.dumps(line) or "12345" in json.dumps(line)]
+    [line] = [line for line in lines if line["message"].startswith("unexpected error")]
+    assert line["message"].startswith("unexpected error: ValueError in ") and "test_logging_setup.py" in line["message"]

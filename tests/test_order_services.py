@@ -282,7 +282,7 @@ def test_a_draft_whose_drug_cannot_be_told_gets_a_notice_not_silence(client, fix
     cards = cards_for(client, SIGN, body)
     assert rule_ids(cards) == ["notice"]
     assert "MedicationRequest/draft-spravato" in not_read(cards[0])
-    assert "draft order: the medication it references could not be read" in cards[0]["detail"]
+    assert "the medication it references could not be read" in cards[0]["detail"]
 
 
 def test_an_order_not_to_give_an_maoi_does_not_count(client, fixture):

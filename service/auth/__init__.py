@@ -23,7 +23,7 @@ from service import health, metrics
 from service.auth.jwks import KeySource, KeysUnavailable, RemoteKeys
 from service.auth.replay import RedisReplayStore, ReplayStore, ReplayStoreUnavailable, replay_store
 from service.auth.trust import Issuer, load_issuers
-from service.config import Settings
+from service.config import ConfigError, Settings
 from service.failures import Unauthenticated, Unavailable
 
 log = logging.getLogger(__name__)
@@ -126,6 +126,7 @@ class Authenticator:
         if issuer is None:
             raise AuthFailure("unknown-issuer")
         claims = self._decode(token, issuer, header.get("jku"), kid, alg, audience)
+        _check_claim_types(claims)
         if float(claims["exp"]) > time.time() + MAX_LIFETIME_SECONDS + self._leeway:
             raise AuthFailure("lifetime-too-long")
         tenant = claims.get("tenant")
@@ -175,6 +176,22 @@ class Authenticator:
         return self._jku_keys[url]
 
 
+_TIMES = ("exp", "iat", "nbf")
+
+
+def _check_claim_types(claims: Mapping[str, Any]) -> None:
+    """RFC 7519's types, which PyJWT reads loosely: ``exp``, ``iat`` and ``nbf`` are JSON numbers (a numeric
+    string is refused, and so is NaN), ``jti`` a non-empty string (an empty one would make every such token share
+    one id)."""
+    for name in _TIMES:
+        value = claims.get(name)
+        if name in claims and (not isinstance(value, int | float) or isinstance(value, bool) or value != value):
+            raise AuthFailure("invalid-claim")
+    jti = claims.get("jti")
+    if not isinstance(jti, str) or not jti.strip():
+        raise AuthFailure("invalid-claim")
+
+
 def bearer_token(authorization: str | None) -> str:
     scheme, _, token = (authorization or "").strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -196,10 +213,19 @@ def init_app(app: Flask, settings: Settings) -> None:
     replay = replay_store(settings.redis_url)
     if isinstance(replay, RedisReplayStore):  # without Redis the service cannot authenticate anyone: not ready
         health.add_readiness_check(app, "redis", replay.ping)
+    elif settings.env == "production":  # one worker, or start-up would have stopped (Settings)
+        log.warning("REDIS_URL is not set: used token ids are remembered by this single worker; run this service as "
+                    "one replica, or set REDIS_URL, or a token replayed to another replica is accepted")
     else:
         log.warning("REDIS_URL is not set: used token ids are remembered by this process only, so a token replayed "
                     "to another worker or replica is accepted; set REDIS_URL wherever more than one process serves")
-    authenticator = Authenticator(load_issuers(settings.trusted_issuers_file), replay, settings.jwt_leeway_seconds)
+    issuers = load_issuers(settings.trusted_issuers_file)
+    open_ended = sorted(iss for iss, issuer in issuers.items() if issuer.fhir_servers is None)
+    if settings.env == "production" and open_ended:
+        raise ConfigError(f"{settings.trusted_issuers_file}: every issuer must list its fhir_servers when CDS_ENV is "
+                          f"production, or its EHR may have the service send its access token to any host it names; "
+                          f"no list for: {', '.join(open_ended)}")
+    authenticator = Authenticator(issuers, replay, settings.jwt_leeway_seconds)
     public_base_url = settings.public_base_url
 
     @app.before_request

@@ -90,14 +90,16 @@ class FhirClient:
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fhir-client")
         self._no_include: BoundedMemo[tuple[str, str], bool] = BoundedMemo(_INCLUDE_MEMORY)
 
-    def __call__(self, request: HookRequest) -> QueryRunner:
+    def __call__(self, request: HookRequest, deadline: float | None = None) -> QueryRunner:
+        """Open one hook call's access to its fhirServer. ``deadline`` (on ``time.monotonic``): the call's budget
+        when it started before the first read, shared with the terminology look-ups; by default it starts now."""
         base = (request.fhir_server or "").rstrip("/")
         refusal = self.refusal(base)
         if refusal:
             log.warning("fhirServer on host %s refused: plain http outside loopback (CDS_ALLOW_HTTP_FHIR is off)",
                         urlsplit(base).hostname)
             return Refused("not-https", refusal)
-        return _Call(self, base, _headers(request), time.monotonic() + self.timeout_seconds)
+        return _Call(self, base, _headers(request), deadline or time.monotonic() + self.timeout_seconds)
 
     def refusal(self, base: str) -> str | None:
         """Why the service will not read from this fhirServer, or None: plain http only on loopback or when
@@ -349,6 +351,8 @@ def _status_problem(status: int, authorized: bool) -> str:
         return f"the FHIR server redirected the request, which the service does not follow (HTTP {status})"
     if status >= 500:
         return f"the FHIR server failed (HTTP {status})"
+    if 200 <= status < 300:
+        return f"the FHIR server answered HTTP {status} rather than 200 with the data, so nothing was read"
     return f"the FHIR server refused the request (HTTP {status})"
 
 

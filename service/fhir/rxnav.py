@@ -12,6 +12,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 import requests
@@ -51,6 +52,10 @@ class TtlCache:
                 self._items.popitem(last=False)
 
 
+class _BudgetSpent(Exception):
+    """The hook call's time budget ran out before or during a look-up."""
+
+
 class RxNavResolver:
     """Ingredients of an RxNorm code from ``GET /REST/rxcui/{rxcui}/related.json?tty=IN+PIN+MIN``.
 
@@ -79,6 +84,14 @@ class RxNavResolver:
         self._quiet_until = 0.0
 
     def __call__(self, rxcui: str) -> Answer | None:
+        return self.resolve(rxcui)
+
+    def within(self, deadline: float) -> Callable[[str], Answer | None]:
+        """This resolver for one hook call: look-ups share the call's time budget, ``deadline`` on
+        ``time.monotonic``; once it is spent, codes not cached answer None (the medication is recognised by name)."""
+        return partial(self.resolve, deadline=deadline)
+
+    def resolve(self, rxcui: str, deadline: float | None = None) -> Answer | None:
         if not rxcui.isdigit():
             return None
         cached = self._cache.get(rxcui)
@@ -87,20 +100,22 @@ class RxNavResolver:
         if self._clock() < self._quiet_until:
             return None
         try:
-            answer = self._lookup(rxcui)
+            answer = self._lookup(rxcui, deadline)
+        except _BudgetSpent:  # the call's time ran out, not the server's: no pause for other calls
+            return None
         except (requests.RequestException, ValueError, KeyError, TypeError) as error:
-            log.warning(
-                "terminology server failed (%s); recognising medications by name for %ss",
-                type(error).__name__,
-                self._pause,
-            )
-            self._quiet_until = self._clock() + self._pause
+            self._pause_after(type(error).__name__)
             return None
         self._cache.put(rxcui, answer)
         return answer or None
 
-    def _lookup(self, rxcui: str) -> Answer:
-        related = self._get(f"/REST/rxcui/{rxcui}/related.json", {"tty": "IN PIN MIN"}).get("relatedGroup") or {}
+    def _pause_after(self, failure: str) -> None:
+        log.warning("terminology server failed (%s); recognising medications by name for %ss", failure, self._pause)
+        self._quiet_until = self._clock() + self._pause
+
+    def _lookup(self, rxcui: str, deadline: float | None) -> Answer:
+        related = self._get(f"/REST/rxcui/{rxcui}/related.json", deadline, {"tty": "IN PIN MIN"})
+        related = related.get("relatedGroup") or {}
         ingredients = tuple(
             Ingredient(concept["name"].lower(), concept["rxcui"])
             for group in related.get("conceptGroup") or ()
@@ -109,15 +124,25 @@ class RxNavResolver:
         )
         if ingredients:
             return ingredients
-        properties = self._get(f"/REST/rxcui/{rxcui}/properties.json").get("properties") or {}
+        properties = self._get(f"/REST/rxcui/{rxcui}/properties.json", deadline).get("properties") or {}
         if properties.get("tty") == "IN":
             return (Ingredient(properties["name"].lower(), properties["rxcui"]),)
         return ()
 
-    def _get(self, path: str, params: Mapping[str, str] | None = None) -> Mapping[str, Any]:
-        response = self._session.get(
-            self._base + path, params=params, timeout=self._timeout, headers={"Accept": "application/json"}
-        )
+    def _get(self, path: str, deadline: float | None, params: Mapping[str, str] | None = None) -> Mapping[str, Any]:
+        """One request, within the resolver's timeout or what is left of the call's budget, whichever is less."""
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            raise _BudgetSpent
+        try:
+            response = self._session.get(
+                self._base + path, params=params, timeout=self._timeout if left is None else min(self._timeout, left),
+                headers={"Accept": "application/json"},
+            )
+        except requests.Timeout:
+            if left is not None and left < self._timeout:
+                raise _BudgetSpent from None
+            raise
         response.raise_for_status()
         data = response.json()
         if not isinstance(data, Mapping):

@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 from flask import Response, request
 from flask.json.provider import JSONProvider
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from cds_hooks.errors import InvalidRequest
 from service.failures import UnsupportedMediaType
@@ -28,11 +29,35 @@ def json_body() -> Any:
             f"Content-Type must be application/json, not {request.mimetype or 'missing'!r}.", field="Content-Type"
         )
     try:
-        return orjson.loads(request.get_data(cache=False))
+        return orjson.loads(_body())
     except orjson.JSONDecodeError as error:
         if str(error).startswith(_DEPTH_LIMIT_MESSAGE):
             raise InvalidRequest("The request body is nested too deeply to read.") from None
         raise InvalidRequest("The request body is not valid JSON.") from None
+
+
+def _body() -> bytes:
+    """The body's bytes; 413 when it is larger than the limit, however it was sent.
+
+    With ``Content-Length`` werkzeug refuses an oversized body itself. A chunked body has no length, and werkzeug
+    then stops reading at the limit without a word, so a body cut short could still be valid JSON (trailing
+    spaces, say) and be answered 200: it is read here, one byte past the limit at most.
+    """
+    limit = request.max_content_length
+    if request.content_length is not None or limit is None or "chunked" not in request.headers.get(
+        "Transfer-Encoding", ""
+    ).lower():
+        return request.get_data(cache=False)
+    stream, chunks, size = request.environ["wsgi.input"], [], 0
+    while size <= limit:
+        chunk = stream.read(limit + 1 - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    if size > limit:
+        raise RequestEntityTooLarge()
+    return b"".join(chunks)
 
 
 class OrjsonProvider(JSONProvider):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit
 
@@ -11,7 +12,7 @@ from flask import Blueprint, Response, jsonify
 from cds_hooks.cards import Layout
 from cds_hooks.engine import Finding
 from cds_hooks.fetch import Fetcher, FetchResult, QueryRunner
-from cds_hooks.ids import finding_hash
+from cds_hooks.ids import DIGEST_PREFIX, finding_hash
 from cds_hooks.order_check import Answer, answer
 from cds_hooks.protocol import HookRequest, load_request
 from cds_hooks.services import SERVICES, ServiceDefinition, service_by_id
@@ -19,7 +20,7 @@ from service import auth, holdback, logging_setup, metrics
 from service.fhir.client import Refused
 from service.http.bodies import json_body
 from service.runtime import runtime
-from service.storage import recorder
+from service.storage import recorder, storage
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("cds", __name__)
@@ -39,7 +40,10 @@ def call_service(service_id: str) -> Response:
     """The core's answer, with its cards counted (metrics, the request's log line) and queued for the record."""
     definition = service_by_id(service_id)
     hook_request = load_request(json_body(), definition.hook)
-    logging_setup.bind_hook_instance(hook_request.hook_instance)
+    instance = storage().hook_instance_label(hook_request.hook_instance)
+    logging_setup.bind_hook_instance(instance)
+    if instance.startswith(DIGEST_PREFIX):  # answered all the same: refusing would lose an Avoid over a slip
+        metrics.hook_instance_not_uuid(definition.id)
     state = runtime()
     now = state.clock()
     held: list[holdback.HeldBack] = []
@@ -49,19 +53,21 @@ def call_service(service_id: str) -> Response:
         held.extend(back)
         return shown
 
-    result = answer(hook_request, definition, state.knowledge, now, _fetcher(hook_request, definition),
-                    state.resolver, Layout(combine_monitor=state.settings.monitor_cards == "combined"), choose)
+    deadline = time.monotonic() + state.settings.fhir_timeout_seconds
+    resolver = state.resolver.within(deadline) if state.resolver is not None else None
+    result = answer(hook_request, definition, state.knowledge, now, _fetcher(hook_request, definition, deadline),
+                    resolver, Layout(combine_monitor=state.settings.monitor_cards == "combined"), choose)
     if result.checked:
         for key in definition.prefetch.keys() & hook_request.prefetch.keys():
             metrics.prefetch(key, "used")
         _report_flaws(result)
         holdback.remember(hook_request, result.shown)
     if held:
-        _record_held(definition.id, hook_request, held)
+        _record_held(definition.id, hook_request, held, instance)
     logging_setup.note_cards(len(result.cards))
     if result.cards:
         metrics.observe_cards(result.cards)
-        recorder.record(definition.id, hook_request, result.cards)
+        recorder.record(definition.id, hook_request, result.cards, instance)
     return jsonify(result.as_json())
 
 
@@ -76,7 +82,7 @@ def _report_flaws(result: Answer) -> None:
                                    for element in flaw.elements})))
 
 
-def _record_held(service_id: str, hook_request: HookRequest, held: list[holdback.HeldBack]) -> None:
+def _record_held(service_id: str, hook_request: HookRequest, held: list[holdback.HeldBack], instance: str) -> None:
     """Every finding held back is counted, logged (how many and why, nothing of the patient) and recorded."""
     for item in held:
         metrics.held_back(item.reason, item.finding.advice, item.finding.rule.id)
@@ -85,12 +91,14 @@ def _record_held(service_id: str, hook_request: HookRequest, held: list[holdback
         service_id, hook_request,
         [(finding_hash(item.finding.key), item.finding.rule.id, item.finding.advice, item.reason) for item in held],
         runtime().knowledge.version,
+        instance,
     )
 
 
-def _fetcher(hook_request: HookRequest, definition: ServiceDefinition) -> Fetcher | None:
-    """The FHIR client, counting each prefetch key it is asked to read; unless the caller names a fhirServer its
-    EHR is not registered for: then nothing is read from it (and no token sent there), and the card says why."""
+def _fetcher(hook_request: HookRequest, definition: ServiceDefinition, deadline: float) -> Fetcher | None:
+    """The FHIR client within the call's budget (``deadline``, shared with the terminology look-ups), counting each
+    prefetch key it is asked to read; unless the caller names a fhirServer its EHR is not registered for: then
+    nothing is read from it (and no token sent there), and the card says why."""
     allowed = auth.allowed_fhir_servers()
     server = (hook_request.fhir_server or "").rstrip("/")
     if allowed is not None and server and server not in allowed:
@@ -102,7 +110,7 @@ def _fetcher(hook_request: HookRequest, definition: ServiceDefinition) -> Fetche
         return None
 
     def opened(request: HookRequest) -> QueryRunner:
-        run = fetch(request)
+        run = fetch(request, deadline)
 
         def counted(queries: Mapping[str, str], /) -> Mapping[str, FetchResult]:
             for key in queries.keys() & definition.prefetch.keys():  # the other keys are reads of Medications

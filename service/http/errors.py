@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import traceback
+from pathlib import Path
 
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
 from cds_hooks.errors import CdsError, DataUnavailable, HookMismatch, InvalidRequest, UnknownService
-from service.failures import Unauthenticated, Unavailable, UnsupportedMediaType
+from service.failures import Refused, Unauthenticated, Unavailable, UnsupportedMediaType
+from service.runtime import runtime
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +25,7 @@ _ISSUE_CODE = {400: "invalid", 401: "login", 404: "not-found", 405: "not-support
                415: "not-supported", 500: "exception", 503: "transient"}
 
 
-_STATUS.update({UnsupportedMediaType: 415, Unauthenticated: 401, Unavailable: 503})
+_STATUS.update({UnsupportedMediaType: 415, Unauthenticated: 401, Unavailable: 503, Refused: 400})
 
 
 def operation_outcome(status: int, message: str, field: str | None = None) -> Response:
@@ -56,7 +59,31 @@ def init_app(app: Flask) -> None:
             response.headers["Allow"] = ", ".join(allowed)
         return response
 
+    production = runtime(app).settings.env == "production"
+
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
-        log.exception("unexpected error")
+        if production:  # a message can carry a value from the request (a patient's name): type and place only
+            log.error("unexpected error: %s", where(error))
+        else:
+            log.exception("unexpected error")
         return operation_outcome(500, "The service failed unexpectedly; the error has been logged.")
+
+
+def where(error: BaseException) -> str:
+    """``KeyError in service/cds.py:41 (call_service)``: the error's type and the line it was raised at, nothing
+    of its message or arguments.
+
+    >>> try:
+    ...     {}["secret"]
+    ... except KeyError as error:
+    ...     where(error).startswith("KeyError in ")
+    True
+    """
+    frames = traceback.extract_tb(error.__traceback__)
+    if not frames:
+        return type(error).__name__
+    frame = frames[-1]
+    path = Path(frame.filename)
+    shown = "/".join(path.parts[-2:]) if len(path.parts) >= 2 else path.name
+    return f"{type(error).__name__} in {shown}:{frame.lineno} ({frame.name})"

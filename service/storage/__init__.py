@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from flask import Flask, current_app
 
+from cds_hooks.ids import hook_instance_label
 from service import health
 from service.config import Settings
 from service.storage.database import Database
@@ -27,6 +28,11 @@ class Storage:
     def patient_hash(self, patient_id: str) -> str:
         """A keyed hash of the patient id: joins one patient's cards without storing who the patient is."""
         return hmac.new(self.patient_key, patient_id.encode(), hashlib.sha256).hexdigest()
+
+    def hook_instance_label(self, hook_instance: str) -> str:
+        """The call's ``hookInstance`` as logs and records keep it: a UUID as sent, anything else as a digest keyed
+        like the patient hash (so what a client wrote there cannot be found by trying names)."""
+        return hook_instance_label(hook_instance, self.patient_key)
 
 
 def from_settings(settings: Settings) -> Storage:

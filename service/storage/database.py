@@ -27,9 +27,9 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, create_engine, event, text
 from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError, SQLAlchemyError
 
-from service.failures import NotReady, Unavailable
+from service.failures import NotReady, Refused, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,7 @@ _LOCK_KEY = 0x6B65_7461_6D69
 CONNECT_TIMEOUT_SECONDS = 3
 BACKOFF_SECONDS = 5.0
 _UNAVAILABLE = "The feedback database is unavailable; nothing was stored. Try again later."
+_REFUSED = "The database refused a value of this request, so nothing of it was stored; sending it again will not help."
 
 
 def engine_url(raw: str | None) -> str:
@@ -109,18 +110,23 @@ class Database:
             raise NotReady(f"the database does not answer ({type(error).__name__})") from None
 
     @contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        """One transaction, committed when the block ends; Unavailable (503) when the database cannot take it."""
+    def transaction(self, unavailable: str = _UNAVAILABLE) -> Iterator[Connection]:
+        """One transaction, committed when the block ends; Unavailable (503, with the message ``unavailable``: a
+        write's by default) when the database cannot take it now, Refused (400) when it refuses the data itself
+        (a value it cannot hold), which no retry would change."""
         if not self.prepare() or self._resting():
-            raise Unavailable(_UNAVAILABLE)
+            raise Unavailable(unavailable)
         try:
             with self.engine.begin() as connection:
                 yield connection
+        except (DataError, IntegrityError) as error:
+            log.error("database %s refused the data of a write (%s)", self.safe_url, type(error.orig).__name__)
+            raise Refused(_REFUSED) from None
         except SQLAlchemyError as error:
             if isinstance(error, OperationalError):
                 self._rest()
-            log.error("database %s refused a write (%s)", self.safe_url, type(error).__name__)
-            raise Unavailable(_UNAVAILABLE) from None
+            log.error("database %s refused a transaction (%s)", self.safe_url, type(error).__name__)
+            raise Unavailable(unavailable) from None
 
     def _rest(self) -> None:
         self._resting_until = self._clock() + BACKOFF_SECONDS

@@ -3,7 +3,8 @@
 Recording never stands between the clinician and the answer: rows go to a queue that one background thread per
 process writes in batches, so a hook call costs a queue put, not a database round trip. When the database is down
 or the queue is full the loss is logged, counted in the metrics and sent as the ``not_recorded`` signal. Rows
-are written at most ``LINGER_SECONDS`` after their call, and the queue is written out when the process exits; rows
+are written at most ``LINGER_SECONDS`` after their call, and the queue is written out when the process exits
+(gunicorn's workers exit normally on SIGTERM, and ``ketamine-cds serve`` turns SIGTERM into a normal exit); rows
 still queued when a process is killed outright are lost, which the report shows as feedback for a card "not
 recorded".
 """
@@ -25,7 +26,7 @@ from cds_hooks.card_types import Card
 from cds_hooks.feedback import card_origin
 from cds_hooks.protocol import HookRequest
 from service import metrics
-from service.failures import Unavailable
+from service.failures import Refused, Unavailable
 from service.runtime import runtime
 from service.storage import storage
 from service.storage.database import Database
@@ -134,8 +135,21 @@ class Recorder:
             save_issued(self._database, rows)
         except Unavailable:
             self._lost(len(rows), "the database is unavailable")
+        except Refused:
+            self._write_each(rows)
         except Exception as error:  # the thread must outlive any failure; the rows are counted as lost
             self._lost(len(rows), f"the write failed ({type(error).__name__})")
+
+    def _write_each(self, rows: list[dict[str, Any]]) -> None:
+        """After the database refused a batch's data: each row on its own, so one bad row costs only itself."""
+        for number, row in enumerate(rows):
+            try:
+                save_issued(self._database, [row])
+            except Refused:
+                self._lost(1, "the database refused its data")
+            except Unavailable:
+                self._lost(len(rows) - number, "the database is unavailable")
+                return
 
     def _lost(self, count: int, why: str) -> None:
         with self._lock:
@@ -161,20 +175,22 @@ def recorder(app: Flask | None = None) -> Recorder:
     return (app or current_app).extensions[EXTENSION]
 
 
-def record(service_id: str, request: HookRequest, cards: Iterable[Card]) -> None:
-    """Queue the record of the cards one hook call answered with."""
+def record(service_id: str, request: HookRequest, cards: Iterable[Card], instance: str) -> None:
+    """Queue the record of the cards one hook call answered with; ``instance`` names the call as the logs do
+    (``Storage.hook_instance_label``)."""
     origins = [card_origin(card) for card in cards]
     if not origins:
         return
     store = storage()
-    recorder().submit(issued_rows(service_id, request.hook_instance,
+    recorder().submit(issued_rows(service_id, instance,
                                   store.patient_hash(request.context.patient_id), origins, runtime().clock()))
 
 
 def record_held_back(service_id: str, request: HookRequest, held: Iterable[tuple[str, str, str, str]],
-                     knowledge_version: str) -> None:
-    """Queue the record of the findings one hook call held back: (finding hash, rule id, advice, reason) each."""
-    rows = held_back_rows(service_id, request.hook_instance, storage().patient_hash(request.context.patient_id),
+                     knowledge_version: str, instance: str) -> None:
+    """Queue the record of the findings one hook call held back: (finding hash, rule id, advice, reason) each;
+    ``instance`` names the call as ``record`` does."""
+    rows = held_back_rows(service_id, instance, storage().patient_hash(request.context.patient_id),
                           held, knowledge_version, runtime().clock())
     if rows:
         recorder().submit(rows)

@@ -19,6 +19,7 @@ from service.storage.database import Database
 from service.storage.models import feedback, issued_cards
 
 UNKNOWN_RULE = "(card not recorded)"
+UNREADABLE = "The feedback database is unavailable, so the report could not be read. Try again later."
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ class Report:
 
 def feedback_report(db: Database) -> Report:
     """The report over everything stored; Unavailable when the database cannot be read."""
-    with db.transaction() as connection:
+    with db.transaction(UNREADABLE) as connection:
         issued_rows = connection.execute(
             select(issued_cards.c.rule_id, issued_cards.c.notice, issued_cards.c.advice, func.count())
             .group_by(issued_cards.c.rule_id, issued_cards.c.notice, issued_cards.c.advice)

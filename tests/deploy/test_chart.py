@@ -30,6 +30,8 @@ except Exception as error:  # the SDK loads a native library at import; anything
         f"helm-python-sdk cannot be loaded on this machine ({error}); the chart is not rendered",
         allow_module_level=True,
     )
+import itertools
+
 import kubernetes_validate
 from kubernetes_validate.utils import SchemaNotFoundError
 
@@ -46,6 +48,7 @@ ISSUERS = [
         "jwks_url": "https://ehr.example.org/.well-known/jwks.json",
         "jku_allowlist": ["https://ehr.example.org/jwks/rotating.json"],
         "tenants": ["hospital-a"],
+        "fhir_servers": ["https://ehr.example.org/fhir"],
     }
 ]
 REQUIRED = {
@@ -265,19 +268,33 @@ def test_without_redis_its_url_is_not_set():
 
 @pytest.mark.parametrize("scale", [{}, {"replicaCount": 1}, {"replicaCount": 1, "autoscaling": {"enabled": True}}])
 def test_auth_with_several_pods_or_workers_and_no_redis_fails_with_a_message(scale):
-    with pytest.raises(Exception, match=r"redis\.existingSecret is empty"):
+    with pytest.raises(Exception, match=r"the Redis URL, since with auth on and more than one pod or worker"):
         render({**REQUIRED, "auth": AUTH, **scale})
 
 
 @pytest.mark.parametrize(
-    ("missing", "where"),
-    [("patientHashKey", "/patientHashKey/existingSecret"), ("database", "/database/existingSecret")],
+    ("missing", "command"),
+    [
+        ("patientHashKey", "create secret generic ketamine-cds-patient-hash --from-literal=key="),
+        ("database", "create secret generic ketamine-cds-database --from-literal=key="),
+    ],
 )
-def test_an_install_without_the_patient_hash_key_or_database_secret_is_refused(missing, where):
+def test_an_install_without_the_patient_hash_key_or_database_secret_is_refused_naming_the_command(missing, command):
     values = {**VALUE_SETS["defaults-with-issuers"], missing: {"existingSecret": "", "secretKey": "key"}}
 
-    with pytest.raises(helm.HelmValuesError, match=re.escape(where)):
+    with pytest.raises(helm.HelmRenderError, match=re.escape(command)):
         render(values)
+
+
+def test_an_install_with_the_defaults_is_told_in_one_sentence_which_secrets_to_create_and_how():
+    with pytest.raises(helm.HelmRenderError) as refused:
+        render({})
+
+    message = str(refused.value)
+    assert "schema" not in message and "pattern" not in message
+    for secret in ("ketamine-cds-patient-hash", "ketamine-cds-database", "ketamine-cds-redis"):
+        assert f"kubectl -n {NAMESPACE} create secret generic {secret}" in message
+    assert message.count("Create the Secrets") == 1
 
 
 def test_server_settings_reach_gunicorn_through_the_environment():
@@ -346,13 +363,13 @@ def test_trusted_issuers_are_written_to_the_file_the_app_is_told_to_read():
 
 def test_rendering_without_trusted_issuers_fails_with_a_clear_message():
     with pytest.raises(helm.HelmRenderError, match=r"auth.trustedIssuers is empty.*auth.enabled=false"):
-        render(REQUIRED)
+        render({**REQUIRED, **SHARED_REPLAY})
 
 
 def test_authentication_without_a_public_base_url_fails_with_a_clear_message():
     """The audience of the EHRs' JWTs must be the address they call, not whatever Host reached the pod."""
     with pytest.raises(helm.HelmRenderError, match=r"auth.publicBaseUrl is empty"):
-        render({**REQUIRED, "auth": {"trustedIssuers": ISSUERS}})
+        render({**REQUIRED, **SHARED_REPLAY, "auth": {"trustedIssuers": ISSUERS}})
 
 
 def test_authentication_is_off_only_when_switched_off_explicitly():
@@ -381,6 +398,10 @@ def test_authentication_is_off_only_when_switched_off_explicitly():
         ({"auth": {"trustedIssuers": [{**ISSUERS[0], "issuer": "https://ehr.example.org"}]}}, "/auth/trustedIssuers/0"),
         ({"auth": {"trustedIssuers": [{**ISSUERS[0], "jku": []}]}}, "/auth/trustedIssuers/0"),
         ({"auth": {"trustedIssuers": [{**ISSUERS[0], "tenants": []}]}}, "/auth/trustedIssuers/0/tenants"),
+        (
+            {"auth": {"trustedIssuers": [{k: v for k, v in ISSUERS[0].items() if k != "fhir_servers"}]}},
+            "/auth/trustedIssuers/0",
+        ),
         ({"podDisruptionBudget": {"maxUnavailable": 0}}, "/podDisruptionBudget/maxUnavailable"),
     ],
     ids=lambda item: item if isinstance(item, str) else None,
@@ -510,7 +531,8 @@ def public_jwk(kid: str) -> dict[str, Any]:
 
 
 def test_the_rendered_trusted_issuers_file_is_read_by_the_apps_own_loader(tmp_path):
-    inline = {"iss": "https://other-ehr.example.org", "jwks": {"keys": [public_jwk("ehr-2")]}}
+    inline = {"iss": "https://other-ehr.example.org", "jwks": {"keys": [public_jwk("ehr-2")]},
+              "fhir_servers": ["https://other-ehr.example.org/fhir/"]}
     values = {**VALUE_SETS["defaults-with-issuers"], "auth": {**AUTH, "trustedIssuers": [*ISSUERS, inline]}}
     objects = render(values)
     name = Path(env_of(service_container(objects))["CDS_TRUSTED_ISSUERS_FILE"]).name
@@ -525,6 +547,7 @@ def test_the_rendered_trusted_issuers_file_is_read_by_the_apps_own_loader(tmp_pa
     assert listed.tenants == frozenset(ISSUERS[0]["tenants"])
     assert issuers["https://other-ehr.example.org"].keys.key("ehr-2")["kid"] == "ehr-2"
     assert issuers["https://other-ehr.example.org"].tenants is None
+    assert listed.fhir_servers == frozenset({"https://ehr.example.org/fhir"})
 
 
 @pytest.fixture
@@ -606,3 +629,36 @@ def test_the_values_the_operations_guide_shows_install_and_scale_out():
         # With auth on and REDIS_URL set, /readyz asks Redis: the policy must let the pods reach it.
         egress = only(objects, "NetworkPolicy")["spec"]["egress"]
         assert any({"port": 6379, "protocol": "TCP"} in rule["ports"] and rule["to"] for rule in egress), egress
+
+
+def _set(values: dict[str, Any], path: str, value: str) -> None:
+    """One ``helm --set path=value`` (dotted keys, ``[n]`` list indices) applied to ``values``."""
+    steps: list[str | int] = []
+    for part in path.split("."):
+        name, *indices = re.split(r"\[(\d+)\]", part)
+        steps += [name, *[int(index) for index in indices if index]]
+    target: Any = values
+    for step, following in itertools.pairwise(steps):
+        if isinstance(step, int):
+            while len(target) <= step:
+                target.append({} if isinstance(following, str) else [])
+            target = target[step]
+        else:
+            target = target.setdefault(step, [] if isinstance(following, int) else {})
+    last = steps[-1]
+    parsed: Any = {"true": True, "false": False}.get(value, int(value) if value.isdigit() else value)
+    if isinstance(last, int):
+        while len(target) <= last:
+            target.append(None)
+    target[last] = parsed
+
+
+def test_the_charts_readme_shows_a_minimal_install_that_renders_and_starts(secrets, tmp_path):
+    text = (CHART / "README.md").read_text(encoding="utf-8")
+    install = next(block for block in re.findall(r"```sh\n(.*?)```", text, re.DOTALL) if "--set" in block)
+    values: dict[str, Any] = {}
+    for path, value in re.findall(r"--set '?([^=\s]+)=([^'\s]+)'?", install):
+        _set(values, path, value)
+    objects = render(values)
+    app = create_app(Settings.from_env(materialised(objects, tmp_path, secrets)))
+    assert app.test_client().get("/healthz").status_code == 200

@@ -85,12 +85,12 @@ def test_a_card_recorded_twice_is_kept_once_with_its_first_values(database):
     assert len(_stored(database, "new")) == 1
 
 
-def test_a_batch_the_database_refuses_is_reported_unavailable_and_the_next_one_is_written(database):
-    from service.failures import Unavailable
+def test_a_batch_the_database_refuses_is_reported_refused_not_unavailable_and_the_next_one_is_written(database):
+    from service.failures import Refused
 
     refused = _rows("refused", 2)
     refused[1]["service_id"] = None  # a column that must have a value
-    with pytest.raises(Unavailable):
+    with pytest.raises(Refused):
         save_issued(database, refused)
     assert _stored(database, "refused") == {}
     save_issued(database, _rows("after", 3))

@@ -93,16 +93,29 @@ seccompProfile:
   type: RuntimeDefault
 {{- end }}
 
-{{/* Refuse values that would deploy a service nobody should run. */}}
+{{/* Refuse values that would deploy a service nobody should run. First the Secrets the chart names but never
+holds, all in one sentence with the commands that create them: what an install with the defaults lacks. */}}
 {{- define "ketamine-cds.validate" -}}
+{{- $ns := .Release.Namespace }}
+{{- $missing := list }}
+{{- if empty .Values.patientHashKey.existingSecret }}
+{{- $missing = append $missing (printf "the patient hash key (kubectl -n %s create secret generic ketamine-cds-patient-hash --from-literal=%s=\"$(openssl rand -hex 32)\", then --set patientHashKey.existingSecret=ketamine-cds-patient-hash)" $ns .Values.patientHashKey.secretKey) }}
+{{- end }}
+{{- if empty .Values.database.existingSecret }}
+{{- $missing = append $missing (printf "the PostgreSQL URL (kubectl -n %s create secret generic ketamine-cds-database --from-literal=%s='postgresql://user:password@host/db', then --set database.existingSecret=ketamine-cds-database)" $ns .Values.database.secretKey) }}
+{{- end }}
+{{- $scaled := or .Values.autoscaling.enabled (gt (int .Values.replicaCount) 1) (gt (int .Values.server.workers) 1) }}
+{{- if and .Values.auth.enabled (empty .Values.redis.existingSecret) $scaled }}
+{{- $missing = append $missing (printf "the Redis URL, since with auth on and more than one pod or worker used token ids must be shared so a replayed token is refused everywhere (kubectl -n %s create secret generic ketamine-cds-redis --from-literal=%s='redis://host:6379/0', then --set redis.existingSecret=ketamine-cds-redis; or run one replica with server.workers=1 and autoscaling.enabled=false)" $ns .Values.redis.secretKey) }}
+{{- end }}
+{{- if $missing }}
+{{- fail (printf "Create the Secrets this chart names but never holds, and name them in the values: %s." (join "; " $missing)) }}
+{{- end }}
 {{- if and .Values.auth.enabled (empty .Values.auth.trustedIssuers) }}
 {{- fail "auth.trustedIssuers is empty: list the EHRs allowed to call (iss, and jwks_url or jwks), or set auth.enabled=false to run without authentication (test systems only)" }}
 {{- end }}
 {{- if and .Values.auth.enabled (empty (include "ketamine-cds.publicBaseUrl" .)) }}
 {{- fail "auth.publicBaseUrl is empty: name the URL EHRs call (the audience their JWTs must name), or turn the ingress on with a host" }}
-{{- end }}
-{{- if and .Values.auth.enabled (empty .Values.redis.existingSecret) (or .Values.autoscaling.enabled (gt (int .Values.replicaCount) 1) (gt (int .Values.server.workers) 1)) }}
-{{- fail "redis.existingSecret is empty: with auth on and more than one pod or worker, used token ids must be shared through Redis so a replayed token is refused everywhere (or run one replica with server.workers=1)" }}
 {{- end }}
 {{- if and .Values.ingress.enabled (empty .Values.ingress.host) }}
 {{- fail "ingress.host is empty: name the host EHRs call, or set ingress.enabled=false" }}

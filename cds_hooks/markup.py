@@ -1,0 +1,56 @@
+"""Text from the EHR made inert for the cards: it may be read as CommonMark (``detail``) or as plain text (summary,
+labels), and an EHR may pass either through HTML. Only the knowledge base puts markup or links on a card.
+
+``escape`` keeps what the EHR wrote readable: letters, digits and the punctuation of ordinary clinical text
+(``St. John's wort``, ``buprenorphine/naloxone``, ``2 mg (oral)``) pass unchanged; a character that could start
+markup, an HTML tag or entity, or a link an autolinker would find is escaped with a backslash, which CommonMark
+shows as the character itself. Line breaks and runs of spaces become one space (a line break could start a list,
+a heading or a code block), and control and bidirectional-override characters are dropped.
+"""
+
+from __future__ import annotations
+
+import re
+
+_ALWAYS = frozenset("\\`*_{}[]<>#+=|~!&$^@:")
+"""Characters that start markup or HTML anywhere in a line, or links (``@`` mail, ``:`` schemes), in CommonMark,
+GitHub Flavored Markdown and common renderers' extensions."""
+_SPACE = re.compile(r"\s+")
+_DROPPED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+_LIST_START = re.compile(r"\d{1,9}[.)]")
+_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+
+
+def escape(text: str) -> str:
+    r"""EHR text as inert inline text.
+
+    >>> escape("St. John's wort 2 mg (oral)")
+    "St. John's wort 2 mg (oral)"
+    >>> escape("<img src=x> **BOLD** [click](https://evil.example/)")
+    '\\<img src\\=x\\> \\*\\*BOLD\\*\\* \\[click\\](https\\:\\/\\/evil\\.example/)'
+    >>> escape("line one\n\n# two")
+    'line one \\# two'
+    """
+    text = _SPACE.sub(" ", _DROPPED.sub("", text)).strip()
+    out = []
+    last = len(text) - 1
+    for index, char in enumerate(text):
+        if char in _ALWAYS or (index == 0 and char in _PUNCTUATION) or _links(text, index, char, last):
+            out.append("\\" + char)
+        else:
+            out.append(char)
+    escaped = "".join(out)
+    if match := _LIST_START.match(escaped):  # "1. x" or "1) x" would start a list where the text starts a line
+        end = match.end() - 1
+        escaped = escaped[:end] + "\\" + escaped[end:]
+    return escaped
+
+
+def _links(text: str, index: int, char: str, last: int) -> bool:
+    """A dot inside a word (``evil.example``, ``www.x``) or a doubled slash (``//host``): what autolinkers and
+    link-finders read as a web address."""
+    if char == ".":
+        return 0 < index < last and text[index - 1].isalnum() and text[index + 1].isalnum()
+    if char == "/":
+        return (index > 0 and text[index - 1] in "/:") or (index < last and text[index + 1] == "/")
+    return False
