@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SANDBOX_STAMP := sandbox/node_modules/.installed
 
-.PHONY: run test lint clean sandbox sandbox-deps bench fuzz
+.PHONY: run test lint clean sandbox sandbox-deps browser-deps screenshots bench fuzz
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,10 +28,26 @@ sandbox-deps:
 sandbox: $(STAMP) $(SANDBOX_STAMP)
 	$(BIN)/python -m service.fhir.sandbox
 
-test: $(STAMP) sandbox-deps
+# Debian's chromium for the browser tests, installed when missing where we are root (as CI is); elsewhere the
+# browser tests skip and say why.
+browser-deps:
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "Installing chromium from Debian's packages ..."; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 || \
+	  { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1; } || \
+	  echo "chromium could not be installed: the browser tests will be skipped"; \
+	else echo "chromium not found (install Debian's chromium as root): the browser tests will be skipped"; fi
+
+test: $(STAMP) sandbox-deps browser-deps
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
+
+# The README's pictures: the browser tests run against the service and save what they see into docs/images/.
+screenshots: $(STAMP) sandbox-deps browser-deps
+	KETAMINE_CDS_SCREENSHOTS=docs/images $(BIN)/python -m pytest tests/browser -q
 
 # The property-based tests (generated hook requests, FHIR entries and feedback) with many more examples than the
 # suite runs: a quarter of an hour or so on two cores.

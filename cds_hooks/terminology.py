@@ -209,6 +209,14 @@ class Terminology:
     def product(self, rxcui: str) -> Product | None:
         return self._products.get(rxcui)
 
+    def products(self) -> tuple[Product, ...]:
+        """Every row of the code table, for listing a value set's members."""
+        return tuple(self._products.values())
+
+    def names(self) -> dict[str, tuple[str, ...]]:
+        """Every name the service recognises (lower case), with the ingredients it stands for; none for a look-alike."""
+        return {key: tuple(i.name for i in term.ingredients) for key, term in self._terms.items()}
+
     def ingredient_names(self) -> frozenset[str]:
         """Every ingredient the tables or names can produce."""
         return frozenset(i.name for term in self._terms.values() for i in term.ingredients) | frozenset(

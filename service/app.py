@@ -7,7 +7,7 @@ from datetime import datetime
 
 from flask import Flask
 
-from service import auth, health, holdback, logging_setup, metrics, storage
+from service import auth, console, health, holdback, logging_setup, metrics, storage
 from service.config import Settings
 from service.fhir.client import FhirClient
 from service.fhir.rxnav import resolver_from
@@ -40,4 +40,5 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     cors.init_app(app, settings)
     app.register_blueprint(cds.blueprint)
     app.register_blueprint(feedback.blueprint)
+    console.init_app(app, settings)
     return app

@@ -17,7 +17,8 @@ from typing import Any, NoReturn
 from sqlalchemy.exc import SQLAlchemyError
 
 from cds_hooks.errors import CdsError
-from cds_hooks.knowledge import replace_section, rules_markdown
+from cds_hooks.knowledge import DATA_DIR, load_knowledge, replace_section, rules_markdown
+from cds_hooks.knowledge.diff import knowledge_diff
 from cds_hooks.knowledge.reference import field_reference
 from cds_hooks.order_check import answer
 from cds_hooks.protocol import load_request
@@ -64,6 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     rules = commands.add_parser("rules", help="print the rules with their advice as a Markdown table")
     rules.add_argument("--update-readme", type=Path, metavar="README",
                        help="write the table between the rules markers of this Markdown file instead of printing it")
+    rules.add_argument("--diff", type=Path, metavar="OLD_DIR",
+                       help="list what changed from the knowledge base in OLD_DIR to this one (CDS_KNOWLEDGE_DIR or "
+                       "the packaged one), flagging the rules the site overrides (CDS_KNOWLEDGE_OVERRIDES)")
 
     commands.add_parser("field-reference", help="print the knowledge base field reference (Markdown) for rule authors",
                         description="Print the reference of every field a knowledge file may hold, generated from "
@@ -79,6 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _db_upgrade()
         if args.command == "feedback-report":
             return _feedback_report(args.format)
+        if args.command == "rules" and args.diff:
+            return _rules_diff(args.diff)
         if args.command == "rules":
             return _rules(args.update_readme)
         if args.command == "field-reference":
@@ -144,6 +150,27 @@ def _rules(readme: Path | None) -> int:
     except (OSError, ValueError) as error:
         print(f"ketamine-cds: {readme}: {error}", file=sys.stderr)
         return 2
+    return 0
+
+
+def _rules_diff(old_dir: Path) -> int:
+    """The changes, one per line; rules the site overrides are flagged, since their override may need review."""
+    if not old_dir.is_dir():
+        print(f"ketamine-cds: {old_dir}: not a folder", file=sys.stderr)
+        return 2
+    settings = Settings.from_env()
+    old, new = load_knowledge(old_dir), load_knowledge(settings.knowledge_dir or DATA_DIR)
+    overridden = {}
+    if settings.knowledge_overrides:
+        site = load_knowledge(settings.knowledge_dir or DATA_DIR, settings.knowledge_overrides)
+        overridden = {rule_id: entry.describe() for rule_id, entry in site.overrides.items()}
+    changes = knowledge_diff(old, new)
+    print(f"Knowledge base {old.version} -> {new.version}: {len(changes)} change(s)")
+    for change in changes:
+        print(change.line(overridden))
+    touched = sorted({change.rule for change in changes} & overridden.keys())
+    if touched:
+        print(f"Review the site overrides of: {', '.join(touched)}")
     return 0
 
 

@@ -65,6 +65,14 @@ class Settings:
     """How long what order-select showed is remembered for order-sign."""
     quiet_hours: int = 0
     """Hours a Monitor or Hold finding overridden with a reason is not shown again for the patient; 0: off."""
+    console: bool | None = None
+    """The console under /console/: None (unset) means on in development and off in production."""
+    console_token: str | None = field(default=None, repr=False)
+    """The console's own credential (HTTP Basic password or bearer token); required to enable it in production."""
+
+    @property
+    def console_enabled(self) -> bool:
+        return self.env != "production" if self.console is None else self.console
 
     def __post_init__(self) -> None:
         if self.env == "production" and self.auth_mode is None:
@@ -83,6 +91,8 @@ class Settings:
                               f"CDS_WORKERS is above 1 ({self.workers}): without a shared store of used token ids "
                               f"each worker accepts a replayed token once. Set REDIS_URL, or run one worker "
                               f"(CDS_WORKERS=1) in a single replica")
+        if self.env == "production" and self.console_enabled and not self.console_token:
+            raise ConfigError("CDS_CONSOLE_TOKEN must be set when CDS_CONSOLE is true and CDS_ENV is production")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -117,6 +127,8 @@ class Settings:
                                           "from 60 to 86400 seconds"),
             quiet_hours=_number(env, "CDS_QUIET_AFTER_OVERRIDE_HOURS", cls.quiet_hours, int, "a whole number",
                                 lambda value: 0 <= value <= 720, "from 0 (off) to 720 hours"),
+            console=_flag(env, "CDS_CONSOLE") if env.get("CDS_CONSOLE", "").strip() else None,
+            console_token=_secret(env, "CDS_CONSOLE_TOKEN", minimum=32),
         )
 
 

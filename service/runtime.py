@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ if TYPE_CHECKING:  # both import the metrics, which import back here
     from service.fhir.rxnav import RxNavResolver
 
 EXTENSION = "ketamine_cds"
+log = logging.getLogger(__name__)
 
 
 def utc_now() -> datetime:
@@ -33,8 +35,13 @@ class Runtime:
 
 
 def site_knowledge(settings: Settings) -> KnowledgeBase:
-    """The knowledge base the settings name (the packaged one by default), with the site's overrides applied."""
-    return load_knowledge(settings.knowledge_dir or DATA_DIR, settings.knowledge_overrides)
+    """The knowledge base the settings name (the packaged one by default), with the site's overrides applied; each
+    active override is logged with who approved it, so the log says which rules differ from the release."""
+    knowledge = load_knowledge(settings.knowledge_dir or DATA_DIR, settings.knowledge_overrides)
+    for override in knowledge.overrides.values():
+        log.info("site override of rule %s: %s (approved by %s on %s: %s)", override.rule_id, override.describe(),
+                 override.approved_by, override.approved_on, override.reason)
+    return knowledge
 
 
 def runtime(app: Flask | None = None) -> Runtime:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from cds_hooks import order_check
 from cds_hooks.fhir_json import ICD10CM, RXNORM, SNOMED
@@ -190,3 +193,10 @@ def advice_by_rule(cards: Iterable[Mapping[str, Any]]) -> dict[str, str]:
         for finding in card_findings(card):
             found[finding["ruleId"]] = finding["advice"]
     return found
+
+
+def edit_yaml(path: Path, change: Any) -> None:
+    """Rewrite a YAML file with ``change`` applied to its data (for copies of the knowledge base)."""
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))

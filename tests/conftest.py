@@ -96,6 +96,14 @@ def knowledge() -> KnowledgeBase:
 
 
 @pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """A copy of the packaged knowledge base, to change as a test (or a new release) would."""
+    target = tmp_path / "data"
+    shutil.copytree(DATA_DIR, target)
+    return target
+
+
+@pytest.fixture
 def app(tmp_path: Path) -> Flask:
     return create_app(Settings(database_url=f"sqlite:///{tmp_path}/cds.sqlite3"), clock=lambda: NOW)
 
@@ -135,9 +143,21 @@ def redis_url() -> str:
     except redis.RedisError as error:
         pytest.skip(f"Redis is not reachable at {REDIS_URL} ({type(error).__name__})")
     return REDIS_URL
+def chromium_path() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    """A copy of the packaged knowledge base that a test may edit."""
-    return Path(shutil.copytree(DATA_DIR, tmp_path / "data"))
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's chromium driven by Playwright, one for the whole session; without chromium (``make browser-deps``
+    installs it where it can) the tests that use it skip and say why."""
+    path = chromium_path()
+    if path is None:
+        pytest.skip("Debian's chromium is not installed (`make browser-deps` installs it when run as root)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        args = ["--no-sandbox"] if os.geteuid() == 0 else []  # chromium refuses its sandbox to root
+        launched = playwright.chromium.launch(executable_path=path, args=args)
+        yield launched
+        launched.close()

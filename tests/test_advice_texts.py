@@ -13,10 +13,9 @@ from cds_hooks.errors import KnowledgeError
 from cds_hooks.knowledge import load_knowledge
 from service import create_app
 from service.config import Settings
-from tests.builders import condition, hook_request, medication, ordered, run
+from tests.builders import condition, edit_yaml, hook_request, medication, ordered, run
 from tests.cardcheck import card_findings
 from tests.conftest import NOW
-from tests.test_knowledge_loading import edit_yaml
 from tests.test_readme import section
 
 KB = load_knowledge()
@@ -109,11 +108,12 @@ def test_start_up_refuses_a_rule_advice_without_text(data_dir):
 def test_start_up_refuses_a_site_advice_without_text(data_dir, tmp_path):
     edit_yaml(data_dir / "manifest.yaml", lambda d: d["generic_texts"].pop("hold"))
     site = tmp_path / "site.yaml"
-    site.write_text("site: Example\nrules:\n  ssri:\n    advice: {esketamine: hold}\n", encoding="utf-8")
+    approval = "    approved_by: P&T committee\n    approved_on: 2026-12-01\n    reason: session timing\n"
+    site.write_text("site: Example\nrules:\n  ssri:\n    advice: {esketamine: hold}\n" + approval, encoding="utf-8")
     with pytest.raises(KnowledgeError) as raised:
         load_knowledge(data_dir, site)
     assert raised.value.field == "texts.hold"
-    site.write_text("site: Example\nrules:\n  ssri:\n    advice: {esketamine: hold}\n    texts:\n      hold:\n"
+    site.write_text("site: Example\nrules:\n  ssri:\n    advice: {esketamine: hold}\n" + approval + "    texts:\n      hold:\n"
                     "        action: Hold the SSRI dose on the morning of the session.\n", encoding="utf-8")
     kb = load_knowledge(data_dir, site)
     cards = run(hook_request(ordered("esketamine"), medications=[medication(text="sertraline 50 mg")]), kb, NOW)

@@ -15,7 +15,8 @@ CORE_LAYERS = (
     # foundation: request, identifiers, FHIR JSON helpers, typed cards and gaps, the fetch port, terminology
     {"errors", "ids", "bounded", "fhir_json", "card_types", "gaps", "fetch", "protocol", "validation", "terminology",
      "feedback", "markup"},
-    {"knowledge", "knowledge.loader", "knowledge.model", "knowledge.schema", "knowledge.table", "knowledge.reference"},
+    {"knowledge", "knowledge.loader", "knowledge.model", "knowledge.schema", "knowledge.table", "knowledge.reference",
+     "knowledge.diff"},
     # facts: the patient's data gathered and read
     {"prefetch", "services", "medications", "conditions", "gather", "facts"},
     {"engine"},  # findings
@@ -100,7 +101,7 @@ def test_cross_cutting_service_modules_are_leaves(leaf):
     assert core == [], f"{leaf} reaches into the core's stages (the service definitions name its labels)"
 
 
-def test_only_the_http_edge_and_the_command_line_call_the_entry_point():
+def test_only_the_http_edge_the_command_line_and_the_console_preview_call_the_entry_point():
     callers = sorted(name for name, path in {**CORE, **SERVICE}.items()
                      if "cds_hooks.order_check" in imports(path) and name != "cds_hooks")
-    assert callers == ["service.cli", "service.http.cds"]
+    assert callers == ["service.cli", "service.console.preview", "service.http.cds"]

@@ -3,18 +3,12 @@
 import shutil
 
 import pytest
-import yaml
 
 from cds_hooks.errors import KnowledgeError
 from cds_hooks.knowledge import load_knowledge
 from service import create_app
 from service.config import Settings
-
-
-def edit_yaml(path, change):
-    data = yaml.safe_load(path.read_text())
-    change(data)
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
+from tests.builders import edit_yaml
 
 
 def test_the_packaged_knowledge_base_loads_with_a_version_and_every_rule_cited(knowledge):
@@ -87,18 +81,21 @@ def test_a_site_can_switch_a_rule_off_or_change_its_advice(tmp_path, fixture):
     overrides.write_text(
         "site: Example Health\n"
         "rules:\n"
-        "  maoi:\n    advice: {esketamine: monitor}\n    note: P&T decision 2026-10\n"
+        "  maoi:\n    advice: {esketamine: hold}\n    note: P&T decision 2026-10\n"
+        "    approved_by: P&T committee\n    approved_on: 2026-10-14\n    reason: minutes item 3\n"
         "  ssri:\n    enabled: false\n"
+        "    approved_by: P&T committee\n    approved_on: 2026-10-14\n    reason: minutes item 4\n"
     )
     client = create_app(Settings(knowledge_overrides=overrides)).test_client()
     cards = client.post("/cds-services/ketamine-order-sign", json=fixture("order-sign-esketamine-maoi")).get_json()
-    assert [card["summary"].split()[0] for card in cards["cards"]] == ["Monitor"]
+    assert [card["summary"].split()[0] for card in cards["cards"]] == ["Hold"]
     assert "P&T decision 2026-10" in cards["cards"][0]["detail"]
 
 
 def test_an_override_naming_an_unknown_rule_stops_start_up(tmp_path):
     overrides = tmp_path / "site.yaml"
-    overrides.write_text("site: Example\nrules:\n  no-such-rule:\n    enabled: false\n")
+    overrides.write_text("site: Example\nrules:\n  no-such-rule:\n    enabled: false\n    approved_by: P&T\n"
+                         "    approved_on: 2026-10-14\n    reason: minutes\n")
     with pytest.raises(KnowledgeError) as raised:
         create_app(Settings(knowledge_overrides=overrides))
     assert raised.value.field == "rules.no-such-rule"
@@ -120,3 +117,21 @@ def test_the_words_that_negate_anaesthetic_use_are_the_manifests(data_dir):
 
     assert anaesthetic(packaged) == [False]
     assert anaesthetic(edited) == [True]
+
+
+def test_start_up_logs_each_active_override_with_its_approval(tmp_path, caplog):
+    overrides = tmp_path / "site.yaml"
+    overrides.write_text("site: Example\nrules:\n  ssri:\n    enabled: false\n    approved_by: P&T committee\n"
+                         "    approved_on: 2026-10-14\n    reason: minutes item 4\n")
+    with caplog.at_level("INFO", logger="service.runtime"):
+        create_app(Settings(knowledge_overrides=overrides))
+    (line,) = [record.getMessage() for record in caplog.records if record.name == "service.runtime"]
+    assert line == "site override of rule ssri: switched off (approved by P&T committee on 2026-10-14: minutes item 4)"
+
+
+def test_start_up_refuses_an_override_that_switches_off_an_absolute_contraindication(tmp_path):
+    overrides = tmp_path / "site.yaml"
+    overrides.write_text("site: Example\nrules:\n  maoi:\n    enabled: false\n    approved_by: P&T committee\n"
+                         "    approved_on: 2026-10-14\n    reason: minutes item 4\n")
+    with pytest.raises(KnowledgeError, match=r"rule 'maoi' .* is an absolute contraindication"):
+        create_app(Settings(knowledge_overrides=overrides))

@@ -20,6 +20,8 @@ from cds_hooks.errors import KnowledgeError, first_error
 from cds_hooks.fhir_json import icd10_key
 from cds_hooks.knowledge import schema
 from cds_hooks.knowledge.model import (
+    ADVICE_RANK,
+    HOLD,
     NONE,
     AdviceText,
     Citation,
@@ -31,6 +33,7 @@ from cds_hooks.knowledge.model import (
     OverrideReason,
     Rule,
     SerotoninWatch,
+    SiteOverride,
     Washout,
     When,
 )
@@ -112,27 +115,54 @@ def _every_advice_has_text(kb: KnowledgeBase, where: Path) -> None:
 
 
 def apply_overrides(base: KnowledgeBase, path: Path) -> KnowledgeBase:
-    """A site's choices, named per rule: switch a rule off, or change its advice for one ordered drug."""
+    """A site's choices, named per rule: switch a rule off, or change its advice for one ordered drug.
+
+    Each entry records who approved it, when and why. An absolute contraindication may be neither switched off nor
+    lowered below Hold: such a file stops start-up, naming the rule and the reason.
+    """
     data = _validated(schema.SiteOverridesSchema(), _yaml(path), path)
     by_id = {rule.id: rule for rule in base.rules}
-    for rule_id in data["rules"]:
+    overrides = {}
+    texts: dict[str, dict[str, AdviceText]] = {}
+    for rule_id, entry in data["rules"].items():
         if rule_id not in by_id:
             raise KnowledgeError(f"no rule has the id {rule_id!r}", file=str(path), field=f"rules.{rule_id}")
+        change = _validated(schema.RuleOverrideSchema(), entry, path, prefix=f"rules.{rule_id}.")
+        override = SiteOverride(
+            rule_id=rule_id, enabled=change.get("enabled", True), advice=change.get("advice", {}),
+            note=change.get("note"), approved_by=change["approved_by"],
+            approved_on=change["approved_on"].isoformat(), reason=change["reason"],
+        )
+        _allowed(by_id[rule_id], override, path)
+        overrides[rule_id] = override
+        texts[rule_id] = _texts(change["texts"])
     rules = []
     for rule in base.rules:
-        change = data["rules"].get(rule.id)
-        if change is None:
+        entry = overrides.get(rule.id)
+        if entry is None:
             rules.append(rule)
-            continue
-        if change.get("enabled", True) is False:
-            continue
-        advice = {**rule.advice, **change.get("advice", {})}
-        changed = frozenset(drug for drug, level in advice.items() if level != rule.advice[drug])
-        rules.append(replace(rule, advice=advice, site_note=change.get("note"), site_changed=changed,
-                             site_texts=_texts(change["texts"])))
-    site = replace(base, rules=tuple(rules), site=data["site"])
+        elif entry.enabled:
+            advice = {**rule.advice, **entry.advice}
+            changed = frozenset(drug for drug, level in advice.items() if level != rule.advice[drug])
+            rules.append(replace(rule, advice=advice, site_note=entry.note, site_changed=changed,
+                                 site_texts=texts.get(rule.id, {})))
+    site = replace(base, rules=tuple(rules), site=data["site"], overrides=overrides)
     _every_advice_has_text(site, path.parent)
     return site
+
+
+def _allowed(rule: Rule, override: SiteOverride, path: Path) -> None:
+    """KnowledgeError when the override would silence or weaken an absolute contraindication."""
+    if not rule.absolute_contraindication:
+        return
+    why = f"rule {rule.id!r} ({rule.title}) is an absolute contraindication"
+    if not override.enabled:
+        raise KnowledgeError(f"{why}: a site override may not switch it off", file=str(path),
+                             field=f"rules.{rule.id}.enabled")
+    for drug, advice in sorted(override.advice.items()):
+        if ADVICE_RANK[advice] > ADVICE_RANK[HOLD]:
+            raise KnowledgeError(f"{why}: a site override may not lower its {drug} advice below hold (to {advice})",
+                                 file=str(path), field=f"rules.{rule.id}.advice.{drug}")
 
 
 def _rule(

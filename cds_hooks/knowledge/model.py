@@ -181,6 +181,8 @@ class Rule:
     site_texts: Mapping[str, AdviceText] = field(default_factory=dict)
     """The site's own text per advice level, for the advice it set."""
     file: str = ""
+    absolute_contraindication: bool = False
+    """An absolute contraindication: a site override may neither switch it off nor lower its advice below Hold."""
 
     def text(self, advice: str, modifier: Modifier | None = None, site: bool = False) -> AdviceText | None:
         """The text of ``advice`` as given by a modifying factor, by the site, or by the rule itself."""
@@ -199,6 +201,25 @@ class OverrideReason:
     """The kinds of rule (``medication``, ``condition``) whose cards offer this reason."""
     ordered_context: str | None = None
     """``anaesthesia``: offered only when the ketamine order is anaesthetic or procedural."""
+
+
+@dataclass(frozen=True, slots=True)
+class SiteOverride:
+    """One rule's entry in a site's override file, with the committee's record of who approved it, when and why."""
+
+    rule_id: str
+    enabled: bool
+    advice: Mapping[str, str]
+    note: str | None
+    approved_by: str
+    approved_on: str
+    reason: str
+
+    def describe(self) -> str:
+        """What the entry does, in a few words ("switched off", "esketamine monitor")."""
+        changes = [] if self.enabled else ["switched off"]
+        changes += [f"{drug} {advice}" for drug, advice in sorted(self.advice.items())]
+        return ", ".join(changes) or "note only"
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +252,8 @@ class KnowledgeBase:
     generic_texts: Mapping[str, AdviceText] = field(default_factory=dict)
     """A plain text per advice level, for an advice a rule has no text of its own for (a site's, say)."""
     site: str | None = None
+    overrides: Mapping[str, SiteOverride] = field(default_factory=dict)
+    """The site's override entries by rule id, switched-off rules included (they are no longer in ``rules``)."""
 
     def rule(self, rule_id: str) -> Rule | None:
         return next((rule for rule in self.rules if rule.id == rule_id), None)

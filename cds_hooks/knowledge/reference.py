@@ -15,6 +15,7 @@ FILES = (
     ("Condition value sets (`data/valuesets/conditions.yaml`, each entry)", schema.ConditionValueSetSchema),
     ("The manifest (`data/manifest.yaml`)", schema.ManifestSchema),
     ("Site overrides (the file `CDS_KNOWLEDGE_OVERRIDES` names)", schema.SiteOverridesSchema),
+    ("Site override entries (each of `rules` in the site overrides file)", schema.RuleOverrideSchema),
 )
 _TYPES = {fields.Str: "text", fields.Int: "whole number", fields.Bool: "true or false", fields.Date: "date",
           fields.Url: "URL"}
@@ -61,6 +62,8 @@ def _nested(field: fields.Field) -> type[Schema] | None:
 def _type(field: fields.Field) -> str:
     if isinstance(field, fields.List):
         return f"list of {_type(field.inner)}"
+    if isinstance(field, fields.Dict) and field.key_field is None and field.value_field is None:
+        return "object"
     if isinstance(field, fields.Dict):
         values = _type(field.value_field) if field.value_field is not None else "anything"
         return f"map to {values}"

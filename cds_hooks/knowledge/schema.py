@@ -370,6 +370,10 @@ class RuleSchema(_Strict):
         load_default=list,
         metadata=about("situations that change the advice (a route, a use, an ingredient)"),
     )
+    absolute_contraindication = fields.Bool(
+        load_default=False,
+        metadata=about("an absolute contraindication: no site override may switch it off or lower it below hold"),
+    )
 
     @validates_schema
     def _every_drug_advised(self, data: dict, **kwargs: object) -> None:
@@ -385,13 +389,19 @@ class RuleOverrideSchema(_Strict):
         validate=_TEXT, metadata=about("the site's note, shown on the cards whose advice the site changed")
     )
     texts = _texts_map("the site's text per advice level it sets (default: the rule's, then the plain text)")
+    approved_by = fields.Str(
+        required=True, validate=_TEXT, metadata=about("who approved the override (the committee, a person)")
+    )
+    approved_on = fields.Date(required=True, metadata=about("the day it was approved (YYYY-MM-DD)"))
+    reason = fields.Str(required=True, validate=_TEXT, metadata=about("why the site differs from the release"))
 
 
 class SiteOverridesSchema(_Strict):
     site = fields.Str(required=True, validate=_TEXT, metadata=about("the site's name"))
     rules = fields.Dict(
         keys=fields.Str(validate=_ID),
-        values=fields.Nested(RuleOverrideSchema),
+        values=fields.Dict(),
         load_default=dict,
-        metadata=about("overrides by rule id"),
+        metadata=about("overrides by rule id, each an entry as in the table below"),
     )
+    """Each entry is checked with ``RuleOverrideSchema`` on its own, so an error names ``rules.<id>.<field>``."""

@@ -65,7 +65,7 @@ def _evidence(rule: Rule) -> str:
 
 
 def _also(rule: Rule) -> list[str]:
-    notes = []
+    notes = ["absolute contraindication (no site override may lower it)"] if rule.absolute_contraindication else []
     if rule.washout:
         notes.append(f"counts {rule.washout.label} after the last dose")
     if rule.history_counts:

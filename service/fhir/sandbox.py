@@ -3,6 +3,10 @@
 It serves the integration tests, the latency benchmark, and integrators who want to try the fetch path by hand:
 ``make sandbox`` runs ``python -m service.fhir.sandbox``, which starts the sandbox and the service beside it and
 writes each fixture, without its prefetch and with ``fhirServer`` set, to ``var/sandbox-requests/``.
+
+The fixtures are written for one day, ``FIXTURE_DAY`` (washout windows count back from it); ``make sandbox`` moves
+every date by as many days as have passed since, so the same cards come on any day, and gives each fixture patient
+a name and an age, as a browser-based EHR such as the CDS Hooks Sandbox shows them.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +34,13 @@ SANDBOX_DIR = ROOT / "sandbox"
 FIXTURES_DIR = ROOT / "fixtures"
 REQUESTS_DIR = ROOT / "var" / "sandbox-requests"
 START_SECONDS = 60.0
+FIXTURE_DAY = date(2026, 11, 21)
+"""The day the fixtures' dates are written for: ``ketamine-cds check --now 2026-11-21T12:00:00Z`` gives their cards."""
+_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(T.*)?$")
+_GIVEN = {"female": ("Ada", "Bea", "Cora", "Dina", "Elif", "Fay", "Gita", "Hana", "Iris", "June", "Kira"),
+          "male": ("Amos", "Ben", "Carl", "Dev", "Eli", "Finn", "Gus", "Hugo", "Ivo", "Jon", "Kai")}
+_FAMILY = ("Adler", "Brook", "Castro", "Dunn", "Ekwueme", "Frost", "Garcia", "Holm", "Ito", "Jensen", "Khan",
+           "Lund", "Moreau", "Novak", "Okafor", "Patel", "Quinn", "Rossi", "Silva", "Tanaka", "Ueda", "Vance")
 
 
 class SandboxUnavailable(RuntimeError):
@@ -40,9 +52,11 @@ def fixture_requests(fixtures_dir: Path = FIXTURES_DIR) -> dict[str, dict[str, A
     return {path.stem: json.loads(path.read_text(encoding="utf-8")) for path in sorted(fixtures_dir.glob("*.json"))}
 
 
-def seed_bundle(fixtures: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
-    """One Bundle holding every fixture patient: a Patient per ``context.patientId`` and every resource of every
-    prefetch bundle.
+def seed_bundle(
+    fixtures: Mapping[str, Mapping[str, Any]] | None = None, *, today: date | None = None
+) -> dict[str, Any]:
+    """One Bundle holding every fixture patient: a named Patient per ``context.patientId`` and every resource of
+    every prefetch bundle; with ``today``, every date moved as ``on_day`` moves it.
 
     The fixtures are separate stories that reuse ids (two patients each have a ``MedicationRequest/cephalexin``),
     while ids on one server are unique; so a resource whose id another fixture's different resource already holds
@@ -51,9 +65,10 @@ def seed_bundle(fixtures: Mapping[str, Mapping[str, Any]] | None = None) -> dict
     fixtures = fixture_requests() if fixtures is None else fixtures
     taken: dict[str, Mapping[str, Any]] = {}
     resources: list[dict[str, Any]] = []
+    patients = sorted({request["context"]["patientId"] for request in fixtures.values()})
     for request in fixtures.values():
         patient = request["context"]["patientId"]
-        found = [{"resourceType": "Patient", "id": patient}, *_prefetch_resources(request)]
+        found = [fixture_patient(patient, patients.index(patient)), *_prefetch_resources(request)]
         renamed = {}
         for resource in found:
             reference = f"{resource['resourceType']}/{resource['id']}"
@@ -64,7 +79,38 @@ def seed_bundle(fixtures: Mapping[str, Mapping[str, Any]] | None = None) -> dict
             if reference not in taken:
                 taken[reference] = resource
                 resources.append(resource)
-    return {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": r} for r in resources]}
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": r} for r in resources]}
+    return on_day(bundle, today) if today else bundle
+
+
+def fixture_patient(patient_id: str, number: int) -> dict[str, Any]:
+    """A Patient with a made-up name (unique up to 242 patients), sex and age (22 to 71 on ``FIXTURE_DAY``), the same
+    for the same number."""
+    gender = "female" if number % 2 == 0 or "pregnancy" in patient_id else "male"
+    given = _GIVEN[gender][(number + number // len(_FAMILY)) % len(_GIVEN[gender])]
+    family = _FAMILY[number % len(_FAMILY)]
+    age = 22 + (number * 13) % 50
+    born = FIXTURE_DAY.replace(year=FIXTURE_DAY.year - age) - timedelta(days=number * 11 % 300)
+    return {"resourceType": "Patient", "id": patient_id, "active": True, "gender": gender,
+            "birthDate": born.isoformat(),
+            "name": [{"use": "official", "text": f"{given} {family}", "given": [given], "family": family}]}
+
+
+def on_day(value: Any, today: date) -> Any:
+    """``value`` (JSON) with every date and dateTime moved by the days from ``FIXTURE_DAY`` to ``today``, so that
+    "stopped five days ago" stays five days ago whatever the day."""
+    days = timedelta(days=(today - FIXTURE_DAY).days)
+    if isinstance(value, dict):
+        return {key: on_day(item, today) for key, item in value.items()}
+    if isinstance(value, list):
+        return [on_day(item, today) for item in value]
+    if isinstance(value, str) and (match := _DATE.match(value)):
+        try:
+            moved = date.fromisoformat(match[1]) + days
+        except ValueError:
+            return value
+        return moved.isoformat() + (match[2] or "")
+    return value
 
 
 def without_prefetch(request: Mapping[str, Any], fhir_server: str) -> dict[str, Any]:
@@ -216,13 +262,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     app = create_app()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop the sandbox on SIGTERM as on Ctrl-C
-    with FhirSandbox(seed=seed_bundle(), port=args.fhir_port, delay_ms=args.delay_ms, log_requests=True,
-                     quiet=False) as sandbox:
+    today = date.today()
+    fixtures = fixture_requests()
+    with FhirSandbox(seed=seed_bundle(fixtures, today=today), port=args.fhir_port, delay_ms=args.delay_ms,
+                     log_requests=True, quiet=False) as sandbox:
         REQUESTS_DIR.mkdir(parents=True, exist_ok=True)
-        for name, request in fixture_requests().items():
-            body = json.dumps(without_prefetch(request, sandbox.base_url), indent=2)
+        for name, request in fixtures.items():
+            body = json.dumps(without_prefetch(on_day(request, today), sandbox.base_url), indent=2)
             (REQUESTS_DIR / f"{name}.json").write_text(body + "\n", encoding="utf-8")
-        print(f"Sandbox FHIR server: {sandbox.base_url} (fixture patients loaded)")
+        print(f"Sandbox FHIR server: {sandbox.base_url} (fixture patients loaded, dates moved to {today})")
         print(f"Hook requests without prefetch, with fhirServer set: {REQUESTS_DIR.relative_to(ROOT)}/")
         print(f"The service: http://127.0.0.1:{args.port}/cds-services")
         app.run(host="127.0.0.1", port=args.port, threaded=True)

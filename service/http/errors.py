@@ -28,6 +28,11 @@ _ISSUE_CODE = {400: "invalid", 401: "login", 404: "not-found", 405: "not-support
 _STATUS.update({UnsupportedMediaType: 415, Unauthenticated: 401, Unavailable: 503, Refused: 400})
 
 
+def status_of(error: CdsError) -> int:
+    """The HTTP status a domain error maps to (500 for a kind not listed)."""
+    return next((code for kind, code in _STATUS.items() if isinstance(error, kind)), 500)
+
+
 def operation_outcome(status: int, message: str, field: str | None = None) -> Response:
     issue: dict[str, object] = {"severity": "error", "code": _ISSUE_CODE.get(status, "processing"),
                                 "diagnostics": message}
@@ -42,7 +47,7 @@ def operation_outcome(status: int, message: str, field: str | None = None) -> Re
 def init_app(app: Flask) -> None:
     @app.errorhandler(CdsError)
     def _domain(error: CdsError) -> Response:
-        status = next((code for kind, code in _STATUS.items() if isinstance(error, kind)), 500)
+        status = status_of(error)
         if status != 401:  # service.auth logs each refused authentication once, with its reason
             log.info("request refused: %s (%s)", error.code, status)
         response = operation_outcome(status, error.message, error.field)

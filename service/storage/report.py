@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -88,7 +89,7 @@ def feedback_report(db: Database) -> Report:
     issued = Counter({(_rule(rule_id, notice), advice): count for rule_id, notice, advice, count in issued_rows})
     acted: Counter[tuple[str, str | None, str]] = Counter()
     reasons: Counter[tuple[str, str | None, str | None, str | None]] = Counter()
-    for rule_id, notice, advice, known, outcome, system, code, display in latest_rows:
+    for rule_id, notice, advice, known, outcome, system, code, display, _when in latest_rows:
         rule = _rule(rule_id, notice) if known else UNKNOWN_RULE
         acted[(rule, advice, outcome)] += 1
         if outcome == "overridden":
@@ -110,6 +111,54 @@ def feedback_report(db: Database) -> Report:
     return Report(rules, reason_rows)
 
 
+@dataclass(frozen=True)
+class Week:
+    start: date
+    """The Monday the week starts on (UTC)."""
+    issued: int
+    accepted: int
+    overridden: int
+    """Cards whose latest action, taken in this week, was to accept or to override them."""
+
+
+def weekly_counts(db: Database, today: date, weeks: int = 12) -> dict[tuple[str, str | None], list[Week]]:
+    """Per (rule, advice) as the report names them: cards issued, accepted and overridden in each of the last
+    ``weeks`` weeks, oldest first, counted by day in the database so that only a few rows per day come back."""
+    first = today - timedelta(days=today.weekday() + 7 * (weeks - 1))
+    since = datetime(first.year, first.month, first.day, tzinfo=UTC)
+    issued_day = func.date(issued_cards.c.issued_at)
+    latest = _latest_actions().subquery()
+    acted_day = func.date(latest.c.outcome_timestamp)
+    with db.transaction() as connection:
+        issued_rows = connection.execute(
+            select(issued_day, issued_cards.c.rule_id, issued_cards.c.notice, issued_cards.c.advice, func.count())
+            .where(issued_cards.c.issued_at >= since)
+            .group_by(issued_day, issued_cards.c.rule_id, issued_cards.c.notice, issued_cards.c.advice)
+        ).all()
+        acted_rows = connection.execute(
+            select(acted_day, latest.c.rule_id, latest.c.notice, latest.c.advice, latest.c.outcome, func.count())
+            .where(latest.c.outcome_timestamp >= since)
+            .group_by(acted_day, latest.c.rule_id, latest.c.notice, latest.c.advice, latest.c.outcome)
+        ).all()
+    counts: dict[tuple[str, str | None], Counter[tuple[int, str]]] = {}
+    for day, rule_id, notice, advice, count in issued_rows:
+        counts.setdefault((_rule(rule_id, notice), advice), Counter())[(_week(day, first), "issued")] += count
+    for day, rule_id, notice, advice, outcome, count in acted_rows:
+        rule = _rule(rule_id, notice) if rule_id or notice else UNKNOWN_RULE
+        counts.setdefault((rule, advice), Counter())[(_week(day, first), outcome)] += count
+    return {
+        group: [Week(first + timedelta(weeks=n), found[(n, "issued")], found[(n, "accepted")],
+                     found[(n, "overridden")]) for n in range(weeks)]
+        for group, found in sorted(counts.items(), key=lambda item: (item[0][0], item[0][1] or ""))
+    }
+
+
+def _week(day: object, first: date) -> int:
+    """The week number from ``first`` of a day as the database returns it (a date, or ISO text from SQLite)."""
+    value = day if isinstance(day, date) else date.fromisoformat(str(day)[:10])
+    return (value - first).days // 7
+
+
 def _latest_actions() -> Any:
     """One row per card that received feedback: its latest action, with the rule that issued it when known."""
     ranked = select(
@@ -118,6 +167,7 @@ def _latest_actions() -> Any:
         feedback.c.override_system,
         feedback.c.override_code,
         feedback.c.override_display,
+        feedback.c.outcome_timestamp,
         func.row_number()
         .over(partition_by=feedback.c.card_uuid, order_by=(feedback.c.outcome_timestamp.desc(), feedback.c.id.desc()))
         .label("position"),
@@ -132,6 +182,7 @@ def _latest_actions() -> Any:
             ranked.c.override_system,
             ranked.c.override_code,
             ranked.c.override_display,
+            ranked.c.outcome_timestamp,
         )
         .select_from(ranked.outerjoin(issued_cards, issued_cards.c.card_uuid == ranked.c.card_uuid))
         .where(ranked.c.position == 1)

@@ -64,6 +64,9 @@ site: Example General Hospital
 rules:
   ssri:
     enabled: false
+    approved_by: P&T committee
+    approved_on: 2026-11-30
+    reason: Minutes 2026-11, item 5
 """
 VALUE_SETS: dict[str, dict[str, Any]] = {
     "defaults-with-issuers": {**REQUIRED, **SHARED_REPLAY, "auth": AUTH},
@@ -73,6 +76,7 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
         "imagePullSecrets": ["registry-credentials"],
         "auth": AUTH,
         "knowledge": {"siteOverrides": SITE_OVERRIDES},
+        "console": {"enabled": True, "existingSecret": "ketamine-cds-console", "secretKey": "token"},
         "logLevel": "WARNING",
         "server": {"workers": 4, "threads": 8},
         "database": {"existingSecret": "clinical-postgres", "secretKey": "database-url"},
@@ -257,6 +261,17 @@ def test_database_and_redis_urls_and_the_patient_hash_key_come_from_existing_sec
     assert env["REDIS_URL"] == {"secretKeyRef": {"name": "ketamine-cds-redis", "key": "redis-url"}}
     assert env["CDS_PATIENT_HASH_KEY"] == {"secretKeyRef": {"name": "ketamine-cds-patient-hash", "key": "key"}}
     assert "Secret" not in kinds(objects)
+
+
+def test_the_console_is_off_by_default_and_on_only_with_its_credential_from_a_secret():
+    default = env_of(service_container(render(VALUE_SETS["defaults-with-issuers"])))
+    assert default["CDS_CONSOLE"] == "false" and "CDS_CONSOLE_TOKEN" not in default
+    enabled = env_of(service_container(render(VALUE_SETS["production-like"])))
+    assert enabled["CDS_CONSOLE"] == "true"
+    assert enabled["CDS_CONSOLE_TOKEN"] == {"secretKeyRef": {"name": "ketamine-cds-console", "key": "token"}}
+    with pytest.raises(Exception, match=r"the console's own credential.*--set console\.existingSecret="):
+        render({**VALUE_SETS["defaults-with-issuers"], "console": {"enabled": True, "existingSecret": "",
+                                                                     "secretKey": "token"}})
 
 
 def test_without_redis_its_url_is_not_set():
@@ -556,6 +571,7 @@ def secrets() -> dict[tuple[str, str], str]:
     database = f"postgresql://cds:secret@127.0.0.1:{closed_port()}/cds"
     return {
         ("ketamine-cds-patient-hash", "key"): "k" * 64,
+        ("ketamine-cds-console", "token"): "t" * 64,
         ("ketamine-cds-database", "url"): database,
         ("clinical-postgres", "database-url"): database,
         ("ketamine-cds-redis", "redis-url"): f"redis://127.0.0.1:{closed_port()}/0",

@@ -204,6 +204,12 @@ def _maoi_esketamine(kb):
     return run(body, kb, NOW)
 
 
+APPROVAL = ("    approved_by: P&T committee (chair J. Rivera)\n    approved_on: 2026-11-30\n"
+            "    reason: Minutes 2026-11 item 4\n")
+OK = ", approved_by: P, approved_on: 2026-11-30, reason: R"
+"""The approval every override entry needs, in flow style."""
+
+
 def test_a_site_can_change_a_rules_advice_and_the_card_says_so(knowledge, tmp_path):
     path = _overrides(
         tmp_path,
@@ -211,33 +217,72 @@ def test_a_site_can_change_a_rules_advice_and_the_card_says_so(knowledge, tmp_pa
 site: Example Hospital P&T committee
 rules:
   maoi:
-    advice: {esketamine: monitor}
+    advice: {esketamine: hold}
     note: MAO-B inhibitors at Parkinson's doses are given under the blood-pressure protocol.
-""",
+"""
+        + APPROVAL,
     )
     kb = apply_overrides(knowledge, path)
     (card,) = _maoi_esketamine(kb)
-    assert card["summary"].startswith("Monitor esketamine with rasagiline")
+    assert card["summary"].startswith("Hold esketamine with rasagiline")
     assert "**Site policy:** MAO-B inhibitors" in card["detail"]
-    assert kb.rule("maoi").advice == {"ketamine": "avoid", "esketamine": "monitor"}
+    assert kb.rule("maoi").advice == {"ketamine": "avoid", "esketamine": "hold"}
     assert knowledge.rule("maoi").advice["esketamine"] == "avoid"
+    entry = kb.overrides["maoi"]
+    assert (entry.approved_by, entry.approved_on, entry.reason) == (
+        "P&T committee (chair J. Rivera)", "2026-11-30", "Minutes 2026-11 item 4")
+    assert entry.describe() == "esketamine hold"
 
 
-def test_a_site_can_switch_a_rule_off(knowledge, tmp_path):
-    kb = apply_overrides(knowledge, _overrides(tmp_path, "site: X\nrules:\n  maoi: {enabled: false}\n"))
-    assert kb.rule("maoi") is None
-    assert _maoi_esketamine(kb) == []
-    assert advice_by_rule(_maoi_esketamine(knowledge)) == {"maoi": "avoid"}
+def test_a_site_can_switch_a_rule_off_and_the_entry_is_kept(knowledge, tmp_path):
+    kb = apply_overrides(knowledge, _overrides(tmp_path, "site: X\nrules:\n  ssri:\n    enabled: false\n" + APPROVAL))
+    body = hook_request(ordered("esketamine"), medications=[medication(text="sertraline 50 mg tablet")])
+    assert kb.rule("ssri") is None and run(body, kb, NOW) == []
+    assert advice_by_rule(run(body, knowledge, NOW)) == {"ssri": "monitor"}
+    assert kb.overrides["ssri"].describe() == "switched off"
+
+
+ABSOLUTE = ["maoi", "linezolid-methylene-blue", "mdma", "aneurysmal-vascular-disease",
+            "arteriovenous-malformation", "intracerebral-haemorrhage"]
+
+
+def test_the_knowledge_base_marks_the_absolute_contraindications(knowledge):
+    assert sorted(rule.id for rule in knowledge.rules if rule.absolute_contraindication) == sorted(ABSOLUTE)
+
+
+@pytest.mark.parametrize("rule", ABSOLUTE)
+@pytest.mark.parametrize(("change", "field", "words"), [
+    ("enabled: false", "enabled", "may not switch it off"),
+    ("advice: {ketamine: monitor}", "advice.ketamine", "below hold (to monitor)"),
+    ("advice: {esketamine: none}", "advice.esketamine", "below hold (to none)"),
+])
+def test_an_absolute_contraindication_cannot_be_switched_off_or_lowered(knowledge, tmp_path, rule, change, field,
+                                                                       words):
+    path = _overrides(tmp_path, f"site: X\nrules:\n  {rule}:\n    {change}\n" + APPROVAL)
+    with pytest.raises(KnowledgeError) as raised:
+        apply_overrides(knowledge, path)
+    assert raised.value.field == f"rules.{rule}.{field}"
+    assert f"rule {rule!r}" in str(raised.value) and "absolute contraindication" in str(raised.value)
+    assert words in str(raised.value)
+
+
+@pytest.mark.parametrize("missing", ["approved_by", "approved_on", "reason"])
+def test_every_override_entry_must_say_who_approved_it_when_and_why(knowledge, tmp_path, missing):
+    entry = "".join(line + "\n" for line in APPROVAL.splitlines() if not line.strip().startswith(missing))
+    path = _overrides(tmp_path, "site: X\nrules:\n  ssri:\n    enabled: false\n" + entry)
+    with pytest.raises(KnowledgeError) as raised:
+        apply_overrides(knowledge, path)
+    assert raised.value.field == f"rules.ssri.{missing}"
 
 
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("site: X\nrules:\n  maio: {enabled: false}\n", "no rule has the id 'maio'"),
-        ("site: X\nrules:\n  maoi: {advice: {esketamine: allow}}\n", "advice"),
-        ("site: X\nrules:\n  maoi: {advice: {arketamine: monitor}}\n", "advice"),
-        ("site: X\nrules:\n  maoi: {disabled: true}\n", "Unknown field"),
-        ("rules:\n  maoi: {enabled: false}\n", "site: Missing data for required field."),
+        ("site: X\nrules:\n  maio: {enabled: false" + OK + "}\n", "no rule has the id 'maio'"),
+        ("site: X\nrules:\n  maoi: {advice: {esketamine: allow}" + OK + "}\n", "advice"),
+        ("site: X\nrules:\n  maoi: {advice: {arketamine: monitor}" + OK + "}\n", "advice"),
+        ("site: X\nrules:\n  maoi: {disabled: true" + OK + "}\n", "Unknown field"),
+        ("rules:\n  ssri: {enabled: false" + OK + "}\n", "site: Missing data for required field."),
         ("site: X\nrules: [maoi]\n", "rules"),
         ("site: [unclosed\n", "is not valid YAML"),
     ],
@@ -259,7 +304,7 @@ def test_the_guides_override_example_is_a_valid_override_file(knowledge, tmp_pat
 
 
 def test_a_bad_override_file_stops_the_service_at_start_up(tmp_path):
-    path = _overrides(tmp_path, "site: X\nrules:\n  maio: {enabled: false}\n")
+    path = _overrides(tmp_path, "site: X\nrules:\n  maio: {enabled: false" + OK + "}\n")
     with pytest.raises(KnowledgeError, match="maio"):
         create_app(Settings(knowledge_overrides=path))
 

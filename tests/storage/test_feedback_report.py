@@ -11,7 +11,7 @@ from cds_hooks.feedback import CardOrigin, Feedback, OverrideReason
 from service.cli import main
 from service.storage.database import Database
 from service.storage.records import issued_rows, save_feedback, save_issued
-from service.storage.report import UNKNOWN_RULE, feedback_report
+from service.storage.report import UNKNOWN_RULE, feedback_report, weekly_counts
 
 T0 = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 INTERACTION = OverrideReason("https://ketamine-cds.org/override", "benefit-outweighs-risk", "Benefit outweighs risk")
@@ -78,3 +78,22 @@ def test_the_cli_report_says_when_the_database_is_unreachable(monkeypatch, capsy
     error = capsys.readouterr().err
     assert "unavailable, so the report could not be read" in error
     assert "stored" not in error  # a report reads; nothing was to be stored
+
+
+def test_weekly_counts_put_each_card_and_its_latest_action_in_its_week(database):
+    save_issued(database, issued_rows("ketamine-order-sign", "hook-2", None, [
+        CardOrigin("old", "2026.1", "maoi", "avoid"), CardOrigin("older", "2026.1", "maoi", "avoid")],
+        T0 - timedelta(days=8)))
+    save_feedback(database, "ketamine-order-sign", [
+        Feedback("old", "overridden", T0 - timedelta(days=7), override_reason=INTERACTION)], T0)
+    weekly = weekly_counts(database, T0.date(), weeks=3)
+    maoi = weekly[("maoi", "avoid")]
+    assert [week.start.isoformat() for week in maoi] == ["2026-11-02", "2026-11-09", "2026-11-16"]
+    assert [(w.issued, w.accepted, w.overridden) for w in maoi] == [(0, 0, 0), (2, 0, 1), (3, 1, 2)]
+    assert [(w.issued, w.accepted) for w in weekly[(UNKNOWN_RULE, None)]] == [(0, 0), (0, 0), (0, 1)]
+    totals = feedback_report(database).rules
+    assert sum(w.issued for w in maoi) == next(r.issued for r in totals if r.rule == "maoi")
+
+
+def test_weekly_counts_leave_out_what_is_older_than_the_weeks_asked(database):
+    assert weekly_counts(database, T0.date() + timedelta(weeks=10), weeks=2) == {}

@@ -108,6 +108,9 @@ holds, all in one sentence with the commands that create them: what an install w
 {{- if and .Values.auth.enabled (empty .Values.redis.existingSecret) $scaled }}
 {{- $missing = append $missing (printf "the Redis URL, since with auth on and more than one pod or worker used token ids must be shared so a replayed token is refused everywhere (kubectl -n %s create secret generic ketamine-cds-redis --from-literal=%s='redis://host:6379/0', then --set redis.existingSecret=ketamine-cds-redis; or run one replica with server.workers=1 and autoscaling.enabled=false)" $ns .Values.redis.secretKey) }}
 {{- end }}
+{{- if and .Values.console.enabled (empty .Values.console.existingSecret) }}
+{{- $missing = append $missing (printf "the console's own credential, since the console is enabled (kubectl -n %s create secret generic ketamine-cds-console --from-literal=%s=\"$(openssl rand -hex 32)\", then --set console.existingSecret=ketamine-cds-console)" $ns .Values.console.secretKey) }}
+{{- end }}
 {{- if $missing }}
 {{- fail (printf "Create the Secrets this chart names but never holds, and name them in the values: %s." (join "; " $missing)) }}
 {{- end }}
