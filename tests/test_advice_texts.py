@@ -114,7 +114,8 @@ def test_start_up_refuses_a_site_advice_without_text(data_dir, tmp_path):
         load_knowledge(data_dir, site)
     assert raised.value.field == "texts.hold"
     texts = "    texts:\n      hold:\n        action: Hold the SSRI dose on the morning of the session.\n"
-    site.write_text("site: Example\nrules:\n  ssri:\n    advice: {esketamine: hold}\n" + approval + texts, encoding="utf-8")
+    entry = "site: Example\nrules:\n  ssri:\n    advice: {esketamine: hold}\n"
+    site.write_text(entry + approval + texts, encoding="utf-8")
     kb = load_knowledge(data_dir, site)
     cards = run(hook_request(ordered("esketamine"), medications=[medication(text="sertraline 50 mg")]), kb, NOW)
     assert cards[0]["detail"].startswith("**Hold:** Hold the SSRI dose on the morning of the session.")
