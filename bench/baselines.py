@@ -24,7 +24,8 @@ def _echo(service_id: str) -> Response:
 @naive_app.post("/cds-services/<service_id>")
 def _naive(service_id: str) -> Response:
     body = json.loads(request.get_data(cache=False))
-    Bundle.model_validate(body["context"]["draftOrders"])
+    if "draftOrders" in body["context"]:  # patient-view has none
+        Bundle.model_validate(body["context"]["draftOrders"])
     for value in (body.get("prefetch") or {}).values():
         if isinstance(value, dict) and value.get("resourceType") == "Bundle":
             Bundle.model_validate(value)

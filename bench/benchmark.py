@@ -294,6 +294,11 @@ def connection_spread(master: int, port: int) -> list[int]:
     return sorted(spread, reverse=True)
 
 
+def service_url(base: str, body: Path) -> str:
+    """The URL of the service registered for the body's hook (``ketamine-order-sign``, ``ketamine-patient-view``)."""
+    return f"{base}/cds-services/ketamine-{json.loads(body.read_bytes())['hook']}"
+
+
 def check_answer(url: str, body: Path) -> int:
     """The number of cards the app answers with: the benchmark measures real answers, not errors."""
     request = urllib.request.Request(url, data=body.read_bytes(), headers={"Content-Type": "application/json"})
@@ -352,7 +357,7 @@ def measure_apps(wrk: str, bodies: Path, args: argparse.Namespace) -> dict[str, 
             body = bodies / f"{name}.json"
             for number in range(1, args.rounds + 1):
                 for app, server in servers.items():
-                    url = f"{server['url']}/cds-services/ketamine-order-sign"
+                    url = service_url(server["url"], body)
                     run = {"cards": check_answer(url, body),
                            **drive(wrk, url, body, args.seconds, args.connections, server["pid"])}
                     rounds[app].setdefault(name, []).append(run)
@@ -443,7 +448,8 @@ def ratios(apps: dict[str, Any]) -> dict[str, Any]:
             "per_request_ms": per_request[name],
         }
         for name in service
-    } | {"c_over_b_per_request": ratio(per_request["c-ketamine-500"], per_request["b-ketamine-50"])}
+    } | {"c_over_b_per_request": ratio(per_request["c-ketamine-500"], per_request["b-ketamine-50"]),
+         "e_over_a_per_request": ratio(per_request["e-patient-view-50"], per_request["a-non-ketamine-50"])}
 
 
 def marks(run: dict[str, Any]) -> str:
@@ -465,6 +471,8 @@ def report(results: dict[str, Any]) -> None:
                   f"{ratio(run['rps'], echo):9.2f}{ratio(run['rps'], naive):9.2f}{marks(run)}")
     print("  (E: wrk counted errors in this run; U: its connections were spread unevenly over the workers)")
     print(f"\nper-request time at 500 medications / at 50: {results['ratios']['c_over_b_per_request']:.2f}")
+    print(f"per-request time of patient-view without ketamine / order-sign without ketamine: "
+          f"{results['ratios']['e_over_a_per_request']:.2f}")
     fetch = results.get("fetch")
     if fetch:
         bound = 1.5 * fetch["delay_ms"] + fetch["prefetch_p50_ms"]

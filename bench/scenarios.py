@@ -1,4 +1,5 @@
-"""Realistic order-sign requests for the benchmark scenarios, built from a fixture and a pool of common drugs."""
+"""Realistic order-sign and patient-view requests for the benchmark scenarios, built from a fixture and a pool of
+common drugs. Each body names its hook; the benchmark calls the service registered for it."""
 
 from __future__ import annotations
 
@@ -70,8 +71,20 @@ def order_sign(medications: int, interacting: int, ketamine: bool = True) -> dic
     return body
 
 
+def patient_view(medications: int, interacting: int) -> dict[str, Any]:
+    """A patient-view call for a patient without ketamine: the prefetch of ``order_sign(medications, interacting,
+    ketamine=False)`` (its active orders, none of them ketamine or esketamine), no draft orders."""
+    sign = order_sign(medications, interacting, ketamine=False)
+    context = {key: sign["context"][key] for key in ("userId", "patientId")}
+    return {"hookInstance": sign["hookInstance"], "hook": "patient-view", "context": context,
+            "prefetch": sign["prefetch"]}
+
+
 SCENARIOS = {
     "a-non-ketamine-50": lambda: order_sign(50, 3, ketamine=False),
     "b-ketamine-50": lambda: order_sign(50, 3),
     "c-ketamine-500": lambda: order_sign(500, 3),
+    "e-patient-view-50": lambda: patient_view(50, 3),
 }
+"""Scenario name -> request body. ``e`` must cost about what ``a`` costs: no ketamine, so nothing but the orders
+is read. (``d`` is the fetch-mode scenario, built apart.)"""

@@ -6,11 +6,15 @@ One hook call flows one way through its stages::
     data       prefetch, gather, fetch           prefetch sorted into data and gaps; what it lacks read
                                                  through the fetch port (``Fetcher``)
     facts      medications, conditions, facts    records read into medication and condition facts
-    findings   engine                            the knowledge base's rules applied to the facts
+    findings   engine, order_limits,             the knowledge base's rules applied to the facts and to the
+               patient_view                      ordered drug's own order (dose, frequency, setting);
+                                                 patient-view's search for a current or planned order
     cards      cards, card_types                 findings and data gaps rendered as typed CDS Hooks cards
 
-``answer(request, service, knowledge, now, fetch)`` runs the stages for one call and returns an ``Answer``: typed
-cards, findings, data gaps; ``Answer.as_json()`` is the response body, made at the edge.
+``answer(request, service, knowledge, now, fetch)`` runs the stages for one call of any service (order-select,
+order-sign, and patient-view, which first looks for the patient's current or planned ketamine or esketamine
+order) and returns an ``Answer``: typed cards, findings, data gaps; ``Answer.as_json()`` is the response body,
+made at the edge.
 
 ``knowledge`` loads the rule files, value sets and terminology a committee owns; ``services`` describes the CDS
 services offered; ``feedback`` validates clinicians' feedback. The service layer (``service/``) does all input

@@ -95,6 +95,18 @@ class ImplicatedEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class OrderCheck:
+    """What an order rule's card found in the order itself: the check (``dose``, ``frequency``, ...) and what the
+    order says that breaks its limit (``112 mg per session``)."""
+
+    check: str
+    observed: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"check": self.check, "observed": self.observed}
+
+
+@dataclass(frozen=True, slots=True)
 class FindingOrigin:
     """One finding a card shows: what a system or an audit needs and a clinician does not."""
 
@@ -111,6 +123,8 @@ class FindingOrigin:
     modifier_evidence: str | None = None
     site_policy: bool = False
     """The site override set the advice."""
+    order_check: OrderCheck | None = None
+    """An order rule's finding: what the order says that breaks its limit (in place of ``implicated``)."""
 
     def as_json(self) -> dict[str, Any]:
         finding: dict[str, Any] = {
@@ -120,8 +134,11 @@ class FindingOrigin:
             "evidenceGrade": self.evidence_grade,
             "evidence": self.evidence,
             "citations": list(self.citations),
-            "implicated": [entry.as_json() for entry in self.implicated],
         }
+        if self.order_check is not None:
+            finding["orderCheck"] = self.order_check.as_json()
+        else:
+            finding["implicated"] = [entry.as_json() for entry in self.implicated]
         if self.modifier is not None:
             finding["modifier"] = {"id": self.modifier}
             if self.modifier_evidence:
@@ -148,7 +165,8 @@ class NotRead:
 @dataclass(frozen=True, slots=True)
 class Origin:
     """What produced a card, carried in its ``org.ketamine-cds`` extension: the findings of an advice card (one, or
-    several on a combined Monitor card), or the kind of a notice; always the knowledge base version."""
+    several on a combined Monitor card; an order rule's with what it found in the order), or the kind of a notice;
+    always the knowledge base version."""
 
     knowledge_version: str
     advice: str | None = None

@@ -29,6 +29,7 @@ from cds_hooks.card_types import (
     ImplicatedEntry,
     Link,
     NotRead,
+    OrderCheck,
     Origin,
     Source,
     Suggestion,
@@ -90,28 +91,37 @@ def render(
     unreadable: Sequence[UnreadableEntry],
     kb: KnowledgeBase,
     layout: Layout = DEFAULT_LAYOUT,
+    *,
+    under_decision: bool = True,
 ) -> list[Card]:
     """Advice cards, most severe first (Monitor findings of one ordered drug on one card, unless the layout says
-    otherwise), then one notice card when something that could change the advice could not be read."""
+    otherwise), then one notice card when something that could change the advice could not be read.
+
+    ``under_decision``: the ordered drugs are drafts the clinician is deciding on (order hooks), so an Avoid card
+    suggests cancelling the draft and a notice asks for a review before signing. Otherwise (patient-view: the
+    order is already placed or planned) the cards ask for a review before the next session.
+    """
     said = _Said()
     cards = []
     for group in _groups(findings, layout):
         if len(group) == 1:
-            cards.append(_advice_card(group[0], kb, said))
+            cards.append(_advice_card(group[0], kb, said, under_decision))
         else:
-            cards.append(_monitor_card(group, kb, said))
+            cards.append(_monitor_card(group, kb, said, under_decision))
     if gaps or unreadable:
-        cards.append(_notice_card(gaps, unreadable, kb))
+        cards.append(_notice_card(gaps, unreadable, kb, "before signing" if under_decision else
+                                  "before the next ketamine or esketamine session"))
     return cards
 
 
 def _groups(findings: Sequence[Finding], layout: Layout) -> list[list[Finding]]:
-    """One group per Avoid or Hold finding; the Monitor findings of each ordered drug together (in place of the
-    first of them), or one group each when the layout asks for a card per rule."""
+    """One group per Avoid or Hold finding, and per order rule's finding; the Monitor findings about co-medications
+    and conditions of each ordered drug together (in place of the first of them), or one group each when the
+    layout asks for a card per rule."""
     groups: list[list[Finding]] = []
     monitor: dict[str, list[Finding]] = {}
     for finding in findings:
-        if finding.advice == MONITOR and layout.combine_monitor:
+        if finding.advice == MONITOR and not finding.observed and layout.combine_monitor:
             if finding.ordered.name not in monitor:
                 monitor[finding.ordered.name] = []
                 groups.append(monitor[finding.ordered.name])
@@ -121,12 +131,18 @@ def _groups(findings: Sequence[Finding], layout: Layout) -> list[list[Finding]]:
     return groups
 
 
-def _advice_card(finding: Finding, kb: KnowledgeBase, said: _Said) -> Card:
+def _advice_card(finding: Finding, kb: KnowledgeBase, said: _Said, under_decision: bool) -> Card:
     rule, advice = finding.rule, finding.advice
     text = kb.text(rule, advice, finding.modifier, finding.site_set)
+    ordered = escape(finding.ordered.label)
+    reason = text.summary or rule.filled(rule.summary)
+    if finding.observed:  # the service's own words and numbers, from limits the knowledge base holds
+        headline = _cut(f"{ADVICE_WORD[advice]} {ordered} {finding.observed}: {reason}")
+    else:
+        headline = summary(ADVICE_WORD[advice], ordered, [escape(i.label) for i in finding.implicated], reason)
     reference = finding.ordered.order.reference
     suggestions: tuple[Suggestion, ...] = ()
-    if advice == AVOID and reference:
+    if advice == AVOID and reference and under_decision:
         suggestions = (
             Suggestion(
                 label=f"Cancel the {escape(finding.ordered.label)} order",
@@ -149,10 +165,9 @@ def _advice_card(finding: Finding, kb: KnowledgeBase, said: _Said) -> Card:
     ]
     return Card(
         uuid=str(new_uuid()),
-        summary=summary(ADVICE_WORD[advice], escape(finding.ordered.label),
-                        [escape(i.label) for i in finding.implicated], text.summary or rule.summary),
+        summary=headline,
         indicator=INDICATOR[advice],
-        detail=_detail(finding, kb, said),
+        detail=_detail(finding, kb, said, under_decision),
         source=_source(rule.citations, rule.topic, rule.id),
         origin=_origin([finding], kb),
         suggestions=suggestions,
@@ -188,13 +203,17 @@ def _cut(text: str, limit: int = SUMMARY_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip(" ,;:") + "…"
 
 
-def _detail(finding: Finding, kb: KnowledgeBase, said: _Said) -> str:
-    """What to do now first; then with what, why, what to monitor, timing, the label, site policy, notes and the
-    evidence grade in a few words."""
+def _detail(finding: Finding, kb: KnowledgeBase, said: _Said, under_decision: bool) -> str:
+    """What to do now first (on an order already placed, review it first); then with what (or what the order
+    says), why, what to monitor, timing, the label, site policy, notes and the evidence grade in a few words."""
     rule = finding.rule
     text = kb.text(rule, finding.advice, finding.modifier, finding.site_set)
-    paragraphs = [f"**{ADVICE_WORD[finding.advice]}:** {text.action}"]
-    paragraphs.append(_with(finding.implicated, _factor_notes(finding)))
+    todo = text.action if under_decision else f"{_review(finding)} {text.action}"
+    paragraphs = [f"**{ADVICE_WORD[finding.advice]}:** {todo}"]
+    if finding.observed:
+        paragraphs.append(f"**Order:** {_order_line(finding)}")
+    else:
+        paragraphs.append(_with(finding.implicated, _factor_notes(finding)))
     paragraphs += said.once(f"**Why:** {text.why or _why(rule)}")
     if text.monitoring:
         paragraphs += said.once(f"**Watch:** {text.monitoring}")
@@ -275,7 +294,7 @@ def _notes(finding: Finding, kb: KnowledgeBase) -> list[str]:
     return notes
 
 
-def _monitor_card(findings: Sequence[Finding], kb: KnowledgeBase, said: _Said) -> Card:
+def _monitor_card(findings: Sequence[Finding], kb: KnowledgeBase, said: _Said, under_decision: bool) -> Card:
     """One info card for every Monitor finding about one ordered drug: a line per co-medication or condition,
     with its own action."""
     ordered = findings[0].ordered
@@ -286,7 +305,8 @@ def _monitor_card(findings: Sequence[Finding], kb: KnowledgeBase, said: _Said) -
     text = summary("Monitor", escape(ordered.label), names, reasons)
     if not text.endswith(reasons):
         text = summary("Monitor", escape(ordered.label), names, f"{len(findings)} interactions, a check for each")
-    lines = [f"**Monitor** each of these with {escape(ordered.label)}:"]
+    review = "" if under_decision else f"{_review(findings[0])} "
+    lines = [f"**Monitor:** {review}Each of these with {escape(ordered.label)}:"]
     more = []
     for finding, advice_text in zip(findings, texts, strict=True):
         implicated = ", ".join(_implicated_line(item, _factor_notes(finding)) for item in finding.implicated)
@@ -315,6 +335,23 @@ def _monitor_card(findings: Sequence[Finding], kb: KnowledgeBase, said: _Said) -
         origin=_origin(findings, kb),
         links=_links(citations),
     )
+
+
+def _order_line(finding: Finding) -> str:
+    """``Spravato 28 MG nasal spray: 112 mg per session.``: the order as the EHR names it (escaped), then what the
+    service found in it; its FHIR reference is in the extension, not on screen."""
+    named = finding.ordered.order.label or finding.ordered.label
+    return f"{escape(named)}: {finding.observed}."
+
+
+def _review(finding: Finding) -> str:
+    """What a card on an order already placed (patient-view) asks first: review it before the next session."""
+    order = finding.ordered.order
+    ordered = escape(finding.ordered.label)
+    if order.resource_type == "Appointment":
+        return f"Review the scheduled {ordered} session before it starts."
+    state = {"draft": "planned", "on-hold": "on hold"}.get(order.fhir_status or "", order.fhir_status or "current")
+    return f"Review the {escape(state)} {ordered} order before the next session."
 
 
 def _source(citations: Sequence[Citation], topic: str, code: str) -> Source:
@@ -346,8 +383,9 @@ def _origin(findings: Sequence[Finding], kb: KnowledgeBase) -> Origin:
 
 def _finding_origin(finding: Finding) -> FindingOrigin:
     """Everything about one finding a system or an audit needs and a clinician does not: rule, evidence,
-    citations, the factor that changed the advice, the implicated records with their FHIR references."""
-    modifier = finding.modifier
+    citations, the factor that changed the advice, the implicated records with their FHIR references (or what an
+    order rule found in the order)."""
+    modifier, limit = finding.modifier, finding.rule.limit
     return FindingOrigin(
         rule_id=finding.rule.id,
         advice=finding.advice,
@@ -359,6 +397,7 @@ def _finding_origin(finding: Finding) -> FindingOrigin:
         modifier=modifier.id if modifier is not None else None,
         modifier_evidence=modifier.evidence if modifier is not None else None,
         site_policy=finding.site_set,
+        order_check=OrderCheck(limit.check, finding.observed) if finding.observed and limit is not None else None,
     )
 
 
@@ -372,7 +411,9 @@ def _implicated_entries(item: Implicated) -> list[ImplicatedEntry]:
     ]
 
 
-def _notice_card(gaps: Sequence[Gap], unreadable: Sequence[UnreadableEntry], kb: KnowledgeBase) -> Card:
+def _notice_card(
+    gaps: Sequence[Gap], unreadable: Sequence[UnreadableEntry], kb: KnowledgeBase, when: str
+) -> Card:
     """One card saying what could not be read, of every kind, and why; after the advice cards."""
     told_with_entry: dict[str, str | None] = {entry.missing: None for entry in unreadable if entry.missing}
     lines = ["Some of the patient's data could not be checked for interactions with ketamine or esketamine:", ""]
@@ -395,7 +436,7 @@ def _notice_card(gaps: Sequence[Gap], unreadable: Sequence[UnreadableEntry], kb:
         if entry.names:
             text += f" It appears to name {', '.join(map(escape, entry.names))}, which has an interaction rule."
         lines.append(text)
-    lines += ["", "Review these by hand before signing; the cards shown cover only what could be read."]
+    lines += ["", f"Review these by hand {when}; the cards shown cover only what could be read."]
     not_read = (*(NotRead(gap.reason, data=gap.key) for gap in gaps),
                 *(NotRead(entry.problem, reference=entry.reference) for entry in unreadable if entry.reference))
     return Card(

@@ -1,7 +1,8 @@
 """The rules engine: medication and condition facts in, findings out.
 
 A finding is one rule firing for one ordered drug, with every co-medication or condition it implicates and the
-advice each one earns after modifying factors. The engine reads only facts and the knowledge base; it knows
+advice each one earns after modifying factors, or (an order rule, ``cds_hooks.order_limits``) what the order
+itself says that breaks a limit. The engine reads only facts and the knowledge base; it knows
 nothing of FHIR JSON, HTTP or cards.
 """
 
@@ -76,13 +77,15 @@ class Finding:
     implicated: tuple[Implicated, ...]
     serotonergic: tuple[str, ...] = ()
     """When the patient takes enough serotonergic drugs for the knowledge base's serotonin watch: their names."""
+    observed: str | None = None
+    """An order rule's finding: what the order says that breaks the limit (``112 mg per session``)."""
 
     @property
     def modifier(self) -> Modifier | None:
         """The modifying factor behind the finding's advice; None when the rule's (or site's) own advice stands
-        for some co-medication or condition with that advice."""
+        for some co-medication or condition with that advice (or, an order rule's finding, for the order)."""
         deciding = [item for item in self.implicated if item.advice == self.advice]
-        return None if any(item.modifier is None for item in deciding) else deciding[0].modifier
+        return None if not deciding or any(item.modifier is None for item in deciding) else deciding[0].modifier
 
     @property
     def site_set(self) -> bool:
@@ -92,10 +95,12 @@ class Finding:
     @property
     def key(self) -> str:
         """What makes two findings the same for a clinician: rule, ordered drug, advice and what is implicated
-        (ingredients, or the condition's kind). Used to tell an alert already shown."""
+        (ingredients, or the condition's kind; an order rule: what the order says). Used to tell an alert already
+        shown."""
         names = sorted({match.ingredient.name for item in self.implicated for match in item.matches}
                        | {f"condition:{item.label.lower()}" for item in self.implicated if item.condition})
-        return "|".join((self.rule.id, self.ordered.name, self.advice, *names))
+        observed = (self.observed,) if self.observed else ()
+        return "|".join((self.rule.id, self.ordered.name, self.advice, *names, *observed))
 
 
 def find_ordered_drugs(orders: Iterable[MedicationFact], kb: KnowledgeBase) -> list[OrderedDrug]:
@@ -147,6 +152,8 @@ def evaluate(
     findings = []
     for drug in ordered:
         for rule in kb.rules:
+            if rule.kind == "order" or not rule.enabled:  # order rules: cds_hooks.order_limits
+                continue
             if rule.kind == "medication":
                 if kb.drug_valuesets[rule.valueset].ingredients.isdisjoint(named):
                     continue
@@ -156,7 +163,11 @@ def evaluate(
             if implicated:
                 advice = min((item.advice for item in implicated), key=ADVICE_RANK.__getitem__)
                 findings.append(Finding(rule, drug, advice, tuple(implicated)))
-    findings = _with_serotonin_watch(findings, co_medications, kb)
+    return by_severity(_with_serotonin_watch(findings, co_medications, kb), kb)
+
+
+def by_severity(findings: Iterable[Finding], kb: KnowledgeBase) -> list[Finding]:
+    """Most severe advice first; then in the knowledge base's rule order."""
     rule_order = {rule.id: number for number, rule in enumerate(kb.rules)}
     return sorted(findings, key=lambda f: (ADVICE_RANK[f.advice], rule_order[f.rule.id], f.ordered.name))
 

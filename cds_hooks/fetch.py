@@ -33,3 +33,17 @@ class Fetcher(Protocol):
     """Opens one hook call's access to its fhirServer (its token, its time budget)."""
 
     def __call__(self, request: HookRequest, /) -> QueryRunner: ...
+
+
+def opened_once(fetch: Fetcher) -> Fetcher:
+    """The fetcher opened at most once (for the first request it is given): a call that gathers in several steps
+    (patient-view) runs every step on one token and one time budget."""
+    runner: QueryRunner | None = None
+
+    def opened(request: HookRequest, /) -> QueryRunner:
+        nonlocal runner
+        if runner is None:
+            runner = fetch(request)
+        return runner
+
+    return opened

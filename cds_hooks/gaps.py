@@ -9,6 +9,8 @@ WHAT = {
     "medicationRequests": "medication orders",
     "medicationStatements": "medication statements",
     "conditions": "conditions",
+    "patient": "the patient's record (birth date)",
+    "appointments": "scheduled treatment sessions",
 }
 """Each prefetch key, as the clinician's card names its data."""
 MEDICATION_KEYS = frozenset({"medicationRequests", "medicationStatements"})

@@ -45,17 +45,7 @@ def gather(
     if not queries:
         return data
     if request.fhir_server and fetch is not None:
-        run = fetch(request)
-        results = _answered(run(queries), queries)
-        for result in results.values():
-            for resource in fhir_json.bundle_resources(result.bundle):
-                index.add(resource)
-        _read_referenced_medications(results, run, index)
-        for key, result in results.items():
-            if result.bundle is not None:
-                data.add_bundle(key, result.bundle, FHIR_SERVER)
-            if result.problem or result.bundle is None:
-                data.gaps.append(Gap(key, result.problem or _NOT_FETCHED))
+        fetch_into(data, index, fetch(request), queries)
         return data
     if data.to_fetch and not data.usable:
         source = "fhirServer cannot be read here" if request.fhir_server else "no fhirServer to read it from"
@@ -70,6 +60,21 @@ def gather(
         for key in data.next_pages
     )
     return data
+
+
+def fetch_into(data: PatientData, index: MedicationIndex, run: QueryRunner, queries: Mapping[str, str]) -> None:
+    """Run the queries, then read the Medications their entries reference but nothing gathered holds; each result
+    joins ``data`` under its key (its Medications join ``index``), and each failure is a gap."""
+    results = _answered(run(queries), queries)
+    for result in results.values():
+        for resource in fhir_json.bundle_resources(result.bundle):
+            index.add(resource)
+    _read_referenced_medications(results, run, index)
+    for key, result in results.items():
+        if result.bundle is not None:
+            data.add_bundle(key, result.bundle, FHIR_SERVER)
+        if result.problem or result.bundle is None:
+            data.gaps.append(Gap(key, result.problem or _NOT_FETCHED))
 
 
 def _with_include(query: str) -> str:

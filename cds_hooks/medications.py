@@ -218,7 +218,7 @@ def read_medication(
     fhir_status = resource.get("status") if isinstance(resource.get("status"), str) else None
     status = status_of(resource, draft)
     drug = identified or identify(resource, terminology, index, resolver)
-    dosages = _dosages(resource)
+    dosages = dosage_instructions(resource)
     label = next((text for concept in drug.concepts for text in fhir.concept_texts(concept)), None)
     return MedicationFact(
         reference=fhir.reference_of(resource),
@@ -292,7 +292,8 @@ def _ingredients(
     return tuple(found.values()), named
 
 
-def _dosages(resource: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+def dosage_instructions(resource: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The dosages of a MedicationRequest (``dosageInstruction``) or MedicationStatement (``dosage``)."""
     dosages = resource.get("dosageInstruction", resource.get("dosage"))
     return [d for d in dosages if isinstance(d, dict)] if isinstance(dosages, list) else []
 

@@ -1,23 +1,25 @@
 """The whole check for one order hook call, as pure functions: request -> facts -> findings -> cards.
 
-``answer`` is the one entry point: the HTTP route, the command line and the tests all call it. It reads the draft
-orders first (cheap) and, when none is ketamine or esketamine, answers at once without gathering anything;
-otherwise it gathers the patient's data (prefetch, then the fetch port), reads the facts, applies the rules and
-renders the cards. JSON is made from the typed answer at the edge (``Answer.as_json``).
+``answer`` is the one entry point, for every service: the HTTP route, the command line and the tests all call it.
+For an order hook it reads the draft orders first (cheap) and, when none is ketamine or esketamine, answers at once
+without gathering anything; for patient-view it looks for the patient's current or planned ketamine or esketamine
+order first (``patient_view``) and answers at once when there is none. Otherwise it gathers the patient's data
+(prefetch, then the fetch port), reads the facts, applies the interaction rules and the order rules
+(``order_limits``) and renders the cards. JSON is made from the typed answer at the edge (``Answer.as_json``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from cds_hooks import cards, engine, fhir_json
+from cds_hooks import cards, engine, fhir_json, order_limits, patient_view
 from cds_hooks.card_types import Card
 from cds_hooks.engine import Finding, OrderedDrug
 from cds_hooks.facts import MEDICATION_TYPES, Flaw, UnreadableEntry, checked, patient_facts
-from cds_hooks.fetch import Fetcher
+from cds_hooks.fetch import Fetcher, opened_once
 from cds_hooks.gaps import Gap
 from cds_hooks.gather import gather
 from cds_hooks.knowledge.model import AVOID, ORDERED_DRUGS, KnowledgeBase
@@ -30,8 +32,9 @@ from cds_hooks.medications import (
     read_medication,
     status_of,
 )
-from cds_hooks.protocol import HookRequest
-from cds_hooks.services import ServiceDefinition
+from cds_hooks.prefetch import PatientData
+from cds_hooks.protocol import PATIENT_VIEW, HookRequest
+from cds_hooks.services import PATIENT_KEY, ServiceDefinition
 from cds_hooks.terminology import CodeResolver
 
 _ORDERED_NAMES = frozenset(ORDERED_DRUGS)
@@ -52,6 +55,9 @@ class DraftOrders:
     selections_only: bool = False
     """order-select where the new selections are co-medications of a ketamine draft already in the session: only
     they are checked against it (the rest was checked when the ketamine order was selected)."""
+    under_decision: bool = True
+    """The orders are drafts the clinician is deciding on now (order hooks), so an Avoid card may suggest
+    cancelling one; False for patient-view, where the orders are already placed or planned."""
 
 
 def ketamine_orders(request: HookRequest, kb: KnowledgeBase, resolver: CodeResolver | None = None) -> DraftOrders:
@@ -129,7 +135,8 @@ class Answer:
     gaps: tuple[Gap, ...] = ()
     unreadable: tuple[UnreadableEntry, ...] = ()
     checked: bool = False
-    """The call orders ketamine or esketamine, so its data was gathered and checked (else nothing was read)."""
+    """The patient's data was read: an order call that orders ketamine or esketamine, or any patient-view call
+    (which reads the patient's orders to find one). Otherwise nothing was read."""
     shown: tuple[Finding, ...] = ()
     """The findings on the cards: ``findings`` less those held back."""
     flaws: tuple[Flaw, ...] = ()
@@ -155,14 +162,55 @@ def answer(
     layout: cards.Layout = cards.DEFAULT_LAYOUT,
     hold_back: HoldBack | None = None,
 ) -> Answer:
-    """The answer to one order hook call. ``now`` is the evaluation time (washout windows); ``fetch`` reads what
-    the prefetch lacks from the request's fhirServer (None: nothing is read, and what is missing is a data gap);
-    ``resolver`` looks up RxNorm codes the packaged tables lack; ``layout`` is the site's card layout, and
-    ``hold_back`` the service's choice of findings to show. DataUnavailable (412) when no data can be had."""
+    """The answer to one hook call of any service. ``now`` is the evaluation time (washout windows, age);
+    ``fetch`` reads what the prefetch lacks from the request's fhirServer (None: nothing is read, and what is
+    missing is a data gap); ``resolver`` looks up RxNorm codes the packaged tables lack; ``layout`` is the site's
+    card layout, and ``hold_back`` the service's choice of findings to show. DataUnavailable (412) when no data
+    can be had."""
+    shaping = _Shaping(layout, hold_back)
+    if definition.hook == PATIENT_VIEW:
+        return _chart_answer(request, definition, kb, now, fetch, resolver, shaping)
     drafts = ketamine_orders(request, kb, resolver)
     if not drafts.ordered:
         unidentified = drafts.unidentified  # a draft whose drug could not be told at all might be ketamine
         return Answer(tuple(cards.render([], [], unidentified, kb)) if unidentified else (), unreadable=unidentified)
+    return _checked(request, definition, kb, drafts, now, fetch, resolver, shaping)
+
+
+def _chart_answer(
+    request: HookRequest,
+    definition: ServiceDefinition,
+    kb: KnowledgeBase,
+    now: datetime,
+    fetch: Fetcher | None,
+    resolver: CodeResolver | None,
+    shaping: _Shaping,
+) -> Answer:
+    """patient-view: none at once without a current or planned ketamine or esketamine order (or the notice, when
+    some orders could not be read), else order-sign's check of that order, as an order already placed. Both steps
+    share one opening of the fetch port (one token, one time budget)."""
+    fetch = opened_once(fetch) if fetch is not None else None
+    current = patient_view.current_orders(request, definition, kb, fetch, resolver)
+    if not current.ordered:  # none; or, when some orders could not be read, perhaps one among those
+        shown = cards.render([], current.gaps, [], kb, shaping.layout, under_decision=False) if current.gaps else []
+        return Answer(tuple(shown), gaps=tuple(current.gaps), checked=True)
+    drafts = DraftOrders(current.ordered, [], current.index, under_decision=False)
+    return _checked(current.request, definition, kb, drafts, now, fetch, resolver, shaping, current.gaps)
+
+
+def _checked(
+    request: HookRequest,
+    definition: ServiceDefinition,
+    kb: KnowledgeBase,
+    drafts: DraftOrders,
+    now: datetime,
+    fetch: Fetcher | None,
+    resolver: CodeResolver | None,
+    shaping: _Shaping,
+    gaps: Sequence[Gap] = (),
+) -> Answer:
+    """The answer for a call about a ketamine or esketamine order (``gaps``: data the caller already failed to
+    read, to be told on the same notice)."""
     unreadable = [
         UnreadableEntry(draft.reference, draft.label, f"draft order: {draft.problem}")
         for draft in drafts.others
@@ -170,8 +218,8 @@ def answer(
     ]
     if drafts.selections_only:
         findings = engine.evaluate(drafts.ordered, drafts.others, [], kb, now)
-        return _answered(findings, (), unreadable, (), kb, layout, hold_back)
-    data = gather(request, definition, fetch, drafts.index)
+        return _answered(findings, (), unreadable, (), kb, shaping, drafts.under_decision)
+    data = gather(request, needed(definition, kb), fetch, drafts.index)
     ordered_unreadable: list[UnreadableEntry] = []
     flaws: list[Flaw] = []
     for drug in drafts.ordered:
@@ -179,7 +227,18 @@ def answer(
     unreadable[:0] = ordered_unreadable
     medications, conditions = patient_facts(data, kb, drafts.index, resolver, unreadable, flaws)
     findings = engine.evaluate(drafts.ordered, [*drafts.others, *medications], conditions, kb, now)
-    return _answered(findings, data.gaps, unreadable, flaws, kb, layout, hold_back)
+    limits = order_limits.evaluate(drafts.ordered, kb, now, _patient(data),
+                                   _earlier_orders(data, kb, drafts.index, resolver))
+    findings = engine.by_severity([*findings, *limits], kb) if limits else findings
+    return _answered(findings, (*gaps, *data.gaps), unreadable, flaws, kb, shaping, drafts.under_decision)
+
+
+@dataclass(frozen=True, slots=True)
+class _Shaping:
+    """The service's choices of which findings become cards, and how: the site's layout, and what is held back."""
+
+    layout: cards.Layout
+    hold_back: HoldBack | None
 
 
 def _answered(
@@ -188,13 +247,45 @@ def _answered(
     unreadable: Sequence[UnreadableEntry],
     flaws: Sequence[Flaw],
     kb: KnowledgeBase,
-    layout: cards.Layout,
-    hold_back: HoldBack | None,
+    shaping: _Shaping,
+    under_decision: bool,
 ) -> Answer:
-    shown = list(hold_back(findings) if hold_back is not None else findings)
+    shown = list(shaping.hold_back(findings) if shaping.hold_back is not None else findings)
     kept = {id(finding) for finding in shown}
     if any(finding.advice == AVOID and id(finding) not in kept for finding in findings):
         raise ValueError("an Avoid finding must never be held back")
-    rendered = cards.render(shown, gaps, unreadable, kb, layout) if shown or gaps or unreadable else []
+    rendered = (cards.render(shown, gaps, unreadable, kb, shaping.layout, under_decision=under_decision)
+                if shown or gaps or unreadable else [])
     return Answer(tuple(rendered), tuple(findings), tuple(gaps), tuple(unreadable), checked=True,
                   shown=tuple(shown), flaws=tuple(flaws))
+
+
+def needed(definition: ServiceDefinition, kb: KnowledgeBase) -> ServiceDefinition:
+    """The service with only the prefetch keys this knowledge base reads: no Patient while no rule that is on
+    needs the birth date (so nothing is read for it, and no card says it could not be)."""
+    if PATIENT_KEY not in definition.prefetch or order_limits.needs_patient(kb):
+        return definition
+    return replace(definition, prefetch={k: v for k, v in definition.prefetch.items() if k != PATIENT_KEY})
+
+
+def _patient(data: PatientData) -> Mapping[str, Any] | None:
+    return next((r for r in data.resources.get(PATIENT_KEY, ()) if r.get("resourceType") == "Patient"), None)
+
+
+def _earlier_orders(
+    data: PatientData, kb: KnowledgeBase, index: MedicationIndex, resolver: CodeResolver | None
+) -> order_limits.EarlierOrders:
+    """Whether the patient's records hold another order or statement of the ordered drug (any counted status):
+    then this is not the first. Read only when a rule asks."""
+
+    def earlier(drug: OrderedDrug) -> bool:
+        names = frozenset({drug.name})
+        return any(
+            resource.get("resourceType") in MEDICATION_TYPES
+            and fhir_json.reference_of(resource) != drug.order.reference
+            and status_of(resource) != EXCLUDED
+            and identify(resource, kb.terminology, index, resolver).names_any(names)
+            for resource in data.all_resources()
+        )
+
+    return earlier

@@ -70,10 +70,21 @@ def plan(request: HookRequest, templates: Mapping[str, str]) -> PatientData:
         elif request.prefetch[key] is None:
             data.resources.setdefault(key, [])
         else:
-            data.add_bundle(key, request.prefetch[key])
+            data.add_bundle(key, _as_bundle(template, request.prefetch[key]))
             if next_page := fhir_json.next_link(request.prefetch[key]):
                 data.next_pages[key] = next_page
     return data
+
+
+def _as_bundle(template: str, value: object) -> object:
+    """A read template's answer (``Patient/{{context.patientId}}``) is the resource itself: it is held as a
+    one-entry Bundle, as a read from fhirServer is. Anything else is taken as it came."""
+    path = template.partition("?")[0]
+    if "?" in template or "/" not in path or not isinstance(value, dict):
+        return value
+    if value.get("resourceType") != path.split("/")[0]:
+        return value
+    return {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": value}]}
 
 
 def render(template: str, tokens: Mapping[str, str]) -> str:

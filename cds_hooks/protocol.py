@@ -11,6 +11,10 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, val
 from cds_hooks.errors import HookMismatch, InvalidRequest, first_error
 
 _TEXT = validate.Length(min=1)
+PATIENT_VIEW = "patient-view"
+ORDER_HOOKS = frozenset({"order-select", "order-sign"})
+"""The hooks whose context carries draft orders (``draftOrders``, required); patient-view has none."""
+NO_DRAFTS: Mapping[str, Any] = {"resourceType": "Bundle", "type": "collection"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +33,8 @@ class FhirAuthorization:
 
 @dataclass(frozen=True, slots=True)
 class OrderContext:
-    """The context of order-select and order-sign."""
+    """The context of order-select and order-sign, and of patient-view (which has no draft orders: an empty
+    Bundle here, whatever the request holds)."""
 
     user_id: str
     patient_id: str = field(repr=False)
@@ -147,7 +152,7 @@ class _ContextSchema(Schema):
     userId = fields.Str(required=True, validate=_TEXT)
     patientId = fields.Str(required=True, validate=_TEXT)
     encounterId = fields.Str(validate=_TEXT)
-    draftOrders = _Bundle(required=True)
+    draftOrders = _Bundle()
     selections = fields.List(fields.Str(validate=_TEXT))
 
 
@@ -190,6 +195,8 @@ def load_request(body: object, hook: str) -> HookRequest:
             f"hook: this service is registered for {hook!r}, not {data['hook']!r}.", field="hook"
         )
     context = data["context"]
+    if hook in ORDER_HOOKS and "draftOrders" not in context:
+        raise InvalidRequest("context.draftOrders: Missing data for required field.", field="context.draftOrders")
     if hook == "order-select" and "selections" not in context:
         raise InvalidRequest("context.selections: Missing data for required field.", field="context.selections")
     return HookRequest(
@@ -199,7 +206,7 @@ def load_request(body: object, hook: str) -> HookRequest:
             user_id=context["userId"],
             patient_id=context["patientId"],
             encounter_id=context.get("encounterId"),
-            draft_orders=context["draftOrders"],
+            draft_orders=context["draftOrders"] if hook in ORDER_HOOKS else NO_DRAFTS,
             selections=tuple(context["selections"]) if hook == "order-select" else None,
         ),
         prefetch=data.get("prefetch", {}),

@@ -27,10 +27,31 @@ and FHIR search cannot ask for "no status" or exclude refuted ones with the oper
 
 Only the query subset the specification recommends (type-level search, references, token equality), so an EHR that
 enforces it accepts them: no ``_include``. The Medications that entries reference but the prefetch does not carry
-are read from fhirServer (``order_check.gather``)."""
+are read from fhirServer (``gather``)."""
+
+PATIENT_KEY = "patient"
+PATIENT_PREFETCH = {PATIENT_KEY: "Patient/{{context.patientId}}"}
+"""The patient's own record, for order rules that read the birth date; read from fhirServer only while such a rule
+is on (``order_limits.needs_patient``)."""
+
+PLANNED_STATUSES = ("active", "on-hold", "draft")
+"""patient-view: the MedicationRequest statuses of a current or planned ketamine or esketamine order."""
+SESSION_STATUSES = ("booked", "arrived", "checked-in")
+"""patient-view: the Appointment statuses of a scheduled or in-progress treatment session."""
+PATIENT_VIEW_PREFETCH = {
+    **PREFETCH,
+    "medicationRequests": "MedicationRequest?patient={{context.patientId}}&status="
+    + ",".join(dict.fromkeys([*COUNTED_STATUSES["MedicationRequest"], *PLANNED_STATUSES])),
+    "appointments": f"Appointment?patient={{{{context.patientId}}}}&status={','.join(SESSION_STATUSES)}",
+    **PATIENT_PREFETCH,
+}
+"""What patient-view reads: the patient's MedicationRequests including drafts (a planned session's order) and its
+scheduled or in-progress Appointments (a session the EHR books without an order it sends), and only when one of
+them is ketamine or esketamine, the rest, as order-sign does."""
 
 _USAGE = (
-    "Send the patient's MedicationRequests, MedicationStatements and Conditions as prefetch, or a fhirServer "
+    "Send the patient's MedicationRequests, MedicationStatements, Conditions and Patient record as prefetch, or a "
+    "fhirServer "
     "(with fhirAuthorization where the server needs it) so the service can read them itself."
 )
 
@@ -41,7 +62,7 @@ class ServiceDefinition:
     hook: str
     title: str
     description: str
-    prefetch: Mapping[str, str] = field(default_factory=lambda: dict(PREFETCH))
+    prefetch: Mapping[str, str] = field(default_factory=lambda: {**PREFETCH, **PATIENT_PREFETCH})
     usage_requirements: str = _USAGE
 
     def discovery(self) -> dict[str, Any]:
@@ -75,6 +96,17 @@ SERVICES = (
             "patient's other medications and conditions and advises Avoid, Hold or Monitor for each interacting "
             "co-prescription."
         ),
+    ),
+    ServiceDefinition(
+        id="ketamine-patient-view",
+        hook="patient-view",
+        title="Ketamine and esketamine order check (patient view)",
+        description=(
+            "When a chart opens, checks the patient's active, on-hold or draft ketamine or esketamine order, if "
+            "there is one, against the patient's other medications and conditions and the order's own dose, "
+            "frequency and setting, as order-sign would; answers no cards at once when there is none."
+        ),
+        prefetch=PATIENT_VIEW_PREFETCH,
     ),
 )
 

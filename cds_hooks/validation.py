@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from fhir.resources.R4B.appointment import Appointment
 from fhir.resources.R4B.condition import Condition
 from fhir.resources.R4B.medication import Medication
 from fhir.resources.R4B.medicationrequest import MedicationRequest
@@ -25,7 +26,7 @@ from pydantic import ValidationError
 from cds_hooks.bounded import BoundedMemo
 
 _MODELS = {
-    model.__name__: model for model in (MedicationRequest, MedicationStatement, Condition, Medication)
+    model.__name__: model for model in (MedicationRequest, MedicationStatement, Condition, Medication, Appointment)
 }
 
 

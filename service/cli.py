@@ -51,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
 
     check = commands.add_parser("check", help="evaluate a hook request JSON file offline and print the cards")
-    check.add_argument("file", type=Path, help="a CDS Hooks request (order-select or order-sign) as JSON")
+    check.add_argument("file", type=Path, help="a CDS Hooks request (order-select, order-sign or patient-view) as JSON")
     check.add_argument("--service", help="service id (default: the one registered for the request's hook)")
     check.add_argument("--format", choices=("text", "json"), default="text")
     check.add_argument("--now", help="evaluation time as ISO 8601 (default: now), for washout windows")
@@ -197,7 +197,7 @@ def _check(path: Path, service_id: str | None, output: str, now_text: str | None
 
 def _as_text(cards: list[dict[str, Any]]) -> str:
     if not cards:
-        return "No cards: nothing to advise for this order."
+        return "No cards: nothing to advise."
     blocks = []
     for card in cards:
         block = [f"[{card['indicator'].upper()}] {card['summary']}", "", card.get("detail", "")]

@@ -34,7 +34,7 @@ from cds_hooks.services import SERVICES
 from service.config import PROMETHEUS_MULTIPROC_ENV
 
 PREFETCH_SOURCES = ("used", "fetched")
-FHIR_RESOURCES = ("MedicationRequest", "MedicationStatement", "Condition", "Medication")
+FHIR_RESOURCES = ("MedicationRequest", "MedicationStatement", "Condition", "Medication", "Patient", "Appointment")
 """The resource types the service reads; any other (a server's own paging URL, say) is counted as ``other``."""
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 """From a few milliseconds to the ten seconds past which an EHR has long given up."""

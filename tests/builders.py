@@ -180,7 +180,7 @@ def hook_request(
 def run(
     body: Mapping[str, Any], kb: KnowledgeBase, now: datetime, resolver: CodeResolver | None = None
 ) -> list[dict[str, Any]]:
-    """The cards the core pipeline (order_check) returns for a hook request body."""
+    """The cards the core pipeline (``order_check.answer``, for any hook) returns for a hook request body."""
     definition = next(service for service in SERVICES if service.hook == body["hook"])
     request = load_request(body, definition.hook)
     return order_check.answer(request, definition, kb, now, resolver=resolver).as_json()["cards"]

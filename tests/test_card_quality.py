@@ -29,7 +29,7 @@ def _fixture_answers(client) -> list[tuple[str, list[dict[str, Any]]]]:
     answers = []
     for path in sorted(FIXTURES.glob("*.json")):
         body = json.loads(path.read_text(encoding="utf-8"))
-        service = "ketamine-order-select" if body["hook"] == "order-select" else "ketamine-order-sign"
+        service = f"ketamine-{body['hook']}"
         response = client.post(f"/cds-services/{service}", json=body)
         assert response.status_code == 200, path.name
         answers.append((path.stem, response.get_json()["cards"]))

@@ -19,6 +19,13 @@ def test_check_prints_json_and_honours_now_for_washout_windows(capsys):
     assert json.loads(capsys.readouterr().out)["cards"] == []
 
 
+def test_check_runs_a_patient_view_request_without_suggesting_to_cancel(capsys):
+    assert main(["check", str(FIXTURES / "patient-view-esketamine-maoi.json")]) == 0
+    out = capsys.readouterr().out
+    assert "[CRITICAL] Avoid esketamine with Nardil (phenelzine)" in out
+    assert "Review the active esketamine order" in out and "Suggestion" not in out
+
+
 def test_check_says_when_there_is_nothing_to_advise(capsys):
     assert main(["check", str(FIXTURES / "order-sign-non-ketamine.json")]) == 0
     assert "No cards" in capsys.readouterr().out

@@ -5,11 +5,11 @@ from cds_hooks.services import SERVICES
 from tests.cardcheck import assert_no_empty_values
 
 
-def test_discovery_lists_an_order_select_and_an_order_sign_service(client):
+def test_discovery_lists_an_order_select_an_order_sign_and_a_patient_view_service(client):
     response = client.get("/cds-services")
     assert response.status_code == 200
     services = response.get_json()["services"]
-    assert {service["hook"] for service in services} == {"order-select", "order-sign"}
+    assert {service["hook"] for service in services} == {"order-select", "order-sign", "patient-view"}
     for service in services:
         assert_no_empty_values(service, service["id"])
         assert {"hook", "id", "title", "description", "prefetch"} <= set(service)
@@ -19,7 +19,22 @@ def test_prefetch_templates_use_only_context_tokens_the_spec_allows(client):
     for service in client.get("/cds-services").get_json()["services"]:
         for key, template in service["prefetch"].items():
             assert "{{context.patientId}}" in template, key
-            assert template.split("?")[0] in {"MedicationRequest", "MedicationStatement", "Condition"}
+            assert template.split("?")[0] in {"MedicationRequest", "MedicationStatement", "Condition",
+                                              "Appointment", "Patient/{{context.patientId}}"}
+
+
+def test_patient_view_has_its_own_prefetch_with_draft_orders_and_the_patient(client):
+    services = {service["id"]: service for service in client.get("/cds-services").get_json()["services"]}
+    view = services["ketamine-patient-view"]
+    assert view["hook"] == "patient-view"
+    assert view["prefetch"]["medicationRequests"] == (
+        "MedicationRequest?patient={{context.patientId}}&status=active,on-hold,unknown,stopped,completed,draft")
+    assert view["prefetch"]["patient"] == "Patient/{{context.patientId}}"
+    sign = services["ketamine-order-sign"]["prefetch"]
+    assert "draft" not in sign["medicationRequests"] and sign["patient"] == "Patient/{{context.patientId}}"
+    assert view["prefetch"].keys() - sign.keys() == {"appointments"}
+    assert view["prefetch"]["appointments"] == (
+        "Appointment?patient={{context.patientId}}&status=booked,arrived,checked-in")
 
 
 SUBSET_PARAMETERS = {"_count", "_sort"}

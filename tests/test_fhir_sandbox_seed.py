@@ -22,12 +22,16 @@ def seeded(bundle: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def test_the_seed_holds_a_patient_per_fixture_and_every_prefetch_resource():
+    """The fixture's own Patient (with its birth date) when it sends one, else one with only the id."""
     resources = seeded(seed_bundle())
     for request in FIXTURES.values():
         patient = request["context"]["patientId"]
-        assert resources[f"Patient/{patient}"]["name"][0]["family"]
+        stored_patient = resources[f"Patient/{patient}"]
+        assert stored_patient["name"][0]["family"]
+        sent = request["prefetch"].get("patient") or {}
+        assert {key: stored_patient.get(key) for key in sent} == sent
         for value in request["prefetch"].values():
-            for entry in value["entry"]:
+            for entry in value.get("entry", ()):
                 resource = entry["resource"]
                 reference = f"{resource['resourceType']}/{resource['id']}"
                 stored = resources.get(reference) if resources.get(reference) == resource else None

@@ -28,13 +28,26 @@ EXPECTED = {
         ('info', 'bupropion',
          'Monitor esketamine with Wellbutrin (bupropion): blood pressure, seizure threshold'),
     ],
+    "order-sign-esketamine-dose": [
+        ('warning', 'esketamine-dose',
+         "Hold esketamine 112 mg per session: check the dose; the label's doses are 56 or 84 mg"),
+    ],
     "order-sign-esketamine-dextromethorphan": [
         ('info', 'nmda-antagonists',
          'Monitor esketamine with Delsym (dextromethorphan): additive NMDA blockade, dissociation'),
     ],
+    "order-sign-esketamine-frequency": [
+        ('warning', 'esketamine-frequency',
+         'Hold esketamine 3 sessions a week: more than 2 sessions a week'),
+    ],
     "order-sign-esketamine-haemorrhage-history": [
         ('critical', 'intracerebral-haemorrhage',
          'Avoid esketamine with intracerebral haemorrhage: blood-pressure rise risks bleeding'),
+    ],
+    "order-sign-esketamine-home-use": [
+        ('critical', 'esketamine-setting',
+         'Avoid esketamine for use at home (category community): not for home use; give it only in a certified '
+         'setting'),
     ],
     "order-sign-esketamine-hypertensive-urgency": [
         ('critical', 'hypertensive-urgency',
@@ -67,6 +80,8 @@ EXPECTED = {
     "order-sign-esketamine-nasal-steroid": [
         ('info', 'nasal-products',
          'Monitor esketamine with Flonase (fluticasone propionate): give nasal products at least 1 h before Spravato'),
+    ],
+    "order-sign-esketamine-older-adult-start": [
     ],
     "order-sign-esketamine-pregnancy": [
         ('critical', 'pregnancy',
@@ -184,6 +199,16 @@ EXPECTED = {
     ],
     "order-sign-non-ketamine": [
     ],
+    "patient-view-esketamine-maoi": [
+        ('critical', 'maoi',
+         'Avoid esketamine with Nardil (phenelzine): MAOI, risk of hypertensive crisis'),
+    ],
+    "patient-view-esketamine-session": [
+        ('warning', 'benzodiazepines',
+         'Hold Spravato (esketamine) with alprazolam: additive sedation, may blunt response'),
+    ],
+    "patient-view-no-ketamine": [
+    ],
 }
 """Fixture name -> (indicator, rule, summary) of each card, in the order the service returns them; a Monitor card of
 several rules names them joined by "+"."""
@@ -198,11 +223,18 @@ NOTES = {
     "order-sign-esketamine-theophylline": ["extrapolated"],
     "order-sign-esketamine-haemorrhage-history": ["recorded as a past condition"],
     "order-sign-esketamine-maoi": ["Compared with the label"],
+    "patient-view-esketamine-maoi": ["Review the active esketamine order before the next session"],
+    "patient-view-esketamine-session": ["Review the scheduled Spravato (esketamine) session before it starts"],
 }
 """Words the first card of a fixture must contain in its detail."""
 
-NO_CARD_RULES = {"naloxone": "order-sign-esketamine-naloxone", "triptans": "order-sign-esketamine-sumatriptan"}
-"""Rules recorded with advice none, each shown by a fixture that must give no card."""
+NO_CARD_RULES = {
+    "naloxone": "order-sign-esketamine-naloxone",
+    "triptans": "order-sign-esketamine-sumatriptan",
+    "esketamine-older-adult-start": "order-sign-esketamine-older-adult-start",
+}
+"""Rules recorded with advice none, or off unless a site switches them on, each shown by a fixture that must give
+no card (the last fires with the site override of tests/test_order_rules.py)."""
 
 
 def test_every_fixture_file_has_an_expectation():

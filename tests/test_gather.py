@@ -12,14 +12,16 @@ import pytest
 from cds_hooks.errors import DataUnavailable
 from cds_hooks.fetch import FetchResult, QueryRunner
 from cds_hooks.gather import gather
-from cds_hooks.order_check import answer
+from cds_hooks.knowledge import load_knowledge
+from cds_hooks.order_check import answer, needed
 from cds_hooks.prefetch import render
 from cds_hooks.protocol import HookRequest, load_request
 from cds_hooks.services import PREFETCH, service_by_id
 from tests.builders import bundle
 from tests.conftest import NOW
 
-SIGN = service_by_id("ketamine-order-sign")
+SIGN = needed(service_by_id("ketamine-order-sign"), load_knowledge())
+"""order-sign's prefetch as the packaged knowledge base reads it: no Patient while no rule needs the birth date."""
 EHR = "https://ehr.example.org/fhir"
 
 

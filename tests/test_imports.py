@@ -19,7 +19,8 @@ CORE_LAYERS = (
      "knowledge.diff"},
     # facts: the patient's data gathered and read
     {"prefetch", "services", "medications", "conditions", "gather", "facts"},
-    {"engine"},  # findings
+    # findings: the rules applied to the facts and to the order itself; patient-view's search for its order
+    {"engine", "order_limits", "patient_view"},
     {"cards"},
     {"order_check"},  # the entry point that runs the stages
 )

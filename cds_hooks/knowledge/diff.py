@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from cds_hooks.knowledge.model import KnowledgeBase, Rule
 
 _TEXT_FIELDS = ("title", "summary", "topic", "consequence", "seriousness", "mechanism", "history_counts",
-                "absolute_contraindication")
+                "absolute_contraindication", "enabled")
 _ADVICE_TEXT_PARTS = ("action", "monitoring", "timing", "label", "summary", "why")
 """The parts of a card's text per advice level (``texts.avoid.timing``)."""
 
@@ -74,6 +74,8 @@ def _rule_changes(before: Rule, after: Rule, old: KnowledgeBase, new: KnowledgeB
             yield Change(rule, f"modifier.{modifier}", _state(modifier, old_modifiers, new_modifiers))
     if before.valueset != after.valueset:
         yield Change(rule, "valueset", f"{before.valueset} -> {after.valueset}")
+    if before.limit != after.limit:
+        yield Change(rule, "limit", f"{_limit(before)} -> {_limit(after)}")
     old_members, new_members = _members(before, old), _members(after, new)
     if old_members != new_members:
         yield Change(rule, "members", _set_change(old_members, new_members))
@@ -84,6 +86,8 @@ def _state(key: str, old: Mapping[str, object], new: Mapping[str, object]) -> st
 
 
 def _members(rule: Rule, kb: KnowledgeBase) -> set[str]:
+    if rule.kind == "order":
+        return set()
     if rule.kind == "medication":
         return set(kb.drug_valuesets[rule.valueset].ingredients)
     conditions = kb.condition_valuesets[rule.valueset]
@@ -99,6 +103,10 @@ def _set_change(old: set[str], new: set[str]) -> str:
 
 def _advice(rule: Rule) -> str:
     return ", ".join(f"{drug} {advice}" for drug, advice in sorted(rule.advice.items()))
+
+
+def _limit(rule: Rule) -> str:
+    return rule.filled(rule.limit.describe) if rule.limit else "none"
 
 
 def _label(rule: Rule) -> str:

@@ -30,6 +30,7 @@ from cds_hooks.knowledge.model import (
     Evidence,
     KnowledgeBase,
     Modifier,
+    OrderLimit,
     OverrideReason,
     Rule,
     SerotoninWatch,
@@ -115,7 +116,8 @@ def _every_advice_has_text(kb: KnowledgeBase, where: Path) -> None:
 
 
 def apply_overrides(base: KnowledgeBase, path: Path) -> KnowledgeBase:
-    """A site's choices, named per rule: switch a rule off, or change its advice for one ordered drug.
+    """A site's choices, named per rule: switch a rule off (or on, when it is off by default), change its advice
+    for one ordered drug, or change an order rule's limits.
 
     Each entry records who approved it, when and why. An absolute contraindication may be neither switched off nor
     lowered below Hold: such a file stops start-up, naming the rule and the reason.
@@ -124,6 +126,7 @@ def apply_overrides(base: KnowledgeBase, path: Path) -> KnowledgeBase:
     by_id = {rule.id: rule for rule in base.rules}
     overrides = {}
     texts: dict[str, dict[str, AdviceText]] = {}
+    changes: dict[str, Mapping[str, Any]] = {}
     for rule_id, entry in data["rules"].items():
         if rule_id not in by_id:
             raise KnowledgeError(f"no rule has the id {rule_id!r}", file=str(path), field=f"rules.{rule_id}")
@@ -136,16 +139,28 @@ def apply_overrides(base: KnowledgeBase, path: Path) -> KnowledgeBase:
         _allowed(by_id[rule_id], override, path)
         overrides[rule_id] = override
         texts[rule_id] = _texts(change["texts"])
+        changes[rule_id] = change
     rules = []
     for rule in base.rules:
         entry = overrides.get(rule.id)
         if entry is None:
             rules.append(rule)
-        elif entry.enabled:
-            advice = {**rule.advice, **entry.advice}
-            changed = frozenset(drug for drug, level in advice.items() if level != rule.advice[drug])
-            rules.append(replace(rule, advice=advice, site_note=entry.note, site_changed=changed,
-                                 site_texts=texts.get(rule.id, {})))
+            continue
+        if not entry.enabled:
+            continue
+        asked = changes[rule.id]
+        advice = {**rule.advice, **entry.advice}
+        site_changed = frozenset(drug for drug, level in advice.items() if level != rule.advice[drug])
+        if "limits" in asked or (asked.get("enabled") and not rule.enabled):  # the site's limits, or its rule
+            site_changed = frozenset(drug for drug, level in advice.items() if level != NONE)
+        changed = replace(rule, advice=advice, site_note=entry.note, site_changed=site_changed,
+                          site_texts=texts.get(rule.id, {}), enabled=asked.get("enabled", rule.enabled))
+        if "limits" in asked:
+            changed = _with_limits(changed, asked["limits"], path)
+        if changed.limit is not None:
+            for level, text in changed.site_texts.items():
+                _texts_fillable(changed.limit, text, path, f"rules.{rule.id}.texts.{level}")
+        rules.append(changed)
     site = replace(base, rules=tuple(rules), site=data["site"], overrides=overrides)
     _every_advice_has_text(site, path.parent)
     return site
@@ -165,6 +180,43 @@ def _allowed(rule: Rule, override: SiteOverride, path: Path) -> None:
                                  file=str(path), field=f"rules.{rule.id}.advice.{drug}")
 
 
+def _with_limits(rule: Rule, limits: Mapping[str, Any], path: Path) -> Rule:
+    """An order rule with a site's limits in place of its own; any other rule has none to change."""
+    field = f"rules.{rule.id}.limits"
+    if rule.limit is None:
+        raise KnowledgeError("only an order rule has limits", file=str(path), field=field)
+    try:
+        schema.check_limits(rule.limit.check, dict(limits), complete=False)
+    except ValidationError as error:
+        name, message = first_error(error.normalized_messages())
+        raise KnowledgeError(message, file=str(path), field=f"{field}.{name}") from None
+    return replace(rule, limit=_limit({"check": rule.limit.check, "describe": rule.limit.describe,
+                                       **_limit_values(rule.limit), **limits}))
+
+
+def _limit(data: Mapping[str, Any]) -> OrderLimit:
+    return OrderLimit(
+        check=data["check"],
+        describe=data["describe"],
+        allowed_mg=tuple(sorted(set(data.get("allowed_mg", ())))),
+        max_per_week=data.get("max_per_week"),
+        home_categories=frozenset(data.get("home_categories", ())),
+        home_performers=frozenset(data.get("home_performers", ())),
+        min_age=data.get("min_age"),
+        start_mg=data.get("start_mg"),
+    )
+
+
+def _limit_values(limit: OrderLimit) -> dict[str, Any]:
+    """The limits an OrderLimit holds, as a rule file states them."""
+    values: dict[str, Any] = {
+        "allowed_mg": list(limit.allowed_mg), "home_categories": sorted(limit.home_categories),
+        "home_performers": sorted(limit.home_performers), "max_per_week": limit.max_per_week,
+        "min_age": limit.min_age, "start_mg": limit.start_mg,
+    }
+    return {name: value for name, value in values.items() if value not in (None, [])}
+
+
 def _rule(
     path: Path,
     citations: Mapping[str, Citation],
@@ -174,8 +226,8 @@ def _rule(
     weak_grades: frozenset[str],
 ) -> Rule:
     data = _validated(schema.RuleSchema(), _yaml(path), path)
-    sets = drug_sets if data["kind"] == "medication" else condition_sets
-    if data["valueset"] not in sets:
+    sets = {"medication": drug_sets, "condition": condition_sets}.get(data["kind"], {})
+    if data["kind"] != "order" and data["valueset"] not in sets:
         raise KnowledgeError(f"unknown {data['kind']} value set {data['valueset']!r}", file=str(path),
                              field="valueset")
     for number, key in enumerate(data["citations"]):
@@ -205,17 +257,39 @@ def _rule(
                 text=AdviceText(**item["text"]) if "text" in item else None,
             )
         )
+    limit = _limit(data["limit"]) if "limit" in data else None
+    if limit is not None:
+        _fillable(limit, data["summary"], path, "summary")
+        _fillable(limit, limit.describe, path, "limit.describe")
+        for level, text in _texts(data["texts"]).items():
+            _texts_fillable(limit, text, path, f"texts.{level}")
     converted = {
+        "valueset": data.get("valueset", ""),
         "evidence": Evidence(**data["evidence"], weak=data["evidence"]["grade"] in weak_grades),
         "citations": tuple(citations[key] for key in data["citations"]),
         "washout": _washout(data["washout"]) if data.get("washout") else None,
         "comedication_routes": frozenset(data["comedication_routes"]),
         "modifiers": tuple(modifiers),
         "texts": _texts(data["texts"]),
+        "limit": limit,
     }
     # Every other field is taken as the schema loaded it: a rule field is declared in the schema (its type, whether
     # required, what it allows, what it means) and in the Rule it fills, and nowhere else.
     return Rule(**{**data, **converted}, file=path.name)
+
+
+def _fillable(limit: OrderLimit, text: str, path: Path, field: str) -> None:
+    """An order rule's text may name its limits (``{allowed}``), and nothing else."""
+    try:
+        limit.fill(text)
+    except (KeyError, ValueError, IndexError) as error:
+        raise KnowledgeError(f"names no limit this rule has ({error})", file=str(path), field=field) from None
+
+
+def _texts_fillable(limit: OrderLimit, text: AdviceText, path: Path, field: str) -> None:
+    for part in AdviceText.__slots__:
+        if value := getattr(text, part):
+            _fillable(limit, value, path, f"{field}.{part}")
 
 
 def _washout(data: Mapping[str, int]) -> Washout:

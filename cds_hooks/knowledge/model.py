@@ -149,13 +149,69 @@ class Washout:
     label: str
 
 
+ORDER_CHECKS = ("dose", "frequency", "setting", "first-dose-by-age")
+"""What an ``order`` rule checks on the ketamine or esketamine order itself."""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLimit:
+    """The limits an ``order`` rule holds the order to. Texts of such a rule may name them as ``{allowed}``,
+    ``{max_per_week}``, ``{categories}``, ``{min_age}`` and ``{start_mg}``, so a site's changed limit is what the
+    card and the rules table say."""
+
+    check: str
+    describe: str
+    """What the rule looks for, for the rules table (``a dose per session other than {allowed}``)."""
+    allowed_mg: tuple[float, ...] = ()
+    max_per_week: float | None = None
+    home_categories: frozenset[str] = frozenset()
+    """MedicationRequest.category codes that mean use at home (``community``, ``discharge``)."""
+    home_performers: frozenset[str] = frozenset()
+    """Resource types that, as the order's ``performer``, mean the drug is handed over to be taken away."""
+    min_age: int | None = None
+    start_mg: float | None = None
+
+    def fill(self, text: str) -> str:
+        """``text`` with the limits' placeholders filled in."""
+        return text.format_map(self.values())
+
+    def values(self) -> dict[str, str]:
+        return {
+            "allowed": milligrams(self.allowed_mg),
+            "max_per_week": number(self.max_per_week) if self.max_per_week is not None else "",
+            "categories": " or ".join(sorted(self.home_categories)),
+            "min_age": str(self.min_age) if self.min_age is not None else "",
+            "start_mg": milligrams((self.start_mg,)) if self.start_mg is not None else "",
+        }
+
+
+def number(value: float) -> str:
+    """``56`` for 56.0, ``0.5`` for 0.5."""
+    return f"{value:g}"
+
+
+def milligrams(values: tuple[float, ...]) -> str:
+    """``56 or 84 mg``; ``28, 56 or 84 mg``.
+
+    >>> milligrams((84.0, 56.0)), milligrams((28.0, 56.0, 84.0)), milligrams((28.0,))
+    ('56 or 84 mg', '28, 56 or 84 mg', '28 mg')
+    """
+    shown = [number(value) for value in sorted(values)]
+    if not shown:
+        return ""
+    listed = shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} or {shown[-1]}"
+    return f"{listed} mg"
+
+
 @dataclass(frozen=True, slots=True)
 class Rule:
     id: str
     title: str
     kind: str
-    """``medication`` (a co-medication value set) or ``condition`` (a condition value set)."""
+    """``medication`` (a co-medication value set), ``condition`` (a condition value set) or ``order`` (the
+    ketamine or esketamine order itself: its dose, frequency or setting; see ``limit``)."""
     valueset: str
+    """The value set of a medication or condition rule; empty for an order rule."""
     advice: Mapping[str, str]
     """Advice per ordered drug; ``none`` gives no card."""
     summary: str
@@ -181,16 +237,30 @@ class Rule:
     site_texts: Mapping[str, AdviceText] = field(default_factory=dict)
     """The site's own text per advice level, for the advice it set."""
     file: str = ""
+    limit: OrderLimit | None = None
+    """What an order rule checks, with its limits."""
+    enabled: bool = True
+    """False for a rule that is off unless a site switches it on (``enabled: true`` in the override file)."""
     absolute_contraindication: bool = False
     """An absolute contraindication: a site override may neither switch it off nor lower its advice below Hold."""
 
     def text(self, advice: str, modifier: Modifier | None = None, site: bool = False) -> AdviceText | None:
-        """The text of ``advice`` as given by a modifying factor, by the site, or by the rule itself."""
+        """The text of ``advice`` as given by a modifying factor, by the site, or by the rule itself; an order
+        rule's placeholders filled with its limits."""
         if modifier is not None and modifier.text is not None:
-            return modifier.text
-        if site and advice in self.site_texts:
-            return self.site_texts[advice]
-        return self.texts.get(advice)
+            chosen: AdviceText | None = modifier.text
+        elif site and advice in self.site_texts:
+            chosen = self.site_texts[advice]
+        else:
+            chosen = self.texts.get(advice)
+        if chosen is None or self.limit is None:
+            return chosen
+        parts = {name: self.filled(value) for name in AdviceText.__slots__ if (value := getattr(chosen, name))}
+        return AdviceText(**parts)
+
+    def filled(self, value: str) -> str:
+        """A text of this rule as shown: an order rule's placeholders filled with its limits."""
+        return self.limit.fill(value) if self.limit is not None else value
 
 
 @dataclass(frozen=True, slots=True)

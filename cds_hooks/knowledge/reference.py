@@ -17,8 +17,8 @@ FILES = (
     ("Site overrides (the file `CDS_KNOWLEDGE_OVERRIDES` names)", schema.SiteOverridesSchema),
     ("Site override entries (each of `rules` in the site overrides file)", schema.RuleOverrideSchema),
 )
-_TYPES = {fields.Str: "text", fields.Int: "whole number", fields.Bool: "true or false", fields.Date: "date",
-          fields.Url: "URL"}
+_TYPES = {fields.Str: "text", fields.Int: "whole number", fields.Float: "number", fields.Bool: "true or false",
+          fields.Date: "date", fields.Url: "URL"}
 
 
 def field_reference() -> str:
@@ -88,7 +88,8 @@ def _allowed(field: fields.Field) -> str:
             found.append(", ".join(f"`{choice}`" for choice in rule.choices))
         elif isinstance(rule, validate.Range):
             found.append(" ".join(part for part in (
-                f"at least {rule.min}" if rule.min is not None else "",
+                (f"at least {rule.min}" if rule.min_inclusive else f"more than {rule.min}")
+                if rule.min is not None else "",
                 f"at most {rule.max}" if rule.max is not None else "") if part))
         elif isinstance(rule, validate.Length):
             if rule.max is not None:

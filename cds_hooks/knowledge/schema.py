@@ -10,7 +10,7 @@ import re
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from cds_hooks.knowledge.model import ADVICE_LEVELS, ORDERED_DRUGS
+from cds_hooks.knowledge.model import ADVICE_LEVELS, ORDER_CHECKS, ORDERED_DRUGS
 from cds_hooks.terminology import ROUTES
 
 _ID = validate.Regexp(r"^[a-z0-9][a-z0-9-]*$", error="must be lower-case letters, digits and hyphens")
@@ -71,9 +71,10 @@ class OverrideReasonSchema(_Strict):
     code = fields.Str(required=True, validate=_ID, metadata=about("the reason's code, sent back in feedback"))
     display = fields.Str(required=True, validate=_TEXT, metadata=about("the reason as the clinician reads it"))
     applies_to = fields.List(
-        fields.Str(validate=validate.OneOf(("medication", "condition"))),
+        fields.Str(validate=validate.OneOf(("medication", "condition", "order"))),
         validate=validate.Length(min=1),
-        metadata=about("medication and/or condition: the rules whose cards offer it (default both)"),
+        metadata=about("medication, condition and/or order: the rules whose cards offer it (default medication and "
+                       "condition)"),
     )
     ordered_context = fields.Str(
         validate=validate.OneOf(("anaesthesia",)),
@@ -323,6 +324,77 @@ class WashoutSchema(_Strict):
             raise ValidationError("give exactly one of days or hours", "days")
 
 
+LIMIT_FIELDS = {
+    "dose": ("allowed_mg",),
+    "frequency": ("max_per_week",),
+    "setting": ("home_categories", "home_performers"),
+    "first-dose-by-age": ("min_age", "start_mg"),
+}
+"""The limits each order check takes (the first ones required in the rule file); a site may change any of them."""
+_OPTIONAL_LIMITS = frozenset({"home_performers"})
+_HOME_PERFORMERS = ("Patient", "RelatedPerson")
+
+
+def _milligrams(description: str | None = None) -> fields.Float:
+    return fields.Float(validate=validate.Range(min=0, min_inclusive=False), allow_nan=False,
+                        metadata=about(description) if description else {})
+
+
+class LimitValuesSchema(_Strict):
+    """The limits themselves: what a rule file states and a site override may change."""
+
+    allowed_mg = fields.List(
+        _milligrams(),
+        validate=validate.Length(min=1),
+        metadata=about("dose check: the doses per session allowed, in mg"),
+    )
+    max_per_week = fields.Float(
+        validate=validate.Range(min=0, min_inclusive=False),
+        allow_nan=False,
+        metadata=about("frequency check: the most sessions a week"),
+    )
+    home_categories = fields.List(
+        fields.Str(validate=_ID),
+        validate=validate.Length(min=1),
+        metadata=about("setting check: MedicationRequest.category codes that mean use at home"),
+    )
+    home_performers = fields.List(
+        fields.Str(validate=validate.OneOf(_HOME_PERFORMERS)),
+        metadata=about("setting check: performer resource types that mean the drug is taken away (optional)"),
+    )
+    min_age = fields.Int(
+        strict=True,
+        validate=validate.Range(min=0, max=130),
+        metadata=about("first-dose-by-age check: the age in years from which the starting dose is limited"),
+    )
+    start_mg = _milligrams("first-dose-by-age check: the highest first dose at that age, in mg")
+
+
+class LimitSchema(LimitValuesSchema):
+    check = fields.Str(
+        required=True, validate=validate.OneOf(ORDER_CHECKS), metadata=about("what the order rule checks")
+    )
+    describe = fields.Str(
+        required=True,
+        validate=_TEXT,
+        metadata=about("what the rule looks for, for the rules table; may name its limits (`{allowed}`)"),
+    )
+
+    @validates_schema
+    def _limits_of_the_check(self, data: dict, **kwargs: object) -> None:
+        check_limits(data.get("check", ""), data, complete=True)
+
+
+def check_limits(check: str, data: dict, *, complete: bool) -> None:
+    """Only the limits of this check (``complete``: every required one, as a rule file must state them)."""
+    wanted = LIMIT_FIELDS.get(check, ())
+    for name in sorted(set(data) - {"check", "describe", *wanted}):
+        raise ValidationError(f"is not a limit of a {check} check", name)
+    for name in wanted if complete else ():
+        if name not in data and name not in _OPTIONAL_LIMITS:
+            raise ValidationError(f"a {check} check needs {name}", name)
+
+
 class RuleSchema(_Strict):
     id = fields.Str(
         required=True,
@@ -331,10 +403,19 @@ class RuleSchema(_Strict):
     )
     title = fields.Str(required=True, validate=_TEXT, metadata=about("what the rule is about, for the committee"))
     kind = fields.Str(
-        required=True, validate=validate.OneOf(("medication", "condition")), metadata=about("medication or condition")
+        required=True,
+        validate=validate.OneOf(("medication", "condition", "order")),
+        metadata=about("medication, condition or order (the ketamine or esketamine order itself: dose, frequency, "
+                       "setting)"),
     )
     valueset = fields.Str(
-        required=True, validate=_ID, metadata=about("the drug or condition value set whose members the rule is about")
+        validate=_ID,
+        metadata=about("the drug or condition value set whose members the rule is about (required for a medication "
+                       "or condition rule; an order rule has none)"),
+    )
+    limit = fields.Nested(LimitSchema, metadata=about("an order rule's check and its limits (order rules only)"))
+    enabled = fields.Bool(
+        load_default=True, metadata=about("false: the rule is off unless a site switches it on (default true)")
     )
     advice = _advice_map(
         required=True, about="the advice per ordered drug (ketamine, esketamine): avoid, hold, monitor or none"
@@ -381,14 +462,33 @@ class RuleSchema(_Strict):
         if missing:
             raise ValidationError(f"advice is missing for {', '.join(missing)}", "advice")
 
+    @validates_schema
+    def _what_the_kind_needs(self, data: dict, **kwargs: object) -> None:
+        """A medication or condition rule names its value set; an order rule states its limit instead."""
+        if data.get("kind") == "order":
+            if "limit" not in data:
+                raise ValidationError("an order rule needs a limit", "limit")
+            if "valueset" in data:
+                raise ValidationError("an order rule has no value set", "valueset")
+        else:
+            if "valueset" not in data:
+                raise ValidationError("Missing data for required field.", "valueset")
+            if "limit" in data:
+                raise ValidationError("only an order rule has a limit", "limit")
+
 
 class RuleOverrideSchema(_Strict):
-    enabled = fields.Bool(metadata=about("false switches the rule off at this site"))
+    enabled = fields.Bool(metadata=about("false switches the rule off at this site, true switches it on"))
     advice = _advice_map(required=False, about="the site's advice per ordered drug, replacing the rule's")
     note = fields.Str(
         validate=_TEXT, metadata=about("the site's note, shown on the cards whose advice the site changed")
     )
     texts = _texts_map("the site's text per advice level it sets (default: the rule's, then the plain text)")
+    limits = fields.Nested(
+        LimitValuesSchema,
+        metadata=about("an order rule's limits the site changes (`allowed_mg: [28, 56, 84]`), checked against the "
+                       "rule's check"),
+    )
     approved_by = fields.Str(
         required=True, validate=_TEXT, metadata=about("who approved the override (the committee, a person)")
     )

@@ -10,15 +10,20 @@ _WORD = {AVOID: "**Avoid**", HOLD: "**Hold**", MONITOR: "Monitor"}
 
 
 def rules_markdown(kb: KnowledgeBase) -> str:
-    """One row per rule: medication rules first, the most severe advice first within each kind."""
+    """One row per rule: medication, then condition, then order rules, the most severe advice first within each
+    kind."""
+    off = sum(1 for rule in kb.rules if not rule.enabled)
     lines = [
-        f"Knowledge base {kb.version} ({kb.date}), {len(kb.rules)} rules. Generated from "
+        f"Knowledge base {kb.version} ({kb.date}), {len(kb.rules)} rules"
+        + (f" ({off} off unless a site switches {'it' if off == 1 else 'them'} on)" if off else "")
+        + ". Generated from "
         "`cds_hooks/knowledge/data` by `ketamine-cds rules --update-readme docs/knowledge.md`; do not edit by hand.",
         "",
-        "| rule | co-medications or conditions | ketamine | esketamine | evidence | also |",
+        "| rule | co-medications, conditions or the order | ketamine | esketamine | evidence | also |",
         "|---|---|---|---|---|---|",
     ]
-    for rule in sorted(kb.rules, key=lambda r: (r.kind != "medication", _severity(r), r.id)):
+    kinds = {"medication": 0, "condition": 1, "order": 2}
+    for rule in sorted(kb.rules, key=lambda r: (kinds[r.kind], _severity(r), r.id)):
         cells = [
             f"`{rule.id}`",
             _title(rule, kb),
@@ -55,6 +60,8 @@ def _severity(rule: Rule) -> int:
 
 
 def _title(rule: Rule, kb: KnowledgeBase) -> str:
+    if rule.limit is not None:
+        return rule.limit.fill(rule.limit.describe)
     sets = kb.drug_valuesets if rule.kind == "medication" else kb.condition_valuesets
     return sets[rule.valueset].title
 
@@ -65,7 +72,9 @@ def _evidence(rule: Rule) -> str:
 
 
 def _also(rule: Rule) -> list[str]:
-    notes = ["absolute contraindication (no site override may lower it)"] if rule.absolute_contraindication else []
+    notes = [] if rule.enabled else ["off unless a site switches it on"]
+    if rule.absolute_contraindication:
+        notes.append("absolute contraindication (no site override may lower it)")
     if rule.washout:
         notes.append(f"counts {rule.washout.label} after the last dose")
     if rule.history_counts:

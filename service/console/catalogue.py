@@ -78,6 +78,9 @@ class Catalogue:
         return self._by_id.get(rule_id)
 
     def valueset_title(self, rule: Rule) -> str:
+        """What the rule looks at: its value set's title, or for an order rule what it checks in the order."""
+        if rule.limit is not None:
+            return rule.filled(rule.limit.describe)
         sets = self.release.drug_valuesets if rule.kind == "medication" else self.release.condition_valuesets
         return sets[rule.valueset].title
 

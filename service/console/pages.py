@@ -24,8 +24,8 @@ from service import health
 from service.console import markdown, plots
 from service.console.catalogue import Catalogue
 from service.console.preview import (
+    BUNDLE_HOOKS,
     ORDERABLE,
-    SERVICE_BY_HOOK,
     PreviewInputError,
     fixtures,
     preview_fixture,
@@ -182,7 +182,7 @@ def preview() -> tuple[str, int]:
             where = f" (at {error.field})" if error.field else ""
             problem, status = f"{error.message}{where}", status_of(error)
     return render_template("console/preview.html", fixtures=sorted(fixtures()), form=form, result=result,
-                           problem=problem, drugs=sorted(ORDERABLE), hooks=sorted(SERVICE_BY_HOOK)), status
+                           problem=problem, drugs=sorted(ORDERABLE), hooks=BUNDLE_HOOKS), status
 
 
 @blueprint.get("/feedback")

@@ -32,6 +32,9 @@ ORDERABLE = {
 _TYPES = {"medicationRequests": "MedicationRequest", "medicationStatements": "MedicationStatement",
           "conditions": "Condition"}
 SERVICE_BY_HOOK = {definition.hook: definition.id for definition in SERVICES}
+BUNDLE_HOOKS = ("order-select", "order-sign")
+"""The hooks a pasted Bundle is checked against: it becomes a draft order of the drug chosen, which patient-view has
+not (paste a patient-view request instead)."""
 
 
 class PreviewInputError(ValueError):
@@ -103,7 +106,7 @@ def preview_text(text: str, drug: str, hook: str) -> Preview:
     except ValueError as error:
         raise PreviewInputError(f"the text is not JSON ({error})") from None
     if isinstance(body, dict) and body.get("resourceType") == "Bundle":
-        if drug not in ORDERABLE or hook not in SERVICE_BY_HOOK:
+        if drug not in ORDERABLE or hook not in BUNDLE_HOOKS:
             raise PreviewInputError("choose the drug ordered and the hook to check a Bundle against")
         return _preview(request_from_bundle(body, drug, hook))
     if isinstance(body, dict) and isinstance(body.get("hook"), str):

@@ -55,8 +55,9 @@ def fixture_requests(fixtures_dir: Path = FIXTURES_DIR) -> dict[str, dict[str, A
 def seed_bundle(
     fixtures: Mapping[str, Mapping[str, Any]] | None = None, *, today: date | None = None
 ) -> dict[str, Any]:
-    """One Bundle holding every fixture patient: a named Patient per ``context.patientId`` and every resource of
-    every prefetch bundle; with ``today``, every date moved as ``on_day`` moves it.
+    """One Bundle holding every fixture patient: a named Patient per ``context.patientId`` (with the prefetch's own
+    Patient fields, such as its birth date, when the fixture sends one) and every resource of every prefetch bundle;
+    with ``today``, every date moved as ``on_day`` moves it.
 
     The fixtures are separate stories that reuse ids (two patients each have a ``MedicationRequest/cephalexin``),
     while ids on one server are unique; so a resource whose id another fixture's different resource already holds
@@ -68,7 +69,7 @@ def seed_bundle(
     patients = sorted({request["context"]["patientId"] for request in fixtures.values()})
     for request in fixtures.values():
         patient = request["context"]["patientId"]
-        found = [fixture_patient(patient, patients.index(patient)), *_prefetch_resources(request)]
+        found = [_patient(request, patients.index(patient)), *_prefetch_resources(request)]
         renamed = {}
         for resource in found:
             reference = f"{resource['resourceType']}/{resource['id']}"
@@ -119,9 +120,21 @@ def without_prefetch(request: Mapping[str, Any], fhir_server: str) -> dict[str, 
     return {**bare, "fhirServer": fhir_server}
 
 
+def _patient(request: Mapping[str, Any], number: int) -> dict[str, Any]:
+    """The fixture's made-up patient, with the fields of the Patient its prefetch sends (a birth date) in place."""
+    patient = request["context"]["patientId"]
+    made = fixture_patient(patient, number)
+    sent = (request.get("prefetch") or {}).get("patient")
+    if isinstance(sent, dict) and sent.get("resourceType") == "Patient" and sent.get("id") == patient:
+        return {**made, **sent}
+    return made
+
+
 def _prefetch_resources(request: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
     for value in (request.get("prefetch") or {}).values():
-        for entry in (value or {}).get("entry") or ():
+        if not isinstance(value, dict) or value.get("resourceType") != "Bundle":
+            continue
+        for entry in value.get("entry") or ():
             yield entry["resource"]
 
 

@@ -1,4 +1,4 @@
-"""CDS Hooks routes: discovery and the order services."""
+"""CDS Hooks routes: discovery and the services (order-select, order-sign, patient-view)."""
 
 from __future__ import annotations
 
@@ -28,9 +28,11 @@ blueprint = Blueprint("cds", __name__)
 
 @blueprint.get("/cds-services")
 def discovery() -> Response:
+    """Every service; the order services with the PDDI configuration item their hook reads (patient-view has none)."""
     return jsonify({"services": [
         {**definition.discovery(),
-         "extension": {"configuration-items": [holdback.CONFIGURATION_ITEMS[definition.hook]]}}
+         **({"extension": {"configuration-items": [holdback.CONFIGURATION_ITEMS[definition.hook]]}}
+            if definition.hook in holdback.CONFIGURATION_ITEMS else {})}
         for definition in SERVICES
     ]})
 

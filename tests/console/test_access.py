@@ -68,3 +68,15 @@ def test_the_settings_read_the_console_variables(tmp_path):
         Settings.from_env({"CDS_CONSOLE_TOKEN": "short"})
     with pytest.raises(ConfigError, match="CDS_CONSOLE must be true or false"):
         Settings.from_env({"CDS_CONSOLE": "maybe"})
+
+
+def test_every_rule_page_opens_order_rules_with_their_limits_filled(client):
+    listing = client.get("/console/rules")
+    assert listing.status_code == 200
+    assert "a dose per session other than 56 or 84 mg" in listing.get_data(as_text=True)
+    for rule_id in ("esketamine-dose", "esketamine-older-adult-start", "maoi", "pregnancy"):
+        page = client.get(f"/console/rules/{rule_id}")
+        assert page.status_code == 200, rule_id
+        assert "{allowed}" not in page.get_data(as_text=True)
+    assert "off unless a site switches it on" in client.get("/console/rules/esketamine-older-adult-start").get_data(
+        as_text=True)

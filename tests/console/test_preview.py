@@ -98,7 +98,8 @@ def test_a_bundle_makes_a_request_with_its_resources_by_prefetch_key():
     ({"body": "{not json"}, "the text is not JSON"),
     ({"body": "[1, 2]"}, "paste a CDS Hooks request"),
     ({"body": json.dumps(bundle()), "drug": "arketamine", "hook": "order-sign"}, "choose the drug ordered"),
-    ({"body": json.dumps({"hook": "patient-view", "context": {}})}, "no service of this server answers"),
+    ({"body": json.dumps({"hook": "encounter-start", "context": {}})}, "no service of this server answers"),
+    ({"body": json.dumps(bundle()), "drug": "esketamine", "hook": "patient-view"}, "choose the drug ordered"),
     ({"body": json.dumps({"hook": "order-sign", "hookInstance": "x", "context": {}})}, "context"),
     ({"fixture": "no-such-fixture"}, "there is no fixture named"),
 ])

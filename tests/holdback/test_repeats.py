@@ -136,7 +136,9 @@ def test_an_unreachable_redis_shows_everything_and_is_counted(make_app, fixture,
 
 def test_discovery_lists_the_configuration_item_each_hook_reads(make_app):
     services = make_app().test_client().get("/cds-services").get_json()["services"]
-    items = {service["hook"]: service["extension"]["configuration-items"] for service in services}
+    items = {service["hook"]: service["extension"]["configuration-items"]
+             for service in services if "extension" in service}
+    assert set(items) == {"order-select", "order-sign"}  # patient-view shows no order to filter
     assert [item["code"] for item in items["order-select"]] == ["cache-for-order-sign-filtering"]
     assert [item["code"] for item in items["order-sign"]] == ["filter-out-repeated-alerts"]
     assert all(item["type"] == "boolean" and item["name"] and item["description"]

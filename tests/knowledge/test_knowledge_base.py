@@ -42,13 +42,26 @@ def test_every_rule_states_the_pddi_minimal_information(knowledge):
                 assert knowledge.text(rule, advice).action.strip(), f"{rule.id}: {drug}"
         assert rule.evidence.grade and rule.evidence.summary, rule.id
         assert rule.citations, rule.id
+        if rule.kind == "order":
+            assert rule.limit is not None and not rule.valueset, rule.id
+            continue
         valuesets = knowledge.drug_valuesets if rule.kind == "medication" else knowledge.condition_valuesets
         valueset = valuesets[rule.valueset]
         assert valueset.version and valueset.source, rule.id
 
 
+def test_order_rules_cite_the_label_and_give_ketamine_no_advice(knowledge):
+    order_rules = [rule for rule in knowledge.rules if rule.kind == "order"]
+    assert {rule.limit.check for rule in order_rules} == {"dose", "frequency", "setting", "first-dose-by-age"}
+    for rule in order_rules:
+        assert rule.advice["ketamine"] == "none", rule.id
+        assert rule.evidence.grade == "label" and '"' in rule.evidence.summary, rule.id
+        assert any(citation.kind in {"label", "guidance"} and citation.url for citation in rule.citations), rule.id
+    assert [rule.id for rule in order_rules if not rule.enabled] == ["esketamine-older-adult-start"]
+
+
 def test_every_value_set_is_used_by_a_rule_or_the_serotonin_watch(knowledge):
-    used = {rule.valueset for rule in knowledge.rules} | {knowledge.serotonin_watch.valueset}
+    used = {rule.valueset for rule in knowledge.rules if rule.valueset} | {knowledge.serotonin_watch.valueset}
     assert used == set(knowledge.drug_valuesets) | set(knowledge.condition_valuesets)
 
 

@@ -52,3 +52,14 @@ def test_the_same_release_has_no_changes_and_a_missing_folder_is_refused(tmp_pat
                                                     f"{load_knowledge().version}: 0 change(s)"]
     assert main(["rules", "--diff", str(tmp_path / "nowhere")]) == 2
     assert "not a folder" in capsys.readouterr().err
+
+
+def test_an_order_rule_changed_in_its_limit_or_its_default_is_named(data_dir):
+    allowed = [28, 56, 84]
+    edit(data_dir / "rules" / "esketamine-dose.yaml", lambda rule: rule["limit"].__setitem__("allowed_mg", allowed))
+    edit(data_dir / "rules" / "esketamine-older-adult-start.yaml", lambda rule: rule.__setitem__("enabled", True))
+    changes = knowledge_diff(load_knowledge(), load_knowledge(data_dir))
+    assert {(change.rule, change.what) for change in changes} == {
+        ("esketamine-dose", "limit"), ("esketamine-older-adult-start", "enabled")}
+    limit = next(change for change in changes if change.what == "limit")
+    assert "28" not in limit.detail.split(" -> ")[0] and "28" in limit.detail.split(" -> ")[1]

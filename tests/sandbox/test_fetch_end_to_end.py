@@ -12,6 +12,8 @@ import requests
 
 from cds_hooks.gather import gather
 from cds_hooks.ids import EXTENSION_KEY
+from cds_hooks.knowledge import load_knowledge
+from cds_hooks.order_check import needed
 from cds_hooks.protocol import load_request
 from cds_hooks.services import service_by_id
 from service.fhir.client import FAILURE_REASONS, FhirClient
@@ -25,8 +27,7 @@ INCOMPLETE = "Interaction check incomplete: medications and conditions could not
 
 
 def cards(client, body: dict[str, Any]) -> list[dict[str, Any]]:
-    service_id = "ketamine-order-select" if body["hook"] == "order-select" else "ketamine-order-sign"
-    response = client.post(f"/cds-services/{service_id}", json=body)
+    response = client.post(f"/cds-services/ketamine-{body['hook']}", json=body)
     assert response.status_code == 200, response.get_json()
     return response.get_json()["cards"]
 
@@ -112,7 +113,8 @@ def test_a_medication_reference_is_resolved_with_the_include_the_core_asks_for(s
         reads.append(sorted(queries))
         return opened(queries)
 
-    data = gather(load_request(body, "order-sign"), service_by_id("ketamine-order-sign"), lambda request: run)
+    service = needed(service_by_id("ketamine-order-sign"), load_knowledge())  # no Patient: no rule reads it
+    data = gather(load_request(body, "order-sign"), service, lambda request: run)
     assert [(r["resourceType"], r["id"]) for r in data.resources["medicationRequests"]] == [
         ("MedicationRequest", "e2e-nardil-order"), ("Medication", "e2e-nardil")
     ]
