@@ -121,40 +121,95 @@ class OrderCheck:
 
 
 @dataclass(frozen=True, slots=True)
+class FindingOrigin:
+    """One finding a card shows: what a system or an audit needs and a clinician does not."""
+
+    rule_id: str
+    advice: str
+    key: str
+    """Rule, ordered drug, advice and what is implicated: two findings with one key are the same alert."""
+    evidence_grade: str
+    evidence: str
+    citations: tuple[str, ...]
+    implicated: tuple[ImplicatedEntry, ...]
+    modifier: str | None = None
+    """The modifying factor that set the advice, if one did."""
+    modifier_evidence: str | None = None
+    site_policy: bool = False
+    """The site override set the advice."""
+    order_check: OrderCheck | None = None
+    """An order rule's finding: what the order says that breaks its limit (in place of ``implicated``)."""
+
+    def as_json(self) -> dict[str, Any]:
+        finding: dict[str, Any] = {
+            "ruleId": self.rule_id,
+            "advice": self.advice,
+            "findingKey": self.key,
+            "evidenceGrade": self.evidence_grade,
+            "evidence": self.evidence,
+            "citations": list(self.citations),
+        }
+        if self.order_check is not None:
+            finding["orderCheck"] = self.order_check.as_json()
+        else:
+            finding["implicated"] = [entry.as_json() for entry in self.implicated]
+        if self.modifier is not None:
+            finding["modifier"] = {"id": self.modifier}
+            if self.modifier_evidence:
+                finding["modifier"]["evidence"] = self.modifier_evidence
+        if self.site_policy:
+            finding["sitePolicy"] = True
+        return finding
+
+
+@dataclass(frozen=True, slots=True)
+class NotRead:
+    """What a notice card says could not be read: a prefetch key, or a record by its FHIR reference."""
+
+    problem: str
+    data: str | None = None
+    reference: str | None = None
+
+    def as_json(self) -> dict[str, str]:
+        item = {"data": self.data} if self.data else {"reference": self.reference or ""}
+        key = "reason" if self.data else "problem"
+        return {**item, key: self.problem}
+
+
+@dataclass(frozen=True, slots=True)
 class Origin:
-    """What produced a card, carried in its ``org.ketamine-cds`` extension: the rule and advice of an advice card
-    (with what it implicates, or what an order rule found in the order), or the kind of a notice; always the
-    knowledge base version."""
+    """What produced a card, carried in its ``org.ketamine-cds`` extension: the findings of an advice card (one, or
+    several on a combined Monitor card; an order rule's with what it found in the order), or the kind of a notice;
+    always the knowledge base version."""
 
     knowledge_version: str
     advice: str | None = None
-    rule_id: str | None = None
-    evidence_grade: str | None = None
     ordered_drug: str | None = None
     ordered_reference: str | None = None
-    implicated: tuple[ImplicatedEntry, ...] = ()
-    """An interaction rule's co-medications or conditions; an order rule's card has ``order_check`` instead."""
-    order_check: OrderCheck | None = None
+    findings: tuple[FindingOrigin, ...] = ()
     notice: str | None = None
+    not_read: tuple[NotRead, ...] = ()
+
+    @property
+    def rule_id(self) -> str | None:
+        """The rule of a one-finding card; a combined Monitor card is recorded under all its rules."""
+        if not self.findings:
+            return None
+        return ",".join(finding.rule_id for finding in self.findings)[:128]
 
     def as_json(self) -> dict[str, Any]:
         if self.notice is not None:
-            return {"notice": self.notice, "knowledgeVersion": self.knowledge_version}
+            notice: dict[str, Any] = {"notice": self.notice, "knowledgeVersion": self.knowledge_version}
+            if self.not_read:
+                notice["notRead"] = [item.as_json() for item in self.not_read]
+            return notice
         ordered = {"name": self.ordered_drug}
         if self.ordered_reference:
             ordered["reference"] = self.ordered_reference
-        origin: dict[str, Any] = {
-            "advice": self.advice,
-            "ruleId": self.rule_id,
-            "knowledgeVersion": self.knowledge_version,
-            "evidenceGrade": self.evidence_grade,
-            "orderedDrug": ordered,
-        }
-        if self.order_check is not None:
-            origin["orderCheck"] = self.order_check.as_json()
-        else:
-            origin["implicated"] = [entry.as_json() for entry in self.implicated]
-        return origin
+        common = {"advice": self.advice, "knowledgeVersion": self.knowledge_version, "orderedDrug": ordered}
+        if len(self.findings) == 1:
+            return {**self.findings[0].as_json(), **common}
+        return {**common, "findings": [finding.as_json() for finding in self.findings]}
 
 
 @dataclass(frozen=True, slots=True)

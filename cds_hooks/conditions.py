@@ -11,6 +11,8 @@ from cds_hooks import fhir_json as fhir
 _ACTIVE = frozenset({"active", "recurrence", "relapse"})
 _PAST = frozenset({"inactive", "remission", "resolved"})
 _NOT_TRUE = frozenset({"refuted", "entered-in-error"})
+READ_ELEMENTS = frozenset({"code", "clinicalStatus", "verificationStatus"})
+"""The elements a condition is read from: a flaw in one of them may change the advice; elsewhere it cannot."""
 
 
 @dataclass(frozen=True, slots=True)

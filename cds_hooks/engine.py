@@ -60,7 +60,9 @@ class Implicated:
     matches: tuple[IngredientMatch, ...] = ()
     condition: ConditionFact | None = None
     kind: str | None = None
-    """What the value set calls a condition, to name one recorded by code alone."""
+    """What the value set calls a condition (its short name): how the summary names it."""
+    modifier: Modifier | None = None
+    """The modifying factor that decided this item's advice, if one did."""
     allergy: AllergyFact | None = None
     reading: BloodPressure | None = None
 
@@ -69,7 +71,7 @@ class Implicated:
         """``sertraline``; ``Nardil (phenelzine)``; ``Adderall (amphetamine, dextroamphetamine)``; a condition;
         ``ketamine allergy``; ``blood pressure 184/96 mmHg``."""
         if self.condition is not None:
-            return self.condition.label or self.kind or "recorded condition"
+            return self.kind or self.condition.label or "recorded condition"
         if self.reading is not None:
             return self.reading.label
         if self.allergy is not None:
@@ -92,6 +94,28 @@ class Finding:
     """When the patient takes enough serotonergic drugs for the knowledge base's serotonin watch: their names."""
     observed: str | None = None
     """An order rule's finding: what the order says that breaks the limit (``112 mg per session``)."""
+
+    @property
+    def modifier(self) -> Modifier | None:
+        """The modifying factor behind the finding's advice; None when the rule's (or site's) own advice stands
+        for some co-medication or condition with that advice (or, an order rule's finding, for the order)."""
+        deciding = [item for item in self.implicated if item.advice == self.advice]
+        return None if not deciding or any(item.modifier is None for item in deciding) else deciding[0].modifier
+
+    @property
+    def site_set(self) -> bool:
+        """The site override set this advice (no modifying factor changed it)."""
+        return self.ordered.name in self.rule.site_changed and self.modifier is None
+
+    @property
+    def key(self) -> str:
+        """What makes two findings the same for a clinician: rule, ordered drug, advice and what is implicated
+        (ingredients, or the condition's kind; an order rule: what the order says). Used to tell an alert already
+        shown."""
+        names = sorted({match.ingredient.name for item in self.implicated for match in item.matches}
+                       | {f"condition:{item.label.lower()}" for item in self.implicated if item.condition})
+        observed = (self.observed,) if self.observed else ()
+        return "|".join((self.rule.id, self.ordered.name, self.advice, *names, *observed))
 
 
 def find_ordered_drugs(orders: Iterable[MedicationFact], kb: KnowledgeBase) -> list[OrderedDrug]:
@@ -190,14 +214,15 @@ def _implicated_medications(
         counts, timing_note = _counts(fact, rule, now)
         if not counts:
             continue
-        advice, notes = _advice(rule, drug, fact, matches)
+        advice, notes, modifier = _advice(rule, drug, fact, matches)
         if advice == NONE:
             continue
         notes += [f"\"{escape(match.term or '')}\" read as a likely misspelling of {match.ingredient.name}: confirm "
                   "the drug" for match in matches if match.via == MISSPELLING]
         if fact.note:
             notes.append(fact.note)
-        found.append(Implicated(advice, (*notes, *filter(None, [timing_note])), medication=fact, matches=matches))
+        found.append(Implicated(advice, (*notes, *filter(None, [timing_note])), medication=fact, matches=matches,
+                                modifier=modifier))
     return found
 
 
@@ -234,14 +259,17 @@ def _counts(fact: MedicationFact, rule: Rule, now: datetime) -> tuple[bool, str 
 
 def _advice(
     rule: Rule, drug: OrderedDrug, fact: MedicationFact | None, matches: tuple[IngredientMatch, ...]
-) -> tuple[str, list[str]]:
-    advice = rule.advice[drug.name]
+) -> tuple[str, list[str], Modifier | None]:
+    """The advice for one co-medication or condition, the notes of the factors that apply, and the factor that
+    set the advice (the last one that changed it)."""
+    advice, deciding = rule.advice[drug.name], None
     notes = []
     for modifier in rule.modifiers:
         if _applies(modifier, drug, fact, matches):
-            advice = modifier.advice.get(drug.name, advice)
-            notes.append(f"{modifier.note} Evidence: {modifier.evidence}." if modifier.evidence else modifier.note)
-    return advice, notes
+            if drug.name in modifier.advice:
+                advice, deciding = modifier.advice[drug.name], modifier
+            notes.append(modifier.note)
+    return advice, notes, deciding
 
 
 def _applies(
@@ -270,10 +298,11 @@ def _implicated_conditions(
             continue
         if not valueset.matches(condition):
             continue
-        advice, notes = _advice(rule, drug, None, ())
+        advice, notes, modifier = _advice(rule, drug, None, ())
         if advice != NONE:
             history = () if condition.active else ("recorded as a past condition; a history counts",)
-            found.append(Implicated(advice, (*notes, *history), condition=condition, kind=valueset.title))
+            found.append(Implicated(advice, (*notes, *history), condition=condition, kind=valueset.name,
+                                    modifier=modifier))
     return found
 
 
@@ -286,11 +315,12 @@ def _implicated_allergies(
         matches = tuple(match for match in allergy.ingredients if match.ingredient.name in members)
         if not matches:
             continue
-        advice, notes = _advice(rule, drug, None, matches)
+        advice, notes, modifier = _advice(rule, drug, None, matches)
         if advice != NONE:
             reactions = (f"reaction recorded: {escape(', '.join(allergy.reactions))}",) if allergy.reactions else ()
             criticality = (f"criticality {escape(allergy.criticality)}",) if allergy.criticality else ()
-            found.append(Implicated(advice, (*notes, *reactions, *criticality), matches=matches, allergy=allergy))
+            found.append(Implicated(advice, (*notes, *reactions, *criticality), matches=matches, allergy=allergy,
+                                    modifier=modifier))
     return found
 
 
@@ -305,12 +335,12 @@ def _strictest_met(kb: KnowledgeBase, reading: BloodPressure | None) -> Rule | N
 
 
 def _implicated_reading(rule: Rule, drug: OrderedDrug, reading: BloodPressure) -> list[Implicated]:
-    advice, notes = _advice(rule, drug, None, ())
+    advice, notes, modifier = _advice(rule, drug, None, ())
     if advice == NONE:
         return []
     threshold = rule.blood_pressure.label if rule.blood_pressure else ""
     taken = f"measured {moment(reading.at)}, {threshold}"
-    return [Implicated(advice, (taken, *notes), reading=reading)]
+    return [Implicated(advice, (taken, *notes), reading=reading, modifier=modifier)]
 
 
 def _with_serotonin_watch(

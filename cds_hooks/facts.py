@@ -9,6 +9,8 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from cds_hooks import administrations, dispenses, vitals
+from cds_hooks import conditions as condition_reader
+from cds_hooks import medications as medication_reader
 from cds_hooks.allergies import AllergyFact, read_allergy
 from cds_hooks.conditions import ConditionFact, read_condition
 from cds_hooks.knowledge.model import ALLERGY, KnowledgeBase
@@ -23,11 +25,18 @@ from cds_hooks.medications import (
 )
 from cds_hooks.prefetch import PatientData
 from cds_hooks.terminology import CodeResolver
-from cds_hooks.validation import validation_problem
+from cds_hooks.validation import validate
 
 MEDICATION_TYPES = ("MedicationRequest", "MedicationStatement")
 RECORD_TYPES = (*MEDICATION_TYPES, administrations.KIND, dispenses.KIND)
 """Every record of a medication the patient has or had; drafts come only as requests (and statements)."""
+_READ_ELEMENTS = {
+    **{kind: medication_reader.READ_ELEMENTS for kind in MEDICATION_TYPES},
+    administrations.KIND: medication_reader.READ_ELEMENTS,
+    dispenses.KIND: medication_reader.READ_ELEMENTS | {"whenHandedOver", "whenPrepared", "daysSupply", "quantity"},
+    "Condition": condition_reader.READ_ELEMENTS,
+    "AllergyIntolerance": frozenset({"code", "clinicalStatus", "verificationStatus", "reaction"}),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +51,15 @@ class UnreadableEntry:
     missing: str | None = None
     """The Medication it references but that could not be had: its own gap is told on this entry's line."""
 
+
+@dataclass(frozen=True, slots=True)
+class Flaw:
+    """A resource that is not valid FHIR although everything the advice rests on was read from it: not worth a
+    clinician's attention, but worth the operator's (logged and counted, never shown)."""
+
+    resource_type: str
+    elements: frozenset[str]
+    """The top-level elements at fault, by their FHIR names (``other`` for one the resource type lacks)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +79,7 @@ def patient_facts(
     resolver: CodeResolver | None,
     unreadable: list[UnreadableEntry],
     now: datetime,
+    flaws: list[Flaw],
 ) -> Facts:
     """Read every record cheaply; validate with FHIR models only those that could change a card. Administrations
     and dispenses are timed as of ``now``; blood-pressure readings older than the knowledge base's window are
@@ -72,7 +91,8 @@ def patient_facts(
     for resource in data.all_resources():
         kind = resource.get("resourceType")
         if kind in RECORD_TYPES:
-            if status_of(resource) == EXCLUDED:
+            status_unread = not isinstance(resource.get("status"), str) and resource.get("doNotPerform") is not True
+            if status_of(resource) == EXCLUDED and not status_unread:
                 continue
             drug = identify_relevant(resource, kb.terminology, index, relevant, resolver)
             if drug is None:
@@ -83,26 +103,30 @@ def patient_facts(
             elif kind == dispenses.KIND:
                 fact = dispenses.timed(fact, resource, kb.dispense_default_supply, now)
             names = tuple(m.label for m in fact.ingredients if m.ingredient.name in relevant)
-            if fact.problem:
+            if status_unread:  # current or stopped cannot be told: it could be an MAOI taken today
+                if names or fact.problem:
+                    unreadable.append(UnreadableEntry(fact.reference, fact.label, "its status could not be read",
+                                                      names))
+            elif fact.problem:
                 unreadable.append(UnreadableEntry(fact.reference, fact.label, fact.problem, names, fact.missing))
             elif names:
                 if problem := status_problem(resource):
                     unreadable.append(UnreadableEntry(fact.reference, fact.label, problem, names))
-                medications.append(_checked(resource, fact, names, unreadable))
+                medications.append(checked(resource, fact, names, unreadable, flaws))
         elif kind == "Condition":
             condition = read_condition(resource)
             if condition is None or (kb.family_history is not None and kb.family_history.matches(condition)):
                 continue  # refuted, entered in error, or a relative's disease
             names = tuple(s.title for s in kb.condition_valuesets.values() if s.matches(condition))
             if names:
-                conditions.append(_checked(resource, condition, names, unreadable))
+                conditions.append(checked(resource, condition, names, unreadable, flaws))
         elif kind == "AllergyIntolerance":
             allergy = read_allergy(resource, kb.terminology, resolver)
             if allergy is None:
                 continue
             names = tuple(m.label for m in allergy.ingredients if m.ingredient.name in allergens)
             if names:
-                allergies.append(_checked(resource, allergy, names, unreadable))
+                allergies.append(checked(resource, allergy, names, unreadable, flaws))
         elif kind == vitals.KIND:
             observations.append(resource)
     readings = (vitals.readings(observations, kb.blood_pressure, now - kb.blood_pressure.window)
@@ -113,13 +137,24 @@ def patient_facts(
 _Fact = TypeVar("_Fact", MedicationFact, ConditionFact, AllergyFact)
 
 
-def _checked(
-    resource: Mapping[str, Any], fact: _Fact, names: Sequence[str], unreadable: list[UnreadableEntry]
+def checked(
+    resource: Mapping[str, Any],
+    fact: _Fact,
+    names: Sequence[str],
+    unreadable: list[UnreadableEntry],
+    flaws: list[Flaw],
 ) -> _Fact:
     """The fact, after FHIR validation of its resource. An invalid resource that names an interacting drug or
-    condition is still evaluated (a flaw elsewhere in it must not hide an MAOI) and is named on the notice card."""
-    problem = validation_problem(resource)
-    if problem is not None:
-        unreadable.append(UnreadableEntry(fact.reference, fact.label, f"{problem}; checked as far as it could be read",
-                                          tuple(names)))
+    condition is still evaluated (a flaw elsewhere in it must not hide an MAOI). It is named on the notice card
+    when the flaw lies where the drug, status, dates or condition were read from (what was read may be wrong); a
+    flaw anywhere else changes nothing that was read, and is only reported to the operator."""
+    verdict = validate(resource)
+    if verdict.problem is None:
+        return fact
+    kind = str(resource.get("resourceType"))
+    if verdict.touches(_READ_ELEMENTS.get(kind, frozenset())):
+        unreadable.append(UnreadableEntry(fact.reference, fact.label,
+                                          f"{verdict.problem}; checked as far as it could be read", tuple(names)))
+    else:
+        flaws.append(Flaw(kind, verdict.labels))
     return fact

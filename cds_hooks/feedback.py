@@ -18,6 +18,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, val
 
 from cds_hooks.card_types import Card
 from cds_hooks.errors import InvalidRequest, first_error
+from cds_hooks.ids import finding_hash
 
 ACCEPTED, OVERRIDDEN = "accepted", "overridden"
 MAX_ITEMS = 1000
@@ -174,9 +175,12 @@ class CardOrigin:
     rule_id: str | None = None
     advice: str | None = None
     notice: str | None = None
+    findings: tuple[tuple[str, str, str], ...] = ()
+    """(finding hash, rule id, advice) of each finding the card shows."""
 
 
 def card_origin(card: Card) -> CardOrigin:
     """What produced the card, as its record keeps it."""
     origin = card.origin
-    return CardOrigin(card.uuid, origin.knowledge_version, origin.rule_id, origin.advice, origin.notice)
+    findings = tuple((finding_hash(f.key), f.rule_id, f.advice) for f in origin.findings)
+    return CardOrigin(card.uuid, origin.knowledge_version, origin.rule_id, origin.advice, origin.notice, findings)

@@ -119,6 +119,17 @@ def items(value: object) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
+def items_or_one(value: object) -> list[Any]:
+    """A JSON array's items, or a lone object sent where FHIR has an array (read as the one item it is).
+
+    >>> items_or_one([{"text": "a"}]), items_or_one({"text": "a"}), items_or_one("a")
+    ([{'text': 'a'}], [{'text': 'a'}], [])
+    """
+    if isinstance(value, list):
+        return value
+    return [value] if isinstance(value, dict) else []
+
+
 def codings(concept: object) -> list[Mapping[str, Any]]:
     """The well-formed codings of a CodeableConcept (each a dict); anything else yields an empty list."""
     if not isinstance(concept, dict):

@@ -117,5 +117,5 @@ def _merge(result: FetchResult, reference: str, read: FetchResult) -> FetchResul
     entries.extend({**entry, "search": {"mode": "include"}} for entry in included)
     problems = [result.problem] if result.problem else []
     if read.problem:
-        problems.append(f"the medication {reference} could not be read: {read.problem}")
+        problems.append(f"a medication an entry references could not be read: {read.problem}")
     return FetchResult(bundle={**(result.bundle or {}), "entry": entries}, problem="; ".join(problems) or None)

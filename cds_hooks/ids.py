@@ -24,6 +24,18 @@ import uuid
 EXTENSION_KEY = "org.ketamine-cds"
 """The key of the extension that carries, on every card, what produced it (rule, advice, knowledge version)."""
 
+
+
+def finding_hash(key: str) -> str:
+    """A finding's key (``Finding.key``: rule, ordered drug, advice, what is implicated) as stored and shared: a
+    fixed-length digest, so no medication name is kept in a cache or a database index.
+
+    >>> len(finding_hash("maoi|esketamine|avoid|phenelzine"))
+    32
+    """
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
 BLOCK = 256
 """Ids whose random part one system call fetches."""
 

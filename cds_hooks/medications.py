@@ -78,6 +78,15 @@ R4_STATUSES = {
 """Every status FHIR R4 defines per resource type. One outside these (``taking``) or none at all tells nothing
 of whether the drug is taken, so the entry is evaluated as current and named on the notice card."""
 
+READ_ELEMENTS = frozenset({
+    "medicationCodeableConcept", "medicationReference", "contained", "status", "doNotPerform", "dosageInstruction",
+    "dosage", "dispenseRequest", "authoredOn", "effectivePeriod", "effectiveDateTime",
+})
+"""The elements the drug, status, route and dates are read from: a flaw in one of them may change the advice. The
+free text read for context (reason, category, note) is not among them: a flaw there can hide only an anaesthetic
+use, which would make the advice stricter, never weaker."""
+
+
 @dataclass(frozen=True, slots=True)
 class MedicationFact:
     """One medication of the patient's, as the engine needs it."""
@@ -171,13 +180,24 @@ class Identified:
     def names_any(self, names: frozenset[str]) -> bool:
         return any(match.ingredient.name in names for match in self.ingredients)
 
+    @property
+    def names_nothing(self) -> bool:
+        """No drug named at all: no code, no name, no reference. A draft like this is an order form not yet
+        filled in (an EHR may call on opening it), not an order of anything."""
+        if self.missing is not None:
+            return False
+        return not any(
+            fhir.concept_texts(concept) or any(coding.get("code") for coding in fhir.codings(concept))
+            for concept in self.concepts
+        )
+
 
 def identify(
     resource: Mapping[str, Any], terminology: Terminology, index: MedicationIndex, resolver: CodeResolver | None = None
 ) -> Identified:
     """The drug an entry names, read on its own: the cheap first step, enough to tell whether the rest matters."""
     concepts, missing = _medication_concepts(resource, index)
-    problem = f"its medication reference {missing or '(empty)'} could not be resolved" if missing is not None else None
+    problem = "the medication it references could not be read" if missing is not None else None
     ingredients, named = _ingredients(concepts, terminology, resolver)
     if not concepts and problem is None:
         problem = "it names no medication"
@@ -429,7 +449,7 @@ def _routes(
 def _purpose_texts(resource: Mapping[str, Any], dosages: list[Mapping[str, Any]]) -> list[str]:
     texts = [d["text"] for d in dosages if isinstance(d.get("text"), str)]
     for name in ("reasonCode", "category"):
-        for concept in fhir.items(resource.get(name)):
+        for concept in fhir.items_or_one(resource.get(name)):
             texts.extend(fhir.concept_texts(concept))
     texts.extend(fhir.concept_texts(resource.get("courseOfTherapyType")))
     return texts

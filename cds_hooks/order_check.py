@@ -10,7 +10,7 @@ order first (``patient_view``) and answers at once when there is none. Otherwise
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -18,11 +18,11 @@ from typing import Any
 from cds_hooks import cards, engine, fetch_queries, fhir_json, order_limits, patient_view
 from cds_hooks.card_types import Card
 from cds_hooks.engine import Finding, OrderedDrug
-from cds_hooks.facts import MEDICATION_TYPES, UnreadableEntry, patient_facts
+from cds_hooks.facts import MEDICATION_TYPES, Flaw, UnreadableEntry, checked, patient_facts
 from cds_hooks.fetch import Fetcher, opened_once
 from cds_hooks.gaps import Gap
 from cds_hooks.gather import gather
-from cds_hooks.knowledge.model import ORDERED_DRUGS, KnowledgeBase
+from cds_hooks.knowledge.model import AVOID, ORDERED_DRUGS, KnowledgeBase
 from cds_hooks.medications import (
     EXCLUDED,
     Identified,
@@ -36,9 +36,12 @@ from cds_hooks.prefetch import PatientData
 from cds_hooks.protocol import PATIENT_VIEW, HookRequest
 from cds_hooks.services import PATIENT_KEY, ServiceDefinition
 from cds_hooks.terminology import CodeResolver
-from cds_hooks.validation import validation_problem
 
 _ORDERED_NAMES = frozenset(ORDERED_DRUGS)
+
+HoldBack = Callable[[Sequence[Finding]], Sequence[Finding]]
+"""Given a call's findings, those to show: the service's (repeats of order-select, the quiet period after an
+override). It must never leave out an Avoid."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +79,7 @@ def ketamine_orders(request: HookRequest, kb: KnowledgeBase, resolver: CodeResol
             for resource in fhir_json.bundle_resources(value):
                 index.add(resource)
         drafts = [(resource, identify(resource, kb.terminology, index, resolver)) for resource in orders]
+    drafts = [(resource, drug) for resource, drug in drafts if not drug.names_nothing]
     selections = request.context.selections
     selected = [
         (resource, drug)
@@ -133,6 +137,15 @@ class Answer:
     checked: bool = False
     """The patient's data was read: an order call that orders ketamine or esketamine, or any patient-view call
     (which reads the patient's orders to find one). Otherwise nothing was read."""
+    shown: tuple[Finding, ...] = ()
+    """The findings on the cards: ``findings`` less those held back."""
+    flaws: tuple[Flaw, ...] = ()
+    """Records read in full although not valid FHIR elsewhere: for the operator, not the clinician."""
+
+    @property
+    def held_back(self) -> tuple[Finding, ...]:
+        shown = {id(finding) for finding in self.shown}
+        return tuple(finding for finding in self.findings if id(finding) not in shown)
 
     def as_json(self) -> dict[str, Any]:
         """The CDS Hooks response body."""
@@ -146,18 +159,22 @@ def answer(
     now: datetime,
     fetch: Fetcher | None = None,
     resolver: CodeResolver | None = None,
+    layout: cards.Layout = cards.DEFAULT_LAYOUT,
+    hold_back: HoldBack | None = None,
 ) -> Answer:
     """The answer to one hook call of any service. ``now`` is the evaluation time (washout windows, age);
     ``fetch`` reads what the prefetch lacks from the request's fhirServer (None: nothing is read, and what is
-    missing is a data gap); ``resolver`` looks up RxNorm codes the packaged tables lack. DataUnavailable (412) when
-    no data can be had."""
+    missing is a data gap); ``resolver`` looks up RxNorm codes the packaged tables lack; ``layout`` is the site's
+    card layout, and ``hold_back`` the service's choice of findings to show. DataUnavailable (412) when no data
+    can be had."""
+    shaping = _Shaping(layout, hold_back)
     if definition.hook == PATIENT_VIEW:
-        return _chart_answer(request, definition, kb, now, fetch, resolver)
+        return _chart_answer(request, definition, kb, now, fetch, resolver, shaping)
     drafts = ketamine_orders(request, kb, resolver)
     if not drafts.ordered:
         unidentified = drafts.unidentified  # a draft whose drug could not be told at all might be ketamine
         return Answer(tuple(cards.render([], [], unidentified, kb)) if unidentified else (), unreadable=unidentified)
-    return _checked(request, definition, kb, drafts, now, fetch, resolver)
+    return _checked(request, definition, kb, drafts, now, fetch, resolver, shaping)
 
 
 def _chart_answer(
@@ -167,6 +184,7 @@ def _chart_answer(
     now: datetime,
     fetch: Fetcher | None,
     resolver: CodeResolver | None,
+    shaping: _Shaping,
 ) -> Answer:
     """patient-view: none at once without a current or planned ketamine or esketamine order (or the notice, when
     some orders could not be read), else order-sign's check of that order, as an order already placed. Both steps
@@ -174,10 +192,10 @@ def _chart_answer(
     fetch = opened_once(fetch) if fetch is not None else None
     current = patient_view.current_orders(request, definition, kb, fetch, resolver)
     if not current.ordered:  # none; or, when some orders could not be read, perhaps one among those
-        shown = cards.render([], current.gaps, [], kb, under_decision=False) if current.gaps else []
+        shown = cards.render([], current.gaps, [], kb, shaping.layout, under_decision=False) if current.gaps else []
         return Answer(tuple(shown), gaps=tuple(current.gaps), checked=True)
     drafts = DraftOrders(current.ordered, [], current.index, under_decision=False)
-    return _checked(current.request, definition, kb, drafts, now, fetch, resolver, current.gaps)
+    return _checked(current.request, definition, kb, drafts, now, fetch, resolver, shaping, current.gaps)
 
 
 def _checked(
@@ -188,6 +206,7 @@ def _checked(
     now: datetime,
     fetch: Fetcher | None,
     resolver: CodeResolver | None,
+    shaping: _Shaping,
     gaps: Sequence[Gap] = (),
 ) -> Answer:
     """The answer for a call about a ketamine or esketamine order (``gaps``: data the caller already failed to
@@ -199,24 +218,48 @@ def _checked(
     ]
     if drafts.selections_only:
         findings = engine.evaluate(drafts.ordered, drafts.others, [], kb, now)
-        shown = cards.render(findings, [], unreadable, kb) if findings or unreadable else []
-        return Answer(tuple(shown), tuple(findings), (), tuple(unreadable), checked=True)
+        return _answered(findings, (), unreadable, (), kb, shaping, drafts.under_decision)
     data = gather(request, needed(definition, kb), fetch, drafts.index,
                   lambda queries: fetch_queries.narrowed(queries, kb, now))
-    unreadable[:0] = [
-        UnreadableEntry(drug.order.reference, drug.order.label, f"{problem}; checked as far as it could be read")
-        for drug in drafts.ordered
-        if (problem := validation_problem(drug.order.source))
-    ]
-    facts = patient_facts(data, kb, drafts.index, resolver, unreadable, now)
+    ordered_unreadable: list[UnreadableEntry] = []
+    flaws: list[Flaw] = []
+    for drug in drafts.ordered:
+        checked(drug.order.source, drug.order, (), ordered_unreadable, flaws)
+    unreadable[:0] = ordered_unreadable
+    facts = patient_facts(data, kb, drafts.index, resolver, unreadable, now, flaws)
     findings = engine.evaluate(drafts.ordered, [*drafts.others, *facts.medications], facts.conditions, kb, now,
                                facts.allergies, facts.readings)
     limits = order_limits.evaluate(drafts.ordered, kb, now, _patient(data),
                                    _earlier_orders(data, kb, drafts.index, resolver))
     findings = engine.by_severity([*findings, *limits], kb) if limits else findings
-    all_gaps = (*gaps, *data.gaps)
-    shown = cards.render(findings, all_gaps, unreadable, kb, under_decision=drafts.under_decision)
-    return Answer(tuple(shown), tuple(findings), all_gaps, tuple(unreadable), checked=True)
+    return _answered(findings, (*gaps, *data.gaps), unreadable, flaws, kb, shaping, drafts.under_decision)
+
+
+@dataclass(frozen=True, slots=True)
+class _Shaping:
+    """The service's choices of which findings become cards, and how: the site's layout, and what is held back."""
+
+    layout: cards.Layout
+    hold_back: HoldBack | None
+
+
+def _answered(
+    findings: Sequence[Finding],
+    gaps: Sequence[Gap],
+    unreadable: Sequence[UnreadableEntry],
+    flaws: Sequence[Flaw],
+    kb: KnowledgeBase,
+    shaping: _Shaping,
+    under_decision: bool,
+) -> Answer:
+    shown = list(shaping.hold_back(findings) if shaping.hold_back is not None else findings)
+    kept = {id(finding) for finding in shown}
+    if any(finding.advice == AVOID and id(finding) not in kept for finding in findings):
+        raise ValueError("an Avoid finding must never be held back")
+    rendered = (cards.render(shown, gaps, unreadable, kb, shaping.layout, under_decision=under_decision)
+                if shown or gaps or unreadable else [])
+    return Answer(tuple(rendered), tuple(findings), tuple(gaps), tuple(unreadable), checked=True,
+                  shown=tuple(shown), flaws=tuple(flaws))
 
 
 def needed(definition: ServiceDefinition, kb: KnowledgeBase) -> ServiceDefinition:

@@ -65,6 +65,45 @@ class HookRequest:
     """Only the keys the client sent; a key whose value is None was sent as ``null`` (no such data)."""
     fhir_server: str | None = None
     fhir_authorization: FhirAuthorization | None = None
+    configuration: Mapping[str, bool] = field(default_factory=dict)
+    """The PDDI configuration items the EHR sent (``extension.configuration-items``), by code."""
+
+
+CONFIGURATION_KEYS = ("configuration-items", "pddi-configuration-items")
+"""Where a request's ``extension`` carries PDDI configuration items: the HL7 PDDI CDS specification's name, and the
+name its published examples use."""
+
+
+def configuration_items(extension: object) -> dict[str, bool]:
+    """The configuration items of a request's ``extension``: an object of code -> boolean, or a list of
+    ``{"code": ..., "value": ...}``. A value that is not a boolean is refused, naming the field.
+
+    >>> configuration_items({"configuration-items": {"filter-out-repeated-alerts": True}})
+    {'filter-out-repeated-alerts': True}
+    >>> configuration_items({"configuration-items": [{"code": "cache-for-order-sign-filtering", "value": False}]})
+    {'cache-for-order-sign-filtering': False}
+    """
+    if not isinstance(extension, Mapping):
+        return {}
+    for key in CONFIGURATION_KEYS:
+        if key not in extension:
+            continue
+        items = extension[key]
+        where = f"extension.{key}"
+        if isinstance(items, Mapping):
+            pairs = [(code, value, f"{where}.{code}") for code, value in items.items()]
+        elif isinstance(items, list) and all(isinstance(item, Mapping) for item in items):
+            pairs = [(item.get("code"), item.get("value"), f"{where}.{number}") for number, item in enumerate(items)]
+        else:
+            raise InvalidRequest(f"{where}: must be an object of booleans or a list of {{code, value}}.", field=where)
+        found = {}
+        for code, value, field_name in pairs:
+            if not isinstance(code, str) or not code or not isinstance(value, bool):
+                raise InvalidRequest(f"{field_name}: a configuration item needs a code and a true or false value.",
+                                     field=field_name)
+            found[code] = value
+        return found
+    return {}
 
 
 class _FhirAuthorizationSchema(Schema):
@@ -127,6 +166,7 @@ class _RequestSchema(Schema):
     fhirAuthorization = fields.Nested(_FhirAuthorizationSchema)
     context = fields.Nested(_ContextSchema, required=True)
     prefetch = _JsonObject()
+    extension = _JsonObject()
 
     @validates_schema
     def _authorization_needs_server(self, data: dict[str, Any], **kwargs: object) -> None:
@@ -172,4 +212,5 @@ def load_request(body: object, hook: str) -> HookRequest:
         prefetch=data.get("prefetch", {}),
         fhir_server=data.get("fhirServer"),
         fhir_authorization=data.get("fhirAuthorization"),
+        configuration=configuration_items(data.get("extension")),
     )

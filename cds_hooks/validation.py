@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -39,6 +40,29 @@ _MODELS = {
 VERDICT_CACHE_SIZE = 4096
 
 
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What validation found wrong with a resource: the first problem, and every top-level element at fault."""
+
+    problem: str | None
+    fields: frozenset[str] = frozenset()
+    """Top-level elements with an error, by name as the resource spells them (``dosage`` on a MedicationRequest,
+    say); ``(resource)`` for a rule over the whole resource."""
+    labels: frozenset[str] = frozenset()
+    """The same, bounded for metrics: an element the resource type does not have is ``other`` (its name came
+    from the data, so it is never repeated)."""
+
+    def touches(self, read: frozenset[str]) -> bool:
+        """Whether a flaw lies in one of the elements ``read`` (or in no one element): then what was read from the
+        resource may be wrong, not just its form."""
+        if self.problem is None:
+            return False
+        return not self.fields or "(resource)" in self.fields or not self.fields.isdisjoint(read)
+
+
+VALID = Verdict(None)
+
+
 def validation_problem(resource: Mapping[str, Any]) -> str | None:
     """None when the resource is valid FHIR R4, else the first problem as ``field: message``.
 
@@ -47,15 +71,27 @@ def validation_problem(resource: Mapping[str, Any]) -> str | None:
     >>> validation_problem({"resourceType": "Condition"})
     'not valid FHIR R4 (subject: Field required)'
     """
+    return validate(resource).problem
+
+
+def validate(resource: Mapping[str, Any]) -> Verdict:
+    """The resource's verdict, remembered by a digest of its content.
+
+    >>> validate({"resourceType": "Condition", "category": {"text": "x"}, "subject": {"reference": "P/1"}}).fields
+    frozenset({'category'})
+    >>> validate({"resourceType": "Condition", "subject": {"reference": "P/1"}, "dosage": []}).labels
+    frozenset({'other'})
+    """
     try:
         content = orjson.dumps(resource, option=orjson.OPT_SORT_KEYS)
     except TypeError:  # not JSON as orjson writes it (an integer past 64 bits, say): validated, not remembered
-        return _problem(resource)
+        return _verdict(resource)
     digest = hashlib.sha256(content).digest()
-    verdict = _verdicts.get(digest, _UNKNOWN)
-    if verdict is _UNKNOWN:
-        verdict = _problem(resource)
-        _verdicts.put(digest, verdict)
+    known = _verdicts.get(digest, _UNKNOWN)
+    if isinstance(known, Verdict):
+        return known
+    verdict = _verdict(resource)
+    _verdicts.put(digest, verdict)
     return verdict
 
 
@@ -64,15 +100,25 @@ _verdicts: BoundedMemo[bytes, Any] = BoundedMemo(VERDICT_CACHE_SIZE)
 """Verdicts by the digest of the resource: 32 bytes, whatever the resource's size."""
 
 
-def _problem(resource: Mapping[str, Any]) -> str | None:
+def _verdict(resource: Mapping[str, Any]) -> Verdict:
     model = _MODELS.get(str(resource.get("resourceType")))
     if model is None:
-        return f"resourceType: {resource.get('resourceType')!r} is not a resource this service reads"
+        return Verdict(f"resourceType: {resource.get('resourceType')!r} is not a resource this service reads")
     try:
         model.model_validate(dict(resource))
     except ValidationError as error:
-        first = error.errors()[0]
+        errors = error.errors()
+        first = errors[0]
         where = ".".join(str(part) for part in first.get("loc", ())) or "(resource)"
         message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
-        return f"not valid FHIR R4 ({where}: {message})"
-    return None
+        known = {name for field, info in model.model_fields.items() for name in (field, info.alias) if name}
+        fields = frozenset(_element(error.get("loc", ())) for error in errors)
+        labels = frozenset(name if name in known or name == "(resource)" else "other" for name in fields)
+        return Verdict(f"not valid FHIR R4 ({where}: {message})", fields, labels)
+    return VALID
+
+
+def _element(location: tuple[Any, ...]) -> str:
+    if not location or location[0] in ("__root__", ""):
+        return "(resource)"
+    return str(location[0])

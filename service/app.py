@@ -7,7 +7,7 @@ from datetime import datetime
 
 from flask import Flask
 
-from service import auth, console, health, logging_setup, metrics, storage
+from service import auth, console, health, holdback, logging_setup, metrics, storage
 from service.config import Settings
 from service.fhir.client import FhirClient
 from service.fhir.rxnav import resolver_from
@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     health.init_app(app)
     storage.init_app(app, settings)
     recorder.init_app(app)
+    holdback.init_app(app, settings)
     auth.init_app(app, settings)
     cors.init_app(app, settings)
     app.register_blueprint(cds.blueprint)

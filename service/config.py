@@ -56,6 +56,15 @@ class Settings:
     rxnav_cache_ttl: int = 86_400
     workers: int = 2
     """Production server only: gunicorn worker processes (``CDS_WORKERS``)."""
+    monitor_cards: str = "combined"
+    """``combined``: the Monitor findings of one ordered drug on one card; ``per-rule``: a card each."""
+    repeat_filter: bool = False
+    """The site's default for the PDDI configuration items when the EHR sends none: remember what order-select
+    showed and leave repeats out of order-sign."""
+    repeat_filter_seconds: int = 3600
+    """How long what order-select showed is remembered for order-sign."""
+    quiet_hours: int = 0
+    """Hours a Monitor or Hold finding overridden with a reason is not shown again for the patient; 0: off."""
     console: bool | None = None
     """The console under /console/: None (unset) means on in development and off in production."""
     console_token: str | None = field(default=None, repr=False)
@@ -111,6 +120,13 @@ class Settings:
             rxnav_cache_size=int_setting(env, "CDS_RXNAV_CACHE_SIZE", cls.rxnav_cache_size, minimum=1),
             rxnav_cache_ttl=int_setting(env, "CDS_RXNAV_CACHE_TTL", cls.rxnav_cache_ttl, minimum=1),
             workers=int_setting(env, "CDS_WORKERS", cls.workers, minimum=1),
+            monitor_cards=_choice(env, "CDS_MONITOR_CARDS", "COMBINED", ("COMBINED", "PER-RULE")).lower(),
+            repeat_filter=_flag(env, "CDS_REPEAT_FILTER"),
+            repeat_filter_seconds=_number(env, "CDS_REPEAT_FILTER_SECONDS", cls.repeat_filter_seconds, int,
+                                          "a whole number", lambda value: 60 <= value <= 86_400,
+                                          "from 60 to 86400 seconds"),
+            quiet_hours=_number(env, "CDS_QUIET_AFTER_OVERRIDE_HOURS", cls.quiet_hours, int, "a whole number",
+                                lambda value: 0 <= value <= 720, "from 0 (off) to 720 hours"),
             console=_flag(env, "CDS_CONSOLE") if env.get("CDS_CONSOLE", "").strip() else None,
             console_token=_secret(env, "CDS_CONSOLE_TOKEN", minimum=32),
         )

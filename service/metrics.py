@@ -84,6 +84,22 @@ CARDS_NOT_RECORDED = Counter(
     "ketamine_cds_issued_cards_not_recorded",
     "Cards returned to the EHR that could not be recorded in the database (feedback on them reads as unknown).",
 )
+HELD_BACK = Counter(
+    "ketamine_cds_findings_held_back",
+    "Findings not shown, by why ('repeated-alert', 'quiet-after-override'), advice and rule id; each is recorded.",
+    ("reason", "advice", "rule"),
+)
+STRUCTURAL_FLAWS = Counter(
+    "ketamine_cds_structural_flaws",
+    "Records that are not valid FHIR although everything the advice rests on was read, by resource type and the "
+    "element at fault ('other' for an element the type lacks); logged, not shown.",
+    ("resource", "element"),
+)
+SHOWN_STORE_FAILURES = Counter(
+    "ketamine_cds_shown_store_failures",
+    "Reads or writes of what order-select showed that failed (Redis unreachable); nothing was held back.",
+    ("operation",),
+)
 
 HOOK_INSTANCE_NOT_UUID = Counter(
     "ketamine_cds_hook_instance_not_uuid",
@@ -112,8 +128,21 @@ def observe_cards(cards: Iterable[Card]) -> None:
         origin = card.origin
         if origin.notice is not None:
             _child(CARDS, "notice", origin.notice).inc()
-        else:
-            _child(CARDS, origin.advice or "", origin.rule_id or "").inc()
+        else:  # a combined Monitor card counts each of its rules
+            for finding in origin.findings:
+                _child(CARDS, finding.advice, finding.rule_id).inc()
+
+
+def held_back(reason: str, advice: str, rule: str) -> None:
+    _child(HELD_BACK, reason, advice, rule).inc()
+
+
+def structural_flaw(resource: str, element: str) -> None:
+    _child(STRUCTURAL_FLAWS, resource, element).inc()
+
+
+def shown_store_failure(operation: str) -> None:
+    _child(SHOWN_STORE_FAILURES, operation).inc()
 
 
 def fhir_fetch(resource: str, seconds: float | None, failure: str | None = None) -> None:

@@ -16,6 +16,7 @@ from cds_hooks.knowledge import KnowledgeBase
 from cds_hooks.protocol import load_request
 from cds_hooks.services import SERVICES
 from cds_hooks.terminology import CodeResolver
+from tests.cardcheck import card_findings
 
 PATIENT = "Patient/case"
 ROUTES = {
@@ -197,9 +198,8 @@ def advice_by_rule(cards: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     """``{rule id: advice}`` for the advice cards (data notices left out)."""
     found = {}
     for card in cards:
-        extension = card.get("extension", {}).get("org.ketamine-cds", {})
-        if "ruleId" in extension:
-            found[extension["ruleId"]] = extension["advice"]
+        for finding in card_findings(card):
+            found[finding["ruleId"]] = finding["advice"]
     return found
 
 

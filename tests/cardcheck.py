@@ -5,6 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 ADVICE_WORDS = ("Avoid", "Hold", "Monitor")
+EXTENSION_KEY = "org.ketamine-cds"
+
+
+def card_findings(card: dict[str, Any]) -> list[dict[str, Any]]:
+    """The findings a card shows, from its extension: one, or several on a combined Monitor card."""
+    extension = card.get("extension", {}).get(EXTENSION_KEY, {})
+    if "findings" in extension:
+        return list(extension["findings"])
+    return [extension] if "ruleId" in extension else []
+
+
+def card_rule_ids(card: dict[str, Any]) -> list[str]:
+    return [finding["ruleId"] for finding in card_findings(card)] or ["notice"]
 INDICATOR_FOR = {"Avoid": "critical", "Hold": "warning", "Monitor": "info"}
 
 
@@ -37,8 +50,11 @@ def assert_valid_card(card: dict[str, Any]) -> None:
         assert word in ADVICE_WORDS
         assert card["indicator"] == INDICATOR_FOR[word]
         assert extension["advice"] == word.lower()
-        assert extension["ruleId"] and extension["knowledgeVersion"]
-        assert extension.get("implicated") or extension["orderCheck"]["observed"]  # an order rule: what it says
+        assert extension["knowledgeVersion"] and card_findings(card)
+        for finding in card_findings(card):
+            assert finding["ruleId"] and finding["advice"] == extension["advice"]
+            # an interaction's co-medications or conditions, or what an order rule found in the order
+            assert finding.get("implicated") or finding["orderCheck"]["observed"]
         if word in ("Avoid", "Hold"):
             assert all(reason["display"] and reason["code"] for reason in card["overrideReasons"])
     else:

@@ -12,13 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, settings
+from sqlalchemy import Table, select
 
 from cds_hooks.knowledge import DATA_DIR, KnowledgeBase, load_knowledge
 from service import create_app
 from service.config import Settings
+from service.storage import recorder, storage
 
 settings.register_profile(
     "default", max_examples=40, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
@@ -34,6 +37,7 @@ CHECKOUT = Path(__file__).resolve().parent.parent
 FIXTURES = CHECKOUT / "fixtures"
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 """The clock every test runs at, so washout windows in the fixtures do not drift."""
+REDIS_URL = os.environ.get("CDS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 _OUTSIDE_THE_SOURCES = frozenset({".git", ".venv", "node_modules", "__pycache__", ".pytest_cache", ".ruff_cache",
@@ -119,6 +123,26 @@ def fixture() -> Callable[[str], dict[str, Any]]:
     return load
 
 
+@pytest.fixture
+def rows() -> Callable[[Flask, Table], list[dict[str, Any]]]:
+    """Every row of a table in an app's database, as dicts."""
+
+    def read(app: Flask, table: Table) -> list[dict[str, Any]]:
+        recorder.recorder(app).flush()
+        with storage(app).database.engine.connect() as connection:
+            return [dict(row._mapping) for row in connection.execute(select(table))]
+
+    return read
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The machine's Redis (``CDS_TEST_REDIS_URL``); the tests that need it skip, saying why, without it."""
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.RedisError as error:
+        pytest.skip(f"Redis is not reachable at {REDIS_URL} ({type(error).__name__})")
+    return REDIS_URL
 def chromium_path() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 

@@ -23,7 +23,7 @@ def run(body, knowledge, service_id="ketamine-order-sign", now=NOW):
     [
         ("order-sign-esketamine-maoi", "ketamine-order-sign", ["critical", "info"]),
         ("order-sign-ketamine-benzodiazepine", "ketamine-order-sign", ["warning"]),
-        ("order-sign-esketamine-ssri", "ketamine-order-sign", ["info", "info"]),
+        ("order-sign-esketamine-ssri", "ketamine-order-sign", ["info"]),
         ("order-select-ketamine-maoi-washout", "ketamine-order-select", ["critical"]),
         ("order-sign-ketamine-no-interaction", "ketamine-order-sign", []),
         ("order-sign-non-ketamine", "ketamine-order-sign", []),
@@ -92,5 +92,6 @@ def test_a_failed_fetch_becomes_a_warning_card(fixture, knowledge):
 
     cards = order_check.answer(request, definition, knowledge, NOW, fetch).as_json()["cards"]
     assert len(cards) == 1
-    assert cards[0]["summary"] == "Interaction check incomplete: medications could not be read from the EHR"
+    assert cards[0]["summary"] == ("Interaction check incomplete: medications and conditions could not be read from "
+                                   "the EHR")
     assert "503" in cards[0]["detail"]

@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from cds_hooks.card_types import NOTICE_DATA_INCOMPLETE, Card, Origin, Source
+from cds_hooks.card_types import NOTICE_DATA_INCOMPLETE, Card, FindingOrigin, Origin, Source
 from cds_hooks.errors import InvalidRequest
 from cds_hooks.feedback import CardOrigin, OverrideReason, card_origin, load_feedback
+from cds_hooks.ids import finding_hash
 
 
 def item(**fields):
@@ -77,5 +78,11 @@ def test_a_cards_origin_is_what_its_record_keeps():
     notice = card_origin(Card("u", "Interaction check incomplete", "warning", "d", source,
                               Origin("1", notice=NOTICE_DATA_INCOMPLETE)))
     assert notice == CardOrigin("u", "1", notice="data-incomplete")
-    advice = card_origin(Card("v", "Avoid", "critical", "d", source, Origin("1", advice="avoid", rule_id="maoi")))
-    assert advice == CardOrigin("v", "1", "maoi", "avoid")
+    maoi = FindingOrigin("maoi", "avoid", "maoi|esketamine|avoid|phenelzine", "policy", "e", (), ())
+    advice = card_origin(Card("v", "Avoid", "critical", "d", source, Origin("1", advice="avoid", findings=(maoi,))))
+    assert advice == CardOrigin("v", "1", "maoi", "avoid", findings=((finding_hash(maoi.key), "maoi", "avoid"),))
+    ssri = FindingOrigin("ssri", "monitor", "ssri|esketamine|monitor|sertraline", "weak", "e", (), ())
+    bupropion = FindingOrigin("bupropion", "monitor", "bupropion|esketamine|monitor|bupropion", "weak", "e", (), ())
+    combined = card_origin(Card("w", "Monitor", "info", "d", source,
+                                Origin("1", advice="monitor", findings=(ssri, bupropion))))
+    assert combined.rule_id == "ssri,bupropion" and len(combined.findings) == 2

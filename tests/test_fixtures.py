@@ -8,6 +8,7 @@ import pytest
 
 from cds_hooks.knowledge import load_knowledge
 from service.cli import main
+from tests.cardcheck import card_rule_ids
 from tests.conftest import FIXTURES
 
 EXPECTED = {
@@ -17,7 +18,7 @@ EXPECTED = {
     ],
     "order-sign-esketamine-aneurysm": [
         ('critical', 'aneurysmal-vascular-disease',
-         'Avoid esketamine with Cerebral aneurysm, nonruptured: aneurysm, blood-pressure rise is a serious hazard'),
+         'Avoid esketamine with aneurysmal vascular disease: blood-pressure rise is a serious hazard'),
     ],
     "order-sign-esketamine-buprenorphine-naloxone": [
         ('info', 'other-opioids',
@@ -41,8 +42,7 @@ EXPECTED = {
     ],
     "order-sign-esketamine-haemorrhage-history": [
         ('critical', 'intracerebral-haemorrhage',
-         "Avoid esketamine with Nontraumatic intracerebral hemorrhage, unspecified: history of intracerebral "
-         "haemorrhage"),
+         'Avoid esketamine with intracerebral haemorrhage: blood-pressure rise risks bleeding'),
     ],
     "order-sign-esketamine-home-use": [
         ('critical', 'esketamine-setting',
@@ -51,7 +51,7 @@ EXPECTED = {
     ],
     "order-sign-esketamine-hypertensive-urgency": [
         ('critical', 'hypertensive-urgency',
-         'Avoid esketamine with Hypertensive urgency: hypertensive urgency, do not give now'),
+         'Avoid esketamine with hypertensive urgency: do not give now'),
     ],
     "order-sign-esketamine-lamotrigine": [
         ('info', 'lamotrigine',
@@ -85,7 +85,7 @@ EXPECTED = {
     ],
     "order-sign-esketamine-pregnancy": [
         ('critical', 'pregnancy',
-         'Avoid esketamine with Pregnant state, incidental: pregnancy, not recommended by the label'),
+         'Avoid esketamine with pregnancy: not recommended by the label'),
     ],
     "order-sign-esketamine-psilocybin": [
         ('info', 'psychedelics',
@@ -93,7 +93,7 @@ EXPECTED = {
     ],
     "order-sign-esketamine-psychosis": [
         ('info', 'psychosis',
-         'Monitor esketamine with Schizophrenia: psychosis, dissociation may worsen it'),
+         'Monitor esketamine with psychosis: dissociation may worsen it'),
     ],
     "order-sign-esketamine-quetiapine": [
         ('info', 'antipsychotics',
@@ -104,16 +104,14 @@ EXPECTED = {
          'Monitor esketamine with Valtoco (diazepam): additive sedation, may blunt response'),
     ],
     "order-sign-esketamine-serotonergic": [
-        ('info', 'serotonergic-opioids',
-         'Monitor esketamine with tramadol: sedation, respiratory depression, serotonin'),
-        ('info', 'ssri',
-         'Monitor esketamine with sertraline: serotonergic load, sedation'),
+        ('info', 'serotonergic-opioids+ssri',
+         'Monitor esketamine with tramadol, sertraline: sedation, respiratory depression, serotonin, '
+         'serotonergic load'),
     ],
     "order-sign-esketamine-ssri": [
-        ('info', 'snri',
-         'Monitor Spravato (esketamine) with Effexor (venlafaxine): serotonergic load, blood pressure'),
-        ('info', 'ssri',
-         'Monitor Spravato (esketamine) with escitalopram: serotonergic load, sedation'),
+        ('info', 'snri+ssri',
+         'Monitor Spravato (esketamine) with Effexor (venlafaxine), escitalopram: serotonergic load, blood pressure, '
+         'sedation'),
     ],
     "order-sign-esketamine-st-johns-wort": [
         ('info', 'st-johns-wort',
@@ -139,11 +137,11 @@ EXPECTED = {
     ],
     "order-sign-ketamine-anaesthesia-benzodiazepine": [
         ('info', 'benzodiazepines',
-         'Monitor ketamine with midazolam: additive sedation, may blunt response'),
+         'Monitor ketamine with midazolam: additive sedation and respiratory depression'),
     ],
     "order-sign-ketamine-avm": [
         ('critical', 'arteriovenous-malformation',
-         'Avoid ketamine with Cerebral arteriovenous malformation: arteriovenous malformation, blood-pressure hazard'),
+         'Avoid ketamine with arteriovenous malformation: blood-pressure rise is a serious hazard'),
     ],
     "order-sign-ketamine-benzodiazepine": [
         ('warning', 'benzodiazepines',
@@ -188,11 +186,11 @@ EXPECTED = {
     ],
     "order-sign-ketamine-hypertension": [
         ('info', 'hypertension',
-         'Monitor ketamine with Essential (primary) hypertension: hypertension, blood-pressure rise after the dose'),
+         'Monitor ketamine with hypertension: blood-pressure rise after the dose'),
     ],
     "order-sign-ketamine-liver-disease": [
         ('info', 'liver-disease',
-         'Monitor ketamine with Unspecified cirrhosis of liver: liver disease, exposure and liver injury'),
+         'Monitor ketamine with liver disease: exposure and liver injury'),
     ],
     "order-sign-ketamine-mdma": [
         ('critical', 'mdma',
@@ -218,7 +216,7 @@ EXPECTED = {
     ],
     "order-sign-ketamine-substance-use": [
         ('info', 'substance-use-disorder',
-         'Monitor ketamine with Alcohol dependence, uncomplicated: substance use disorder, abuse potential'),
+         'Monitor ketamine with substance use disorder: abuse potential'),
     ],
     "order-sign-ketamine-theophylline": [
         ('critical', 'theophylline',
@@ -241,7 +239,8 @@ EXPECTED = {
     "patient-view-no-ketamine": [
     ],
 }
-"""Fixture name -> (indicator, rule, summary) of each card, in the order the service returns them."""
+"""Fixture name -> (indicator, rule, summary) of each card, in the order the service returns them; a Monitor card of
+several rules names them joined by "+"."""
 
 NOTES = {
     "order-select-ketamine-maoi-washout": ["last dose 2026-11-15: within the 14 days washout"],
@@ -272,7 +271,8 @@ def test_every_fixture_file_has_an_expectation():
 
 
 def test_every_rule_is_shown_by_a_fixture():
-    shown = {rule for cards in EXPECTED.values() for _, rule, _ in cards} | set(NO_CARD_RULES)
+    shown = {rule for cards in EXPECTED.values() for _, rules, _ in cards for rule in rules.split("+")}
+    shown |= set(NO_CARD_RULES)
     assert shown == {rule.id for rule in load_knowledge().rules}
     for fixture_name in NO_CARD_RULES.values():
         assert EXPECTED[fixture_name] == []
@@ -284,7 +284,7 @@ def test_fixture_gives_the_expected_cards(client, fixture, name):
     response = client.post(f"/cds-services/ketamine-{body['hook']}", json=body)
     assert response.status_code == 200
     cards = response.get_json()["cards"]
-    got = [(card["indicator"], card["extension"]["org.ketamine-cds"]["ruleId"], card["summary"]) for card in cards]
+    got = [(card["indicator"], "+".join(card_rule_ids(card)), card["summary"]) for card in cards]
     assert got == EXPECTED[name]
     for words in NOTES.get(name, ()):
         assert words in cards[0]["detail"]

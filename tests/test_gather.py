@@ -116,7 +116,7 @@ def test_an_operation_outcome_for_medications_answers_with_the_incomplete_check_
     request = hook(maoi)
     cards = answer(request, SIGN, knowledge, NOW).as_json()["cards"]
     assert [card["summary"] for card in cards] == [
-        "Interaction check incomplete: medications could not be read from the EHR"
+        "Interaction check incomplete: medication orders could not be read from the EHR"
     ]
 
 
@@ -163,7 +163,7 @@ def test_partial_prefetch_without_fhir_server_checks_what_was_sent_and_names_the
     request = hook(maoi)
     cards = answer(request, SIGN, knowledge, NOW).as_json()["cards"]
     assert cards[0]["summary"].startswith("Avoid esketamine with Nardil (phenelzine)")
-    assert cards[-1]["summary"] == "Interaction check incomplete: medications could not be read from the EHR"
+    assert cards[-1]["summary"] == "Interaction check incomplete: medication statements could not be read from the EHR"
     assert "- Medication statements: it was not sent and there is no fhirServer to read it from." in cards[-1]["detail"]
 
 
@@ -228,8 +228,10 @@ def test_a_medication_reference_that_cannot_be_read_is_reported_on_the_notice_ca
     cards = answer(request, SIGN, knowledge, NOW, fetcher).as_json()["cards"]
     assert [card["indicator"] for card in cards] == ["warning"]
     listed = [line for line in cards[0]["detail"].splitlines() if line.startswith("- ")]
-    assert listed == ["- MedicationRequest/nardil-ref: its medication reference Medication/nardil-tab could not be "
-                      "resolved; the FHIR server has no such resource or search (HTTP 404)."]
+    assert listed == ["- A medication order with no name: the medication it references could not be read; the FHIR "
+                      "server has no such resource or search (HTTP 404)."]
+    assert {"reference": "MedicationRequest/nardil-ref", "problem": "the medication it references could not be read"} \
+        in cards[0]["extension"]["org.ketamine-cds"]["notRead"]
 
 
 def test_a_medication_that_cannot_be_read_keeps_its_own_line_when_its_order_is_read_by_display(maoi, knowledge):
@@ -241,7 +243,7 @@ def test_a_medication_that_cannot_be_read_keeps_its_own_line_when_its_order_is_r
     cards = answer(request, SIGN, knowledge, NOW, fetcher).as_json()["cards"]
     assert [card["indicator"] for card in cards] == ["critical", "warning"]
     listed = [line for line in cards[1]["detail"].splitlines() if line.startswith("- ")]
-    assert listed == ["- Medication Medication/nardil-tab: the FHIR server could not be reached."]
+    assert listed == ["- A referenced medication: the FHIR server could not be reached."]
 
 
 def test_a_medication_reference_without_fhir_server_is_reported_not_fetched(maoi, knowledge):
@@ -266,7 +268,7 @@ def test_a_reference_named_like_a_prefetch_key_does_not_take_that_keys_line(maoi
     cards = answer(request, SIGN, knowledge, NOW, RecordingFetcher()).as_json()["cards"]
     listed = [line for line in cards[-1]["detail"].splitlines() if line.startswith("- ")]
     assert listed == ["- Conditions: it was not sent and there is no fhirServer to read it from.",
-                      "- MedicationRequest/odd: its medication reference conditions could not be resolved."]
+                      "- A medication order with no name: the medication it references could not be read."]
 
 
 def test_a_medication_that_fetched_entries_reference_is_read_in_a_second_round_and_added_to_their_key(maoi):
@@ -298,7 +300,7 @@ def test_a_medication_that_cannot_be_read_in_the_second_round_is_named_in_its_ke
     data = gather(hook({**maoi, "fhirServer": EHR}), SIGN, fetcher)
     assert [r["id"] for r in data.resources["medicationRequests"]] == ["nardil-ref"]
     assert [(gap.key, gap.reason) for gap in data.gaps] == [("medicationRequests", (
-        "the medication Medication/nardil-tab could not be read: the FHIR server has no such resource or search "
+        "a medication an entry references could not be read: the FHIR server has no such resource or search "
         "(HTTP 404)"))]
 
 

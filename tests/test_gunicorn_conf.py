@@ -66,6 +66,6 @@ def test_gunicorn_serves_discovery_calls_and_metrics_then_stops_cleanly_on_sigte
     lines = server.log_lines()
     assert all(json.loads(line)["message"] for line in lines)
     assert [line for line in lines if json.loads(line)["level"] == "ERROR"] == []
-    assert sum("Running upgrade" in json.loads(line)["message"] for line in lines) == 1, "one worker migrated"
+    assert sum("Running upgrade  -> 0001" in json.loads(line)["message"] for line in lines) == 1, "one worker migrated"
     assert any(json.loads(line)["logger"] == "gunicorn.error" for line in lines)
     assert any(json.loads(line).get("request_id") == "probe-1" for line in lines)

@@ -173,7 +173,7 @@ def test_an_unresolvable_reference_without_a_display_is_a_problem_to_report(know
     del resource["medicationCodeableConcept"]
     fact = _read(resource, knowledge)
     assert fact.ingredients == ()
-    assert "Medication/gone could not be resolved" in fact.problem
+    assert fact.problem == "the medication it references could not be read" and fact.missing == "Medication/gone"
 
 
 def test_an_unknown_but_readable_medication_is_not_a_problem(knowledge):
@@ -197,7 +197,7 @@ def test_a_code_the_resolver_cannot_answer_falls_back_to_the_display(knowledge):
         (medication(code="99999999"), True, "coded only by code"),
         ({"resourceType": "MedicationRequest", "status": "active"}, True, "names no medication"),
         ({"resourceType": "MedicationRequest", "status": "active",
-          "medicationReference": {"reference": "Medication/gone"}}, True, "could not be resolved"),
+          "medicationReference": {"reference": "Medication/gone"}}, True, "could not be read"),
         ({"resourceType": "MedicationRequest", "status": "active",
           "medicationReference": {"reference": "#sertraline"},
           "contained": [{"resourceType": "Medication", "id": "sertraline", "code": {"text": "sertraline"}}]},

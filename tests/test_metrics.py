@@ -11,7 +11,7 @@ import responses
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
-from cds_hooks.card_types import NOTICE_DATA_INCOMPLETE, Card, Origin, Source
+from cds_hooks.card_types import NOTICE_DATA_INCOMPLETE, Card, FindingOrigin, Origin, Source
 from service import metrics
 from tests.scrape import closed_port, scraped
 
@@ -32,9 +32,20 @@ def card(origin: Origin) -> Card:
 
 def test_cards_are_counted_by_advice_and_rule():
     before = sample("ketamine_cds_cards_total", advice="avoid", rule="maoi")
-    metrics.observe_cards([card(Origin("2026.1", advice="avoid", rule_id="maoi"))] * 2)
+    maoi = FindingOrigin("maoi", "avoid", "maoi|ketamine|avoid|phenelzine", "policy", "e", (), ())
+    metrics.observe_cards([card(Origin("2026.1", advice="avoid", findings=(maoi,)))] * 2)
 
     assert sample("ketamine_cds_cards_total", advice="avoid", rule="maoi") == before + 2
+
+
+def test_a_combined_monitor_card_counts_each_of_its_rules():
+    before = [sample("ketamine_cds_cards_total", advice="monitor", rule=rule) for rule in ("ssri", "bupropion")]
+    findings = tuple(FindingOrigin(rule, "monitor", f"{rule}|esketamine|monitor", "weak", "e", (), ())
+                     for rule in ("ssri", "bupropion"))
+    metrics.observe_cards([card(Origin("2026.1", advice="monitor", findings=findings))])
+
+    after = [sample("ketamine_cds_cards_total", advice="monitor", rule=rule) for rule in ("ssri", "bupropion")]
+    assert after == [count + 1 for count in before]
 
 
 def test_a_data_notice_card_is_counted_as_a_notice_of_its_kind():

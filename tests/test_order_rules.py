@@ -207,7 +207,9 @@ def test_order_cards_name_the_order_what_it_says_and_the_limit(tmp_path):
     [card] = cards("order-sign", order(dose=112))
     assert card["summary"] == "Hold esketamine 112 mg per session: check the dose; the label's doses are 56 or 84 mg"
     assert card["indicator"] == "warning"
-    assert "(Spravato 56 mg nasal spray, MedicationRequest/draft-esketamine): 112 mg per session." in card["detail"]
+    assert card["detail"].startswith("**Hold:** Correct the dose to 56 or 84 mg per session")
+    assert "**Order:** Spravato 56 mg nasal spray: 112 mg per session." in card["detail"]
+    assert "MedicationRequest/" not in card["detail"]  # the reference is in the extension, not on screen
     assert card["extension"]["org.ketamine-cds"]["orderCheck"] == {"check": "dose", "observed": "112 mg per session"}
     assert [reason["code"] for reason in card["overrideReasons"]] == ["order-intended"]
     path = tmp_path / "site.yaml"
@@ -227,7 +229,7 @@ def test_a_home_use_avoid_card_suggests_cancelling_the_draft_but_not_on_patient_
     assert [reason["code"] for reason in sign["overrideReasons"]] == ["certified-setting"]
     [view] = cards("patient-view", order(category="community"))
     assert "suggestions" not in view and "selectionBehavior" not in view
-    assert "**What to do:** Review the active esketamine order before the next session." in view["detail"]
+    assert view["detail"].startswith("**Avoid:** Review the active esketamine order before the next session.")
 
 
 def test_the_rules_table_shows_every_order_rule_with_its_limits():

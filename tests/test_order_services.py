@@ -4,7 +4,7 @@ import copy
 
 import pytest
 
-from tests.cardcheck import assert_valid_card
+from tests.cardcheck import assert_valid_card, card_rule_ids
 
 SIGN = "/cds-services/ketamine-order-sign"
 SELECT = "/cds-services/ketamine-order-select"
@@ -26,8 +26,13 @@ def cards_for(client, url, body):
     return cards
 
 
+def not_read(card):
+    """The references of the records a notice card names, from its extension (never on screen)."""
+    return [item.get("reference") for item in card["extension"]["org.ketamine-cds"]["notRead"]]
+
+
 def rule_ids(cards):
-    return [card["extension"]["org.ketamine-cds"].get("ruleId", "notice") for card in cards]
+    return [rule_id for card in cards for rule_id in card_rule_ids(card)]
 
 
 def test_esketamine_with_a_brand_only_maoi_is_avoid_naming_brand_and_ingredient(client, fixture):
@@ -42,7 +47,7 @@ def test_esketamine_with_a_brand_only_maoi_is_avoid_naming_brand_and_ingredient(
         "description": action["description"],
         "resourceId": "MedicationRequest/draft-spravato",
     }
-    assert "label does not contraindicate" in maoi["detail"]
+    assert "asks for blood-pressure monitoring, not avoidance" in maoi["detail"]
     assert "Serotonin-toxicity watch" in maoi["detail"]
 
 
@@ -143,7 +148,8 @@ def test_an_invalid_prefetch_entry_naming_an_maoi_is_still_checked_and_reported(
     assert "checked as far as it could be read" in cards[-1]["detail"]
     notice = cards[-1]
     assert notice["summary"].startswith("Interaction check incomplete")
-    assert "MedicationRequest/nardil" in notice["detail"] and "authoredOn" in notice["detail"]
+    assert "MedicationRequest/nardil" not in notice["detail"] and "authoredOn" in notice["detail"]
+    assert "MedicationRequest/nardil" in not_read(notice)
     assert "phenelzine" in notice["detail"]
 
 
@@ -177,7 +183,7 @@ def test_an_operation_outcome_in_place_of_medications_gives_a_warning_card(clien
     }
     cards = cards_for(client, SIGN, body)
     assert rule_ids(cards) == ["notice"]
-    assert cards[0]["summary"] == "Interaction check incomplete: medications could not be read from the EHR"
+    assert cards[0]["summary"] == "Interaction check incomplete: medication orders could not be read from the EHR"
     assert "pharmacy system timed out" in cards[0]["detail"]
 
 
@@ -229,7 +235,8 @@ def test_an_unresolvable_medication_reference_is_reported(client, fixture):
     refer(xanax, "Medication/elsewhere")
     cards = cards_for(client, SIGN, body)
     assert rule_ids(cards) == ["notice"]
-    assert "Medication/elsewhere" in cards[0]["detail"]
+    assert "the medication it references could not be read" in cards[0]["detail"]
+    assert "Medication/elsewhere" not in cards[0]["detail"]
 
 
 def test_a_medication_statement_counts_like_an_order(client, fixture):
@@ -274,8 +281,8 @@ def test_a_draft_whose_drug_cannot_be_told_gets_a_notice_not_silence(client, fix
     refer(draft, "Medication/unknown")
     cards = cards_for(client, SIGN, body)
     assert rule_ids(cards) == ["notice"]
-    assert "MedicationRequest/draft-spravato" in cards[0]["detail"]
-    assert "Medication/unknown" in cards[0]["detail"]
+    assert "MedicationRequest/draft-spravato" in not_read(cards[0])
+    assert "the medication it references could not be read" in cards[0]["detail"]
 
 
 def test_an_order_not_to_give_an_maoi_does_not_count(client, fixture):
@@ -400,4 +407,5 @@ def test_order_select_names_a_new_selection_it_cannot_read(client, fixture):
     body["context"]["selections"] = ["MedicationRequest/draft-unknown"]
     cards = cards_for(client, SELECT, body)
     assert [card["summary"] for card in cards] == ["Interaction check incomplete: 1 record could not be read"]
-    assert "draft-unknown" in cards[0]["detail"]
+    assert "MedicationRequest/draft-unknown" in not_read(cards[0])
+    assert "99999999" in cards[0]["detail"]

@@ -173,7 +173,7 @@ def test_orders_the_ehr_could_not_send_give_the_incomplete_notice_and_nothing_mo
     body["fhirServer"] = "http://127.0.0.1:9/fhir"
     calls = recording(app, {})
     [notice] = client.post(SERVICE, json=body).get_json()["cards"]
-    assert notice["summary"] == "Interaction check incomplete: medications could not be read from the EHR"
+    assert notice["summary"] == "Interaction check incomplete: medication orders could not be read from the EHR"
     assert "the EHR reported an error instead of data (timeout)" in notice["detail"]
     assert "by hand before the next ketamine or esketamine session" in notice["detail"]
     assert calls == []

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 
 from cds_hooks.knowledge.model import KnowledgeBase, Rule
 
-_TEXT_FIELDS = ("title", "summary", "topic", "consequence", "seriousness", "mechanism", "management", "monitoring",
-                "timing", "label_note", "history_counts", "absolute_contraindication", "enabled")
+_TEXT_FIELDS = ("title", "summary", "topic", "consequence", "seriousness", "mechanism", "history_counts",
+                "absolute_contraindication", "enabled")
+_ADVICE_TEXT_PARTS = ("action", "monitoring", "timing", "label", "summary", "why")
+"""The parts of a card's text per advice level (``texts.avoid.timing``)."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,12 @@ def _rule_changes(before: Rule, after: Rule, old: KnowledgeBase, new: KnowledgeB
     for name in _TEXT_FIELDS:
         if getattr(before, name) != getattr(after, name):
             yield Change(rule, name, f"{getattr(before, name)!r} -> {getattr(after, name)!r}")
+    for level in sorted(before.texts.keys() | after.texts.keys()):
+        old_text, new_text = before.texts.get(level), after.texts.get(level)
+        for part in _ADVICE_TEXT_PARTS:
+            was, now = getattr(old_text, part, None), getattr(new_text, part, None)
+            if was != now:
+                yield Change(rule, f"texts.{level}.{part}", f"{was!r} -> {now!r}")
     if before.evidence != after.evidence:
         yield Change(rule, "evidence", f"{before.evidence.grade} -> {after.evidence.grade}")
     if before.washout != after.washout:
@@ -107,7 +115,7 @@ def _advice(rule: Rule) -> str:
 
 
 def _limit(rule: Rule) -> str:
-    return rule.text(rule.limit.describe) if rule.limit else "none"
+    return rule.filled(rule.limit.describe) if rule.limit else "none"
 
 
 def _label(rule: Rule) -> str:

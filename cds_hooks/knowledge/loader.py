@@ -26,7 +26,9 @@ from cds_hooks.knowledge.model import (
     CONDITION,
     HOLD,
     MEDICATION,
+    NONE,
     ORDER,
+    AdviceText,
     BloodPressureThreshold,
     Citation,
     ConditionValueSet,
@@ -54,7 +56,7 @@ def load_knowledge(data_dir: Path = DATA_DIR, overrides: Path | None = None) -> 
     """Read every knowledge file under ``data_dir``; apply the site override file when one is given."""
     manifest = _validated(schema.ManifestSchema(), _yaml(data_dir / "manifest.yaml"), data_dir / "manifest.yaml")
     citations = {
-        key: Citation(id=key, label=value["label"], url=value.get("url"), kind=value["kind"])
+        key: Citation(id=key, label=value["label"], url=value.get("url"), kind=value["kind"], short=value.get("short"))
         for key, value in manifest["citations"].items()
     }
     terminology = _terminology(data_dir / "terminology", RouteWords(manifest["route_words"], manifest["route_codes"]))
@@ -80,12 +82,7 @@ def load_knowledge(data_dir: Path = DATA_DIR, overrides: Path | None = None) -> 
         citations=citations,
         terminology=terminology,
         override_reasons={
-            level: tuple(
-                OverrideReason(reason["code"], reason["display"], frozenset(reason["applies_to"]))
-                if "applies_to" in reason
-                else OverrideReason(reason["code"], reason["display"])
-                for reason in reasons
-            )
+            level: tuple(_override_reason(reason) for reason in reasons)
             for level, reasons in manifest["override_reasons"].items()
         },
         anaesthesia_terms=_words(manifest["anaesthesia_terms"]),
@@ -95,11 +92,40 @@ def load_knowledge(data_dir: Path = DATA_DIR, overrides: Path | None = None) -> 
         family_history=_family_history(manifest.get("family_history")),
         blood_pressure=_blood_pressure_codes(manifest.get("blood_pressure")),
         dispense_default_supply=timedelta(days=manifest["dispense_default_supply_days"]),
+        generic_texts=_texts(manifest["generic_texts"]),
     )
     if base.blood_pressure is None and any(rule.kind == BLOOD_PRESSURE for rule in rules):
         raise KnowledgeError("blood-pressure rules need the blood_pressure window",
                              file=str(data_dir / "manifest.yaml"), field="blood_pressure")
+    _every_advice_has_text(base, data_dir / "rules")
     return apply_overrides(base, overrides) if overrides else base
+
+
+def _override_reason(data: Mapping[str, Any]) -> OverrideReason:
+    reason = OverrideReason(data["code"], data["display"], ordered_context=data.get("ordered_context"))
+    return replace(reason, applies_to=frozenset(data["applies_to"])) if "applies_to" in data else reason
+
+
+def _texts(data: Mapping[str, Mapping[str, str]]) -> dict[str, AdviceText]:
+    return {level: AdviceText(**text) for level, text in data.items()}
+
+
+def _every_advice_has_text(kb: KnowledgeBase, where: Path) -> None:
+    """Every advice a rule can reach (its own per ordered drug, a modifying factor's, a site's) has a text that
+    fits it: the rule's, the factor's or the site's own, or the knowledge base's plain text for that level. A card
+    must never say "Hold..." under a Monitor summary."""
+    for rule in kb.rules:
+        for drug, advice in rule.advice.items():
+            if advice != NONE and rule.text(advice, site=drug in rule.site_changed) is None \
+                    and advice not in kb.generic_texts:
+                raise KnowledgeError(f"no text for the advice {advice!r} (for {drug}); give the rule texts.{advice} "
+                                     f"or the manifest generic_texts.{advice}", file=str(where / rule.file),
+                                     field=f"texts.{advice}")
+            for number, modifier in enumerate(rule.modifiers):
+                level = modifier.advice.get(drug, NONE)
+                if level != NONE and rule.text(level, modifier) is None and level not in kb.generic_texts:
+                    raise KnowledgeError(f"no text for the advice {level!r} this factor sets (for {drug})",
+                                         file=str(where / rule.file), field=f"modifiers.{number}.text")
 
 
 def apply_overrides(base: KnowledgeBase, path: Path) -> KnowledgeBase:
@@ -114,6 +140,7 @@ def apply_overrides(base: KnowledgeBase, path: Path) -> KnowledgeBase:
     by_id = {rule.id: rule for rule in base.rules}
     overrides = {}
     thresholds = {}
+    texts: dict[str, dict[str, AdviceText]] = {}
     changes: dict[str, Mapping[str, Any]] = {}
     for rule_id, entry in data["rules"].items():
         if rule_id not in by_id:
@@ -131,6 +158,7 @@ def apply_overrides(base: KnowledgeBase, path: Path) -> KnowledgeBase:
         )
         _allowed(by_id[rule_id], override, path)
         overrides[rule_id] = override
+        texts[rule_id] = _texts(change["texts"])
         changes[rule_id] = change
     rules = []
     for rule in base.rules:
@@ -141,18 +169,28 @@ def apply_overrides(base: KnowledgeBase, path: Path) -> KnowledgeBase:
         if not entry.enabled:
             continue
         asked = changes[rule.id]
-        changed = replace(rule, advice={**rule.advice, **entry.advice}, site_note=entry.note,
-                          enabled=asked.get("enabled", rule.enabled),
+        advice = {**rule.advice, **entry.advice}
+        site_changed = frozenset(drug for drug, level in advice.items() if level != rule.advice[drug])
+        if ("limits" in asked or "blood_pressure" in asked
+                or (asked.get("enabled") and not rule.enabled)):  # the site's limits, threshold or rule
+            site_changed = frozenset(drug for drug, level in advice.items() if level != NONE)
+        changed = replace(rule, advice=advice, site_note=entry.note, site_changed=site_changed,
+                          site_texts=texts.get(rule.id, {}), enabled=asked.get("enabled", rule.enabled),
                           blood_pressure=thresholds.get(rule.id, rule.blood_pressure))
         if "limits" in asked:
             changed = _with_limits(changed, asked["limits"], path)
+        if changed.limit is not None:
+            for level, text in changed.site_texts.items():
+                _texts_fillable(changed.limit, text, path, f"rules.{rule.id}.texts.{level}")
         rules.append(changed)
     codes = base.blood_pressure
     if "blood_pressure" in data and codes is not None:
         codes = replace(codes, window=timedelta(hours=data["blood_pressure"]["within_hours"]))
     supply = data.get("dispense_default_supply_days")
-    return replace(base, rules=tuple(rules), site=data["site"], overrides=overrides, blood_pressure=codes,
+    site = replace(base, rules=tuple(rules), site=data["site"], overrides=overrides, blood_pressure=codes,
                    dispense_default_supply=timedelta(days=supply) if supply else base.dispense_default_supply)
+    _every_advice_has_text(site, path.parent)
+    return site
 
 
 def _allowed(rule: Rule, override: SiteOverride, path: Path) -> None:
@@ -243,13 +281,15 @@ def _rule(
                 note=item["note"],
                 advice=item.get("advice", {}),
                 evidence=item.get("evidence"),
+                text=AdviceText(**item["text"]) if "text" in item else None,
             )
         )
     limit = _limit(data["limit"]) if "limit" in data else None
     if limit is not None:
-        for name in ("summary", "management", "timing", "monitoring"):
-            _fillable(limit, data[name], path, name)
+        _fillable(limit, data["summary"], path, "summary")
         _fillable(limit, limit.describe, path, "limit.describe")
+        for level, text in _texts(data["texts"]).items():
+            _texts_fillable(limit, text, path, f"texts.{level}")
     converted = {
         "valueset": data.get("valueset", ""),
         "evidence": Evidence(**data["evidence"], weak=data["evidence"]["grade"] in weak_grades),
@@ -258,6 +298,7 @@ def _rule(
         "comedication_routes": frozenset(data["comedication_routes"]),
         "modifiers": tuple(modifiers),
         "blood_pressure": _threshold(data["blood_pressure"]) if "blood_pressure" in data else None,
+        "texts": _texts(data["texts"]),
         "limit": limit,
     }
     # Every other field is taken as the schema loaded it: a rule field is declared in the schema (its type, whether
@@ -281,6 +322,12 @@ def _fillable(limit: OrderLimit, text: str, path: Path, field: str) -> None:
         limit.fill(text)
     except (KeyError, ValueError, IndexError) as error:
         raise KnowledgeError(f"names no limit this rule has ({error})", file=str(path), field=field) from None
+
+
+def _texts_fillable(limit: OrderLimit, text: AdviceText, path: Path, field: str) -> None:
+    for part in AdviceText.__slots__:
+        if value := getattr(text, part):
+            _fillable(limit, value, path, f"{field}.{part}")
 
 
 def _washout(data: Mapping[str, int]) -> Washout:
@@ -315,6 +362,7 @@ def _condition_valuesets(path: Path) -> dict[str, ConditionValueSet]:
         data = _validated(schema.ConditionValueSetSchema(), item, path, prefix=f"{number}.")
         result[data["id"]] = ConditionValueSet(
             id=data["id"], title=data["title"], version=data["version"], source=data["source"],
+            name=data.get("name") or re.split(r"[,(]", data["title"])[0].strip().lower(),
             icd10cm=tuple(icd10_key(code) for code in data["icd10cm"]),
             snomed=frozenset(data["snomed"]),
             text=_words(data["text"]) if data["text"] else None,

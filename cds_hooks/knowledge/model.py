@@ -39,6 +39,12 @@ class Citation:
     label: str
     url: str | None
     kind: str
+    short: str | None = None
+    """The label a card's link shows ("Spravato prescribing information"); the full reference stays in ``label``."""
+
+    @property
+    def link_label(self) -> str:
+        return self.short or self.label
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +83,8 @@ class ConditionValueSet:
     snomed: frozenset[str]
     text: re.Pattern[str] | None
     exclude: re.Pattern[str] | None = None
+    name: str = ""
+    """The condition's short name as a card's summary says it ("pregnancy", "hypertensive urgency")."""
 
     def matches(self, condition: CodedProblem) -> bool:
         """By code, else by words; the condition's ICD-10-CM codes come in ``fhir_json.icd10_key`` form from
@@ -104,6 +112,22 @@ class When:
 
 
 @dataclass(frozen=True, slots=True)
+class AdviceText:
+    """What a card says for one advice level: every part fits that advice, never another one."""
+
+    action: str
+    """What to do now, in one or two sentences: the card's first line."""
+    monitoring: str | None = None
+    timing: str | None = None
+    label: str | None = None
+    """How this advice compares with the drug label, when it differs."""
+    summary: str | None = None
+    """The summary's reason when this advice's situation has its own (anaesthesia: no antidepressant response)."""
+    why: str | None = None
+    """The why when this advice's situation has its own; None: the rule's consequence and mechanism."""
+
+
+@dataclass(frozen=True, slots=True)
 class Modifier:
     id: str
     description: str
@@ -112,6 +136,8 @@ class Modifier:
     advice: Mapping[str, str] = field(default_factory=dict)
     """Advice per ordered drug while this factor holds; empty when the factor only adds a note."""
     evidence: str | None = None
+    text: AdviceText | None = None
+    """What the card says while this factor decides the advice; None: the rule's text for that advice."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,22 +258,23 @@ class Rule:
     consequence: str
     seriousness: str
     mechanism: str
-    management: str
-    monitoring: str
-    timing: str
     evidence: Evidence
     citations: tuple[Citation, ...]
     topic: str
-    label_note: str | None = None
-    """Where this advice differs from the drug label, said plainly on the card."""
     washout: Washout | None = None
     history_counts: bool = False
     """A past (resolved) condition counts too, e.g. a history of intracerebral haemorrhage."""
     comedication_routes: frozenset[str] = frozenset()
     """Only co-medications given by one of these routes count (e.g. nasal corticosteroids); empty: any route."""
     modifiers: tuple[Modifier, ...] = ()
+    texts: Mapping[str, AdviceText] = field(default_factory=dict)
+    """The card's text per advice level this rule can give."""
     site_note: str | None = None
     """Why the site changed this rule, when a site override did."""
+    site_changed: frozenset[str] = frozenset()
+    """The ordered drugs whose advice the site override changed: only their cards carry the site note."""
+    site_texts: Mapping[str, AdviceText] = field(default_factory=dict)
+    """The site's own text per advice level, for the advice it set."""
     blood_pressure: BloodPressureThreshold | None = None
     """A blood-pressure rule's threshold."""
     file: str = ""
@@ -258,7 +285,21 @@ class Rule:
     absolute_contraindication: bool = False
     """An absolute contraindication: a site override may neither switch it off nor lower its advice below Hold."""
 
-    def text(self, value: str) -> str:
+    def text(self, advice: str, modifier: Modifier | None = None, site: bool = False) -> AdviceText | None:
+        """The text of ``advice`` as given by a modifying factor, by the site, or by the rule itself; an order
+        rule's placeholders filled with its limits."""
+        if modifier is not None and modifier.text is not None:
+            chosen: AdviceText | None = modifier.text
+        elif site and advice in self.site_texts:
+            chosen = self.site_texts[advice]
+        else:
+            chosen = self.texts.get(advice)
+        if chosen is None or self.limit is None:
+            return chosen
+        parts = {name: self.filled(value) for name in AdviceText.__slots__ if (value := getattr(chosen, name))}
+        return AdviceText(**parts)
+
+    def filled(self, value: str) -> str:
         """A text of this rule as shown: an order rule's placeholders filled with its limits."""
         return self.limit.fill(value) if self.limit is not None else value
 
@@ -269,6 +310,8 @@ class OverrideReason:
     display: str
     applies_to: frozenset[str] = frozenset(INTERACTION_KINDS)
     """The kinds of rule (``RULE_KINDS``) whose cards offer this reason (default every kind but ``order``)."""
+    ordered_context: str | None = None
+    """``anaesthesia``: offered only when the ketamine order is anaesthetic or procedural."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,12 +366,21 @@ class KnowledgeBase:
     """What counts as a blood-pressure reading, and for how long; None: no blood-pressure rule can fire."""
     dispense_default_supply: timedelta = timedelta(days=90)
     """How long a dispense with no ``daysSupply`` counts as taken."""
+    generic_texts: Mapping[str, AdviceText] = field(default_factory=dict)
+    """A plain text per advice level, for an advice a rule has no text of its own for (a site's, say)."""
     site: str | None = None
     overrides: Mapping[str, SiteOverride] = field(default_factory=dict)
     """The site's override entries by rule id, switched-off rules included (they are no longer in ``rules``)."""
 
     def rule(self, rule_id: str) -> Rule | None:
         return next((rule for rule in self.rules if rule.id == rule_id), None)
+
+    def text(self, rule: Rule, advice: str, modifier: Modifier | None = None, site: bool = False) -> AdviceText:
+        """The text a card of ``rule`` shows for ``advice``; the loader has made sure there is one."""
+        text = rule.text(advice, modifier, site) or self.generic_texts.get(advice)
+        if text is None:
+            raise LookupError(f"rule {rule.id} has no text for the advice {advice}")
+        return text
 
     @cached_property
     def interacting_ingredients(self) -> frozenset[str]:

@@ -55,6 +55,10 @@ class CitationSchema(_Strict):
     label = fields.Str(
         required=True, validate=_TEXT, metadata=about("the source as cards name it (a label section, a paper)")
     )
+    short = fields.Str(
+        validate=validate.Length(min=1, max=60),
+        metadata=about("the label of the card's link to the source, at most 60 characters"),
+    )
     url = fields.Url(metadata=about("a link to the source"))
     kind = fields.Str(
         required=True,
@@ -71,6 +75,50 @@ class OverrideReasonSchema(_Strict):
         validate=validate.Length(min=1),
         metadata=about("medication, condition, allergy, blood-pressure and/or order: the rules whose cards offer it "
                        "(default all but order)"),
+    )
+    ordered_context = fields.Str(
+        validate=validate.OneOf(("anaesthesia",)),
+        metadata=about("anaesthesia: offered only when the ketamine order is anaesthetic or procedural"),
+    )
+
+
+DETAIL_PART_LIMIT = 400
+"""The longest one part of a card's text may be: a card's detail stays short enough to take in at a glance."""
+
+
+class AdviceTextSchema(_Strict):
+    action = fields.Str(
+        required=True,
+        validate=validate.Length(min=1, max=240),
+        metadata=about("what to do now: the card's first line (at most 240 characters)"),
+    )
+    monitoring = fields.Str(
+        validate=validate.Length(min=1, max=DETAIL_PART_LIMIT), metadata=about("what to watch after the dose")
+    )
+    timing = fields.Str(
+        validate=validate.Length(min=1, max=DETAIL_PART_LIMIT), metadata=about("when to give or hold doses")
+    )
+    label = fields.Str(
+        validate=validate.Length(min=1, max=DETAIL_PART_LIMIT),
+        metadata=about("how this advice compares with the product label, where it differs"),
+    )
+    summary = fields.Str(
+        validate=validate.Length(min=1, max=60),
+        metadata=about("the summary's reason in this situation, when the rule's does not fit it"),
+    )
+    why = fields.Str(
+        validate=validate.Length(min=1, max=DETAIL_PART_LIMIT),
+        metadata=about("why, in this situation, when the rule's consequence and mechanism do not fit it"),
+    )
+
+
+def _texts_map(description: str) -> fields.Dict:
+    """Text per advice level (``avoid``, ``hold``, ``monitor``)."""
+    return fields.Dict(
+        keys=fields.Str(validate=validate.OneOf(ADVICE_LEVELS[:-1])),
+        values=fields.Nested(AdviceTextSchema),
+        load_default=dict,
+        metadata=about(description),
     )
 
 
@@ -189,6 +237,9 @@ class ManifestSchema(_Strict):
         required=True,
         metadata=about("the evidence grades cards and the rules table call weak"),
     )
+    generic_texts = _texts_map(
+        "a plain text per advice level, for an advice a rule has no text of its own for (a site override's)"
+    )
     citations = fields.Dict(
         keys=fields.Str(validate=_ID),
         values=fields.Nested(CitationSchema),
@@ -199,7 +250,11 @@ class ManifestSchema(_Strict):
 
 class DrugValueSetSchema(_Strict):
     id = fields.Str(required=True, validate=_ID, metadata=about("the value set's id, which rules name in valueset"))
-    title = fields.Str(required=True, validate=_TEXT, metadata=about("what the set holds, as cards name it"))
+    title = fields.Str(required=True, validate=_TEXT, metadata=about("what the set holds"))
+    name = fields.Str(
+        validate=validate.Length(min=1, max=40),
+        metadata=about("the condition's short name in a card's summary (default: the title's first words)"),
+    )
     version = fields.Str(required=True, validate=_TEXT, metadata=about("the set's version"))
     source = fields.Str(required=True, validate=_TEXT, metadata=about("where the membership comes from"))
     ingredients = fields.List(
@@ -269,6 +324,9 @@ class ModifierSchema(_Strict):
     advice = _advice_map(required=False, about="the advice per ordered drug when the modifier applies")
     note = fields.Str(required=True, validate=_TEXT, metadata=about("what the card says when it applies"))
     evidence = fields.Str(validate=_TEXT, metadata=about("the evidence for the changed advice"))
+    text = fields.Nested(
+        AdviceTextSchema, metadata=about("the card's text while this modifier sets the advice (default: the rule's)")
+    )
 
 
 class EvidenceSchema(_Strict):
@@ -427,13 +485,8 @@ class RuleSchema(_Strict):
         metadata=about("serious, moderate or minor"),
     )
     mechanism = fields.Str(required=True, validate=_TEXT, metadata=about("why it happens"))
-    management = fields.Str(required=True, validate=_TEXT, metadata=about("what to do: the card's first paragraph"))
-    monitoring = fields.Str(
-        required=True, validate=_TEXT, metadata=about("what to watch if the drugs are given together")
-    )
-    timing = fields.Str(required=True, validate=_TEXT, metadata=about("when to give or hold doses"))
+    texts = _texts_map("the card's text per advice level the rule can give: action, monitoring, timing, label")
     evidence = fields.Nested(EvidenceSchema, required=True, metadata=about("the evidence grade and its summary"))
-    label_note = fields.Str(validate=_TEXT, metadata=about("how the advice compares with the product label"))
     citations = fields.List(
         fields.Str(validate=_ID),
         required=True,
@@ -484,10 +537,13 @@ class RuleSchema(_Strict):
 class RuleOverrideSchema(_Strict):
     enabled = fields.Bool(metadata=about("false switches the rule off at this site, true switches it on"))
     advice = _advice_map(required=False, about="the site's advice per ordered drug, replacing the rule's")
-    note = fields.Str(validate=_TEXT, metadata=about("the site's note, shown on the rule's cards"))
+    note = fields.Str(
+        validate=_TEXT, metadata=about("the site's note, shown on the cards whose advice the site changed")
+    )
     blood_pressure = fields.Nested(
         ThresholdSchema, metadata=about("the site's threshold for a blood-pressure rule, replacing the rule's")
     )
+    texts = _texts_map("the site's text per advice level it sets (default: the rule's, then the plain text)")
     limits = fields.Nested(
         LimitValuesSchema,
         metadata=about("an order rule's limits the site changes (`allowed_mg: [28, 56, 84]`), checked against the "

@@ -100,7 +100,7 @@ def _also(rule: Rule, kb: KnowledgeBase) -> list[str]:
         if modifier.advice:
             changes = ", ".join(f"{drug} {advice}" for drug, advice in modifier.advice.items())
             notes.append(f"{modifier.description}: {changes}")
-    if rule.label_note:
+    if any(text.label for text in rule.texts.values()):
         notes.append("the card compares the advice with the label")
     if rule.blood_pressure is not None and kb.blood_pressure is not None:
         hours = int(kb.blood_pressure.window.total_seconds() // 3600)

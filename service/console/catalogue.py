@@ -83,7 +83,7 @@ class Catalogue:
         if rule.blood_pressure is not None:
             return f"Latest blood pressure {rule.blood_pressure.label}"
         if rule.limit is not None:
-            return rule.text(rule.limit.describe)
+            return rule.filled(rule.limit.describe)
         sets = self.release.condition_valuesets if rule.kind == "condition" else self.release.drug_valuesets
         return sets[rule.valueset].title
 

@@ -7,7 +7,7 @@ while it was down, or by a replica with another database) is kept rather than lo
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, DateTime, Integer, MetaData, String, Table, Text
+from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, MetaData, String, Table, Text
 
 metadata = MetaData(
     naming_convention={
@@ -30,6 +30,37 @@ issued_cards = Table(
     Column("patient_hash", String(64)),
     Column("issued_at", DateTime(timezone=True), nullable=False),
 )
+
+issued_findings = Table(
+    "issued_findings",
+    metadata,
+    Column("card_uuid", String(128), primary_key=True),
+    Column("finding_hash", String(64), primary_key=True),
+    Column("rule_id", String(128), nullable=False),
+    Column("advice", String(16), nullable=False),
+    Column("patient_hash", String(64)),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+    Index("ix_issued_findings_patient_finding", "patient_hash", "finding_hash"),
+)
+"""The findings each issued card showed (a combined Monitor card shows several), by a hash of what makes two
+findings the same (rule, ordered drug, advice, co-medications or condition): what an override quiets."""
+
+held_back = Table(
+    "held_back",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("service_id", String(64), nullable=False),
+    Column("hook_instance", Text, nullable=False),
+    Column("rule_id", String(128), nullable=False),
+    Column("advice", String(16), nullable=False),
+    Column("finding_hash", String(64), nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("knowledge_version", String(64), nullable=False),
+    Column("patient_hash", String(64)),
+    Column("held_at", DateTime(timezone=True), nullable=False),
+)
+"""Every finding not shown, and why (``repeated-alert``, ``quiet-after-override``): an audit sees what the
+clinician did not."""
 
 feedback = Table(
     "feedback",

@@ -30,7 +30,7 @@ from service.failures import Refused, Unavailable
 from service.runtime import runtime
 from service.storage import storage
 from service.storage.database import Database
-from service.storage.records import issued_rows, save_issued
+from service.storage.records import held_back_rows, issued_rows, save_issued
 
 log = logging.getLogger(__name__)
 
@@ -184,3 +184,13 @@ def record(service_id: str, request: HookRequest, cards: Iterable[Card], instanc
     store = storage()
     recorder().submit(issued_rows(service_id, instance,
                                   store.patient_hash(request.context.patient_id), origins, runtime().clock()))
+
+
+def record_held_back(service_id: str, request: HookRequest, held: Iterable[tuple[str, str, str, str]],
+                     knowledge_version: str, instance: str) -> None:
+    """Queue the record of the findings one hook call held back: (finding hash, rule id, advice, reason) each;
+    ``instance`` names the call as ``record`` does."""
+    rows = held_back_rows(service_id, instance, storage().patient_hash(request.context.patient_id),
+                          held, knowledge_version, runtime().clock())
+    if rows:
+        recorder().submit(rows)

@@ -12,7 +12,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from cds_hooks.feedback import CardOrigin, Feedback
 from service.storage.database import Database
-from service.storage.models import feedback, issued_cards
+from service.storage.models import feedback, held_back, issued_cards, issued_findings
+
+HELD_BACK = "held_back"
+"""Marks a row of the recorder's queue as a finding held back, not an issued card."""
 
 
 def issued_rows(
@@ -22,9 +25,14 @@ def issued_rows(
     origins: Iterable[CardOrigin],
     issued_at: datetime,
 ) -> list[dict[str, Any]]:
-    """The rows recording the cards one hook call answered with."""
+    """The rows recording the cards one hook call answered with, each with the rows of the findings it shows."""
     return [
         {
+            "findings": [
+                {"card_uuid": origin.uuid, "finding_hash": finding_hash, "rule_id": rule_id, "advice": advice,
+                 "patient_hash": patient_hash, "issued_at": issued_at}
+                for finding_hash, rule_id, advice in origin.findings
+            ],
             "card_uuid": origin.uuid,
             "service_id": service_id,
             "hook_instance": hook_instance,
@@ -46,7 +54,37 @@ ROWS_PER_ARRAY = 64
 interpreter all the while, so a 500-row statement kept the request threads waiting for milliseconds."""
 
 
+def held_back_rows(
+    service_id: str,
+    hook_instance: str,
+    patient_hash: str | None,
+    held: Iterable[tuple[str, str, str, str]],
+    knowledge_version: str,
+    held_at: datetime,
+) -> list[dict[str, Any]]:
+    """Rows recording the findings one hook call held back: (finding hash, rule id, advice, reason) each."""
+    return [
+        {HELD_BACK: True, "service_id": service_id, "hook_instance": hook_instance, "rule_id": rule_id,
+         "advice": advice, "finding_hash": finding_hash, "reason": reason, "knowledge_version": knowledge_version,
+         "patient_hash": patient_hash, "held_at": held_at}
+        for finding_hash, rule_id, advice, reason in held
+    ]
+
+
 def save_issued(db: Database, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Record issued cards with their findings, and held-back findings (``held_back_rows``), in one transaction."""
+    cards = [row for row in rows if HELD_BACK not in row]
+    findings = [finding for row in cards for finding in row.get("findings", ())]
+    held = [{key: value for key, value in row.items() if key != HELD_BACK} for row in rows if HELD_BACK in row]
+    with db.transaction() as connection:
+        _save_cards(connection, cards)
+        if findings:
+            _save_rows(connection, issued_findings, findings, "card_uuid, finding_hash")
+        if held:
+            connection.execute(held_back.insert(), held)
+
+
+def _save_cards(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     """Record issued cards (of one or many hook calls) in one transaction; a card already recorded is kept.
 
     Rows are written by the recorder's thread, and whatever that thread does in Python the request threads of
@@ -56,17 +94,20 @@ def save_issued(db: Database, rows: Sequence[Mapping[str, Any]]) -> None:
     (``statement_sizes``), since its driver lets go of the interpreter for every row it executes and each
     hand-over costs the request threads a wait.
     """
+    _save_rows(connection, issued_cards, rows, "card_uuid")
+
+
+def _save_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]], key: str) -> None:
     if not rows:
         return
-    with db.transaction() as connection:
-        if connection.dialect.name == "postgresql":
-            for start in range(0, len(rows), ROWS_PER_ARRAY):
-                _insert_unnested(connection, issued_cards, rows[start : start + ROWS_PER_ARRAY], "card_uuid")
-            return
-        start = 0
-        for size in statement_sizes(len(rows)):
-            _insert_rows_at_once(connection, issued_cards, rows[start : start + size], "card_uuid")
-            start += size
+    if connection.dialect.name == "postgresql":
+        for start in range(0, len(rows), ROWS_PER_ARRAY):
+            _insert_unnested(connection, table, rows[start : start + ROWS_PER_ARRAY], key)
+        return
+    start = 0
+    for size in statement_sizes(len(rows)):
+        _insert_rows_at_once(connection, table, rows[start : start + size], key)
+        start += size
 
 
 def _insert_unnested(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]], key: str) -> None:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 import yaml
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from flask import Flask
@@ -17,8 +15,6 @@ from service import create_app
 from service.auth import refused
 from service.config import Settings
 from tests.auth.auth_helpers import BASE, ISS, Signer
-
-REDIS_URL = os.environ.get("CDS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 @pytest.fixture(scope="session")
@@ -67,11 +63,3 @@ def refusals() -> Iterator[list[str]]:
     with refused.connected_to(receive):
         yield reasons
 
-
-@pytest.fixture(scope="session")
-def redis_url() -> str:
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.RedisError as error:
-        pytest.skip(f"Redis is not reachable at {REDIS_URL} ({type(error).__name__})")
-    return REDIS_URL

@@ -68,7 +68,7 @@ def test_previewing_a_fixture_renders_its_cards_the_json_and_the_data_read(page,
     page.get_by_role("button", name="Preview the fixture").click()
     card = page.locator("article.card").first
     assert card.locator("h3").inner_text().startswith("Avoid esketamine with Nardil (phenelzine)")
-    assert card.locator(".detail strong", has_text="What to do:").count() == 1, "Markdown is rendered"
+    assert card.locator(".detail strong", has_text="Avoid:").count() == 1, "Markdown is rendered"
     answer = json.loads(page.locator(".json pre").inner_text())
     assert answer["cards"][0]["summary"] == card.locator("h3").inner_text()
     read = page.locator("table", has=page.locator("caption", has_text="What the check read")).inner_text()

@@ -319,6 +319,22 @@ def test_server_settings_reach_gunicorn_through_the_environment():
     assert env["CDS_MAX_REQUEST_BYTES"] == "5242880"
 
 
+def test_card_settings_reach_the_app_through_the_environment():
+    names = ("CDS_MONITOR_CARDS", "CDS_REPEAT_FILTER", "CDS_REPEAT_FILTER_SECONDS", "CDS_QUIET_AFTER_OVERRIDE_HOURS")
+
+    def settings(values: dict[str, Any]) -> Settings:
+        env = env_of(service_container(render(values)))
+        return Settings.from_env({name: env[name] for name in names})
+
+    defaults = settings(VALUE_SETS["defaults-with-issuers"])
+    chosen = settings({**VALUE_SETS["defaults-with-issuers"], "cards": {
+        "monitorCards": "per-rule", "repeatFilter": True, "repeatFilterSeconds": 600, "quietAfterOverrideHours": 24}})
+
+    assert (defaults.monitor_cards, defaults.repeat_filter, defaults.quiet_hours) == ("combined", False, 0)
+    assert (chosen.monitor_cards, chosen.repeat_filter, chosen.repeat_filter_seconds, chosen.quiet_hours) == (
+        "per-rule", True, 600, 24)
+
+
 def test_the_pod_outlives_the_graceful_timeout_when_stopped():
     objects = render(VALUE_SETS["defaults-with-issuers"])
     pod = only(objects, "Deployment")["spec"]["template"]["spec"]

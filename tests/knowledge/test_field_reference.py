@@ -52,4 +52,5 @@ def test_every_rule_field_the_schema_declares_fills_the_rule_and_every_rule_fiel
     declared = set(schema.RuleSchema().fields)
     filled = {field.name for field in dataclasses.fields(Rule)}
     assert declared <= filled
-    assert filled - declared == {"site_note", "file"}, "site_note comes from the site overrides, file from the path"
+    assert filled - declared == {"site_note", "site_changed", "site_texts", "file"}, (
+        "site_note, site_changed and site_texts come from the site overrides, file from the path")

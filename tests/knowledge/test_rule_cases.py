@@ -11,6 +11,7 @@ import yaml
 from cds_hooks.knowledge import ORDERED_DRUGS, load_knowledge
 from cds_hooks.terminology import Ingredient
 from tests.builders import advice_by_rule, condition, hook_request, medication, ordered, run
+from tests.cardcheck import card_rule_ids
 from tests.conftest import NOW
 
 CASES = yaml.safe_load((Path(__file__).parent / "cases.yaml").read_text(encoding="utf-8"))
@@ -179,13 +180,13 @@ def test_scenario(scenario):
     assert advice_by_rule(cards) == scenario["expect"]
     for rule_id, words in (scenario.get("notes") or {}).items():
         detail = next(
-            card["detail"] for card in cards if card["extension"]["org.ketamine-cds"].get("ruleId") == rule_id
+            card["detail"] for card in cards if rule_id in card_rule_ids(card)
         )
         for word in words:
             assert word in detail, f"{rule_id} card lacks {word!r}"
     for rule_id, words in (scenario.get("without") or {}).items():
         detail = next(
-            card["detail"] for card in cards if card["extension"]["org.ketamine-cds"].get("ruleId") == rule_id
+            card["detail"] for card in cards if rule_id in card_rule_ids(card)
         )
         for word in words:
             assert word not in detail, f"{rule_id} card should not say {word!r}"

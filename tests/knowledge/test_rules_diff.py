@@ -10,7 +10,8 @@ from tests.builders import edit_yaml as edit
 
 def release(data_dir):
     edit(data_dir / "rules" / "ssri.yaml", lambda rule: rule["advice"].__setitem__("esketamine", "hold"))
-    edit(data_dir / "rules" / "maoi.yaml", lambda rule: rule.__setitem__("timing", "Wait 21 days."))
+    edit(data_dir / "rules" / "maoi.yaml",
+         lambda rule: rule["texts"]["avoid"].__setitem__("timing", "Wait 21 days."))
     (data_dir / "rules" / "thyroid-hormones.yaml").unlink()
 
     def drop_member(sets):
@@ -23,7 +24,8 @@ def test_the_diff_names_each_changed_part_of_each_rule(data_dir):
     release(data_dir)
     changes = knowledge_diff(load_knowledge(), load_knowledge(data_dir))
     assert {(change.rule, change.what) for change in changes} == {
-        ("ssri", "advice.esketamine"), ("maoi", "timing"), ("maoi", "members"), ("thyroid-hormones", "removed")}
+        ("ssri", "advice.esketamine"), ("maoi", "texts.avoid.timing"), ("maoi", "members"),
+        ("thyroid-hormones", "removed")}
     members = next(change for change in changes if change.what == "members")
     assert members.detail == "-moclobemide"
     assert next(c for c in changes if c.rule == "ssri").detail == "monitor -> hold"
@@ -40,7 +42,7 @@ def test_the_command_flags_the_changes_that_touch_an_overridden_rule(data_dir, t
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].endswith(": 4 change(s)")
     assert "ssri: advice.esketamine: monitor -> hold  [site override: ketamine none]" in lines
-    assert next(line for line in lines if line.startswith("maoi: timing")).count("[site override") == 0
+    assert next(line for line in lines if line.startswith("maoi: texts.avoid.timing")).count("[site override") == 0
     assert lines[-1] == "Review the site overrides of: ssri"
 
 

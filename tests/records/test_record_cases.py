@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from cds_hooks.knowledge import load_knowledge
@@ -23,7 +25,11 @@ def test_record_case(case, drug):
     if case.get("notice"):
         assert len(notices) == 1
         for words in case["notice"]:
-            assert words in notices[0]["detail"]
+            if words.startswith(("Medication", "Observation", "AllergyIntolerance")):  # a FHIR reference: off screen
+                assert words in json.dumps(notices[0]["extension"])
+                assert words not in notices[0]["detail"]
+            else:
+                assert words in notices[0]["detail"]
     else:
         assert notices == []
 

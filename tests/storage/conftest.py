@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import Table, create_engine, select, text
+from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from service import create_app
 from service.config import Settings
-from service.storage import recorder, storage
+from service.storage import storage
 
 POSTGRES_URL = os.environ.get("CDS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PATIENT_KEY = "p" * 32
@@ -58,18 +58,6 @@ def db_app(database_url: str) -> Iterator[Flask]:
     app = create_app(Settings(database_url=database_url, patient_hash_key=PATIENT_KEY), clock=lambda: NOW)
     yield app
     storage(app).database.engine.dispose()
-
-
-@pytest.fixture
-def rows() -> Callable[[Flask, Table], list[dict[str, Any]]]:
-    """Every row of a table in an app's database, as dicts."""
-
-    def read(app: Flask, table: Table) -> list[dict[str, Any]]:
-        recorder.recorder(app).flush()
-        with storage(app).database.engine.connect() as connection:
-            return [dict(row._mapping) for row in connection.execute(select(table))]
-
-    return read
 
 
 @pytest.fixture

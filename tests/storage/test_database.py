@@ -19,7 +19,7 @@ from tests.auth.auth_helpers import Clock
 
 def test_the_migrations_build_the_tables_the_models_describe(database_url):
     database = Database(database_url)
-    assert database.upgrade() == "0001"
+    assert database.upgrade() == "0002"
     with database.engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), metadata) == []
     database.engine.dispose()
@@ -28,7 +28,7 @@ def test_the_migrations_build_the_tables_the_models_describe(database_url):
 def test_upgrading_twice_changes_nothing(database_url):
     database = Database(database_url)
     database.upgrade()
-    assert database.upgrade() == "0001"
+    assert database.upgrade() == "0002"
     assert {"issued_cards", "feedback", "alembic_version"} <= set(inspect(database.engine).get_table_names())
     database.engine.dispose()
 
@@ -36,7 +36,7 @@ def test_upgrading_twice_changes_nothing(database_url):
 def test_the_db_upgrade_command_migrates_the_configured_database(database_url, monkeypatch, capsys):
     monkeypatch.setenv("DATABASE_URL", database_url)
     assert main(["db", "upgrade"]) == 0
-    assert "at revision 0001" in capsys.readouterr().out
+    assert "at revision 0002" in capsys.readouterr().out
 
 
 def test_the_db_upgrade_command_says_when_the_database_is_unreachable(monkeypatch, capsys):
@@ -112,4 +112,4 @@ def test_processes_starting_together_on_a_fresh_sqlite_file_all_find_it_migrated
         for worker in workers:
             worker.join(timeout=60)
 
-    assert results == ["0001"] * 8
+    assert results == ["0002"] * 8
