@@ -103,11 +103,7 @@ def patient_facts(
             elif kind == dispenses.KIND:
                 fact = dispenses.timed(fact, resource, kb.dispense_default_supply, now)
             names = tuple(m.label for m in fact.ingredients if m.ingredient.name in relevant)
-            if status_unread:  # current or stopped cannot be told: it could be an MAOI taken today
-                if names or fact.problem:
-                    unreadable.append(UnreadableEntry(fact.reference, fact.label, "its status could not be read",
-                                                      names))
-            elif fact.problem:
+            if fact.problem:
                 unreadable.append(UnreadableEntry(fact.reference, fact.label, fact.problem, names, fact.missing))
             elif names:
                 if problem := status_problem(resource):

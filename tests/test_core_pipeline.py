@@ -92,6 +92,6 @@ def test_a_failed_fetch_becomes_a_warning_card(fixture, knowledge):
 
     cards = order_check.answer(request, definition, knowledge, NOW, fetch).as_json()["cards"]
     assert len(cards) == 1
-    assert cards[0]["summary"] == ("Interaction check incomplete: medications and conditions could not be read from "
-                                   "the EHR")
+    assert cards[0]["summary"] == ("Interaction check incomplete: medications, conditions, allergies and blood "
+                                   "pressure readings could not be read from the EHR")
     assert "503" in cards[0]["detail"]

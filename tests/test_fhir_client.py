@@ -334,7 +334,8 @@ def test_a_failing_fhir_server_still_answers_200_with_the_incomplete_check_card(
     assert response.status_code == 200
     cards = response.get_json()["cards"]
     assert [card["summary"] for card in cards] == [
-        "Interaction check incomplete: medications and conditions could not be read from the EHR"
+        "Interaction check incomplete: medications, conditions, allergies and blood pressure readings could not be "
+        "read from the EHR"
     ]
     assert TOKEN not in caplog.text and "fixture-maoi" not in caplog.text
 

@@ -4,6 +4,7 @@ and named on the notice card."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -133,7 +134,8 @@ def test_an_unknown_status_is_evaluated_as_current_and_named_on_the_notice(drug,
     assert advice_by_rule(answer) == {"benzodiazepines": "hold"}
     notice = answer[-1]
     assert notice["summary"].startswith(NOTICE)
-    assert "MedicationStatement/ms-taking" in notice["detail"]
+    assert "MedicationStatement/ms-taking" in json.dumps(notice["extension"])
+    assert "MedicationStatement/ms-taking" not in notice["detail"]
     assert "not a FHIR R4 MedicationStatement status" in notice["detail"]
     assert "evaluated as current" in notice["detail"]
 

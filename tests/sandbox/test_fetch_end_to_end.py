@@ -23,7 +23,8 @@ from tests.scrape import scraped
 
 pytestmark = pytest.mark.integration
 FIXTURES = fixture_requests()
-INCOMPLETE = "Interaction check incomplete: medications and conditions could not be read from the EHR"
+INCOMPLETE = ("Interaction check incomplete: medications, conditions, allergies and blood pressure readings could not "
+              "be read from the EHR")
 
 
 def cards(client, body: dict[str, Any]) -> list[dict[str, Any]]:
