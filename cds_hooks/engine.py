@@ -239,21 +239,21 @@ def _counts(fact: MedicationFact, rule: Rule, now: datetime) -> tuple[bool, str 
     if fact.ended_at is None:
         return True, (
             f"{fact.fhir_status}, but the date of the last dose is not recorded: counted as within the "
-            f"{rule.washout.label} washout to be safe; confirm the last dose"
+            f"{rule.washout.compound} washout to be safe; confirm the last dose"
         )
     if fact.resource_type in _LAST_DOSE:
         if now - fact.ended_at <= rule.washout.period:
             return True, f"{_LAST_DOSE[fact.resource_type]} {moment(fact.ended_at)}: within the " \
-                         f"{rule.washout.label} washout"
+                         f"{rule.washout.compound} washout"
         return False, None
     last = fact.ended_at.date().isoformat()
     if fact.ended_at > now:
         return True, (
             f"{fact.fhir_status} before its planned end ({last}); the date of the last dose is not recorded: "
-            f"counted as within the {rule.washout.label} washout to be safe; confirm the last dose"
+            f"counted as within the {rule.washout.compound} washout to be safe; confirm the last dose"
         )
     if now - fact.ended_at <= rule.washout.period:
-        return True, f"{fact.fhir_status}, last dose {last}: within the {rule.washout.label} washout"
+        return True, f"{fact.fhir_status}, last dose {last}: within the {rule.washout.compound} washout"
     return False, None
 
 

@@ -331,9 +331,12 @@ def _texts_fillable(limit: OrderLimit, text: AdviceText, path: Path, field: str)
 
 
 def _washout(data: Mapping[str, int]) -> Washout:
+    """``{days: 14}``: 14 days, said "14 days" in a sentence and "14-day" before a noun."""
     if "days" in data:
-        return Washout(timedelta(days=data["days"]), f"{data['days']} days")
-    return Washout(timedelta(hours=data["hours"]), f"{data['hours']} hours")
+        amount, unit, period = data["days"], "day", timedelta(days=data["days"])
+    else:
+        amount, unit, period = data["hours"], "hour", timedelta(hours=data["hours"])
+    return Washout(period, f"{amount} {unit}{'' if amount == 1 else 's'}", f"{amount}-{unit}")
 
 
 def _drug_valuesets(path: Path, known: frozenset[str]) -> dict[str, DrugValueSet]:

@@ -155,6 +155,9 @@ class Washout:
 
     period: timedelta
     label: str
+    """``14 days``, ``24 hours``: as a sentence says how long ("counts 14 days after the last dose")."""
+    compound: str
+    """``14-day``, ``24-hour``: as it stands before a noun ("within the 14-day washout")."""
 
 
 ORDER_CHECKS = ("dose", "frequency", "setting", "first-dose-by-age")
