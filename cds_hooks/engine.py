@@ -339,7 +339,7 @@ def _implicated_reading(rule: Rule, drug: OrderedDrug, reading: BloodPressure) -
     if advice == NONE:
         return []
     threshold = rule.blood_pressure.label if rule.blood_pressure else ""
-    taken = f"measured {moment(reading.at)}, {threshold}"
+    taken = f"measured {moment(reading.at)}; threshold: {threshold}"
     return [Implicated(advice, (taken, *notes), reading=reading, modifier=modifier)]
 
 

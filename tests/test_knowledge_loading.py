@@ -36,6 +36,8 @@ def test_the_packaged_knowledge_base_loads_with_a_version_and_every_rule_cited(k
         ("valuesets/medications.yaml", lambda d: d[0]["ingredients"].append("unobtainium"), "0.ingredients"),
         ("rules/blood-pressure-severe.yaml", lambda d: d.pop("blood_pressure"), "blood_pressure"),
         ("rules/blood-pressure-severe.yaml", lambda d: d.__setitem__("valueset", "maoi"), "valueset"),
+        ("rules/blood-pressure-raised.yaml",
+         lambda d: d["texts"]["monitor"].__setitem__("action", "Recheck above {start_mg}."), "texts.monitor.action"),
         ("rules/ketamine-allergy.yaml", lambda d: d.pop("valueset"), "valueset"),
         ("rules/ketamine-allergy.yaml", lambda d: d.__setitem__("blood_pressure", {"above": {"systolic": 1,
                                                                                               "diastolic": 1}}),

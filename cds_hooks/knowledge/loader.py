@@ -179,9 +179,9 @@ def apply_overrides(base: KnowledgeBase, path: Path) -> KnowledgeBase:
                           blood_pressure=thresholds.get(rule.id, rule.blood_pressure))
         if "limits" in asked:
             changed = _with_limits(changed, asked["limits"], path)
-        if changed.limit is not None:
+        if (values := changed.placeholders) is not None:
             for level, text in changed.site_texts.items():
-                _texts_fillable(changed.limit, text, path, f"rules.{rule.id}.texts.{level}")
+                _texts_fillable(values, text, path, f"rules.{rule.id}.texts.{level}")
         rules.append(changed)
     codes = base.blood_pressure
     if "blood_pressure" in data and codes is not None:
@@ -285,11 +285,6 @@ def _rule(
             )
         )
     limit = _limit(data["limit"]) if "limit" in data else None
-    if limit is not None:
-        _fillable(limit, data["summary"], path, "summary")
-        _fillable(limit, limit.describe, path, "limit.describe")
-        for level, text in _texts(data["texts"]).items():
-            _texts_fillable(limit, text, path, f"texts.{level}")
     converted = {
         "valueset": data.get("valueset", ""),
         "evidence": Evidence(**data["evidence"], weak=data["evidence"]["grade"] in weak_grades),
@@ -303,7 +298,14 @@ def _rule(
     }
     # Every other field is taken as the schema loaded it: a rule field is declared in the schema (its type, whether
     # required, what it allows, what it means) and in the Rule it fills, and nowhere else.
-    return Rule(**{**data, **converted}, file=path.name)
+    rule = Rule(**{**data, **converted}, file=path.name)
+    if (values := rule.placeholders) is not None:
+        _fillable(values, rule.summary, path, "summary")
+        if rule.limit is not None:
+            _fillable(values, rule.limit.describe, path, "limit.describe")
+        for level, text in rule.texts.items():
+            _texts_fillable(values, text, path, f"texts.{level}")
+    return rule
 
 
 def _threshold(data: Mapping[str, Mapping[str, float]]) -> BloodPressureThreshold:
@@ -316,18 +318,20 @@ def _blood_pressure_codes(data: Mapping[str, Any] | None) -> BloodPressureCodes 
     if not data:
         return None
     return BloodPressureCodes(window=timedelta(hours=data["within_hours"]))
-def _fillable(limit: OrderLimit, text: str, path: Path, field: str) -> None:
-    """An order rule's text may name its limits (``{allowed}``), and nothing else."""
+def _fillable(values: Mapping[str, str], text: str, path: Path, field: str) -> None:
+    """An order rule's text may name its limits (``{allowed}``), a blood-pressure rule's its threshold
+    (``{systolic}``), and nothing else."""
     try:
-        limit.fill(text)
+        text.format_map(values)
     except (KeyError, ValueError, IndexError) as error:
-        raise KnowledgeError(f"names no limit this rule has ({error})", file=str(path), field=field) from None
+        raise KnowledgeError(f"names no limit or threshold this rule has ({error})", file=str(path),
+                             field=field) from None
 
 
-def _texts_fillable(limit: OrderLimit, text: AdviceText, path: Path, field: str) -> None:
+def _texts_fillable(values: Mapping[str, str], text: AdviceText, path: Path, field: str) -> None:
     for part in AdviceText.__slots__:
         if value := getattr(text, part):
-            _fillable(limit, value, path, f"{field}.{part}")
+            _fillable(values, value, path, f"{field}.{part}")
 
 
 def _washout(data: Mapping[str, int]) -> Washout:

@@ -239,9 +239,18 @@ class BloodPressureThreshold:
 
     @property
     def label(self) -> str:
-        """``at or above 180/110 mmHg``; ``above 140/90 mmHg``."""
-        word = "at or above" if self.inclusive else "above"
-        return f"{word} {self.systolic:g}/{self.diastolic:g} mmHg"
+        """Either value meets it, as a reader takes it in at once.
+
+        >>> BloodPressureThreshold(180, 110, True).label, BloodPressureThreshold(140, 90, False).label
+        ('systolic 180 or diastolic 110 mmHg or higher', 'systolic above 140 or diastolic above 90 mmHg')
+        """
+        if self.inclusive:
+            return f"systolic {number(self.systolic)} or diastolic {number(self.diastolic)} mmHg or higher"
+        return f"systolic above {number(self.systolic)} or diastolic above {number(self.diastolic)} mmHg"
+
+    def values(self) -> dict[str, str]:
+        """What a blood-pressure rule's texts may name: ``{systolic}`` and ``{diastolic}``, the limits in mmHg."""
+        return {"systolic": number(self.systolic), "diastolic": number(self.diastolic)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,21 +299,33 @@ class Rule:
 
     def text(self, advice: str, modifier: Modifier | None = None, site: bool = False) -> AdviceText | None:
         """The text of ``advice`` as given by a modifying factor, by the site, or by the rule itself; an order
-        rule's placeholders filled with its limits."""
+        rule's placeholders filled with its limits, a blood-pressure rule's with its threshold."""
         if modifier is not None and modifier.text is not None:
             chosen: AdviceText | None = modifier.text
         elif site and advice in self.site_texts:
             chosen = self.site_texts[advice]
         else:
             chosen = self.texts.get(advice)
-        if chosen is None or self.limit is None:
+        if chosen is None or self.placeholders is None:
             return chosen
         parts = {name: self.filled(value) for name in AdviceText.__slots__ if (value := getattr(chosen, name))}
         return AdviceText(**parts)
 
+    @property
+    def placeholders(self) -> dict[str, str] | None:
+        """What this rule's texts may name and are filled with: an order rule's limits (``{allowed}``), a
+        blood-pressure rule's threshold (``{systolic}``, ``{diastolic}``); None for any other rule, whose texts
+        are shown as written. Filled from the rule as loaded, so a site's changed limit is what the card says."""
+        if self.limit is not None:
+            return self.limit.values()
+        if self.blood_pressure is not None:
+            return self.blood_pressure.values()
+        return None
+
     def filled(self, value: str) -> str:
-        """A text of this rule as shown: an order rule's placeholders filled with its limits."""
-        return self.limit.fill(value) if self.limit is not None else value
+        """A text of this rule as shown, its placeholders filled."""
+        values = self.placeholders
+        return value.format_map(values) if values is not None else value
 
 
 @dataclass(frozen=True, slots=True)

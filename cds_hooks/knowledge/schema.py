@@ -485,7 +485,9 @@ class RuleSchema(_Strict):
         metadata=about("serious, moderate or minor"),
     )
     mechanism = fields.Str(required=True, validate=_TEXT, metadata=about("why it happens"))
-    texts = _texts_map("the card's text per advice level the rule can give: action, monitoring, timing, label")
+    texts = _texts_map("the card's text per advice level the rule can give: action, monitoring, timing, label; an "
+                       "order rule's may name its limits (`{allowed}`), a blood-pressure rule's its threshold "
+                       "(`{systolic}`, `{diastolic}`)")
     evidence = fields.Nested(EvidenceSchema, required=True, metadata=about("the evidence grade and its summary"))
     citations = fields.List(
         fields.Str(validate=_ID),
