@@ -38,7 +38,7 @@ from cds_hooks.engine import Finding, Implicated
 from cds_hooks.facts import UnreadableEntry
 from cds_hooks.gaps import Gap
 from cds_hooks.ids import new_uuid
-from cds_hooks.knowledge.model import AVOID, HOLD, MONITOR, Citation, KnowledgeBase, Rule
+from cds_hooks.knowledge.model import AVOID, HOLD, MONITOR, AdviceText, Citation, KnowledgeBase, Rule
 from cds_hooks.markup import escape
 
 SUMMARY_LIMIT = 139
@@ -59,6 +59,9 @@ EVIDENCE_WORDS = {
     "policy": "weak; a precaution beyond the label",
 }
 """The evidence grade in a few words, as the card says it."""
+INGREDIENTS = "{ingredients}"
+"""In a rule's summary, the ingredients its records are of: such a summary names them itself ("allergy to
+{ingredients} recorded"), so they are not listed after "with"."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,9 +138,11 @@ def _advice_card(finding: Finding, kb: KnowledgeBase, said: _Said, under_decisio
     rule, advice = finding.rule, finding.advice
     text = kb.text(rule, advice, finding.modifier, finding.site_set)
     ordered = escape(finding.ordered.label)
-    reason = text.summary or rule.filled(rule.summary)
+    reason = _reason(finding, text)
     if finding.observed:  # the service's own words and numbers, from limits the knowledge base holds
         headline = _cut(f"{ADVICE_WORD[advice]} {ordered} {finding.observed}: {reason}")
+    elif INGREDIENTS in (text.summary or rule.summary):
+        headline = _cut(f"{ADVICE_WORD[advice]} {ordered}: {reason}")
     else:
         headline = summary(ADVICE_WORD[advice], ordered, [escape(i.label) for i in finding.implicated], reason)
     reference = finding.ordered.order.reference
@@ -197,6 +202,14 @@ def summary(word: str, ordered: str, names: Iterable[str], reason: str) -> str:
             return text
     text = f"{word} {ordered} with {unique[0]}" + (f" and {len(unique) - 1} more" if len(unique) > 1 else "")
     return _cut(f"{text}: {reason}")
+
+
+def _reason(finding: Finding, text: AdviceText) -> str:
+    """The summary's reason: the text's own, else the rule's, its placeholders filled."""
+    reason = text.summary or finding.rule.filled(finding.rule.summary)
+    names = list(dict.fromkeys(match.ingredient.name for item in finding.implicated for match in item.matches))
+    listed = " and ".join(filter(None, (", ".join(names[:-1]), names[-1]))) if names else ""
+    return reason.replace(INGREDIENTS, listed)
 
 
 def _cut(text: str, limit: int = SUMMARY_LIMIT) -> str:
@@ -308,7 +321,7 @@ def _monitor_card(findings: Sequence[Finding], kb: KnowledgeBase, said: _Said, u
     names = [escape(item.label) for finding in findings for item in finding.implicated]
     texts = [kb.text(finding.rule, MONITOR, finding.modifier, finding.site_set) for finding in findings]
     reasons = ", ".join(dict.fromkeys(part.strip() for finding, advice_text in zip(findings, texts, strict=True)
-                                      for part in re.split(r"[,;]", advice_text.summary or finding.rule.summary)))
+                                      for part in re.split(r"[,;]", _reason(finding, advice_text))))
     text = summary("Monitor", escape(ordered.label), names, reasons)
     if not text.endswith(reasons):
         text = summary("Monitor", escape(ordered.label), names, f"{len(findings)} interactions, a check for each")
@@ -318,7 +331,7 @@ def _monitor_card(findings: Sequence[Finding], kb: KnowledgeBase, said: _Said, u
     for finding, advice_text in zip(findings, texts, strict=True):
         implicated = ", ".join(_implicated_line(item, _factor_notes(finding)) for item in finding.implicated)
         first, _, rest = advice_text.action.partition(". ")
-        reason = advice_text.summary or finding.rule.summary
+        reason = _reason(finding, advice_text)
         lines.append(f"- **{implicated}** ({reason}): {first.rstrip('.')}.")
         if rest:
             more.append(rest)

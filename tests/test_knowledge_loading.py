@@ -39,6 +39,8 @@ def test_the_packaged_knowledge_base_loads_with_a_version_and_every_rule_cited(k
         ("rules/blood-pressure-raised.yaml",
          lambda d: d["texts"]["monitor"].__setitem__("action", "Recheck above {start_mg}."), "texts.monitor.action"),
         ("rules/ketamine-allergy.yaml", lambda d: d.pop("valueset"), "valueset"),
+        ("rules/ketamine-allergy.yaml", lambda d: d.__setitem__("summary", "allergy to {drug}"), "summary"),
+        ("rules/blood-pressure-severe.yaml", lambda d: d.__setitem__("summary", "{ingredients} high"), "summary"),
         ("rules/ketamine-allergy.yaml", lambda d: d.__setitem__("blood_pressure", {"above": {"systolic": 1,
                                                                                               "diastolic": 1}}),
          "blood_pressure"),

@@ -299,8 +299,9 @@ def _rule(
     # Every other field is taken as the schema loaded it: a rule field is declared in the schema (its type, whether
     # required, what it allows, what it means) and in the Rule it fills, and nowhere else.
     rule = Rule(**{**data, **converted}, file=path.name)
-    if (values := rule.placeholders) is not None:
-        _fillable(values, rule.summary, path, "summary")
+    values = rule.placeholders
+    _fillable(values if values is not None else {"ingredients": ""}, rule.summary, path, "summary")
+    if values is not None:
         if rule.limit is not None:
             _fillable(values, rule.limit.describe, path, "limit.describe")
         for level, text in rule.texts.items():
@@ -320,11 +321,11 @@ def _blood_pressure_codes(data: Mapping[str, Any] | None) -> BloodPressureCodes 
     return BloodPressureCodes(window=timedelta(hours=data["within_hours"]))
 def _fillable(values: Mapping[str, str], text: str, path: Path, field: str) -> None:
     """An order rule's text may name its limits (``{allowed}``), a blood-pressure rule's its threshold
-    (``{systolic}``), and nothing else."""
+    (``{systolic}``), another rule's summary the ingredients found (``{ingredients}``), and nothing else."""
     try:
         text.format_map(values)
     except (KeyError, ValueError, IndexError) as error:
-        raise KnowledgeError(f"names no limit or threshold this rule has ({error})", file=str(path),
+        raise KnowledgeError(f"names a placeholder this rule does not fill ({error})", file=str(path),
                              field=field) from None
 
 

@@ -475,7 +475,9 @@ class RuleSchema(_Strict):
     summary = fields.Str(
         required=True,
         validate=validate.Length(min=1, max=60),
-        metadata=about("the reason in the card's summary line (at most 60 characters)"),
+        metadata=about("the reason in the card's summary line (at most 60 characters); a medication, condition or "
+                       "allergy rule's may name `{ingredients}`, the ingredients of the records found, and then "
+                       "says the whole reason itself (\"allergy to {ingredients} recorded\")"),
     )
     topic = fields.Str(required=True, validate=_TEXT, metadata=about("the card's topic, as the EHR may show it"))
     consequence = fields.Str(required=True, validate=_TEXT, metadata=about("what can happen"))
