@@ -226,7 +226,7 @@ def _detail(finding: Finding, kb: KnowledgeBase, said: _Said, under_decision: bo
     if finding.observed:
         paragraphs.append(f"**Order:** {_order_line(finding)}")
     else:
-        paragraphs.append(_with(finding.implicated, _factor_notes(finding)))
+        paragraphs.append(_with(finding.named, _factor_notes(finding)))
     paragraphs += said.once(f"**Why:** {text.why or _why(rule)}")
     if text.monitoring:
         paragraphs += said.once(f"**Watch:** {text.monitoring}")
@@ -329,7 +329,7 @@ def _monitor_card(findings: Sequence[Finding], kb: KnowledgeBase, said: _Said, u
     lines = [f"**Monitor:** {review}Each of these with {escape(ordered.label)}:"]
     more = []
     for finding, advice_text in zip(findings, texts, strict=True):
-        implicated = ", ".join(_implicated_line(item, _factor_notes(finding)) for item in finding.implicated)
+        implicated = ", ".join(_implicated_line(item, _factor_notes(finding)) for item in finding.named)
         first, _, rest = advice_text.action.partition(". ")
         reason = _reason(finding, advice_text)
         lines.append(f"- **{implicated}** ({reason}): {first.rstrip('.')}.")
@@ -413,11 +413,12 @@ def _finding_origin(finding: Finding) -> FindingOrigin:
         evidence_grade=finding.rule.evidence.grade,
         evidence=finding.rule.evidence.summary,
         citations=tuple(citation.id for citation in finding.rule.citations),
-        implicated=tuple(entry for item in finding.implicated for entry in _implicated_entries(item)),
+        implicated=tuple(entry for item in finding.named for entry in _implicated_entries(item)),
         modifier=modifier.id if modifier is not None else None,
         modifier_evidence=modifier.evidence if modifier is not None else None,
         site_policy=finding.site_set,
         order_check=OrderCheck(limit.check, finding.observed) if finding.observed and limit is not None else None,
+        supersedes=tuple(other.rule.id for other in finding.superseded),
     )
 
 

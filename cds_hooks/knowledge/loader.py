@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -68,6 +68,7 @@ def load_knowledge(data_dir: Path = DATA_DIR, overrides: Path | None = None) -> 
         for path in sorted((data_dir / "rules").glob("*.yaml"))
     )
     _unique((rule.id for rule in rules), "id", data_dir / "rules")
+    _supersedes_known_rules(rules, data_dir / "rules")
     watch = manifest.get("serotonin_watch")
     if watch and watch["valueset"] not in drug_sets:
         raise KnowledgeError(f"unknown value set {watch['valueset']!r}", file=str(data_dir / "manifest.yaml"),
@@ -99,6 +100,20 @@ def load_knowledge(data_dir: Path = DATA_DIR, overrides: Path | None = None) -> 
                              file=str(data_dir / "manifest.yaml"), field="blood_pressure")
     _every_advice_has_text(base, data_dir / "rules")
     return apply_overrides(base, overrides) if overrides else base
+
+
+def _supersedes_known_rules(rules: Sequence[Rule], where: Path) -> None:
+    """Each rule a rule supersedes exists, is another rule, and supersedes none itself: which card says a thing is
+    then plain from the two files alone."""
+    by_id = {rule.id: rule for rule in rules}
+    for rule in rules:
+        for number, other in enumerate(rule.supersedes):
+            field = f"supersedes.{number}"
+            if other not in by_id or other == rule.id:
+                raise KnowledgeError(f"{other!r} is not another rule", file=str(where / rule.file), field=field)
+            if by_id[other].supersedes:
+                raise KnowledgeError(f"{other!r} supersedes rules itself; name those here instead",
+                                     file=str(where / rule.file), field=field)
 
 
 def _override_reason(data: Mapping[str, Any]) -> OverrideReason:
@@ -295,6 +310,7 @@ def _rule(
         "blood_pressure": _threshold(data["blood_pressure"]) if "blood_pressure" in data else None,
         "texts": _texts(data["texts"]),
         "limit": limit,
+        "supersedes": tuple(data["supersedes"]),
     }
     # Every other field is taken as the schema loaded it: a rule field is declared in the schema (its type, whether
     # required, what it allows, what it means) and in the Rule it fills, and nowhere else.

@@ -296,6 +296,10 @@ class Rule:
     """False for a rule that is off unless a site switches it on (``enabled: true`` in the override file)."""
     absolute_contraindication: bool = False
     """An absolute contraindication: a site override may neither switch it off nor lower its advice below Hold."""
+    supersedes: tuple[str, ...] = ()
+    """Rules whose finding for the same ordered drug this rule's finding takes in when both fire and this one's advice
+    is at least as strong: one card says it, naming their records too (a measured blood pressure over a recorded
+    hypertension)."""
 
     def text(self, advice: str, modifier: Modifier | None = None, site: bool = False) -> AdviceText | None:
         """The text of ``advice`` as given by a modifying factor, by the site, or by the rule itself; an order

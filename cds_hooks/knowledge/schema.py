@@ -511,6 +511,14 @@ class RuleSchema(_Strict):
         load_default=False,
         metadata=about("an absolute contraindication: no site override may switch it off or lower it below hold"),
     )
+    supersedes = fields.List(
+        fields.Str(validate=_ID),
+        load_default=list,
+        metadata=about("ids of rules whose card this rule's card replaces for the same ordered drug when both fire and "
+                       "this one's advice is at least as strong: their records are named on this card and their "
+                       "rules in its extension (say a thing once; an Avoid is never folded under a weaker card); a "
+                       "rule named here may not itself supersede another"),
+    )
 
     @validates_schema
     def _every_drug_advised(self, data: dict, **kwargs: object) -> None:
