@@ -15,15 +15,16 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from cds_hooks import cards, engine, fetch_queries, fhir_json, order_limits, patient_view
+from cds_hooks import cards, dispenses, engine, fetch_queries, fhir_json, order_limits, patient_view
 from cds_hooks.card_types import Card
 from cds_hooks.engine import Finding, OrderedDrug
-from cds_hooks.facts import MEDICATION_TYPES, Flaw, UnreadableEntry, checked, patient_facts
+from cds_hooks.facts import MEDICATION_TYPES, RECORD_TYPES, Flaw, UnreadableEntry, checked, patient_facts
 from cds_hooks.fetch import Fetcher, opened_once
 from cds_hooks.gaps import Gap
 from cds_hooks.gather import gather
 from cds_hooks.knowledge.model import AVOID, ORDERED_DRUGS, KnowledgeBase
 from cds_hooks.medications import (
+    ENDED,
     EXCLUDED,
     Identified,
     MedicationFact,
@@ -277,17 +278,25 @@ def _patient(data: PatientData) -> Mapping[str, Any] | None:
 def _earlier_orders(
     data: PatientData, kb: KnowledgeBase, index: MedicationIndex, resolver: CodeResolver | None
 ) -> order_limits.EarlierOrders:
-    """Whether the patient's records hold another order or statement of the ordered drug (any counted status):
-    then this is not the first. Read only when a rule asks."""
+    """Whether the patient's records show the ordered drug before: another order or statement (any counted status),
+    an administration given or being given, or a dispense handed over. Then this is not the first dose. Read only
+    when a rule asks."""
 
     def earlier(drug: OrderedDrug) -> bool:
         names = frozenset({drug.name})
         return any(
-            resource.get("resourceType") in MEDICATION_TYPES
+            resource.get("resourceType") in RECORD_TYPES
             and fhir_json.reference_of(resource) != drug.order.reference
-            and status_of(resource) != EXCLUDED
+            and _had(resource)
             and identify(resource, kb.terminology, index, resolver).names_any(names)
             for resource in data.all_resources()
         )
 
     return earlier
+
+
+def _had(resource: Mapping[str, Any]) -> bool:
+    """The record shows the drug was had: not cancelled, not given, declined or in error; a dispense only once handed
+    over (one in preparation, in progress or on hold may be this very dose)."""
+    status = status_of(resource)
+    return status == ENDED if resource.get("resourceType") == dispenses.KIND else status != EXCLUDED

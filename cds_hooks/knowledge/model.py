@@ -162,6 +162,8 @@ class Washout:
 
 ORDER_CHECKS = ("dose", "frequency", "setting", "first-dose-by-age")
 """What an ``order`` rule checks on the ketamine or esketamine order itself."""
+FIRST_DOSE_CHECK = "first-dose-by-age"
+"""The order check that asks whether the ordered drug was ever had before, in any record however old."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -409,6 +411,13 @@ class KnowledgeBase:
         if text is None:
             raise LookupError(f"rule {rule.id} has no text for the advice {advice}")
         return text
+
+    @cached_property
+    def first_dose_checked(self) -> bool:
+        """A rule that is on checks a first dose by age: it reads the patient's birth date, and every earlier record
+        of the ordered drug counts, however old."""
+        return any(rule.enabled and rule.limit is not None and rule.limit.check == FIRST_DOSE_CHECK
+                   for rule in self.rules)
 
     @cached_property
     def interacting_ingredients(self) -> frozenset[str]:
