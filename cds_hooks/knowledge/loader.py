@@ -396,11 +396,11 @@ def _condition_valuesets(path: Path) -> dict[str, ConditionValueSet]:
     return result
 
 
-def _family_history(data: Mapping[str, list[str]] | None) -> ConditionValueSet | None:
+def _family_history(data: Mapping[str, Any] | None) -> ConditionValueSet | None:
     if not data:
         return None
     return ConditionValueSet(
-        id="family-history", title="Family history", version="manifest", source="manifest.yaml",
+        id="family-history", title="Family history", version="manifest", source=data.get("source", "manifest.yaml"),
         icd10cm=tuple(icd10_key(code) for code in data["icd10cm"]), snomed=frozenset(data["snomed"]),
         text=_words(data["text"]) if data["text"] else None,
     )
