@@ -13,7 +13,8 @@ from cds_hooks import conditions as condition_reader
 from cds_hooks import medications as medication_reader
 from cds_hooks.allergies import AllergyFact, read_allergy
 from cds_hooks.conditions import ConditionFact, read_condition
-from cds_hooks.knowledge.model import ALLERGY, KnowledgeBase
+from cds_hooks.knowledge.model import KnowledgeBase
+from cds_hooks.knowledge.vocabulary import ALLERGY
 from cds_hooks.medications import (
     EXCLUDED,
     MedicationFact,

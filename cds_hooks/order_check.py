@@ -22,7 +22,8 @@ from cds_hooks.facts import MEDICATION_TYPES, Flaw, UnreadableEntry, checked, pa
 from cds_hooks.fetch import Fetcher, opened_once
 from cds_hooks.gaps import Gap
 from cds_hooks.gather import gather
-from cds_hooks.knowledge.model import AVOID, ORDERED_DRUGS, KnowledgeBase
+from cds_hooks.knowledge.model import KnowledgeBase
+from cds_hooks.knowledge.vocabulary import AVOID, ORDERED_DRUGS
 from cds_hooks.medications import (
     EXCLUDED,
     Identified,

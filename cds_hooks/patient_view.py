@@ -19,7 +19,8 @@ from cds_hooks import engine, fhir_json
 from cds_hooks.fetch import Fetcher
 from cds_hooks.gaps import Gap
 from cds_hooks.gather import fetch_into, gather
-from cds_hooks.knowledge.model import ORDERED_DRUGS, KnowledgeBase
+from cds_hooks.knowledge.model import KnowledgeBase
+from cds_hooks.knowledge.vocabulary import ORDERED_DRUGS
 from cds_hooks.medications import (
     CURRENT,
     MedicationFact,

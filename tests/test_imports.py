@@ -17,7 +17,7 @@ CORE_LAYERS = (
     {"errors", "ids", "bounded", "fhir_json", "card_types", "gaps", "fetch", "protocol", "validation", "terminology",
      "feedback", "markup", "vitals"},
     {"knowledge", "knowledge.loader", "knowledge.model", "knowledge.schema", "knowledge.table", "knowledge.reference",
-     "knowledge.diff"},
+     "knowledge.diff", "knowledge.vocabulary"},
     # facts: the patient's data gathered and read
     {"prefetch", "services", "medications", "conditions", "administrations", "dispenses", "allergies",
      "fetch_queries", "gather", "facts"},

@@ -20,14 +20,6 @@ from cds_hooks.errors import KnowledgeError, first_error
 from cds_hooks.fhir_json import icd10_key
 from cds_hooks.knowledge import schema
 from cds_hooks.knowledge.model import (
-    ADVICE_RANK,
-    ALLERGY,
-    BLOOD_PRESSURE,
-    CONDITION,
-    HOLD,
-    MEDICATION,
-    NONE,
-    ORDER,
     AdviceText,
     BloodPressureThreshold,
     Citation,
@@ -39,10 +31,21 @@ from cds_hooks.knowledge.model import (
     OrderLimit,
     OverrideReason,
     Rule,
+    RuleSchema,
     SerotoninWatch,
     SiteOverride,
     Washout,
     When,
+)
+from cds_hooks.knowledge.vocabulary import (
+    ADVICE_RANK,
+    ALLERGY,
+    BLOOD_PRESSURE,
+    CONDITION,
+    HOLD,
+    MEDICATION,
+    NONE,
+    ORDER,
 )
 from cds_hooks.terminology import ROUTES, Ingredient, Product, RouteWords, Terminology
 from cds_hooks.vitals import BloodPressureCodes
@@ -252,7 +255,7 @@ def _rule(
     known: frozenset[str],
     weak_grades: frozenset[str],
 ) -> Rule:
-    data = _validated(schema.RuleSchema(), _yaml(path), path)
+    data = _validated(RuleSchema(), _yaml(path), path)
     sets = {MEDICATION: drug_sets, ALLERGY: drug_sets, CONDITION: condition_sets}.get(data["kind"], {})
     if data["kind"] not in (BLOOD_PRESSURE, ORDER) and data["valueset"] not in sets:
         raise KnowledgeError(f"unknown {data['kind']} value set {data['valueset']!r}", file=str(path),
@@ -301,8 +304,7 @@ def _rule(
         "texts": _texts(data["texts"]),
         "limit": limit,
     }
-    # Every other field is taken as the schema loaded it: a rule field is declared in the schema (its type, whether
-    # required, what it allows, what it means) and in the Rule it fills, and nowhere else.
+    # Every other field is taken as the schema loaded it: a rule field is declared once, on the Rule.
     return Rule(**{**data, **converted}, file=path.name)
 
 

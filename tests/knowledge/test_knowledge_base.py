@@ -13,7 +13,7 @@ import yaml
 
 from cds_hooks.errors import KnowledgeError
 from cds_hooks.knowledge import DATA_DIR, apply_overrides, load_knowledge
-from cds_hooks.knowledge.model import ORDERED_DRUGS
+from cds_hooks.knowledge.vocabulary import ORDERED_DRUGS
 from service import create_app
 from service.config import ConfigError, Settings
 from tests.builders import advice_by_rule, hook_request, medication, ordered, run
