@@ -20,6 +20,7 @@ from cds_hooks.fhir_json import ICD10CM, SNOMED
 from cds_hooks.knowledge import schema
 from cds_hooks.knowledge.schema import ID, TEXT, about, advice_map, in_file, route_list, texts_map
 from cds_hooks.knowledge.vocabulary import INTERACTION_KINDS, MEDICATION, RULE_KINDS
+from cds_hooks.statuses import StatusClasses
 from cds_hooks.terminology import Terminology
 from cds_hooks.vitals import BloodPressure, BloodPressureCodes
 
@@ -375,6 +376,8 @@ class KnowledgeBase:
     anaesthesia_negation: re.Pattern[str]
     """Matches at the end of the text before an anaesthesia term when that text negates it."""
     serotonin_watch: SerotoninWatch | None
+    statuses: StatusClasses
+    """Which of the patient's records count, by their status."""
     local_routes: frozenset[str] = frozenset()
     """Routes with no systemic effect: a co-medication given only by these counts only for rules that name them."""
     family_history: ConditionValueSet | None = None

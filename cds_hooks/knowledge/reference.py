@@ -15,6 +15,7 @@ FILES = (
     ("Drug value sets (`data/valuesets/medications.yaml`, each entry)", schema.DrugValueSetSchema),
     ("Condition value sets (`data/valuesets/conditions.yaml`, each entry)", schema.ConditionValueSetSchema),
     ("The manifest (`data/manifest.yaml`)", schema.ManifestSchema),
+    ("Record statuses (`data/statuses.yaml`)", schema.StatusesSchema),
     ("Site overrides (the file `CDS_KNOWLEDGE_OVERRIDES` names)", schema.SiteOverridesSchema),
     ("Site override entries (each of `rules` in the site overrides file)", schema.RuleOverrideSchema),
 )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Mapping
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
@@ -22,6 +23,7 @@ from cds_hooks.knowledge.vocabulary import (
     ORDERED_DRUGS,
     RULE_KINDS,
 )
+from cds_hooks.statuses import APPOINTMENT_STATUSES, ELEMENTS, ENTERED_IN_ERROR, EXCLUDED, StatusElement
 from cds_hooks.terminology import ROUTES
 
 ID = validate.Regexp(r"^[a-z0-9][a-z0-9-]*$", error="must be lower-case letters, digits and hyphens")
@@ -497,6 +499,66 @@ class RuleChecks(_Strict):
             raise ValidationError("only an order rule has a limit", "limit")
 
 
+NEVER_COUNTS = "a record entered in error never counts"
+
+
+def _classes(element: StatusElement) -> fields.Dict:
+    return fields.Dict(keys=fields.Str(validate=validate.OneOf(element.codes)),
+                       values=fields.Str(validate=validate.OneOf(element.classes)),
+                       required=True, metadata=about(element.meaning))
+
+
+def _codes(codes: tuple[str, ...], description: str) -> fields.List:
+    return fields.List(fields.Str(validate=validate.OneOf(codes)), required=True, validate=validate.Length(min=1),
+                       metadata=about(description))
+
+
+class _StatusChecks(_Strict):
+    @validates_schema
+    def _classed(self, data: dict, *, partial: object = None, **kwargs: object) -> None:
+        """``entered-in-error`` is excluded wherever FHIR defines it; in the release (not a site's partial file)
+        every code FHIR R4 defines is classed, so that none is left out by omission."""
+        for kind, elements in ELEMENTS.items():
+            for name, element in elements.items():
+                classes: Mapping[str, str] | None = data.get(kind, {}).get(name)
+                if classes is None:
+                    continue
+                if classes.get(ENTERED_IN_ERROR, EXCLUDED) != EXCLUDED:
+                    raise ValidationError({name: {ENTERED_IN_ERROR: [f"{NEVER_COUNTS}: it must stay excluded"]}}, kind)
+                missing = [code for code in element.codes if code not in classes]
+                if missing and not partial:
+                    raise ValidationError({name: [f"every status FHIR R4 defines needs a class: {missing[0]!r} has "
+                                                  "none"]}, kind)
+        for name in ("planned_orders", "booked_sessions"):
+            if ENTERED_IN_ERROR in data.get(name, ()):
+                raise ValidationError(f"{NEVER_COUNTS}: entered-in-error may not be listed", name)
+        if ENTERED_IN_ERROR not in data.get("draft_orders_excluded", [ENTERED_IN_ERROR]):
+            raise ValidationError(f"{NEVER_COUNTS}: entered-in-error must be listed", "draft_orders_excluded")
+
+
+_REQUEST_STATUSES = ELEMENTS["MedicationRequest"]["status"].codes
+_DRAFT_STATUSES = tuple(dict.fromkeys([*_REQUEST_STATUSES, *ELEMENTS["MedicationStatement"]["status"].codes]))
+_STATUS_FIELDS: dict[str, fields.Field] = {
+    kind: fields.Nested(_Strict.from_dict({name: _classes(element) for name, element in elements.items()},
+                                          name=f"{kind}StatusesSchema"),
+                        required=True, metadata=about(f"the classes of {kind} statuses"))
+    for kind, elements in ELEMENTS.items()
+}
+_STATUS_FIELDS.update(
+    draft_orders_excluded=_codes(
+        _DRAFT_STATUSES, "the statuses in which this hook call's own draft orders do not count (they count as "
+        "current in any other); entered-in-error must be among them"),
+    planned_orders=_codes(
+        _REQUEST_STATUSES, "patient-view: the MedicationRequest statuses of a current or planned ketamine or "
+        "esketamine order, the one checked first (never entered-in-error)"),
+    booked_sessions=_codes(
+        APPOINTMENT_STATUSES, "patient-view: the Appointment statuses of a scheduled or in-progress treatment "
+        "session (never entered-in-error)"),
+)
+StatusesSchema = _StatusChecks.from_dict(_STATUS_FIELDS, name="StatusesSchema")
+"""Which records count, by status (``data/statuses.yaml``; ``statuses`` in a site's override file, in part)."""
+
+
 class RuleOverrideSchema(_Strict):
     enabled = fields.Bool(metadata=about("false switches the rule off at this site, true switches it on"))
     advice = advice_map(required=False, about="the site's advice per ordered drug, replacing the rule's")
@@ -528,6 +590,11 @@ class SiteOverridesSchema(_Strict):
         strict=True, validate=validate.Range(min=1, max=366),
         metadata=about("the site's default supply of a dispense with no daysSupply, in days"),
     )
+    statuses = fields.Dict(
+        metadata=about("the site's classes of record statuses, as in the record statuses file; only those it "
+                       "gives replace the release's (entered-in-error stays excluded)"),
+    )
+    """Checked with ``StatusesSchema`` in part (``partial``), so an error names ``statuses.<type>.<element>``."""
     rules = fields.Dict(
         keys=fields.Str(validate=ID),
         values=fields.Dict(),

@@ -19,7 +19,7 @@ from cds_hooks.fhir_json import reference_of
 from cds_hooks.gaps import MEDICATION_KEYS
 from cds_hooks.order_check import Answer, answer
 from cds_hooks.protocol import load_request
-from cds_hooks.services import PREFETCH, SERVICES, service_by_id
+from cds_hooks.services import OFFERS, record_prefetch
 from service.fhir.sandbox import fixture_requests, on_day
 from service.runtime import runtime
 
@@ -31,7 +31,7 @@ ORDERABLE = {
 """The draft order a pasted Bundle is checked against, per drug: RxNorm code, display, order text."""
 _TYPES = {"medicationRequests": "MedicationRequest", "medicationStatements": "MedicationStatement",
           "conditions": "Condition"}
-SERVICE_BY_HOOK = {definition.hook: definition.id for definition in SERVICES}
+SERVICE_BY_HOOK = {offer.hook: offer.id for offer in OFFERS}
 BUNDLE_HOOKS = ("order-select", "order-sign")
 """The hooks a pasted Bundle is checked against: it becomes a draft order of the drug chosen, which patient-view has
 not (paste a patient-view request instead)."""
@@ -80,7 +80,7 @@ def evaluate(body: Mapping[str, Any], service_id: str) -> Answer:
     """The core's answer to a hook request, from the same entry point ``/cds-services/{id}`` calls, but with no
     fetch port (the preview reads only what it was given: what it lacks is a data gap) and nothing recorded."""
     state = runtime()
-    definition = service_by_id(service_id)
+    definition = state.services.by_id(service_id)
     hook_request = load_request(body, definition.hook)
     return answer(hook_request, definition, state.knowledge, state.clock(), None, state.resolver)
 
@@ -174,7 +174,8 @@ def _outcomes(result: Answer) -> dict[str, str]:
 
 def _read(body: Mapping[str, Any], prefetch: Mapping[str, Any]) -> Iterator[tuple[str | None, DataRead]]:
     drafts = _dict(_dict(body.get("context")).get("draftOrders"))
-    sources = [("draft orders", drafts), *((key, prefetch.get(key)) for key in PREFETCH if key in prefetch)]
+    records = record_prefetch(runtime().knowledge.statuses)
+    sources = [("draft orders", drafts), *((key, prefetch.get(key)) for key in records if key in prefetch)]
     for source, bundle in sources:
         if not isinstance(bundle, dict):
             yield None, DataRead(source, "-", "-", "sent as null: no such data" if bundle is None else "not a Bundle")

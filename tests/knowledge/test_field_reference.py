@@ -43,7 +43,7 @@ def test_every_field_of_every_knowledge_file_is_described_and_listed():
 
     for _, kind in FILES:
         walk(kind)
-    assert RuleSchema in seen
+    assert RuleSchema in seen and schema.StatusesSchema in seen
 
 
 def test_the_command_prints_the_reference(capsys):
