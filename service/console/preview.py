@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any
 
 from cds_hooks.errors import InvalidRequest
-from cds_hooks.fhir_json import reference_of
+from cds_hooks.fhir_json import bundle_resources, codings, first_code, items, reference_of
 from cds_hooks.gaps import MEDICATION_KEYS
 from cds_hooks.order_check import Answer, answer
 from cds_hooks.protocol import load_request
@@ -116,8 +116,7 @@ def preview_text(text: str, drug: str, hook: str) -> Preview:
 
 def request_from_bundle(bundle: Mapping[str, Any], drug: str, hook: str) -> dict[str, Any]:
     """A hook request whose prefetch holds the Bundle's resources by type and whose draft order is ``drug``."""
-    resources = [entry["resource"] for entry in _list(bundle.get("entry"))
-                 if isinstance(entry, dict) and isinstance(entry.get("resource"), dict)]
+    resources = [resource for resource in bundle_resources(bundle) if isinstance(resource, dict)]
     patient = next((r.get("id") for r in resources if r.get("resourceType") == "Patient"), None) or "preview"
     code, display, text = ORDERABLE[drug]
     draft = {
@@ -180,8 +179,7 @@ def _read(body: Mapping[str, Any], prefetch: Mapping[str, Any]) -> Iterator[tupl
         if not isinstance(bundle, dict):
             yield None, DataRead(source, "-", "-", "sent as null: no such data" if bundle is None else "not a Bundle")
             continue
-        for entry in _list(bundle.get("entry")):
-            resource = entry.get("resource") if isinstance(entry, dict) else None
+        for resource in bundle_resources(bundle):
             if isinstance(resource, dict):
                 row = DataRead(source, str(resource.get("resourceType", "?")), _status(resource), _names(resource))
                 yield reference_of(resource), row
@@ -191,9 +189,7 @@ def _status(resource: Mapping[str, Any]) -> str:
     status = resource.get("status")
     if isinstance(status, str):
         return status
-    clinical = resource.get("clinicalStatus")
-    codings = clinical.get("coding") if isinstance(clinical, dict) else None
-    return next((str(c["code"]) for c in _list(codings) if isinstance(c, dict) and c.get("code")), "-")
+    return first_code(resource.get("clinicalStatus")) or "-"
 
 
 def _names(resource: Mapping[str, Any]) -> str:
@@ -203,19 +199,15 @@ def _names(resource: Mapping[str, Any]) -> str:
         concept = resource.get(key)
         if isinstance(concept, dict):
             names += [concept["text"]] if isinstance(concept.get("text"), str) else []
-            for coding in _list(concept.get("coding")):
-                if isinstance(coding, dict) and isinstance(coding.get("display"), str):
+            for coding in codings(concept):
+                if isinstance(coding.get("display"), str):
                     names.append(f"{coding['display']} ({coding.get('code', '?')})")
     if isinstance(resource.get("medicationReference"), dict):
         names.append("a Medication it references")
-    for dosage in _list(resource.get("dosageInstruction") or resource.get("dosage")):
+    for dosage in items(resource.get("dosageInstruction") or resource.get("dosage")):
         if isinstance(dosage, dict) and isinstance(dosage.get("text"), str):
             names.append(f"dosage: {dosage['text']}")
     return "; ".join(dict.fromkeys(names)) or "-"
-
-
-def _list(value: object) -> list[Any]:
-    return value if isinstance(value, list) else []
 
 
 def _dict(value: object) -> dict[str, Any]:
