@@ -9,7 +9,7 @@ import pytest
 
 from cds_hooks.fetch_queries import narrowed
 from cds_hooks.knowledge import apply_overrides, load_knowledge
-from cds_hooks.services import PREFETCH
+from cds_hooks.services import record_prefetch
 from tests.builders import administration, advice_by_rule, bundle, dispense, hook_request, medication, ordered, run
 from tests.cardcheck import assert_valid_card
 from tests.conftest import NOW
@@ -75,7 +75,7 @@ def order(
     return resource
 
 
-NOTHING_ELSE = {key: bundle([]) for key in PREFETCH if key != "medicationRequests"}
+NOTHING_ELSE = {key: bundle([]) for key in record_prefetch(KB.statuses) if key != "medicationRequests"}
 """patient-view's other keys, sent and empty: the order is all there is."""
 
 
@@ -220,6 +220,24 @@ def test_the_first_dose_rule_is_off_by_default_and_a_site_switches_it_on(tmp_pat
     assert advice_by_rule(found) == expected
     if kb is not KB and born is None:  # the rule needs the Patient and it was not sent: the card says so
         assert "patient's record (birth date): it was not sent" in found[-1]["detail"]
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+@pytest.mark.parametrize("record", [
+    administration(text="Spravato 28 mg", status="unknown", given="2025-03-02T10:00:00Z"),
+    dispense(text="Spravato 28 mg nasal spray", status="unknown", handed="2025-03-02"),
+], ids=["administration", "dispense"])
+def test_whether_an_earlier_record_shows_a_first_dose_follows_the_knowledge_bases_status_classes(tmp_path, hook,
+                                                                                                 record):
+    path = tmp_path / "site.yaml"
+    path.write_text(SITE, encoding="utf-8")
+    site = apply_overrides(KB, path)
+    assert advice_by_rule(cards(hook, order(), site, born="1954-03-10", history=(record,))) == {}
+    path.write_text(SITE + "statuses:\n  MedicationAdministration:\n    status: {unknown: excluded}\n"
+                           "  MedicationDispense:\n    status: {unknown: current}\n", encoding="utf-8")
+    reclassed = apply_overrides(KB, path)  # an administration of unknown status not counted, a dispense not handed over
+    assert advice_by_rule(cards(hook, order(), reclassed, born="1954-03-10", history=(record,))) == {
+        "esketamine-older-adult-start": "hold"}
 
 
 def test_in_fetch_mode_every_administration_is_read_while_the_first_dose_rule_is_on(tmp_path):
