@@ -1,17 +1,32 @@
 """The WSGI entry point for production servers: ``gunicorn -c python:service.gunicorn_conf`` serves ``app``.
 
-Settings come from the environment, as for ``ketamine-cds serve``; a bad setting or knowledge file stops the
-worker at start-up with a message naming it.
+Settings come from the environment, as for ``ketamine-cds serve``; a bad setting or knowledge file stops
+start-up with a message naming it (gunicorn imports this module once, in its master, before forking workers).
 """
 
 import gc
 
-from service.app import create_app
+from flask import Flask
 
-app = create_app()
+
+def _built() -> Flask:
+    """The app, built with the cyclic garbage collector paused: the imports and the knowledge base make a large
+    heap in many small steps, and the collector walked all of it again and again while they did (about a fifth of
+    the start-up time). Nothing built here is garbage for long; what is, the collection below frees."""
+    gc.disable()
+    try:
+        from service.app import create_app
+
+        return create_app()
+    finally:
+        gc.enable()
+
+
+app = _built()
 
 # The knowledge base and code tables are a large, long-lived heap. Left to the collector, every full collection
 # walks all of it, which shows as pauses of tens of milliseconds in the slowest answers; frozen, they are never
-# walked again (they live as long as the worker).
+# walked again (they live as long as the worker), and the forked workers do not copy the pages a collection
+# would write to.
 gc.collect()
 gc.freeze()
