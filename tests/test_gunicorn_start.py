@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -50,6 +51,8 @@ def test_a_knowledge_base_that_fails_its_checks_stops_gunicorn_before_any_worker
 def test_the_app_is_built_once_for_all_workers(tmp_path):
     with gunicorn(tmp_path, CDS_WORKERS="2") as server:
         assert get(server.base + "/readyz")[0] == 200
+        server.process.send_signal(signal.SIGTERM)  # the log is written in batches: complete once gunicorn exits
+        assert server.process.wait(timeout=60) == 0
         lines = server.log_lines()
     assert sum("Booting worker" in line for line in lines) == 2
     assert sum("CLIENT AUTHENTICATION IS OFF" in line for line in lines) == 1, "create_app warns once per build"
