@@ -230,7 +230,6 @@ class Terminology:
         self.routes = routes or RouteWords()
         """How routes are read from text and codes (without words, none are read from text)."""
         self._products = {product.rxcui: product for product in products}
-        self._product_routes = {rxcui: self.routes.in_text(p.name) for rxcui, p in self._products.items()}
         codes = {
             ingredient.name: ingredient.rxcui
             for product in self._products.values()
@@ -296,7 +295,7 @@ class Terminology:
             if product is None:
                 unknown.append(code.strip())
                 continue
-            routes = self._product_routes[product.rxcui]
+            routes = self.routes.in_text(product.name)  # read when first asked: most products never are
             for ingredient in product.ingredients:
                 found.setdefault(ingredient.name, IngredientMatch(ingredient, "code", routes=routes))
         if not found and resolver is not None:

@@ -10,6 +10,12 @@ timeouts of what it waits on (FHIR reads). SIGTERM lets requests in flight finis
 (the Helm chart gives Kubernetes' termination grace period more than that). Request lines and headers are
 bounded here; the body is bounded by the app (``CDS_MAX_REQUEST_BYTES``).
 
+The app is built once, in the master, before the workers are forked (``preload_app``): the knowledge base is
+loaded and checked once (a bad one stops gunicorn before any worker starts), the database is migrated once, and
+the workers share the built app's memory, rather than each building its own at the same time on the same cores.
+What a process must not share is renewed in each worker (database connections, the log writer, id pools: see
+``os.register_at_fork`` in those modules); threads start on first use, in the worker.
+
 Metrics: every worker is its own process, so Prometheus samples go to files in ``PROMETHEUS_MULTIPROC_DIR``. When
 the variable is set (the container sets it to a writable volume) stale files from an earlier run are removed at
 start; when it is not, a private folder is made and removed on exit. It has to be in the environment before any
@@ -41,6 +47,7 @@ _settings = Settings.from_env()
 _METRICS_DIR, _OWN_METRICS_DIR = _metrics_dir()
 
 wsgi_app = "service.wsgi:app"
+preload_app = True
 bind = [os.environ.get("CDS_BIND", "").strip() or DEFAULT_BIND]
 worker_class = "gthread"
 workers = _settings.workers

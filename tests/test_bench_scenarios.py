@@ -8,7 +8,7 @@ import json
 import pytest
 
 from bench.baselines import echo_app, naive_app
-from bench.benchmark import ratios, service_url
+from bench.benchmark import fetch_bound, ratios, service_url, work_per_call
 from bench.scenarios import SCENARIOS
 
 EXPECTED_CARDS = {"a-non-ketamine-50": 0, "b-ketamine-50": 3, "c-ketamine-500": 3, "e-patient-view-50": 0}
@@ -41,3 +41,26 @@ def test_ratios_compare_patient_view_with_the_non_ketamine_order():
     apps = {app: {"scenarios": {name: dict(run) for name in SCENARIOS}} for app in ("service", "echo", "naive")}
     apps["service"]["scenarios"]["e-patient-view-50"] = {"rps": 800.0}
     assert ratios(apps)["e_over_a_per_request"] == pytest.approx(1.25, abs=0.01)
+
+
+def test_the_sandbox_work_is_counted_per_call_from_its_request_lines():
+    lines = [
+        "GET /fhir/MedicationRequest 200 9.5 ms + 200 ms delay",
+        "GET /fhir/Observation 200 4.0 ms + 200 ms delay",
+        "GET /fhir/Medication/nardil 200 0.5 ms + 200 ms delay",
+        "OPTIONS /fhir/Observation 204 0.1 ms + 200 ms delay",
+        "(node:123) ExperimentalWarning: WebSocket is an experimental feature",
+        "GET /fhir/MedicationRequest 200 10.5 ms + 200 ms delay",
+        "GET /fhir/Observation 200 6.0 ms",
+    ]
+    work = work_per_call(lines, 2, "/fhir")
+    assert work["ms_per_call"] == pytest.approx(15.25)
+    assert work["queries_per_call"] == 2.5
+    assert work["ms_per_call_by_type"] == pytest.approx({"MedicationRequest": 10.0, "Observation": 5.0,
+                                                         "Medication": 0.25})
+    assert list(work["ms_per_call_by_type"]) == ["MedicationRequest", "Observation", "Medication"]
+
+
+def test_the_fetch_mode_bound_counts_the_sandbox_work_beside_one_and_a_half_delays():
+    fetch = {"delay_ms": 200, "prefetch_p50_ms": 5.0, "sandbox": {"ms_per_call": 30.0}}
+    assert fetch_bound(fetch) == pytest.approx(335.0)

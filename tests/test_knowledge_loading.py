@@ -57,6 +57,12 @@ def test_the_packaged_knowledge_base_loads_with_a_version_and_every_rule_cited(k
         ("manifest.yaml", lambda d: d["family_history"]["snomed"].insert(0, "Z82"), "family_history.snomed.0"),
         ("manifest.yaml", lambda d: d["citations"]["spravato-pi"].__setitem__("url", "not a url"),
          "citations.spravato-pi.value.url"),
+        ("manifest.yaml", lambda d: d["citations"]["spravato-pi"].__setitem__("url", "javascript:alert(1)"),
+         "citations.spravato-pi.value.url"),
+        ("manifest.yaml", lambda d: d["citations"]["spravato-pi"].__setitem__("url", "https://localhost/label"),
+         "citations.spravato-pi.value.url"),
+        ("manifest.yaml", lambda d: d["citations"]["spravato-pi"].__setitem__("url", "https://[::1/label"),
+         "citations.spravato-pi.value.url"),
     ],
 )
 def test_a_bad_knowledge_file_stops_loading_naming_file_and_field(data_dir, file, change, field):

@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -58,8 +59,8 @@ _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 def load_knowledge(data_dir: Path = DATA_DIR, overrides: Path | None = None) -> KnowledgeBase:
     """Read every knowledge file under ``data_dir``; apply the site override file when one is given."""
-    manifest = _validated(schema.ManifestSchema(), _yaml(data_dir / "manifest.yaml"), data_dir / "manifest.yaml")
-    statuses = _validated(schema.StatusesSchema(), _yaml(data_dir / "statuses.yaml"), data_dir / "statuses.yaml")
+    manifest = _validated(schema.ManifestSchema, _yaml(data_dir / "manifest.yaml"), data_dir / "manifest.yaml")
+    statuses = _validated(schema.StatusesSchema, _yaml(data_dir / "statuses.yaml"), data_dir / "statuses.yaml")
     citations = {
         key: Citation(id=key, label=value["label"], url=value.get("url"), kind=value["kind"], short=value.get("short"))
         for key, value in manifest["citations"].items()
@@ -157,7 +158,7 @@ def apply_overrides(base: KnowledgeBase, path: Path) -> KnowledgeBase:
     Each entry records who approved it, when and why. An absolute contraindication may be neither switched off nor
     lowered below Hold: such a file stops start-up, naming the rule and the reason.
     """
-    data = _validated(schema.SiteOverridesSchema(), _yaml(path), path)
+    data = _validated(schema.SiteOverridesSchema, _yaml(path), path)
     by_id = {rule.id: rule for rule in base.rules}
     overrides = {}
     thresholds = {}
@@ -166,7 +167,7 @@ def apply_overrides(base: KnowledgeBase, path: Path) -> KnowledgeBase:
     for rule_id, entry in data["rules"].items():
         if rule_id not in by_id:
             raise KnowledgeError(f"no rule has the id {rule_id!r}", file=str(path), field=f"rules.{rule_id}")
-        change = _validated(schema.RuleOverrideSchema(), entry, path, prefix=f"rules.{rule_id}.")
+        change = _validated(schema.RuleOverrideSchema, entry, path, prefix=f"rules.{rule_id}.")
         if "blood_pressure" in change:
             if by_id[rule_id].kind != BLOOD_PRESSURE:
                 raise KnowledgeError("only a blood-pressure rule has a threshold", file=str(path),
@@ -274,7 +275,7 @@ def _rule(
     known: frozenset[str],
     weak_grades: frozenset[str],
 ) -> Rule:
-    data = _validated(RuleSchema(), _yaml(path), path)
+    data = _validated(RuleSchema, _yaml(path), path)
     sets = {MEDICATION: drug_sets, ALLERGY: drug_sets, CONDITION: condition_sets}.get(data["kind"], {})
     if data["kind"] not in (BLOOD_PRESSURE, ORDER) and data["valueset"] not in sets:
         raise KnowledgeError(f"unknown {data['kind']} value set {data['valueset']!r}", file=str(path),
@@ -351,7 +352,7 @@ def _site_statuses(base: StatusClasses, given: object, path: Path) -> StatusClas
     site reclassifies keeps its place, so the prefetch still asks for the statuses in the release's order."""
     if given is None:
         return base
-    site = _validated(schema.StatusesSchema(partial=True), given, path, prefix="statuses.")
+    site = _validated(schema.StatusesSchema, given, path, prefix="statuses.", partial=True)
     classes = {}
     for element, release in base.classes.items():
         kind, name = element.split(".")
@@ -398,7 +399,7 @@ def _drug_valuesets(path: Path, known: frozenset[str]) -> dict[str, DrugValueSet
     items = _yaml_list(path)
     result = {}
     for number, item in enumerate(items):
-        data = _validated(schema.DrugValueSetSchema(), item, path, prefix=f"{number}.")
+        data = _validated(schema.DrugValueSetSchema, item, path, prefix=f"{number}.")
         unknown = [name for name in data["ingredients"] if name not in known]
         if unknown:
             raise KnowledgeError(
@@ -417,7 +418,7 @@ def _condition_valuesets(path: Path) -> dict[str, ConditionValueSet]:
     items = _yaml_list(path)
     result = {}
     for number, item in enumerate(items):
-        data = _validated(schema.ConditionValueSetSchema(), item, path, prefix=f"{number}.")
+        data = _validated(schema.ConditionValueSetSchema, item, path, prefix=f"{number}.")
         result[data["id"]] = ConditionValueSet(
             id=data["id"], title=data["title"], version=data["version"], source=data["source"],
             name=data.get("name") or re.split(r"[,(]", data["title"])[0].strip().lower(),
@@ -501,12 +502,23 @@ def _negation(words: list[str], prefixes: list[str], reach: int) -> re.Pattern[s
     return re.compile(f"(?:{'|'.join(alternatives)})$", re.IGNORECASE)
 
 
-def _validated(schema_: Schema, data: object, path: Path, prefix: str = "") -> dict[str, Any]:
+def _validated(
+    kind: type[Schema], data: object, path: Path, prefix: str = "", *, partial: bool = False
+) -> dict[str, Any]:
+    """``data`` loaded with ``kind`` (``partial``: required fields may be left out), or KnowledgeError naming the
+    file and the field."""
     try:
-        return schema_.load(data)  # type: ignore[arg-type]  # marshmallow reports anything not a mapping
+        return _schema(kind).load(data, partial=partial)  # type: ignore[arg-type]  # any non-mapping is reported
     except ValidationError as error:
         field, message = first_error(error.messages)
         raise KnowledgeError(message, file=str(path), field=prefix + field) from None
+
+
+@cache
+def _schema(kind: type[Schema]) -> Schema:
+    """One instance of each schema: making one copies all its declared fields (45 rule files made 45 copies), and
+    loading leaves it unchanged."""
+    return kind()
 
 
 def _yaml(path: Path) -> object:

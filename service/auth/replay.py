@@ -11,8 +11,6 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-import redis
-
 from service.failures import NotReady
 
 KEY_PREFIX = "ketamine-cds:jti:"
@@ -55,19 +53,22 @@ class MemoryReplayStore:
 
 class RedisReplayStore:
     def __init__(self, url: str) -> None:
+        import redis  # here: only a service configured with Redis pays the tenth of a second its import takes
+
         self._client = redis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
+        self._failure: type[Exception] = redis.RedisError
 
     def first_use(self, issuer: str, jti: str, expires_at: float) -> bool:
         try:
             return bool(self._client.set(_key(issuer, jti), b"1", nx=True, exat=int(expires_at) + 1))
-        except redis.RedisError as error:
+        except self._failure as error:
             raise ReplayStoreUnavailable(type(error).__name__) from None
 
     def ping(self) -> None:
         """Readiness: Redis answers PING within the client's timeouts; NotReady otherwise."""
         try:
             self._client.ping()
-        except redis.RedisError as error:
+        except self._failure as error:
             raise NotReady(f"Redis does not answer ({type(error).__name__})") from None
 
 

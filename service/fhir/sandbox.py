@@ -185,6 +185,8 @@ class FhirSandbox:
         self.page_size, self.delay_ms, self.token = page_size, delay_ms, token
         self.log_requests, self.quiet = log_requests, quiet
         self.base_url = ""
+        self.log_file: Path | None = None
+        """Where a quiet server's output goes (its request lines with ``log_requests``), while it runs."""
         self._process: subprocess.Popen[str] | None = None
         self._files: list[Path] = []
 
@@ -208,7 +210,7 @@ class FhirSandbox:
             command += ["--token", self.token]
         if self.log_requests:
             command.append("--log")
-        errors = self._temporary(".log", "") if self.quiet else None
+        errors = self.log_file = self._temporary(".log", "") if self.quiet else None
         self._process = subprocess.Popen(
             command,
             cwd=SANDBOX_DIR,
@@ -242,6 +244,7 @@ class FhirSandbox:
         for path in self._files:
             path.unlink(missing_ok=True)
         self._files.clear()
+        self.log_file = None
 
     def _ready_line(self) -> str:
         """The JSON line the server prints once it listens; empty if it exits or stays silent too long."""

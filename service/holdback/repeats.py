@@ -13,8 +13,6 @@ import time
 from collections.abc import Callable, Collection
 from typing import Protocol
 
-import redis
-
 KEY_PREFIX = "ketamine-cds:shown:"
 
 
@@ -69,7 +67,10 @@ class RedisShownStore:
     """A Redis set per scope, its expiry renewed with each order-select that adds to it."""
 
     def __init__(self, url: str) -> None:
+        import redis  # here: only a service configured with Redis pays the tenth of a second its import takes
+
         self._client = redis.Redis.from_url(url, socket_timeout=0.2, socket_connect_timeout=0.2)
+        self._failure: type[Exception] = redis.RedisError
 
     def remember(self, scope: str, hashes: Collection[str], seconds: int) -> None:
         try:
@@ -77,14 +78,14 @@ class RedisShownStore:
                 pipe.sadd(scope, *hashes)
                 pipe.expire(scope, seconds)
                 pipe.execute()
-        except redis.RedisError as error:
+        except self._failure as error:
             raise ShownStoreUnavailable(type(error).__name__) from None
 
     def shown(self, scope: str, hashes: Collection[str]) -> set[str]:
         ordered = list(hashes)
         try:
             found = self._client.smismember(scope, ordered)
-        except redis.RedisError as error:
+        except self._failure as error:
             raise ShownStoreUnavailable(type(error).__name__) from None
         return {value for value, member in zip(ordered, found, strict=True) if member}
 

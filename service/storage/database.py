@@ -1,9 +1,11 @@
 """The database: an SQLite file by default, PostgreSQL (psycopg 3) when ``DATABASE_URL`` names one.
 
-The schema is kept by Alembic migrations shipped in this package. They run at start-up in every process (each
-gunicorn worker; unless ``CDS_DB_MIGRATE=off``) and with ``ketamine-cds db upgrade``, one process at a time: on
-PostgreSQL under an advisory lock, on SQLite under a lock on a file beside the database, so processes starting
-together do not all create the same tables; the first migrates, the others find the schema current.
+The schema is kept by Alembic migrations shipped in this package. They run at start-up in every process that
+builds the app (gunicorn's master, before it forks the workers; each replica; unless ``CDS_DB_MIGRATE=off``) and
+with ``ketamine-cds db upgrade``, one process at a time: on PostgreSQL under an advisory lock, on SQLite under a
+lock on a file beside the database, so processes starting together do not all create the same tables; the first
+migrates, the others find the schema current. A forked process opens connections of its own: those the parent
+holds are left to the parent.
 
 When the database cannot be reached at start-up the service still starts (cards do not depend on it), and the
 migration is tried again before the next write (or readiness check). After a failure the database is left alone
@@ -15,16 +17,15 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, create_engine, event, text
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError, SQLAlchemyError
@@ -59,6 +60,7 @@ class Database:
     ) -> None:
         self.url = make_url(engine_url(url))
         self.engine = _engine(self.url)
+        _DATABASES.add(self)
         self._ready = not migrate
         self._lock = threading.Lock()
         self._clock = clock
@@ -70,6 +72,10 @@ class Database:
 
     def upgrade(self) -> str | None:
         """Bring the schema to the newest migration; the revision it is at. Raises when it cannot."""
+        from alembic import command  # here: a process that does not migrate is spared a fifth of a second
+        from alembic.config import Config
+        from alembic.runtime.migration import MigrationContext
+
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         with _sqlite_file_lock(self.url), self.engine.begin() as connection:
@@ -133,6 +139,19 @@ class Database:
 
     def _resting(self) -> bool:
         return self._clock() < self._resting_until
+
+
+_DATABASES: weakref.WeakSet[Database] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    """Forget the pooled connections the parent opened, without closing them (they are the parent's): two processes
+    on one connection would mix their statements. The child connects afresh when it first needs to."""
+    for database in list(_DATABASES):
+        database.engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 @contextmanager

@@ -54,9 +54,9 @@ request threads for the interpreter, so fewer, larger transactions keep answers 
 class Recorder:
     """Writes issued-card rows from a queue on one background thread, many hook calls per transaction.
 
-    The app is built in each gunicorn worker (no preloading), so each worker has its own recorder and thread. The
-    thread is started on first use and again if it ever stopped; a failure to write, or of a signal receiver, is
-    logged and counted but never ends it.
+    Each gunicorn worker has its own thread: the app is built in the master, before the workers are forked, and
+    the thread is started on first use (in the worker) and again if it ever stopped; a failure to write, or of a
+    signal receiver, is logged and counted but never ends it.
     """
 
     def __init__(self, app: Flask, database: Database) -> None:

@@ -28,7 +28,8 @@ def _started(**options: Any) -> FhirSandbox:
 
 @pytest.fixture(scope="session")
 def fhir_sandbox() -> Iterator[FhirSandbox]:
-    sandbox = _started()
+    """Logs each request (``log_file``)."""
+    sandbox = _started(log_requests=True)
     yield sandbox
     sandbox.stop()
 

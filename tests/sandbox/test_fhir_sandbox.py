@@ -3,11 +3,13 @@ paging, reads, validated writes, the bearer token)."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
 import requests
 
+from bench.benchmark import SANDBOX_LINE
 from cds_hooks.knowledge import load_knowledge
 from cds_hooks.prefetch import render
 from cds_hooks.services import record_prefetch
@@ -65,6 +67,32 @@ def test_include_adds_the_referenced_medication_once(fhir_sandbox):
     found = get(f"{base}/MedicationRequest?patient=sandbox-include&_include=MedicationRequest:medication")
     modes = [(e["resource"]["resourceType"], e["search"]["mode"]) for e in found["entry"]]
     assert modes == [("MedicationRequest", "match"), ("MedicationRequest", "match"), ("Medication", "include")]
+
+
+def test_shared_search_parameters_still_match_on_each_type_they_serve(fhir_sandbox):
+    """``patient``, ``code`` and ``date`` serve many types with one expression; the sandbox indexes each type's
+    part alone, which must find what the whole expression found."""
+    base, patient = fhir_sandbox.base_url, "fixture-esketamine-bp-severe"
+    panel = "http://loinc.org|85354-9"
+    assert match_ids(get(f"{base}/Observation?patient={patient}&code={panel}")) == [
+        "bp-severe-today", "bp-severe-last-week"]
+    assert match_ids(get(f"{base}/Observation?patient={patient}&date=ge2026-11-20")) == ["bp-severe-today"]
+    assert match_ids(get(f"{base}/Observation?subject=Patient/{patient}&date=lt2026-11-20")) == ["bp-severe-last-week"]
+    assert match_ids(get(f"{base}/Observation?patient={patient}&code=http://loinc.org|8480-6")) == []
+    assert match_ids(get(f"{base}/MedicationRequest?patient=fixture-maoi&code=312938")) == ["sertraline"]
+
+
+def test_each_request_is_logged_with_the_servers_own_work(fhir_sandbox):
+    assert fhir_sandbox.log_file is not None
+    get(f"{fhir_sandbox.base_url}/Condition?patient=fixture-maoi")
+    for _ in range(100):  # the line is written just after the answer is sent
+        lines = fhir_sandbox.log_file.read_text(encoding="utf-8").splitlines()
+        logged = [found for line in lines if (found := SANDBOX_LINE.match(line))]
+        if logged and logged[-1]["path"] == "/fhir/Condition":
+            break
+        time.sleep(0.05)
+    assert logged[-1]["path"] == "/fhir/Condition"
+    assert float(logged[-1]["ms"]) >= 0
 
 
 def test_count_pages_the_results_with_next_links(fhir_sandbox):

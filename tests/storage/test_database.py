@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 from typing import Any
 
 import pytest
@@ -113,3 +114,24 @@ def test_processes_starting_together_on_a_fresh_sqlite_file_all_find_it_migrated
             worker.join(timeout=60)
 
     assert results == ["0002"] * 8
+
+
+def test_a_forked_process_opens_connections_of_its_own_and_leaves_the_parents_alone(database_url):
+    """gunicorn forks its workers from the master that migrated the database: the connection the master keeps in
+    its pool must not be used by a worker too (two processes on one connection would mix their statements)."""
+    database = Database(database_url)
+    database.ping()
+    assert database.engine.pool.checkedin() == 1
+    child = os.fork()
+    if child == 0:  # the child reports by its exit code alone: nothing of pytest may run here
+        try:
+            inherited = database.engine.pool.checkedin()
+            database.ping()
+            os._exit(0 if inherited == 0 and database.engine.pool.checkedin() == 1 else 1)
+        except BaseException:
+            os._exit(2)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert database.engine.pool.checkedin() == 1
+    database.ping()
+    database.engine.dispose()
