@@ -28,7 +28,7 @@ from cds_hooks.terminology import CodeResolver
 from cds_hooks.validation import validate
 
 MEDICATION_TYPES = ("MedicationRequest", "MedicationStatement")
-RECORD_TYPES = (*MEDICATION_TYPES, administrations.KIND, dispenses.KIND)
+RECORD_TYPES = frozenset({*MEDICATION_TYPES, administrations.KIND, dispenses.KIND})
 """Every record of a medication the patient has or had; drafts come only as requests (and statements)."""
 _READ_ELEMENTS = {
     **{kind: medication_reader.READ_ELEMENTS for kind in MEDICATION_TYPES},
@@ -91,8 +91,7 @@ def patient_facts(
     for resource in data.all_resources():
         kind = resource.get("resourceType")
         if kind in RECORD_TYPES:
-            status_unread = not isinstance(resource.get("status"), str) and resource.get("doNotPerform") is not True
-            if status_of(resource) == EXCLUDED and not status_unread:
+            if status_of(resource) == EXCLUDED and not _status_unread(resource):
                 continue
             drug = identify_relevant(resource, kb.terminology, index, relevant, resolver)
             if drug is None:
@@ -128,6 +127,11 @@ def patient_facts(
     readings = (vitals.readings(observations, kb.blood_pressure, now - kb.blood_pressure.window)
                 if kb.blood_pressure and observations else [])
     return Facts(medications, conditions, allergies, readings)
+
+
+def _status_unread(resource: Mapping[str, Any]) -> bool:
+    """No status to read (and no ``doNotPerform``): such an entry is evaluated as current, and named."""
+    return not isinstance(resource.get("status"), str) and resource.get("doNotPerform") is not True
 
 
 _Fact = TypeVar("_Fact", MedicationFact, ConditionFact, AllergyFact)
