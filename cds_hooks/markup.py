@@ -37,8 +37,8 @@ def escape(text: str) -> str:
     pieces, start, last = [], 0, len(text) - 1
     if text and text[0] in _PUNCTUATION:
         pieces.append("\\")
-    for match in _CANDIDATE.finditer(text):
-        index = match.start()
+    for candidate in _CANDIDATE.finditer(text):
+        index = candidate.start()
         char = text[index]
         if index and (char in _ALWAYS or _links(text, index, char, last)):
             pieces += (text[start:index], "\\")

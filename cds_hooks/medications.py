@@ -157,7 +157,9 @@ def unresolved_references(resources: Iterable[object], index: MedicationIndex) -
     """
     found: dict[str, None] = {}
     for resource in resources:
-        reference = resource.get("medicationReference") if isinstance(resource, dict) else None
+        if not isinstance(resource, dict):
+            continue
+        reference = resource.get("medicationReference")
         if not isinstance(reference, dict) or status_of(resource) == EXCLUDED:
             continue
         target = reference.get("reference")
