@@ -22,7 +22,8 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from cds_hooks.services import PREFETCH
+from cds_hooks.knowledge import load_knowledge
+from cds_hooks.services import record_prefetch
 from service import create_app
 from service.config import Settings
 from service.fhir.client import FhirClient
@@ -86,7 +87,8 @@ def added_latency(rounds: int) -> None:
 
 def parallelism(rounds: int, delay_ms: int) -> None:
     body = fixture_requests()["order-sign-esketamine-maoi"]
-    print(f"\n2. Parallel queries: every sandbox answer delayed {delay_ms} ms; {len(PREFETCH)} queries per hook call "
+    queries = len(record_prefetch(load_knowledge().statuses))
+    print(f"\n2. Parallel queries: every sandbox answer delayed {delay_ms} ms; {queries} queries per hook call "
           f"({rounds} rounds, ms)")
     with FhirSandbox(seed=seed_bundle(), delay_ms=delay_ms) as sandbox:
         request = without_prefetch(body, sandbox.base_url)

@@ -16,8 +16,9 @@ order-sign, and patient-view, which first looks for the patient's current or pla
 order) and returns an ``Answer``: typed cards, findings, data gaps; ``Answer.as_json()`` is the response body,
 made at the edge.
 
-``knowledge`` loads the rule files, value sets and terminology a committee owns; ``services`` describes the CDS
-services offered; ``feedback`` validates clinicians' feedback. The service layer (``service/``) does all input
+``knowledge`` loads the rule files, value sets, terminology and record status classes a committee owns;
+``definitions(knowledge)`` describes the CDS services offered, with the prefetch templates that knowledge base makes;
+``feedback`` validates clinicians' feedback. The service layer (``service/``) does all input
 and output around this core.
 
 Values are slotted dataclasses. Those made once (the knowledge base, terminology readings) are frozen; those a
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
     from cds_hooks.knowledge import KnowledgeBase, load_knowledge
     from cds_hooks.order_check import Answer, answer
     from cds_hooks.protocol import HookRequest, load_request
-    from cds_hooks.services import SERVICES, ServiceDefinition, service_by_id
+    from cds_hooks.services import ServiceDefinition, Services, definitions
 
 _HOME = {
     "CdsError": "cds_hooks.errors",
@@ -60,14 +61,13 @@ _HOME = {
     "QueryRunner": "cds_hooks.fetch",
     "HookRequest": "cds_hooks.protocol",
     "load_request": "cds_hooks.protocol",
-    "SERVICES": "cds_hooks.services",
     "ServiceDefinition": "cds_hooks.services",
-    "service_by_id": "cds_hooks.services",
+    "Services": "cds_hooks.services",
+    "definitions": "cds_hooks.services",
 }
 """Where each name the core offers is defined."""
 
 __all__ = [
-    "SERVICES",
     "Answer",
     "Card",
     "CdsError",
@@ -80,12 +80,13 @@ __all__ = [
     "KnowledgeBase",
     "QueryRunner",
     "ServiceDefinition",
+    "Services",
     "UnknownService",
     "answer",
+    "definitions",
     "load_feedback",
     "load_knowledge",
     "load_request",
-    "service_by_id",
 ]
 
 

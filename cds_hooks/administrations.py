@@ -15,7 +15,8 @@ from typing import Any
 
 from cds_hooks import fhir_json as fhir
 from cds_hooks.markup import escape
-from cds_hooks.medications import ENDED, MedicationFact
+from cds_hooks.medications import MedicationFact
+from cds_hooks.statuses import ENDED
 
 KIND = "MedicationAdministration"
 

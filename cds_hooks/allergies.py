@@ -1,8 +1,8 @@
 """Allergy facts: an AllergyIntolerance, normalised to the ingredients it names.
 
 A recorded allergy or intolerance to ketamine or esketamine is a label contraindication for both. It counts while
-it stands: active, or with no clinical status recorded, and not refuted or entered in error. An inactive or
-resolved one does not count.
+it stands: its clinical status active (or none recorded) and its verification status not excluded (refuted, entered
+in error); an inactive or resolved one does not count (the classes are the knowledge base's: ``data/statuses.yaml``).
 """
 
 from __future__ import annotations
@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cds_hooks import fhir_json as fhir
+from cds_hooks.statuses import EXCLUDED, StatusClasses
 from cds_hooks.terminology import CodeResolver, IngredientMatch, Terminology
 
 KIND = "AllergyIntolerance"
-_NOT_TRUE = frozenset({"refuted", "entered-in-error"})
-_NOT_CURRENT = frozenset({"inactive", "resolved"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,16 +31,15 @@ class AllergyFact:
 
 
 def read_allergy(
-    resource: Mapping[str, Any], terminology: Terminology, resolver: CodeResolver | None = None
+    resource: Mapping[str, Any], terminology: Terminology, statuses: StatusClasses, resolver: CodeResolver | None = None
 ) -> AllergyFact | None:
     """The allergy as a fact; None when it does not stand (refuted, entered in error, inactive or resolved).
 
     The substance is read from ``code`` and from each reaction's ``substance``, coded or in text.
     """
-    if fhir.first_code(resource.get("verificationStatus")) in _NOT_TRUE:
-        return None
-    if fhir.first_code(resource.get("clinicalStatus")) in _NOT_CURRENT:
-        return None
+    for element in ("verificationStatus", "clinicalStatus"):
+        if statuses.of(f"{KIND}.{element}", fhir.first_code(resource.get(element))) == EXCLUDED:
+            return None
     code = resource.get("code")
     concepts = [code] + [
         reaction.get("substance") for reaction in fhir.items(resource.get("reaction")) if isinstance(reaction, dict)

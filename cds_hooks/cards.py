@@ -38,7 +38,8 @@ from cds_hooks.engine import Finding, Implicated
 from cds_hooks.facts import UnreadableEntry
 from cds_hooks.gaps import Gap
 from cds_hooks.ids import new_uuid
-from cds_hooks.knowledge.model import AVOID, HOLD, MONITOR, Citation, KnowledgeBase, Rule
+from cds_hooks.knowledge.model import Citation, KnowledgeBase, Rule
+from cds_hooks.knowledge.vocabulary import AVOID, HOLD, MONITOR
 from cds_hooks.markup import escape
 
 SUMMARY_LIMIT = 139

@@ -1,4 +1,5 @@
-"""Condition facts: a patient's problems with their codes, text and whether they are current."""
+"""Condition facts: a patient's problems with their codes, text and whether they are current (the knowledge base
+classes the clinical and verification statuses: ``data/statuses.yaml``)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from cds_hooks import fhir_json as fhir
+from cds_hooks.statuses import ACTIVE, EXCLUDED, PAST, StatusClasses
 
-_ACTIVE = frozenset({"active", "recurrence", "relapse"})
-_PAST = frozenset({"inactive", "remission", "resolved"})
-_NOT_TRUE = frozenset({"refuted", "entered-in-error"})
 READ_ELEMENTS = frozenset({"code", "clinicalStatus", "verificationStatus"})
 """The elements a condition is read from: a flaw in one of them may change the advice; elsewhere it cannot."""
 
@@ -24,17 +23,18 @@ class ConditionFact:
     since every condition value set compares them."""
     texts: tuple[str, ...]
     active: bool
-    """An active problem (active, recurrence, relapse; or no clinical status recorded)."""
+    """An active problem (a clinical status classed active, such as recurrence; or none recorded)."""
     past: bool
     """Recorded but no longer active: counts only for rules about a history of the condition."""
 
 
-def read_condition(resource: Mapping[str, Any]) -> ConditionFact | None:
-    """A Condition as a fact; None when it is refuted or entered in error (it never counts)."""
-    verification = fhir.first_code(resource.get("verificationStatus"))
-    if verification in _NOT_TRUE:
+def read_condition(resource: Mapping[str, Any], statuses: StatusClasses) -> ConditionFact | None:
+    """A Condition as a fact; None when its verification status is excluded (refuted, entered in error: it never
+    counts). A clinical status FHIR R4 does not define makes it neither active nor past."""
+    if statuses.of("Condition.verificationStatus", fhir.first_code(resource.get("verificationStatus"))) == EXCLUDED:
         return None
     clinical = fhir.first_code(resource.get("clinicalStatus"))
+    kind = statuses.of("Condition.clinicalStatus", clinical)
     code = resource.get("code")
     pairs = tuple(_code_pair(c) for c in fhir.codings(code) if isinstance(c.get("code"), str) and c["code"].strip())
     return ConditionFact(
@@ -42,8 +42,8 @@ def read_condition(resource: Mapping[str, Any]) -> ConditionFact | None:
         label=fhir.concept_label(code),
         codes=pairs,
         texts=tuple(fhir.concept_texts(code)),
-        active=clinical in _ACTIVE or clinical is None,
-        past=clinical in _PAST,
+        active=kind == ACTIVE or clinical is None,
+        past=kind == PAST,
     )
 
 

@@ -18,7 +18,8 @@ from typing import Any
 from cds_hooks import fhir_json as fhir
 from cds_hooks.administrations import moment
 from cds_hooks.markup import escape
-from cds_hooks.medications import CURRENT, ENDED, MedicationFact, after_duration
+from cds_hooks.medications import MedicationFact, after_duration
+from cds_hooks.statuses import CURRENT, ENDED
 
 KIND = "MedicationDispense"
 

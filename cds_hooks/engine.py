@@ -16,20 +16,11 @@ from datetime import datetime
 from cds_hooks.administrations import moment
 from cds_hooks.allergies import AllergyFact
 from cds_hooks.conditions import ConditionFact
-from cds_hooks.knowledge.model import (
-    ADVICE_RANK,
-    ALLERGY,
-    CONDITION,
-    MEDICATION,
-    NONE,
-    ORDER,
-    ORDERED_DRUGS,
-    KnowledgeBase,
-    Modifier,
-    Rule,
-)
+from cds_hooks.knowledge.model import KnowledgeBase, Modifier, Rule
+from cds_hooks.knowledge.vocabulary import ADVICE_RANK, ALLERGY, CONDITION, MEDICATION, NONE, ORDER, ORDERED_DRUGS
 from cds_hooks.markup import escape
-from cds_hooks.medications import CURRENT, ENDED, EXCLUDED, MedicationFact
+from cds_hooks.medications import MedicationFact
+from cds_hooks.statuses import CURRENT, ENDED, EXCLUDED
 from cds_hooks.terminology import MISSPELLING, IngredientMatch
 from cds_hooks.vitals import BloodPressure, latest
 

@@ -13,9 +13,9 @@ from cds_hooks import conditions as condition_reader
 from cds_hooks import medications as medication_reader
 from cds_hooks.allergies import AllergyFact, read_allergy
 from cds_hooks.conditions import ConditionFact, read_condition
-from cds_hooks.knowledge.model import ALLERGY, KnowledgeBase
+from cds_hooks.knowledge.model import KnowledgeBase
+from cds_hooks.knowledge.vocabulary import ALLERGY
 from cds_hooks.medications import (
-    EXCLUDED,
     MedicationFact,
     MedicationIndex,
     identify_relevant,
@@ -24,12 +24,12 @@ from cds_hooks.medications import (
     status_problem,
 )
 from cds_hooks.prefetch import PatientData
+from cds_hooks.statuses import EXCLUDED, MEDICATION_RECORDS
 from cds_hooks.terminology import CodeResolver
 from cds_hooks.validation import validate
 
 MEDICATION_TYPES = ("MedicationRequest", "MedicationStatement")
-RECORD_TYPES = frozenset({*MEDICATION_TYPES, administrations.KIND, dispenses.KIND})
-"""Every record of a medication the patient has or had; drafts come only as requests (and statements)."""
+"""What a draft order comes as; every record of a medication the patient has or had is one of ``MEDICATION_RECORDS``."""
 _READ_ELEMENTS = {
     **{kind: medication_reader.READ_ELEMENTS for kind in MEDICATION_TYPES},
     administrations.KIND: medication_reader.READ_ELEMENTS,
@@ -90,13 +90,13 @@ def patient_facts(
     medications, conditions, allergies, observations = [], [], [], []
     for resource in data.all_resources():
         kind = resource.get("resourceType")
-        if kind in RECORD_TYPES:
-            if status_of(resource) == EXCLUDED and not _status_unread(resource):
+        if kind in MEDICATION_RECORDS:
+            if status_of(resource, kb.statuses) == EXCLUDED and not _status_unread(resource):
                 continue
             drug = identify_relevant(resource, kb.terminology, index, relevant, resolver)
             if drug is None:
                 continue
-            fact = read_medication(resource, kb.terminology, index, resolver=resolver, identified=drug)
+            fact = read_medication(resource, kb.terminology, index, kb.statuses, resolver=resolver, identified=drug)
             if kind == administrations.KIND:
                 fact = administrations.timed(fact, resource)
             elif kind == dispenses.KIND:
@@ -109,14 +109,14 @@ def patient_facts(
                     unreadable.append(UnreadableEntry(fact.reference, fact.label, problem, names))
                 medications.append(checked(resource, fact, names, unreadable, flaws))
         elif kind == "Condition":
-            condition = read_condition(resource)
+            condition = read_condition(resource, kb.statuses)
             if condition is None or (kb.family_history is not None and kb.family_history.matches(condition)):
                 continue  # refuted, entered in error, or a relative's disease
             names = tuple(s.title for s in kb.condition_valuesets.values() if s.matches(condition))
             if names:
                 conditions.append(checked(resource, condition, names, unreadable, flaws))
         elif kind == "AllergyIntolerance":
-            allergy = read_allergy(resource, kb.terminology, resolver)
+            allergy = read_allergy(resource, kb.terminology, kb.statuses, resolver)
             if allergy is None:
                 continue
             names = tuple(m.label for m in allergy.ingredients if m.ingredient.name in allergens)
@@ -124,7 +124,8 @@ def patient_facts(
                 allergies.append(checked(resource, allergy, names, unreadable, flaws))
         elif kind == vitals.KIND:
             observations.append(resource)
-    readings = (vitals.readings(observations, kb.blood_pressure, now - kb.blood_pressure.window)
+    readings = (vitals.readings(observations, kb.blood_pressure, kb.statuses.counted_observations,
+                                now - kb.blood_pressure.window)
                 if kb.blood_pressure and observations else [])
     return Facts(medications, conditions, allergies, readings)
 

@@ -11,12 +11,13 @@ from cds_hooks import fhir_json
 from cds_hooks.errors import DataUnavailable
 from cds_hooks.fetch import Fetcher, FetchResult, QueryRunner
 from cds_hooks.gaps import Gap
-from cds_hooks.medications import COUNTED_STATUSES, MedicationIndex, unresolved_references
+from cds_hooks.medications import MedicationIndex, unresolved_references
 from cds_hooks.prefetch import PatientData, plan
 from cds_hooks.protocol import HookRequest
 from cds_hooks.services import ServiceDefinition
+from cds_hooks.statuses import MEDICATION_RECORDS, StatusClasses
 
-_INCLUDES = {kind: f"{kind}:medication" for kind in COUNTED_STATUSES}
+_INCLUDES = {kind: f"{kind}:medication" for kind in MEDICATION_RECORDS}
 """What a search of each medication resource type asks to include: the Medications its entries reference. The
 prefetch templates leave ``_include`` out, to stay within the query subset the specification recommends; a
 search the service runs itself asks for them, and a server that refuses ``_include`` is asked again without."""
@@ -29,13 +30,15 @@ def gather(
     request: HookRequest,
     definition: ServiceDefinition,
     fetch: Fetcher | None,
+    statuses: StatusClasses,
     index: MedicationIndex | None = None,
     narrow: Callable[[Mapping[str, str]], dict[str, str]] | None = None,
 ) -> PatientData:
     """The call's data, with a gap for whatever could not be had; 412 when no usable data can be had at all.
 
-    ``index`` (the draft orders' Medications, by default read afresh) gains every Medication gathered, so the
-    entries can be resolved against it afterwards; ``narrow`` may add bounds to the queries of absent keys.
+    ``statuses`` tells which entries count, so that only their Medications are read; ``index`` (the draft
+    orders' Medications, by default read afresh) gains every Medication gathered, so the entries can be resolved
+    against it afterwards; ``narrow`` may add bounds to the queries of absent keys.
     """
     data = plan(request, definition.prefetch)
     if narrow is not None and data.to_fetch:
@@ -45,13 +48,13 @@ def gather(
     resources = data.all_resources()
     for prefetched in resources:
         index.add(prefetched)
-    reads = {reference: reference for reference in unresolved_references(resources, index)}
+    reads = {reference: reference for reference in unresolved_references(resources, index, statuses)}
     searches = {key: _with_include(query) for key, query in data.to_fetch.items()}
     queries = {**searches, **data.next_pages, **reads}
     if not queries:
         return data
     if request.fhir_server and fetch is not None:
-        fetch_into(data, index, fetch(request), queries)
+        fetch_into(data, index, fetch(request), queries, statuses)
         return data
     if data.to_fetch and not data.usable:
         source = "fhirServer cannot be read here" if request.fhir_server else "no fhirServer to read it from"
@@ -68,14 +71,16 @@ def gather(
     return data
 
 
-def fetch_into(data: PatientData, index: MedicationIndex, run: QueryRunner, queries: Mapping[str, str]) -> None:
+def fetch_into(
+    data: PatientData, index: MedicationIndex, run: QueryRunner, queries: Mapping[str, str], statuses: StatusClasses
+) -> None:
     """Run the queries, then read the Medications their entries reference but nothing gathered holds; each result
     joins ``data`` under its key (its Medications join ``index``), and each failure is a gap."""
     results = _answered(run(queries), queries)
     for result in results.values():
         for resource in fhir_json.bundle_resources(result.bundle):
             index.add(resource)
-    _read_referenced_medications(results, run, index)
+    _read_referenced_medications(results, run, index, statuses)
     for key, result in results.items():
         if result.bundle is not None:
             data.add_bundle(key, result.bundle, FHIR_SERVER)
@@ -93,12 +98,14 @@ def _answered(results: Mapping[str, FetchResult], queries: Mapping[str, object])
     return {key: results.get(key) or FetchResult(problem=_NOT_FETCHED) for key in queries}
 
 
-def _read_referenced_medications(results: dict[str, FetchResult], run: QueryRunner, index: MedicationIndex) -> None:
+def _read_referenced_medications(
+    results: dict[str, FetchResult], run: QueryRunner, index: MedicationIndex, statuses: StatusClasses
+) -> None:
     """Read the Medications that fetched entries reference but nothing gathered holds, and add each to the results
     of the keys that reference it (a failed read is named in their problem)."""
     wanted: dict[str, list[str]] = {}
     for key, result in results.items():
-        for reference in unresolved_references(fhir_json.bundle_resources(result.bundle), index):
+        for reference in unresolved_references(fhir_json.bundle_resources(result.bundle), index, statuses):
             wanted.setdefault(reference, []).append(key)
     if not wanted:
         return

@@ -1,8 +1,8 @@
 """Medication facts: what a MedicationRequest or MedicationStatement says, normalised to ingredients.
 
-MedicationAdministrations and MedicationDispenses become the same facts (``administrations``, ``dispenses``);
-their statuses are classed here beside the others so that every medication record is excluded, or counted,
-by one table.
+MedicationAdministrations and MedicationDispenses become the same facts (``administrations``, ``dispenses``). Which
+statuses make a record current therapy, recently ended therapy (washout rules) or irrelevant is the knowledge base's
+(``StatusClasses``, from ``data/statuses.yaml``), one table for every medication record.
 
 The engine works on these facts whatever resource they came from. Reading never raises: an entry whose drug
 cannot be told is a fact with no ingredients and a ``problem``, so the caller can say what could not be read.
@@ -16,67 +16,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cds_hooks import fhir_json as fhir
+from cds_hooks.statuses import ENDED, EXCLUDED, StatusClasses, r4_statuses
 from cds_hooks.terminology import CodeResolver, IngredientMatch, RouteWords, Terminology
-
-CURRENT = "current"
-ENDED = "ended"
-EXCLUDED = "excluded"
-
-# Which statuses make a medication current therapy, recently ended therapy (washout rules), or irrelevant.
-# Draft requests count only when they are among the hook's own draft orders (ordered together now).
-_STATUS_CLASS = {
-    "MedicationRequest": {
-        "active": CURRENT,
-        "on-hold": CURRENT,
-        "unknown": CURRENT,
-        "stopped": ENDED,
-        "completed": ENDED,
-    },
-    "MedicationStatement": {
-        "active": CURRENT,
-        "intended": CURRENT,
-        "on-hold": CURRENT,
-        "unknown": CURRENT,
-        "stopped": ENDED,
-        "completed": ENDED,
-    },
-    "MedicationAdministration": {  # ended: given at its effective time, counted within a washout
-        "in-progress": CURRENT,
-        "on-hold": CURRENT,
-        "completed": ENDED,
-        "stopped": ENDED,
-        "unknown": ENDED,
-    },
-    "MedicationDispense": {  # ended: counted until the supply runs out, then within a washout (``dispenses``)
-        "preparation": CURRENT,
-        "in-progress": CURRENT,
-        "on-hold": CURRENT,
-        "completed": ENDED,
-        "stopped": ENDED,
-        "unknown": ENDED,
-    },
-}
-
-_NEVER = frozenset({"cancelled", "entered-in-error"})
-COUNTED_STATUSES = {kind: tuple(statuses) for kind, statuses in _STATUS_CLASS.items()}
-"""Per resource type, the statuses the engine reads (current or ended therapy): what prefetch asks for."""
-R4_STATUSES = {
-    "MedicationRequest": frozenset(
-        {"active", "on-hold", "cancelled", "completed", "entered-in-error", "stopped", "draft", "unknown"}
-    ),
-    "MedicationStatement": frozenset(
-        {"active", "completed", "entered-in-error", "intended", "stopped", "on-hold", "unknown", "not-taken"}
-    ),
-    "MedicationAdministration": frozenset(
-        {"in-progress", "not-done", "on-hold", "completed", "entered-in-error", "stopped", "unknown"}
-    ),
-    "MedicationDispense": frozenset(
-        {"preparation", "in-progress", "cancelled", "on-hold", "completed", "entered-in-error", "stopped",
-         "declined", "unknown"}
-    ),
-}
-"""Every status FHIR R4 defines per resource type. One outside these (``taking``) or none at all tells nothing
-of whether the drug is taken, so the entry is evaluated as current and named on the notice card."""
 
 READ_ELEMENTS = frozenset({
     "medicationCodeableConcept", "medicationReference", "contained", "status", "doNotPerform", "dosageInstruction",
@@ -143,16 +84,20 @@ class MedicationIndex:
         return self._by_reference.get("/".join(parts[-2:])) if len(parts) >= 2 else None
 
 
-def unresolved_references(resources: Iterable[object], index: MedicationIndex) -> list[str]:
-    """The ``medicationReference`` targets of MedicationRequests and MedicationStatements that ``index`` cannot
-    resolve (contained ones aside), each once, in order: the Medications still to read from the FHIR server.
-    Entries in a status the engine ignores (cancelled, entered in error) need no Medication.
+def unresolved_references(
+    resources: Iterable[object], index: MedicationIndex, statuses: StatusClasses
+) -> list[str]:
+    """The ``medicationReference`` targets of medication records that ``index`` cannot resolve (contained ones
+    aside), each once, in order: the Medications still to read from the FHIR server. Entries in a status the
+    knowledge base excludes (cancelled, entered in error) need no Medication.
 
+    >>> from cds_hooks.knowledge import load_knowledge
+    >>> statuses = load_knowledge().statuses
     >>> order = {"resourceType": "MedicationRequest", "status": "active",
     ...          "medicationReference": {"reference": "Medication/m1"}}
-    >>> unresolved_references([order], MedicationIndex())
+    >>> unresolved_references([order], MedicationIndex(), statuses)
     ['Medication/m1']
-    >>> unresolved_references([order], MedicationIndex([{"resourceType": "Medication", "id": "m1"}]))
+    >>> unresolved_references([order], MedicationIndex([{"resourceType": "Medication", "id": "m1"}]), statuses)
     []
     """
     found: dict[str, None] = {}
@@ -160,7 +105,7 @@ def unresolved_references(resources: Iterable[object], index: MedicationIndex) -
         if not isinstance(resource, dict):
             continue
         reference = resource.get("medicationReference")
-        if not isinstance(reference, dict) or status_of(resource) == EXCLUDED:
+        if not isinstance(reference, dict) or status_of(resource, statuses) == EXCLUDED:
             continue
         target = reference.get("reference")
         target = target.strip() if isinstance(target, str) else ""
@@ -231,19 +176,20 @@ def identify_relevant(
     return drug if drug.problem or drug.names_any(names) else None
 
 
-def status_of(resource: Mapping[str, Any], draft: bool = False) -> str:
-    """``current``, ``ended`` or ``excluded``, from the resource type and status alone; an order *not* to give
-    the drug (``doNotPerform``) never counts."""
+def status_of(resource: Mapping[str, Any], statuses: StatusClasses, draft: bool = False) -> str:
+    """``current``, ``ended`` or ``excluded``, from the resource type and status alone (``draft``: one of this hook
+    call's own draft orders); an order *not* to give the drug (``doNotPerform``) never counts."""
     if resource.get("doNotPerform") is True:
         return EXCLUDED
     fhir_status = resource.get("status") if isinstance(resource.get("status"), str) else None
-    return _status(str(resource.get("resourceType")), fhir_status, draft)
+    return statuses.medication(str(resource.get("resourceType")), fhir_status, draft)
 
 
 def read_medication(
     resource: Mapping[str, Any],
     terminology: Terminology,
     index: MedicationIndex,
+    statuses: StatusClasses,
     *,
     draft: bool = False,
     resolver: CodeResolver | None = None,
@@ -253,7 +199,7 @@ def read_medication(
     ``identify`` already read it)."""
     kind = str(resource.get("resourceType"))
     fhir_status = resource.get("status") if isinstance(resource.get("status"), str) else None
-    status = status_of(resource, draft)
+    status = status_of(resource, statuses, draft)
     drug = identified or identify(resource, terminology, index, resolver)
     dosages = dosage_instructions(resource)
     label = next((text for concept in drug.concepts for text in fhir.concept_texts(concept)), None)
@@ -274,20 +220,6 @@ def read_medication(
     )
 
 
-def _status(kind: str, fhir_status: str | None, draft: bool) -> str:
-    """A draft order of this session counts as current unless it was itself cancelled or entered in error; an
-    entry whose status FHIR R4 does not define counts as current (``status_problem`` says so)."""
-    if draft:
-        return EXCLUDED if fhir_status in _NEVER else CURRENT
-    classes = _STATUS_CLASS.get(kind)
-    if classes is None:
-        return EXCLUDED
-    known = classes.get(fhir_status or "")
-    if known is not None:
-        return known
-    return EXCLUDED if fhir_status in R4_STATUSES[kind] else CURRENT
-
-
 def status_problem(resource: Mapping[str, Any]) -> str | None:
     """Why the entry's status had to be guessed, for the notice card; None for a status FHIR R4 defines.
 
@@ -297,7 +229,7 @@ def status_problem(resource: Mapping[str, Any]) -> str | None:
     True
     """
     kind = resource.get("resourceType")
-    valid = R4_STATUSES.get(kind) if isinstance(kind, str) else None
+    valid = r4_statuses(kind) if isinstance(kind, str) else None
     status = resource.get("status") if isinstance(resource.get("status"), str) else None
     if valid is None or status in valid:
         return None

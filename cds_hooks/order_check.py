@@ -22,19 +22,13 @@ from cds_hooks.facts import MEDICATION_TYPES, Flaw, UnreadableEntry, checked, pa
 from cds_hooks.fetch import Fetcher, opened_once
 from cds_hooks.gaps import Gap
 from cds_hooks.gather import gather
-from cds_hooks.knowledge.model import AVOID, ORDERED_DRUGS, KnowledgeBase
-from cds_hooks.medications import (
-    EXCLUDED,
-    Identified,
-    MedicationFact,
-    MedicationIndex,
-    identify,
-    read_medication,
-    status_of,
-)
+from cds_hooks.knowledge.model import KnowledgeBase
+from cds_hooks.knowledge.vocabulary import AVOID, ORDERED_DRUGS
+from cds_hooks.medications import Identified, MedicationFact, MedicationIndex, identify, read_medication, status_of
 from cds_hooks.prefetch import PatientData
 from cds_hooks.protocol import PATIENT_VIEW, HookRequest
 from cds_hooks.services import PATIENT_KEY, ServiceDefinition
+from cds_hooks.statuses import EXCLUDED
 from cds_hooks.terminology import CodeResolver
 
 _ORDERED_NAMES = frozenset(ORDERED_DRUGS)
@@ -85,11 +79,11 @@ def ketamine_orders(request: HookRequest, kb: KnowledgeBase, resolver: CodeResol
         (resource, drug)
         for resource, drug in drafts
         if (selections is None or fhir_json.reference_of(resource) in selections)
-        and status_of(resource, draft=True) != EXCLUDED
+        and status_of(resource, kb.statuses, draft=True) != EXCLUDED
     ]
     if not any(drug.names_any(_ORDERED_NAMES) for _, drug in selected):
         if selections is not None and any(
-            drug.names_any(_ORDERED_NAMES) and status_of(resource, draft=True) != EXCLUDED
+            drug.names_any(_ORDERED_NAMES) and status_of(resource, kb.statuses, draft=True) != EXCLUDED
             for resource, drug in drafts
         ):
             return _new_selections_against_earlier_drafts(drafts, selections, kb, index, resolver)
@@ -100,7 +94,7 @@ def ketamine_orders(request: HookRequest, kb: KnowledgeBase, resolver: CodeResol
         )
         return DraftOrders([], [], index, unidentified)
     facts = [
-        read_medication(resource, kb.terminology, index, draft=True, resolver=resolver, identified=drug)
+        read_medication(resource, kb.terminology, index, kb.statuses, draft=True, resolver=resolver, identified=drug)
         for resource, drug in drafts
     ]
     targets = facts if selections is None else [fact for fact in facts if fact.reference in selections]
@@ -117,7 +111,7 @@ def _new_selections_against_earlier_drafts(
     resolver: CodeResolver | None,
 ) -> DraftOrders:
     facts = [
-        read_medication(resource, kb.terminology, index, draft=True, resolver=resolver, identified=drug)
+        read_medication(resource, kb.terminology, index, kb.statuses, draft=True, resolver=resolver, identified=drug)
         for resource, drug in drafts
     ]
     earlier = [fact for fact in facts if fact.reference not in selections]
@@ -219,7 +213,7 @@ def _checked(
     if drafts.selections_only:
         findings = engine.evaluate(drafts.ordered, drafts.others, [], kb, now)
         return _answered(findings, (), unreadable, (), kb, shaping, drafts.under_decision)
-    data = gather(request, needed(definition, kb), fetch, drafts.index,
+    data = gather(request, needed(definition, kb), fetch, kb.statuses, drafts.index,
                   lambda queries: fetch_queries.narrowed(queries, kb, now))
     ordered_unreadable: list[UnreadableEntry] = []
     flaws: list[Flaw] = []
@@ -285,7 +279,7 @@ def _earlier_orders(
         return any(
             resource.get("resourceType") in MEDICATION_TYPES
             and fhir_json.reference_of(resource) != drug.order.reference
-            and status_of(resource) != EXCLUDED
+            and status_of(resource, kb.statuses) != EXCLUDED
             and identify(resource, kb.terminology, index, resolver).names_any(names)
             for resource in data.all_resources()
         )

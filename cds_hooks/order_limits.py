@@ -14,7 +14,8 @@ from typing import Any
 
 from cds_hooks import fhir_json
 from cds_hooks.engine import Finding, OrderedDrug
-from cds_hooks.knowledge.model import NONE, KnowledgeBase, OrderLimit, milligrams, number
+from cds_hooks.knowledge.model import KnowledgeBase, OrderLimit, milligrams, number
+from cds_hooks.knowledge.vocabulary import NONE
 from cds_hooks.medications import dosage_instructions
 
 AGE_CHECK = "first-dose-by-age"

@@ -19,18 +19,13 @@ from cds_hooks import engine, fhir_json
 from cds_hooks.fetch import Fetcher
 from cds_hooks.gaps import Gap
 from cds_hooks.gather import fetch_into, gather
-from cds_hooks.knowledge.model import ORDERED_DRUGS, KnowledgeBase
-from cds_hooks.medications import (
-    CURRENT,
-    MedicationFact,
-    MedicationIndex,
-    identify,
-    identify_relevant,
-    read_medication,
-)
+from cds_hooks.knowledge.model import KnowledgeBase
+from cds_hooks.knowledge.vocabulary import ORDERED_DRUGS
+from cds_hooks.medications import MedicationFact, MedicationIndex, identify, identify_relevant, read_medication
 from cds_hooks.prefetch import PatientData
 from cds_hooks.protocol import HookRequest
-from cds_hooks.services import PLANNED_STATUSES, SESSION_STATUSES, ServiceDefinition
+from cds_hooks.services import ServiceDefinition
+from cds_hooks.statuses import CURRENT
 from cds_hooks.terminology import CodeResolver, IngredientMatch
 
 ORDERS_KEY = "medicationRequests"
@@ -39,9 +34,6 @@ SESSIONS_KEY = "appointments"
 (every chart would say so); the orders are the primary source, and theirs is."""
 FIRST_STEP = (ORDERS_KEY, SESSIONS_KEY)
 _ORDERED_NAMES = frozenset(ORDERED_DRUGS)
-_PREFERENCE = {status: rank for rank, status in enumerate(PLANNED_STATUSES)}
-"""Of several orders of one drug, the one checked: active before on-hold before draft, then a session booked
-without an order (it states no dose, schedule or setting)."""
 
 
 @dataclass(frozen=True)
@@ -68,46 +60,49 @@ def current_orders(
     nor from fhirServer."""
     index = MedicationIndex()
     first = {key: definition.prefetch[key] for key in FIRST_STEP}
-    data = gather(request, replace(definition, prefetch=first), fetch, index)
+    data = gather(request, replace(definition, prefetch=first), fetch, kb.statuses, index)
     candidates = [
         resource
         for resource in data.resources.get(ORDERS_KEY, ())
         if resource.get("resourceType") == "MedicationRequest"
-        and resource.get("status") in PLANNED_STATUSES
+        and resource.get("status") in kb.statuses.planned_orders
         and resource.get("doNotPerform") is not True
     ]
     found = [(resource, drug) for resource in candidates
              if (drug := identify_relevant(resource, kb.terminology, index, _ORDERED_NAMES, resolver)) is not None]
     missing = [drug.missing for _, drug in found if drug.missing]
     if missing and request.fhir_server and fetch is not None:  # drafts' Medications: not read with the others
-        fetch_into(data, index, fetch(request), {reference: reference for reference in dict.fromkeys(missing)})
+        reads = {reference: reference for reference in dict.fromkeys(missing)}
+        fetch_into(data, index, fetch(request), reads, kb.statuses)
         found = [(resource, identify(resource, kb.terminology, index, resolver)) for resource, _ in found]
     facts = [
-        read_medication(resource, kb.terminology, index, draft=True, resolver=resolver, identified=drug)
+        read_medication(resource, kb.terminology, index, kb.statuses, draft=True, resolver=resolver, identified=drug)
         for resource, drug in found
         if drug.names_any(_ORDERED_NAMES)
     ]
     facts += [fact for resource in data.resources.get(SESSIONS_KEY, ())
               if (fact := _session(resource, kb, resolver)) is not None]
-    ordered = _one_per_drug(engine.find_ordered_drugs(facts, kb))
+    ordered = _one_per_drug(engine.find_ordered_drugs(facts, kb), kb.statuses.planned_orders)
     checked = replace(request, prefetch={**request.prefetch, **_bundles(data)}) if ordered else request
     gaps = tuple(gap for gap in data.gaps if gap.key != SESSIONS_KEY)  # sessions: only when the EHR has them
     return CurrentOrders(ordered, index, checked, gaps)
 
 
-def _one_per_drug(ordered: list[engine.OrderedDrug]) -> list[engine.OrderedDrug]:
-    """Per drug the order that is most current (active, on hold, planned), then the most recently written: one
-    card per finding, not one per renewal."""
+def _one_per_drug(ordered: list[engine.OrderedDrug], preference: Sequence[str]) -> list[engine.OrderedDrug]:
+    """Per drug the order that is most current (its status earliest in ``preference``: active, on hold, draft; a
+    session booked without an order, which states no dose, schedule or setting, last), then the most recently
+    written: one card per finding, not one per renewal."""
+    rank = {status: number for number, status in enumerate(preference)}
     best: dict[str, engine.OrderedDrug] = {}
-    for drug in sorted(ordered, key=_currency):
+    for drug in sorted(ordered, key=lambda drug: _currency(drug, rank)):
         best.setdefault(drug.name, drug)
     return list(best.values())
 
 
-def _currency(drug: engine.OrderedDrug) -> tuple[int, float]:
+def _currency(drug: engine.OrderedDrug, preference: Mapping[str, int]) -> tuple[int, float]:
     order = drug.order
-    last = len(_PREFERENCE)
-    rank = last if order.resource_type == "Appointment" else _PREFERENCE.get(order.fhir_status or "", last)
+    last = len(preference)
+    rank = last if order.resource_type == "Appointment" else preference.get(order.fhir_status or "", last)
     written = fhir_json.parse_datetime(order.source.get("authoredOn"))
     return rank, -written.timestamp() if written is not None else float("inf")
 
@@ -115,7 +110,7 @@ def _currency(drug: engine.OrderedDrug) -> tuple[int, float]:
 def _session(resource: Mapping[str, Any], kb: KnowledgeBase, resolver: CodeResolver | None) -> MedicationFact | None:
     """A scheduled or in-progress Appointment whose service, reason or description names ketamine or esketamine,
     as the ordered drug's fact (the session states no dose, schedule or setting, so no order rule fires on it)."""
-    if resource.get("resourceType") != "Appointment" or resource.get("status") not in SESSION_STATUSES:
+    if resource.get("resourceType") != "Appointment" or resource.get("status") not in kb.statuses.booked_sessions:
         return None
     concepts = [*fhir_json.items(resource.get("serviceType")), *fhir_json.items(resource.get("reasonCode"))]
     for text in (resource.get("description"), resource.get("comment")):

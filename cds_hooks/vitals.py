@@ -2,9 +2,9 @@
 
 The labels ask for blood pressure before ketamine or esketamine is given. A reading is a LOINC blood-pressure
 panel (85354-9) with systolic (8480-6) and diastolic (8462-4) components, or the two sent as separate
-Observations taken at the same time; only a result that stands (``final``, ``amended``, ``corrected``) counts.
-The codes and statuses are FHIR's and LOINC's; the window is knowledge-base data (``blood_pressure`` in the
-manifest), and so are the rules' thresholds.
+Observations taken at the same time. The codes are LOINC's; which statuses count (a result that stands: ``final``,
+``amended``, ``corrected``) and the window are knowledge-base data (``data/statuses.yaml``, ``blood_pressure`` in
+the manifest), and so are the rules' thresholds.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ PANEL = ("85354-9", "55284-4")
 """Blood pressure panel with all children optional; Blood pressure systolic and diastolic (an older panel)."""
 SYSTOLIC = ("8480-6",)
 DIASTOLIC = ("8462-4",)
-COUNTED_STATUSES = ("final", "amended", "corrected")
 _KPA_TO_MMHG = 7.50062
 _MMHG_UNITS = frozenset({"mm[Hg]", "mmHg", "mm Hg", "mmhg"})
 
@@ -35,7 +34,6 @@ class BloodPressureCodes:
     panel: frozenset[str] = frozenset(PANEL)
     systolic: frozenset[str] = frozenset(SYSTOLIC)
     diastolic: frozenset[str] = frozenset(DIASTOLIC)
-    statuses: frozenset[str] = frozenset(COUNTED_STATUSES)
 
     @property
     def all(self) -> frozenset[str]:
@@ -69,16 +67,19 @@ class BloodPressure:
 
 
 def readings(
-    observations: Iterable[Mapping[str, Any]], codes: BloodPressureCodes, since: datetime | None = None
+    observations: Iterable[Mapping[str, Any]],
+    codes: BloodPressureCodes,
+    counted: frozenset[str],
+    since: datetime | None = None,
 ) -> list[BloodPressure]:
     """Every blood-pressure reading the Observations hold (taken at ``since`` or later, when given); a systolic and
     a diastolic Observation taken at the same time make one reading. Observations of anything else, not in a
-    counted status, with no time, or with no usable value are left out; the cheap tests come first, as most of a
-    patient's readings are old."""
+    ``counted`` status, with no time, or with no usable value are left out; the cheap tests come first, as most of
+    a patient's readings are old."""
     found: dict[datetime, tuple[float | None, float | None, tuple[str, ...]]] = {}
     for resource in observations:
         status = resource.get("status")
-        if status.__class__ is not str or status not in codes.statuses:
+        if status.__class__ is not str or status not in counted:
             continue
         at = _taken_at(resource)
         if at is None or (since is not None and at < since):

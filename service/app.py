@@ -7,6 +7,7 @@ from datetime import datetime
 
 from flask import Flask
 
+from cds_hooks.services import definitions
 from service import auth, console, health, holdback, logging_setup, metrics, storage
 from service.config import Settings
 from service.fhir.client import FhirClient
@@ -27,7 +28,8 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     app.json = OrjsonProvider(app)
     fetch = FhirClient(settings.fhir_timeout_seconds, settings.fhir_max_pages, settings.allow_http_fhir)
     app.extensions[EXTENSION] = Runtime(
-        settings=settings, knowledge=knowledge, clock=clock, fetch=fetch, resolver=resolver_from(settings)
+        settings=settings, knowledge=knowledge, services=definitions(knowledge), clock=clock, fetch=fetch,
+        resolver=resolver_from(settings),
     )
     logging_setup.init_app(app)
     errors.init_app(app)

@@ -22,7 +22,7 @@ from cds_hooks.knowledge.diff import knowledge_diff
 from cds_hooks.knowledge.reference import field_reference
 from cds_hooks.order_check import answer
 from cds_hooks.protocol import load_request
-from cds_hooks.services import SERVICES, service_by_id
+from cds_hooks.services import definitions
 from service.config import DEFAULT_PORT, PRODUCTION_HOST, ConfigError, Settings
 from service.fhir.rxnav import resolver_from
 from service.runtime import site_knowledge
@@ -184,7 +184,8 @@ def _check(path: Path, service_id: str | None, output: str, now_text: str | None
         print(f"ketamine-cds: {path}: cannot be read as JSON ({error})", file=sys.stderr)
         return 2
     hook = body.get("hook") if isinstance(body, dict) else None
-    definition = service_by_id(service_id) if service_id else next((s for s in SERVICES if s.hook == hook), None)
+    services = definitions(knowledge)
+    definition = services.by_id(service_id) if service_id else services.for_hook(hook)
     if definition is None:
         print(f"ketamine-cds: {path}: no service is registered for hook {hook!r}", file=sys.stderr)
         return 2

@@ -30,7 +30,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.metrics import MetricWrapperBase
 
 from cds_hooks.card_types import Card
-from cds_hooks.services import SERVICES
+from cds_hooks.services import OFFERS
 from service.config import PROMETHEUS_MULTIPROC_ENV
 
 PREFETCH_SOURCES = ("used", "fetched")
@@ -107,7 +107,7 @@ HOOK_INSTANCE_NOT_UUID = Counter(
     ("service",),
 )
 
-_HOOK_OF = {definition.id: definition.hook for definition in SERVICES}
+_HOOK_OF = {offer.id: offer.hook for offer in OFFERS}
 
 
 @lru_cache(maxsize=4096)

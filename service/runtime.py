@@ -1,4 +1,5 @@
-"""What a running app holds: settings, the loaded knowledge base, a clock, and the data fetcher."""
+"""What a running app holds: settings, the loaded knowledge base and the services it defines, a clock, and the data
+fetcher."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING
 from flask import Flask, current_app
 
 from cds_hooks.knowledge import DATA_DIR, KnowledgeBase, load_knowledge
+from cds_hooks.services import Services
 from service.config import Settings
 
 if TYPE_CHECKING:  # both import the metrics, which import back here
@@ -29,6 +31,8 @@ def utc_now() -> datetime:
 class Runtime:
     settings: Settings
     knowledge: KnowledgeBase
+    services: Services
+    """The services as the knowledge base defines them (their prefetch asks for the statuses it counts)."""
     clock: Callable[[], datetime] = utc_now
     fetch: FhirClient | None = None
     resolver: RxNavResolver | None = None

@@ -14,7 +14,7 @@ from cds_hooks import order_check
 from cds_hooks.fhir_json import ICD10CM, RXNORM, SNOMED
 from cds_hooks.knowledge import KnowledgeBase
 from cds_hooks.protocol import load_request
-from cds_hooks.services import SERVICES
+from cds_hooks.services import definitions
 from cds_hooks.terminology import CodeResolver
 from tests.cardcheck import card_findings
 
@@ -189,7 +189,8 @@ def run(
     body: Mapping[str, Any], kb: KnowledgeBase, now: datetime, resolver: CodeResolver | None = None
 ) -> list[dict[str, Any]]:
     """The cards the core pipeline (``order_check.answer``, for any hook) returns for a hook request body."""
-    definition = next(service for service in SERVICES if service.hook == body["hook"])
+    definition = definitions(kb).for_hook(body["hook"])
+    assert definition is not None, body["hook"]
     request = load_request(body, definition.hook)
     return order_check.answer(request, definition, kb, now, resolver=resolver).as_json()["cards"]
 

@@ -20,14 +20,14 @@ from tests.builders import condition
         ("resolved", False, True),
     ],
 )
-def test_clinical_status_decides_active_or_past(clinical, active, past):
-    fact = read_condition(condition(icd="I10", clinical=clinical))
+def test_clinical_status_decides_active_or_past(knowledge, clinical, active, past):
+    fact = read_condition(condition(icd="I10", clinical=clinical), knowledge.statuses)
     assert (fact.active, fact.past) == (active, past)
 
 
 @pytest.mark.parametrize("verification", ["refuted", "entered-in-error"])
-def test_a_refuted_or_mistaken_condition_is_not_a_fact(verification):
-    assert read_condition(condition(icd="I10", verification=verification)) is None
+def test_a_refuted_or_mistaken_condition_is_not_a_fact(knowledge, verification):
+    assert read_condition(condition(icd="I10", verification=verification), knowledge.statuses) is None
 
 
 @pytest.mark.parametrize(
@@ -44,7 +44,7 @@ def test_a_refuted_or_mistaken_condition_is_not_a_fact(verification):
     ],
 )
 def test_a_condition_matches_by_code_in_any_spelling_or_by_words(knowledge, spec, valueset):
-    assert knowledge.condition_valuesets[valueset].matches(read_condition(condition(**spec)))
+    assert knowledge.condition_valuesets[valueset].matches(read_condition(condition(**spec), knowledge.statuses))
 
 
 @pytest.mark.parametrize(
@@ -61,13 +61,15 @@ def test_a_condition_matches_by_code_in_any_spelling_or_by_words(knowledge, spec
     ],
 )
 def test_a_phrase_that_only_looks_like_a_member_does_not_match(knowledge, text, valueset):
-    assert not knowledge.condition_valuesets[valueset].matches(read_condition(condition(text=text)))
+    fact = read_condition(condition(text=text), knowledge.statuses)
+    assert not knowledge.condition_valuesets[valueset].matches(fact)
 
 
 def test_an_excluded_phrase_does_not_hide_a_real_member_beside_it(knowledge):
-    fact = read_condition(condition(text="Pulmonary hypertension; essential hypertension"))
+    fact = read_condition(condition(text="Pulmonary hypertension; essential hypertension"), knowledge.statuses)
     assert knowledge.condition_valuesets["hypertension"].matches(fact)
 
 
 def test_nicotine_is_not_a_substance_use_disorder_code(knowledge):
-    assert not knowledge.condition_valuesets["substance-use-disorder"].matches(read_condition(condition(icd="F17.210")))
+    nicotine = read_condition(condition(icd="F17.210"), knowledge.statuses)
+    assert not knowledge.condition_valuesets["substance-use-disorder"].matches(nicotine)

@@ -8,13 +8,13 @@ from cds_hooks import order_check
 from cds_hooks.errors import DataUnavailable, HookMismatch, InvalidRequest
 from cds_hooks.fetch import FetchResult
 from cds_hooks.protocol import load_request
-from cds_hooks.services import service_by_id
+from cds_hooks.services import definitions
 from tests.cardcheck import assert_valid_card
 from tests.conftest import NOW
 
 
 def run(body, knowledge, service_id="ketamine-order-sign", now=NOW):
-    definition = service_by_id(service_id)
+    definition = definitions(knowledge).by_id(service_id)
     return order_check.answer(load_request(body, definition.hook), definition, knowledge, now).as_json()["cards"]
 
 
@@ -64,7 +64,7 @@ def test_a_fetcher_supplies_keys_the_prefetch_lacks(fixture, knowledge):
     body = fixture("order-sign-esketamine-maoi")
     sent = body.pop("prefetch")
     body["fhirServer"] = "https://ehr.example.org/fhir"
-    definition = service_by_id("ketamine-order-sign")
+    definition = definitions(knowledge).by_id("ketamine-order-sign")
     request = load_request(body, definition.hook)
     asked = {}
 
@@ -84,7 +84,7 @@ def test_a_failed_fetch_becomes_a_warning_card(fixture, knowledge):
     body = fixture("order-sign-esketamine-maoi")
     del body["prefetch"]
     body["fhirServer"] = "https://ehr.example.org/fhir"
-    definition = service_by_id("ketamine-order-sign")
+    definition = definitions(knowledge).by_id("ketamine-order-sign")
     request = load_request(body, definition.hook)
 
     def fetch(hook_request):

@@ -7,7 +7,8 @@ import pytest
 from cds_hooks.cards import summary
 from cds_hooks.conditions import read_condition
 from cds_hooks.fhir_json import RXNORM, parse_datetime
-from cds_hooks.medications import CURRENT, ENDED, EXCLUDED, MedicationIndex, read_medication
+from cds_hooks.medications import MedicationIndex, read_medication
+from cds_hooks.statuses import CURRENT, ENDED, EXCLUDED
 
 
 @pytest.mark.parametrize(
@@ -69,7 +70,7 @@ def request(status, **extra):
      (None, CURRENT), ("taking", CURRENT)],
 )
 def test_request_status_decides_whether_a_medication_counts(knowledge, status, expected):
-    fact = read_medication(request(status), knowledge.terminology, MedicationIndex())
+    fact = read_medication(request(status), knowledge.terminology, MedicationIndex(), knowledge.statuses)
     assert fact.status == expected
 
 
@@ -77,18 +78,18 @@ def test_ended_therapy_takes_its_end_from_dosage_bounds_then_dispense_validity(k
     bounds = request("stopped", dosageInstruction=[{"timing": {"repeat": {"boundsPeriod": {"end": "2026-11-10"}}}}],
                      dispenseRequest={"validityPeriod": {"end": "2027-05-01"}})
     validity = request("stopped", dispenseRequest={"validityPeriod": {"end": "2026-10"}})
-    index = MedicationIndex()
-    assert read_medication(bounds, knowledge.terminology, index).ended_at.date().isoformat() == "2026-11-10"
-    assert read_medication(validity, knowledge.terminology, index).ended_at.date().isoformat() == "2026-10-31"
-    assert read_medication(request("stopped"), knowledge.terminology, index).ended_at is None
+    index, statuses = MedicationIndex(), knowledge.statuses
+    assert read_medication(bounds, knowledge.terminology, index, statuses).ended_at.date().isoformat() == "2026-11-10"
+    assert read_medication(validity, knowledge.terminology, index, statuses).ended_at.date().isoformat() == "2026-10-31"
+    assert read_medication(request("stopped"), knowledge.terminology, index, statuses).ended_at is None
 
 
 def test_routes_come_from_codes_and_words(knowledge):
     nasal = request("active", dosageInstruction=[{"route": {"coding": [{"code": "46713006"}]}}])
     oral = request("active", dosageInstruction=[{"text": "take by mouth at night"}])
     index = MedicationIndex()
-    assert read_medication(nasal, knowledge.terminology, index).routes == {"nasal"}
-    assert read_medication(oral, knowledge.terminology, index).routes == {"oral"}
+    assert read_medication(nasal, knowledge.terminology, index, knowledge.statuses).routes == {"nasal"}
+    assert read_medication(oral, knowledge.terminology, index, knowledge.statuses).routes == {"oral"}
 
 
 def condition(clinical=None, verification=None):
@@ -100,13 +101,14 @@ def condition(clinical=None, verification=None):
     return resource
 
 
-def test_conditions_are_active_past_or_ignored():
-    assert read_condition(condition("active")).active
-    assert read_condition(condition()).active
-    resolved = read_condition(condition("resolved"))
+def test_conditions_are_active_past_or_ignored(knowledge):
+    statuses = knowledge.statuses
+    assert read_condition(condition("active"), statuses).active
+    assert read_condition(condition(), statuses).active
+    resolved = read_condition(condition("resolved"), statuses)
     assert resolved.past and not resolved.active
-    assert read_condition(condition("active", "refuted")) is None
-    assert read_condition(condition("active", "entered-in-error")) is None
+    assert read_condition(condition("active", "refuted"), statuses) is None
+    assert read_condition(condition("active", "entered-in-error"), statuses) is None
 
 
 def test_summary_lists_names_while_they_fit_then_counts_the_rest():

@@ -1,8 +1,12 @@
 import re
+from pathlib import Path
 from urllib.parse import parse_qsl
 
-from cds_hooks.services import SERVICES
+from cds_hooks.services import OFFERS
 from tests.cardcheck import assert_no_empty_values
+
+REGISTERED = Path(__file__).with_name("discovery.json")
+"""Discovery as EHRs registered the services before the record statuses became knowledge-base data."""
 
 
 def test_discovery_lists_an_order_select_an_order_sign_and_a_patient_view_service(client):
@@ -23,6 +27,11 @@ def test_prefetch_templates_use_only_context_tokens_the_spec_allows(client):
                 "MedicationRequest", "MedicationStatement", "MedicationAdministration", "MedicationDispense",
                 "Condition", "AllergyIntolerance", "Observation", "Appointment", "Patient/{{context.patientId}}",
             }
+
+
+def test_discovery_is_byte_for_byte_what_ehrs_registered_against(client):
+    """The packaged knowledge base's status classes make exactly the prefetch templates the code used to hold."""
+    assert client.get("/cds-services").data == REGISTERED.read_bytes()
 
 
 def test_patient_view_has_its_own_prefetch_with_draft_orders_and_the_patient(client):
@@ -83,11 +92,11 @@ def test_the_subset_check_finds_include_revinclude_has_chains_and_modifiers():
 
 
 def test_every_service_is_callable_at_its_discovery_id(client, fixture):
-    for definition in SERVICES:
+    for offer in OFFERS:
         body = fixture("order-sign-ketamine-no-interaction")
-        body["hook"] = definition.hook
+        body["hook"] = offer.hook
         body["context"]["selections"] = ["MedicationRequest/draft-ketamine"]
-        response = client.post(f"/cds-services/{definition.id}", json=body)
+        response = client.post(f"/cds-services/{offer.id}", json=body)
         assert response.status_code == 200, response.get_json()
 
 

@@ -15,7 +15,7 @@ from cds_hooks import order_check
 from cds_hooks.fetch import FetchResult
 from cds_hooks.knowledge import load_knowledge
 from cds_hooks.protocol import load_request
-from cds_hooks.services import service_by_id
+from cds_hooks.services import definitions
 from service import create_app
 from service.config import Settings
 from tests.builders import bundle, hook_request, medication, ordered
@@ -87,7 +87,7 @@ def test_an_avoid_card_survives_any_malformed_value_in_another_entry(data, value
     body = data.draw(bent(body, keep=_is_entry_part))
     request = load_request(body, "order-sign")
     kb = packaged_knowledge()
-    cards = order_check.answer(request, service_by_id("ketamine-order-sign"), kb, NOW).as_json()["cards"]
+    cards = order_check.answer(request, definitions(kb).by_id("ketamine-order-sign"), kb, NOW).as_json()["cards"]
     assert any(card["summary"].startswith("Avoid esketamine with phenelzine") for card in cards)
 
 
@@ -104,5 +104,5 @@ def test_fetched_bundles_of_any_shape_never_stop_the_check(data):
 
     request = load_request(body, "order-sign")
     kb = packaged_knowledge()
-    cards = order_check.answer(request, service_by_id("ketamine-order-sign"), kb, NOW, fetch).as_json()["cards"]
+    cards = order_check.answer(request, definitions(kb).by_id("ketamine-order-sign"), kb, NOW, fetch).as_json()["cards"]
     assert isinstance(cards, list)

@@ -16,11 +16,12 @@ from cds_hooks.knowledge import load_knowledge
 from cds_hooks.order_check import answer, needed
 from cds_hooks.prefetch import render
 from cds_hooks.protocol import HookRequest, load_request
-from cds_hooks.services import PREFETCH, service_by_id
+from cds_hooks.services import definitions, record_prefetch
 from tests.builders import bundle
 from tests.conftest import NOW
 
-SIGN = needed(service_by_id("ketamine-order-sign"), load_knowledge())
+KB = load_knowledge()
+SIGN = needed(definitions(KB).by_id("ketamine-order-sign"), KB)
 """order-sign's prefetch as the packaged knowledge base reads it: no Patient while no rule needs the birth date."""
 EHR = "https://ehr.example.org/fhir"
 
@@ -62,12 +63,12 @@ def hook(body: Mapping[str, Any]) -> HookRequest:
 
 
 def query(key: str, patient: str = "fixture-maoi") -> str:
-    return render(PREFETCH[key], {"context.patientId": patient})
+    return render(record_prefetch(KB.statuses)[key], {"context.patientId": patient})
 
 
 def test_prefetch_with_every_key_present_is_used_without_fetching(maoi):
     fetcher = RecordingFetcher()
-    data = gather(hook({**maoi, "fhirServer": EHR}), SIGN, fetcher)
+    data = gather(hook({**maoi, "fhirServer": EHR}), SIGN, fetcher, KB.statuses)
     assert fetcher.calls == []
     assert [r["id"] for r in data.resources["medicationRequests"]] == ["nardil", "sertraline", "simvastatin"]
     assert data.gaps == []
@@ -77,7 +78,7 @@ def test_absent_keys_are_fetched_with_the_template_query_a_medication_search_ask
     del maoi["prefetch"]["medicationRequests"], maoi["prefetch"]["conditions"]
     fetcher = RecordingFetcher({"medicationRequests": FetchResult(bundle=bundle([order("fetched", {
         "medicationCodeableConcept": {"text": "Nardil 15 mg tablet"}})]))})
-    data = gather(hook({**maoi, "fhirServer": EHR}), SIGN, fetcher)
+    data = gather(hook({**maoi, "fhirServer": EHR}), SIGN, fetcher, KB.statuses)
     include = "&_include=MedicationRequest:medication"
     assert fetcher.calls == [
         {"medicationRequests": query("medicationRequests") + include, "conditions": query("conditions")}
@@ -95,7 +96,7 @@ def test_the_template_query_asks_for_counted_statuses():
 def test_a_key_sent_as_null_means_no_data_and_is_not_fetched(maoi):
     maoi["prefetch"]["medicationStatements"] = None
     fetcher = RecordingFetcher()
-    data = gather(hook({**maoi, "fhirServer": EHR}), SIGN, fetcher)
+    data = gather(hook({**maoi, "fhirServer": EHR}), SIGN, fetcher, KB.statuses)
     assert fetcher.calls == []
     assert data.resources["medicationStatements"] == []
     assert data.gaps == []
@@ -104,7 +105,7 @@ def test_a_key_sent_as_null_means_no_data_and_is_not_fetched(maoi):
 def test_an_operation_outcome_instead_of_a_bundle_is_a_gap_and_is_not_fetched_again(maoi):
     maoi["prefetch"]["medicationRequests"] = OUTCOME
     fetcher = RecordingFetcher()
-    data = gather(hook({**maoi, "fhirServer": EHR}), SIGN, fetcher)
+    data = gather(hook({**maoi, "fhirServer": EHR}), SIGN, fetcher, KB.statuses)
     assert fetcher.calls == []
     assert [(gap.key, gap.reason) for gap in data.gaps] == [
         ("medicationRequests", "the EHR reported an error instead of data (medication service timed out)")
@@ -122,7 +123,7 @@ def test_an_operation_outcome_for_medications_answers_with_the_incomplete_check_
 
 def test_an_error_entry_inside_a_prefetch_bundle_is_a_partial_failure_gap(maoi):
     maoi["prefetch"]["medicationRequests"]["entry"].append({"resource": OUTCOME, "search": {"mode": "outcome"}})
-    data = gather(hook(maoi), SIGN, None)
+    data = gather(hook(maoi), SIGN, None, KB.statuses)
     assert [r["id"] for r in data.resources["medicationRequests"]] == ["nardil", "sertraline", "simvastatin"]
     assert [gap.reason for gap in data.gaps] == [
         "the EHR reported a partial failure (medication service timed out)"
@@ -134,7 +135,7 @@ def test_a_paged_prefetch_key_has_its_later_pages_fetched_under_the_same_key(mao
     maoi["prefetch"]["medicationRequests"]["link"] = [{"relation": "next", "url": page_two}]
     fetcher = RecordingFetcher({"medicationRequests": FetchResult(bundle=bundle([order("page-two", {
         "medicationCodeableConcept": {"text": "alprazolam 1 mg"}})]))})
-    data = gather(hook({**maoi, "fhirServer": EHR}), SIGN, fetcher)
+    data = gather(hook({**maoi, "fhirServer": EHR}), SIGN, fetcher, KB.statuses)
     assert fetcher.calls == [{"medicationRequests": page_two}]
     assert [r["id"] for r in data.resources["medicationRequests"]] == [
         "nardil", "sertraline", "simvastatin", "page-two"
@@ -143,7 +144,7 @@ def test_a_paged_prefetch_key_has_its_later_pages_fetched_under_the_same_key(mao
 
 def test_a_paged_prefetch_key_without_fhir_server_says_only_its_first_page_was_read(maoi):
     maoi["prefetch"]["medicationRequests"]["link"] = [{"relation": "next", "url": f"{EHR}/MedicationRequest?p=2"}]
-    data = gather(hook(maoi), SIGN, RecordingFetcher())
+    data = gather(hook(maoi), SIGN, RecordingFetcher(), KB.statuses)
     assert [(gap.key, gap.reason) for gap in data.gaps] == [
         ("medicationRequests", "only its first page was sent and there is no fhirServer to read the rest from")
     ]
@@ -152,7 +153,7 @@ def test_a_paged_prefetch_key_without_fhir_server_says_only_its_first_page_was_r
 def test_partial_prefetch_fetches_only_the_missing_keys(maoi):
     del maoi["prefetch"]["medicationStatements"]
     fetcher = RecordingFetcher()
-    gather(hook({**maoi, "fhirServer": EHR}), SIGN, fetcher)
+    gather(hook({**maoi, "fhirServer": EHR}), SIGN, fetcher, KB.statuses)
     assert fetcher.calls == [
         {"medicationStatements": query("medicationStatements") + "&_include=MedicationStatement:medication"}
     ]
@@ -171,27 +172,28 @@ def test_a_fetch_result_with_data_and_a_problem_keeps_the_data_and_the_gap(maoi)
     del maoi["prefetch"]["medicationRequests"]
     partial = FetchResult(bundle=bundle([order("first-page", {"medicationCodeableConcept": {"text": "Nardil"}})]),
                           problem="page 2 could not be read: the FHIR server failed (HTTP 503)")
-    data = gather(hook({**maoi, "fhirServer": EHR}), SIGN, RecordingFetcher({"medicationRequests": partial}))
+    fetcher = RecordingFetcher({"medicationRequests": partial})
+    data = gather(hook({**maoi, "fhirServer": EHR}), SIGN, fetcher, KB.statuses)
     assert [r["id"] for r in data.resources["medicationRequests"]] == ["first-page"]
     assert [gap.reason for gap in data.gaps] == ["page 2 could not be read: the FHIR server failed (HTTP 503)"]
 
 
 def test_a_key_the_fetcher_left_unanswered_is_a_gap(maoi):
     del maoi["prefetch"]["conditions"]
-    data = gather(hook({**maoi, "fhirServer": EHR}), SIGN, RecordingFetcher(forget=("conditions",)))
+    data = gather(hook({**maoi, "fhirServer": EHR}), SIGN, RecordingFetcher(forget=("conditions",)), KB.statuses)
     assert [(gap.key, gap.reason) for gap in data.gaps] == [("conditions", "it could not be fetched")]
 
 
 def test_no_prefetch_and_no_fhir_server_is_data_unavailable(maoi):
     del maoi["prefetch"]
     with pytest.raises(DataUnavailable, match="no fhirServer to read it from"):
-        gather(hook(maoi), SIGN, RecordingFetcher())
+        gather(hook(maoi), SIGN, RecordingFetcher(), KB.statuses)
 
 
 def test_no_prefetch_with_fhir_server_but_no_fetcher_is_data_unavailable(maoi):
     del maoi["prefetch"]
     with pytest.raises(DataUnavailable, match="fhirServer cannot be read here"):
-        gather(hook({**maoi, "fhirServer": EHR}), SIGN, None)
+        gather(hook({**maoi, "fhirServer": EHR}), SIGN, None, KB.statuses)
 
 
 def test_no_prefetch_answers_412_over_http(client, maoi):
@@ -216,7 +218,7 @@ def test_a_medication_reference_prefetch_left_unresolved_is_read_from_fhir_serve
 def test_a_medication_the_prefetch_bundle_includes_is_not_read_again(maoi):
     maoi["prefetch"]["medicationRequests"] = bundle([NARDIL_BY_REFERENCE, NARDIL_MEDICATION])
     fetcher = RecordingFetcher()
-    gather(hook({**maoi, "fhirServer": EHR}), SIGN, fetcher)
+    gather(hook({**maoi, "fhirServer": EHR}), SIGN, fetcher, KB.statuses)
     assert fetcher.calls == []
 
 
@@ -256,7 +258,7 @@ def test_a_medication_reference_without_fhir_server_is_reported_not_fetched(maoi
 def test_the_medication_of_an_order_the_engine_ignores_is_not_read(maoi):
     maoi["prefetch"]["medicationRequests"] = bundle([{**NARDIL_BY_REFERENCE, "status": "cancelled"}])
     fetcher = RecordingFetcher()
-    gather(hook({**maoi, "fhirServer": EHR}), SIGN, fetcher)
+    gather(hook({**maoi, "fhirServer": EHR}), SIGN, fetcher, KB.statuses)
     assert fetcher.calls == []
 
 
@@ -277,7 +279,7 @@ def test_a_medication_that_fetched_entries_reference_is_read_in_a_second_round_a
         "medicationRequests": FetchResult(bundle=bundle([NARDIL_BY_REFERENCE])),
         "Medication/nardil-tab": FetchResult(bundle=bundle([NARDIL_MEDICATION])),
     })
-    data = gather(hook({**maoi, "fhirServer": EHR}), SIGN, fetcher)
+    data = gather(hook({**maoi, "fhirServer": EHR}), SIGN, fetcher, KB.statuses)
     assert [list(call) for call in fetcher.calls] == [["medicationRequests"], ["Medication/nardil-tab"]]
     assert [r["id"] for r in data.resources["medicationRequests"]] == ["nardil-ref", "nardil-tab"]
     assert data.gaps == []
@@ -287,7 +289,7 @@ def test_a_medication_the_fetched_answer_included_is_not_read_again(maoi):
     del maoi["prefetch"]["medicationRequests"]
     fetcher = RecordingFetcher({"medicationRequests": FetchResult(bundle=bundle([NARDIL_BY_REFERENCE,
                                                                                  NARDIL_MEDICATION]))})
-    gather(hook({**maoi, "fhirServer": EHR}), SIGN, fetcher)
+    gather(hook({**maoi, "fhirServer": EHR}), SIGN, fetcher, KB.statuses)
     assert [list(call) for call in fetcher.calls] == [["medicationRequests"]]
 
 
@@ -297,7 +299,7 @@ def test_a_medication_that_cannot_be_read_in_the_second_round_is_named_in_its_ke
         "medicationRequests": FetchResult(bundle=bundle([NARDIL_BY_REFERENCE])),
         "Medication/nardil-tab": FetchResult(problem="the FHIR server has no such resource or search (HTTP 404)"),
     })
-    data = gather(hook({**maoi, "fhirServer": EHR}), SIGN, fetcher)
+    data = gather(hook({**maoi, "fhirServer": EHR}), SIGN, fetcher, KB.statuses)
     assert [r["id"] for r in data.resources["medicationRequests"]] == ["nardil-ref"]
     assert [(gap.key, gap.reason) for gap in data.gaps] == [("medicationRequests", (
         "a medication an entry references could not be read: the FHIR server has no such resource or search "

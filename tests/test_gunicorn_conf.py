@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from cds_hooks.services import SERVICES
+from cds_hooks.services import OFFERS
 from tests.serving import Server, get, gunicorn, post_json
 
 pytestmark = pytest.mark.integration
@@ -30,7 +30,7 @@ def test_gunicorn_serves_discovery_calls_and_metrics_then_stops_cleanly_on_sigte
     status, headers, body = get(server.base + "/cds-services", **{"X-Request-ID": "probe-1"})
     assert status == 200
     assert headers["X-Request-ID"] == "probe-1"
-    assert {entry["id"] for entry in json.loads(body)["services"]} == {definition.id for definition in SERVICES}
+    assert {entry["id"] for entry in json.loads(body)["services"]} == {offer.id for offer in OFFERS}
     for _ in range(4):
         get(server.base + "/cds-services")
     status, answer = post_json(server.base + "/cds-services/ketamine-order-sign", fixture("order-sign-esketamine-maoi"))

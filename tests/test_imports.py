@@ -13,11 +13,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 CORE_LAYERS = (
     # foundation: request, identifiers, FHIR JSON helpers, typed cards and gaps, the fetch port, terminology, what a
-    # blood-pressure reading is
+    # blood-pressure reading is, FHIR's record statuses and their classes
     {"errors", "ids", "bounded", "fhir_json", "card_types", "gaps", "fetch", "protocol", "validation", "terminology",
-     "feedback", "markup", "vitals"},
+     "feedback", "markup", "vitals", "statuses"},
     {"knowledge", "knowledge.loader", "knowledge.model", "knowledge.schema", "knowledge.table", "knowledge.reference",
-     "knowledge.diff"},
+     "knowledge.diff", "knowledge.vocabulary"},
     # facts: the patient's data gathered and read
     {"prefetch", "services", "medications", "conditions", "administrations", "dispenses", "allergies",
      "fetch_queries", "gather", "facts"},

@@ -122,7 +122,7 @@ def test_the_words_that_negate_anaesthetic_use_are_the_manifests(data_dir):
     edited = load_knowledge(data_dir)
 
     def anaesthetic(kb):
-        fact = read_medication(order, kb.terminology, MedicationIndex(), draft=True)
+        fact = read_medication(order, kb.terminology, MedicationIndex(), kb.statuses, draft=True)
         return [drug.anaesthesia for drug in find_ordered_drugs([fact], kb)]
 
     assert anaesthetic(packaged) == [False]

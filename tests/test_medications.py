@@ -6,20 +6,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from cds_hooks.medications import (
-    CURRENT,
-    ENDED,
-    EXCLUDED,
-    MedicationIndex,
-    identify,
-    identify_relevant,
-    read_medication,
-)
+from cds_hooks.medications import MedicationIndex, identify, identify_relevant, read_medication
+from cds_hooks.statuses import CURRENT, ENDED, EXCLUDED
 from tests.builders import medication
 
 
 def _read(resource, knowledge, **kwargs):
-    return read_medication(resource, knowledge.terminology, MedicationIndex(), **kwargs)
+    return read_medication(resource, knowledge.terminology, MedicationIndex(), knowledge.statuses, **kwargs)
 
 
 @pytest.mark.parametrize(
@@ -145,7 +138,7 @@ def test_a_medication_elsewhere_in_the_request_is_resolved_by_relative_or_absolu
     index = MedicationIndex([{"resourceType": "Medication", "id": "med-x", "code": {"text": "Klonopin 1 mg"}}])
     resource = medication(extra={"medicationReference": {"reference": reference}})
     del resource["medicationCodeableConcept"]
-    fact = read_medication(resource, knowledge.terminology, index)
+    fact = read_medication(resource, knowledge.terminology, index, knowledge.statuses)
     assert [m.label for m in fact.ingredients] == ["Klonopin (clonazepam)"]
 
 
@@ -163,9 +156,8 @@ def test_a_medication_ingredient_reference_is_followed(knowledge):
     )
     resource = medication(extra={"medicationReference": {"reference": "Medication/mix"}})
     del resource["medicationCodeableConcept"]
-    assert [m.ingredient.name for m in read_medication(resource, knowledge.terminology, index).ingredients] == [
-        "sertraline"
-    ]
+    fact = read_medication(resource, knowledge.terminology, index, knowledge.statuses)
+    assert [m.ingredient.name for m in fact.ingredients] == ["sertraline"]
 
 
 def test_an_unresolvable_reference_without_a_display_is_a_problem_to_report(knowledge):

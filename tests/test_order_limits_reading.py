@@ -40,7 +40,7 @@ def test_any_dosage_category_or_performer_is_read_without_error(dosages, categor
         assert dose > 0 and math.isfinite(dose)
     per_week = order_limits.sessions_per_week(order)
     assert per_week is None or (per_week > 0 and math.isfinite(per_week))
-    fact = read_medication(order, KB.terminology, MedicationIndex(), draft=True)
+    fact = read_medication(order, KB.terminology, MedicationIndex(), KB.statuses, draft=True)
     for finding in order_limits.evaluate(find_ordered_drugs([fact], KB), KB, NOW, {"birthDate": "1950"}):
         assert finding.observed and finding.rule.kind == "order"
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from cds_hooks.knowledge import apply_overrides, load_knowledge
-from cds_hooks.services import PREFETCH
+from cds_hooks.services import record_prefetch
 from tests.builders import advice_by_rule, bundle, hook_request, medication, ordered, run
 from tests.cardcheck import assert_valid_card
 from tests.conftest import NOW
@@ -74,7 +74,7 @@ def order(
     return resource
 
 
-NOTHING_ELSE = {key: bundle([]) for key in PREFETCH if key != "medicationRequests"}
+NOTHING_ELSE = {key: bundle([]) for key in record_prefetch(KB.statuses) if key != "medicationRequests"}
 """patient-view's other keys, sent and empty: the order is all there is."""
 
 

@@ -20,14 +20,6 @@ from cds_hooks.errors import KnowledgeError, first_error
 from cds_hooks.fhir_json import icd10_key
 from cds_hooks.knowledge import schema
 from cds_hooks.knowledge.model import (
-    ADVICE_RANK,
-    ALLERGY,
-    BLOOD_PRESSURE,
-    CONDITION,
-    HOLD,
-    MEDICATION,
-    NONE,
-    ORDER,
     AdviceText,
     BloodPressureThreshold,
     Citation,
@@ -39,11 +31,23 @@ from cds_hooks.knowledge.model import (
     OrderLimit,
     OverrideReason,
     Rule,
+    RuleSchema,
     SerotoninWatch,
     SiteOverride,
     Washout,
     When,
 )
+from cds_hooks.knowledge.vocabulary import (
+    ADVICE_RANK,
+    ALLERGY,
+    BLOOD_PRESSURE,
+    CONDITION,
+    HOLD,
+    MEDICATION,
+    NONE,
+    ORDER,
+)
+from cds_hooks.statuses import ELEMENTS, StatusClasses
 from cds_hooks.terminology import ROUTES, Ingredient, Product, RouteWords, Terminology
 from cds_hooks.vitals import BloodPressureCodes
 
@@ -55,6 +59,7 @@ _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 def load_knowledge(data_dir: Path = DATA_DIR, overrides: Path | None = None) -> KnowledgeBase:
     """Read every knowledge file under ``data_dir``; apply the site override file when one is given."""
     manifest = _validated(schema.ManifestSchema(), _yaml(data_dir / "manifest.yaml"), data_dir / "manifest.yaml")
+    statuses = _validated(schema.StatusesSchema(), _yaml(data_dir / "statuses.yaml"), data_dir / "statuses.yaml")
     citations = {
         key: Citation(id=key, label=value["label"], url=value.get("url"), kind=value["kind"], short=value.get("short"))
         for key, value in manifest["citations"].items()
@@ -88,6 +93,7 @@ def load_knowledge(data_dir: Path = DATA_DIR, overrides: Path | None = None) -> 
         anaesthesia_terms=_words(manifest["anaesthesia_terms"]),
         anaesthesia_negation=_negation(**manifest["anaesthesia_negation"]),
         serotonin_watch=SerotoninWatch(**watch) if watch else None,
+        statuses=_statuses(statuses),
         local_routes=frozenset(manifest["local_routes"]),
         family_history=_family_history(manifest.get("family_history")),
         blood_pressure=_blood_pressure_codes(manifest.get("blood_pressure")),
@@ -130,8 +136,8 @@ def _every_advice_has_text(kb: KnowledgeBase, where: Path) -> None:
 
 def apply_overrides(base: KnowledgeBase, path: Path) -> KnowledgeBase:
     """A site's choices, named per rule: switch a rule off (or on, when it is off by default), change its advice
-    for one ordered drug, an order rule's limits or a blood-pressure rule's threshold; and the blood-pressure window
-    and the default supply of a dispense.
+    for one ordered drug, an order rule's limits or a blood-pressure rule's threshold; and the blood-pressure window,
+    the default supply of a dispense and the classes of record statuses (never counting one entered in error).
 
     Each entry records who approved it, when and why. An absolute contraindication may be neither switched off nor
     lowered below Hold: such a file stops start-up, naming the rule and the reason.
@@ -188,7 +194,8 @@ def apply_overrides(base: KnowledgeBase, path: Path) -> KnowledgeBase:
         codes = replace(codes, window=timedelta(hours=data["blood_pressure"]["within_hours"]))
     supply = data.get("dispense_default_supply_days")
     site = replace(base, rules=tuple(rules), site=data["site"], overrides=overrides, blood_pressure=codes,
-                   dispense_default_supply=timedelta(days=supply) if supply else base.dispense_default_supply)
+                   dispense_default_supply=timedelta(days=supply) if supply else base.dispense_default_supply,
+                   statuses=_site_statuses(base.statuses, data.get("statuses"), path))
     _every_advice_has_text(site, path.parent)
     return site
 
@@ -252,7 +259,7 @@ def _rule(
     known: frozenset[str],
     weak_grades: frozenset[str],
 ) -> Rule:
-    data = _validated(schema.RuleSchema(), _yaml(path), path)
+    data = _validated(RuleSchema(), _yaml(path), path)
     sets = {MEDICATION: drug_sets, ALLERGY: drug_sets, CONDITION: condition_sets}.get(data["kind"], {})
     if data["kind"] not in (BLOOD_PRESSURE, ORDER) and data["valueset"] not in sets:
         raise KnowledgeError(f"unknown {data['kind']} value set {data['valueset']!r}", file=str(path),
@@ -301,8 +308,7 @@ def _rule(
         "texts": _texts(data["texts"]),
         "limit": limit,
     }
-    # Every other field is taken as the schema loaded it: a rule field is declared in the schema (its type, whether
-    # required, what it allows, what it means) and in the Rule it fills, and nowhere else.
+    # Every other field is taken as the schema loaded it: a rule field is declared once, on the Rule.
     return Rule(**{**data, **converted}, file=path.name)
 
 
@@ -310,6 +316,34 @@ def _threshold(data: Mapping[str, Mapping[str, float]]) -> BloodPressureThreshol
     inclusive = "at_or_above" in data
     limits = data["at_or_above" if inclusive else "above"]
     return BloodPressureThreshold(limits["systolic"], limits["diastolic"], inclusive)
+
+
+def _statuses(data: Mapping[str, Any]) -> StatusClasses:
+    return StatusClasses(
+        classes={f"{kind}.{name}": dict(data[kind][name]) for kind, elements in ELEMENTS.items() for name in elements},
+        draft_orders_excluded=frozenset(data["draft_orders_excluded"]),
+        planned_orders=tuple(data["planned_orders"]),
+        booked_sessions=tuple(data["booked_sessions"]),
+    )
+
+
+def _site_statuses(base: StatusClasses, given: object, path: Path) -> StatusClasses:
+    """The release's classes with the site's in their place (any part of the record statuses file). A status the
+    site reclassifies keeps its place, so the prefetch still asks for the statuses in the release's order."""
+    if given is None:
+        return base
+    site = _validated(schema.StatusesSchema(partial=True), given, path, prefix="statuses.")
+    classes = {}
+    for element, release in base.classes.items():
+        kind, name = element.split(".")
+        classes[element] = {**release, **site.get(kind, {}).get(name, {})}
+    return replace(
+        base,
+        classes=classes,
+        draft_orders_excluded=frozenset(site.get("draft_orders_excluded", base.draft_orders_excluded)),
+        planned_orders=tuple(site.get("planned_orders", base.planned_orders)),
+        booked_sessions=tuple(site.get("booked_sessions", base.booked_sessions)),
+    )
 
 
 def _blood_pressure_codes(data: Mapping[str, Any] | None) -> BloodPressureCodes | None:

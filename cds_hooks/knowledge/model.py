@@ -14,23 +14,15 @@ from datetime import timedelta
 from functools import cached_property
 from typing import Protocol
 
+from marshmallow import fields, validate
+
 from cds_hooks.fhir_json import ICD10CM, SNOMED
+from cds_hooks.knowledge import schema
+from cds_hooks.knowledge.schema import ID, TEXT, about, advice_map, in_file, route_list, texts_map
+from cds_hooks.knowledge.vocabulary import INTERACTION_KINDS, MEDICATION, RULE_KINDS
+from cds_hooks.statuses import StatusClasses
 from cds_hooks.terminology import Terminology
 from cds_hooks.vitals import BloodPressure, BloodPressureCodes
-
-AVOID, HOLD, MONITOR, NONE = "avoid", "hold", "monitor", "none"
-ADVICE_LEVELS = (AVOID, HOLD, MONITOR, NONE)
-"""Most severe first; the order of cards in a response."""
-ADVICE_RANK = {level: rank for rank, level in enumerate(ADVICE_LEVELS)}
-ORDERED_DRUGS = ("ketamine", "esketamine")
-"""The drugs whose orders this service checks, by RxNorm ingredient name."""
-MEDICATION, CONDITION, ALLERGY, BLOOD_PRESSURE = "medication", "condition", "allergy", "blood-pressure"
-ORDER = "order"
-INTERACTION_KINDS = (MEDICATION, CONDITION, ALLERGY, BLOOD_PRESSURE)
-"""The rules about the patient's data (``engine``); an ``order`` rule is about the order itself (``order_limits``)."""
-RULE_KINDS = (*INTERACTION_KINDS, ORDER)
-"""What a rule is about: a co-medication value set, a condition value set, an allergy to a drug value set (the
-ordered drugs themselves), or the latest blood-pressure reading against a threshold."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,10 +149,6 @@ class Washout:
     label: str
 
 
-ORDER_CHECKS = ("dose", "frequency", "setting", "first-dose-by-age")
-"""What an ``order`` rule checks on the ketamine or esketamine order itself."""
-
-
 @dataclass(frozen=True, slots=True)
 class OrderLimit:
     """The limits an ``order`` rule holds the order to. Texts of such a rule may name them as ``{allowed}``,
@@ -241,49 +229,75 @@ class BloodPressureThreshold:
         return f"{word} {self.systolic:g}/{self.diastolic:g} mmHg"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Rule:
-    id: str
-    title: str
-    kind: str
-    """One of ``RULE_KINDS``: ``medication`` (a co-medication value set), ``condition`` (a condition value set),
-    ``allergy`` (an allergy to a drug value set), ``blood-pressure`` (a threshold) or ``order`` (the ketamine or
-    esketamine order itself: its dose, frequency or setting; see ``limit``)."""
-    valueset: str
-    """The value set of a medication, condition or allergy rule; empty for a blood-pressure or order rule."""
-    advice: Mapping[str, str]
-    """Advice per ordered drug; ``none`` gives no card."""
-    summary: str
-    """The reason in a few words, as the card summary ends (e.g. "MAOI, risk of hypertensive crisis")."""
-    consequence: str
-    seriousness: str
-    mechanism: str
-    evidence: Evidence
-    citations: tuple[Citation, ...]
-    topic: str
-    washout: Washout | None = None
-    history_counts: bool = False
-    """A past (resolved) condition counts too, e.g. a history of intracerebral haemorrhage."""
-    comedication_routes: frozenset[str] = frozenset()
-    """Only co-medications given by one of these routes count (e.g. nasal corticosteroids); empty: any route."""
-    modifiers: tuple[Modifier, ...] = ()
-    texts: Mapping[str, AdviceText] = field(default_factory=dict)
-    """The card's text per advice level this rule can give."""
+    """A rule, declared once: each field's type in memory, and, for a field a rule file states, its field in the
+    file (``in_file``: type, validation, meaning), from which the rule file's schema (``RuleSchema``) and the field
+    reference are made. The loader turns what the file states into these types (citations by id into citations,
+    lists into sets); the site's fields come from the override file, ``file`` from the path."""
+
+    id: str = field(metadata=in_file(fields.Str(
+        required=True, validate=ID,
+        metadata=about("the rule's id: lower-case letters, digits and hyphens; the file is named after it"))))
+    title: str = field(metadata=in_file(fields.Str(
+        required=True, validate=TEXT, metadata=about("what the rule is about, for the committee"))))
+    kind: str = field(metadata=in_file(fields.Str(
+        required=True, validate=validate.OneOf(RULE_KINDS),
+        metadata=about("medication, condition, allergy (to a drug value set), blood-pressure or order (the ketamine "
+                       "or esketamine order itself: dose, frequency, setting)"))))
+    valueset: str = field(metadata=in_file(fields.Str(
+        validate=ID,
+        metadata=about("the drug or condition value set whose members the rule is about (required for a medication, "
+                       "condition or allergy rule; a blood-pressure or order rule has none)"))))
+    """Empty for a blood-pressure or order rule."""
+    blood_pressure: BloodPressureThreshold | None = field(default=None, metadata=in_file(fields.Nested(
+        schema.ThresholdSchema, metadata=about("a blood-pressure rule's threshold for the latest reading"))))
+    limit: OrderLimit | None = field(default=None, metadata=in_file(fields.Nested(
+        schema.LimitSchema, metadata=about("an order rule's check and its limits (order rules only)"))))
+    enabled: bool = field(default=True, metadata=in_file(fields.Bool(
+        load_default=True, metadata=about("false: the rule is off unless a site switches it on (default true)"))))
+    advice: Mapping[str, str] = field(metadata=in_file(advice_map(
+        required=True, about="the advice per ordered drug (ketamine, esketamine): avoid, hold, monitor or none")))
+    summary: str = field(metadata=in_file(fields.Str(
+        required=True, validate=validate.Length(min=1, max=60),
+        metadata=about("the reason in the card's summary line (at most 60 characters)"))))
+    topic: str = field(metadata=in_file(fields.Str(
+        required=True, validate=TEXT, metadata=about("the card's topic, as the EHR may show it"))))
+    consequence: str = field(metadata=in_file(fields.Str(
+        required=True, validate=TEXT, metadata=about("what can happen"))))
+    seriousness: str = field(metadata=in_file(fields.Str(
+        required=True, validate=validate.OneOf(("serious", "moderate", "minor")),
+        metadata=about("serious, moderate or minor"))))
+    mechanism: str = field(metadata=in_file(fields.Str(
+        required=True, validate=TEXT, metadata=about("why it happens"))))
+    texts: Mapping[str, AdviceText] = field(default_factory=dict, metadata=in_file(texts_map(
+        "the card's text per advice level the rule can give: action, monitoring, timing, label")))
+    evidence: Evidence = field(metadata=in_file(fields.Nested(
+        schema.EvidenceSchema, required=True, metadata=about("the evidence grade and its summary"))))
+    citations: tuple[Citation, ...] = field(metadata=in_file(fields.List(
+        fields.Str(validate=ID), required=True, validate=validate.Length(min=1),
+        metadata=about("ids of the manifest's citations that support the rule"))))
+    washout: Washout | None = field(default=None, metadata=in_file(fields.Nested(
+        schema.WashoutSchema, metadata=about("how long after its last dose an ended co-medication still counts"))))
+    history_counts: bool = field(default=False, metadata=in_file(fields.Bool(
+        load_default=False, metadata=about("a past (no longer active) condition counts too"))))
+    comedication_routes: frozenset[str] = field(default=frozenset(), metadata=in_file(route_list(
+        "the rule counts a co-medication only when given by one of these routes")))
+    """Empty: any route."""
+    modifiers: tuple[Modifier, ...] = field(default=(), metadata=in_file(fields.List(
+        fields.Nested(schema.ModifierSchema), load_default=list,
+        metadata=about("situations that change the advice (a route, a use, an ingredient)"))))
+    absolute_contraindication: bool = field(default=False, metadata=in_file(fields.Bool(
+        load_default=False,
+        metadata=about("an absolute contraindication: no site override may switch it off or lower it below hold"))))
     site_note: str | None = None
     """Why the site changed this rule, when a site override did."""
     site_changed: frozenset[str] = frozenset()
     """The ordered drugs whose advice the site override changed: only their cards carry the site note."""
     site_texts: Mapping[str, AdviceText] = field(default_factory=dict)
     """The site's own text per advice level, for the advice it set."""
-    blood_pressure: BloodPressureThreshold | None = None
-    """A blood-pressure rule's threshold."""
     file: str = ""
-    limit: OrderLimit | None = None
-    """What an order rule checks, with its limits."""
-    enabled: bool = True
-    """False for a rule that is off unless a site switches it on (``enabled: true`` in the override file)."""
-    absolute_contraindication: bool = False
-    """An absolute contraindication: a site override may neither switch it off nor lower its advice below Hold."""
+    """The rule file's name."""
 
     def text(self, advice: str, modifier: Modifier | None = None, site: bool = False) -> AdviceText | None:
         """The text of ``advice`` as given by a modifying factor, by the site, or by the rule itself; an order
@@ -302,6 +316,10 @@ class Rule:
     def filled(self, value: str) -> str:
         """A text of this rule as shown: an order rule's placeholders filled with its limits."""
         return self.limit.fill(value) if self.limit is not None else value
+
+
+RuleSchema = schema.declared(Rule, schema.RuleChecks)
+"""The rule file's schema, made from the Rule's declarations: every rule file is checked against it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,6 +376,8 @@ class KnowledgeBase:
     anaesthesia_negation: re.Pattern[str]
     """Matches at the end of the text before an anaesthesia term when that text negates it."""
     serotonin_watch: SerotoninWatch | None
+    statuses: StatusClasses
+    """Which of the patient's records count, by their status."""
     local_routes: frozenset[str] = frozenset()
     """Routes with no systemic effect: a co-medication given only by these counts only for rules that name them."""
     family_history: ConditionValueSet | None = None

@@ -1,19 +1,21 @@
-"""The field reference for knowledge base authors, generated from the schemas (``schema.py``) that check every
-file: each field's type, whether it is required, the values it allows and what it means are declared once, there.
-``FIELDS.md`` beside this module is its output; a test keeps the two in step (``ketamine-cds field-reference``
-writes it)."""
+"""The field reference for knowledge base authors, generated from the schemas that check every file: each field's
+type, whether it is required, the values it allows and what it means are declared once, in ``schema.py`` or, for a
+rule file, on the ``Rule`` (``model.py``). ``FIELDS.md`` beside this module is its output; a test keeps the two in
+step (``ketamine-cds field-reference`` writes it)."""
 
 from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
 from cds_hooks.knowledge import schema
+from cds_hooks.knowledge.model import RuleSchema
 
 FILES = (
-    ("Rule files (`data/rules/<id>.yaml`)", schema.RuleSchema),
+    ("Rule files (`data/rules/<id>.yaml`)", RuleSchema),
     ("Drug value sets (`data/valuesets/medications.yaml`, each entry)", schema.DrugValueSetSchema),
     ("Condition value sets (`data/valuesets/conditions.yaml`, each entry)", schema.ConditionValueSetSchema),
     ("The manifest (`data/manifest.yaml`)", schema.ManifestSchema),
+    ("Record statuses (`data/statuses.yaml`)", schema.StatusesSchema),
     ("Site overrides (the file `CDS_KNOWLEDGE_OVERRIDES` names)", schema.SiteOverridesSchema),
     ("Site override entries (each of `rules` in the site overrides file)", schema.RuleOverrideSchema),
 )
@@ -24,7 +26,8 @@ _TYPES = {fields.Str: "text", fields.Int: "whole number", fields.Float: "number"
 def field_reference() -> str:
     """The reference as Markdown: one table per kind of file, then one per nested part."""
     lines = ["# Knowledge base fields", "",
-             "Generated from `cds_hooks/knowledge/schema.py` by `ketamine-cds field-reference`; do not edit by hand.",
+             "Generated from `cds_hooks/knowledge/schema.py` and the `Rule` in `model.py` by",
+             "`ketamine-cds field-reference`; do not edit by hand.",
              "Every file is checked against these when the service starts: a field not listed here, a missing",
              "required field or a value outside what is allowed stops start-up with a message naming file and field.",
              ""]

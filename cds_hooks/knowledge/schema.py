@@ -1,21 +1,34 @@
 """Marshmallow schemas for the knowledge files and the site override file.
 
 They check every file when the knowledge base loads, so a bad file stops start-up with a message naming the file
-and the field, rather than misfiring at the first order.
+and the field, rather than misfiring at the first order. A rule file's fields are declared on the ``Rule`` itself
+(``model.py``, with ``in_file``); its schema is made from them (``declared``) and checked as a whole here
+(``RuleChecks``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections.abc import Mapping
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from cds_hooks.knowledge.model import ADVICE_LEVELS, BLOOD_PRESSURE, ORDER, ORDER_CHECKS, ORDERED_DRUGS, RULE_KINDS
+from cds_hooks.knowledge.vocabulary import (
+    ADVICE_LEVELS,
+    BLOOD_PRESSURE,
+    GRADES,
+    ORDER,
+    ORDER_CHECKS,
+    ORDERED_DRUGS,
+    RULE_KINDS,
+)
+from cds_hooks.statuses import APPOINTMENT_STATUSES, ELEMENTS, ENTERED_IN_ERROR, EXCLUDED, StatusElement
 from cds_hooks.terminology import ROUTES
 
-_ID = validate.Regexp(r"^[a-z0-9][a-z0-9-]*$", error="must be lower-case letters, digits and hyphens")
-_TEXT = validate.Length(min=1)
-GRADES = ("label", "pk-study", "observational", "weak", "conflicting", "policy")
+ID = validate.Regexp(r"^[a-z0-9][a-z0-9-]*$", error="must be lower-case letters, digits and hyphens")
+TEXT = validate.Length(min=1)
+_FILE = "file"
 
 
 def _pattern(text: str) -> None:
@@ -33,11 +46,23 @@ def about(description: str) -> dict[str, str]:
     return {"description": description}
 
 
-def _route_list(description: str) -> fields.List:
+def in_file(declaration: fields.Field) -> dict[str, fields.Field]:
+    """A dataclass field's metadata: its field in the file it is read from (type, validation, meaning)."""
+    return {_FILE: declaration}
+
+
+def declared(kind: type, checks: type[Schema]) -> type[Schema]:
+    """The schema of a file whose fields ``kind`` (a dataclass) declares with ``in_file``, in its order, checked as
+    a whole by ``checks``."""
+    found = {field.name: field.metadata[_FILE] for field in dataclasses.fields(kind) if _FILE in field.metadata}
+    return checks.from_dict(found, name=f"{kind.__name__}Schema")
+
+
+def route_list(description: str) -> fields.List:
     return fields.List(fields.Str(validate=validate.OneOf(ROUTES)), load_default=list, metadata=about(description))
 
 
-def _advice_map(required: bool, about: str) -> fields.Dict:
+def advice_map(required: bool, about: str) -> fields.Dict:
     return fields.Dict(
         keys=fields.Str(validate=validate.OneOf(ORDERED_DRUGS)),
         values=fields.Str(validate=validate.OneOf(ADVICE_LEVELS)),
@@ -53,7 +78,7 @@ class _Strict(Schema):
 
 class CitationSchema(_Strict):
     label = fields.Str(
-        required=True, validate=_TEXT, metadata=about("the source as cards name it (a label section, a paper)")
+        required=True, validate=TEXT, metadata=about("the source as cards name it (a label section, a paper)")
     )
     short = fields.Str(
         validate=validate.Length(min=1, max=60),
@@ -68,8 +93,8 @@ class CitationSchema(_Strict):
 
 
 class OverrideReasonSchema(_Strict):
-    code = fields.Str(required=True, validate=_ID, metadata=about("the reason's code, sent back in feedback"))
-    display = fields.Str(required=True, validate=_TEXT, metadata=about("the reason as the clinician reads it"))
+    code = fields.Str(required=True, validate=ID, metadata=about("the reason's code, sent back in feedback"))
+    display = fields.Str(required=True, validate=TEXT, metadata=about("the reason as the clinician reads it"))
     applies_to = fields.List(
         fields.Str(validate=validate.OneOf(RULE_KINDS)),
         validate=validate.Length(min=1),
@@ -112,7 +137,7 @@ class AdviceTextSchema(_Strict):
     )
 
 
-def _texts_map(description: str) -> fields.Dict:
+def texts_map(description: str) -> fields.Dict:
     """Text per advice level (``avoid``, ``hold``, ``monitor``)."""
     return fields.Dict(
         keys=fields.Str(validate=validate.OneOf(ADVICE_LEVELS[:-1])),
@@ -123,7 +148,7 @@ def _texts_map(description: str) -> fields.Dict:
 
 
 class SerotoninWatchSchema(_Strict):
-    valueset = fields.Str(required=True, validate=_ID, metadata=about("the drug value set that counts as serotonergic"))
+    valueset = fields.Str(required=True, validate=ID, metadata=about("the drug value set that counts as serotonergic"))
     threshold = fields.Int(
         required=True,
         validate=validate.Range(min=2),
@@ -131,20 +156,20 @@ class SerotoninWatchSchema(_Strict):
     )
     note = fields.Str(
         required=True,
-        validate=_TEXT,
+        validate=TEXT,
         metadata=about("the note every card about one of them carries; {count} and {names} are filled in"),
     )
 
 
 class NegationSchema(_Strict):
     words = fields.List(
-        fields.Str(validate=_TEXT),
+        fields.Str(validate=TEXT),
         required=True,
         validate=validate.Length(min=1),
         metadata=about("words that, before an anaesthesia term, say the order is not for anaesthesia"),
     )
     prefixes = fields.List(
-        fields.Str(validate=_TEXT), load_default=list, metadata=about("prefixes that do the same (non-, sub-)")
+        fields.Str(validate=TEXT), load_default=list, metadata=about("prefixes that do the same (non-, sub-)")
     )
     reach = fields.Int(
         required=True,
@@ -156,14 +181,14 @@ class NegationSchema(_Strict):
 
 class FamilyHistorySchema(_Strict):
     icd10cm = fields.List(
-        fields.Str(validate=_TEXT), load_default=list, metadata=about("ICD-10-CM code prefixes of family histories")
+        fields.Str(validate=TEXT), load_default=list, metadata=about("ICD-10-CM code prefixes of family histories")
     )
     snomed = fields.List(
         fields.Str(validate=validate.Regexp(r"^\d+$")), load_default=list,
         metadata=about("SNOMED CT family-history concepts"),
     )
     text = fields.List(
-        fields.Str(validate=_TEXT), load_default=list,
+        fields.Str(validate=TEXT), load_default=list,
         metadata=about("words that name a family history or a relative as the subject of a problem's text"),
     )
 
@@ -184,9 +209,9 @@ class ManifestSchema(_Strict):
         ),
     )
     date = fields.Date(required=True, metadata=about("the release date"))
-    publisher = fields.Str(required=True, validate=_TEXT, metadata=about("who publishes this knowledge base"))
+    publisher = fields.Str(required=True, validate=TEXT, metadata=about("who publishes this knowledge base"))
     anaesthesia_terms = fields.List(
-        fields.Str(validate=_TEXT),
+        fields.Str(validate=TEXT),
         required=True,
         validate=validate.Length(min=1),
         metadata=about("words in a ketamine order that mark it as anaesthetic or procedural use"),
@@ -206,7 +231,7 @@ class ManifestSchema(_Strict):
         SerotoninWatchSchema,
         metadata=about("the note cards carry when the patient takes several serotonergic medications"),
     )
-    local_routes = _route_list(
+    local_routes = route_list(
         "routes with no systemic effect worth a card: a co-medication given only so counts only for a rule "
         "that names the route"
     )
@@ -237,11 +262,11 @@ class ManifestSchema(_Strict):
         required=True,
         metadata=about("the evidence grades cards and the rules table call weak"),
     )
-    generic_texts = _texts_map(
+    generic_texts = texts_map(
         "a plain text per advice level, for an advice a rule has no text of its own for (a site override's)"
     )
     citations = fields.Dict(
-        keys=fields.Str(validate=_ID),
+        keys=fields.Str(validate=ID),
         values=fields.Nested(CitationSchema),
         required=True,
         metadata=about("every source rules cite, by id"),
@@ -249,16 +274,16 @@ class ManifestSchema(_Strict):
 
 
 class DrugValueSetSchema(_Strict):
-    id = fields.Str(required=True, validate=_ID, metadata=about("the value set's id, which rules name in valueset"))
-    title = fields.Str(required=True, validate=_TEXT, metadata=about("what the set holds"))
+    id = fields.Str(required=True, validate=ID, metadata=about("the value set's id, which rules name in valueset"))
+    title = fields.Str(required=True, validate=TEXT, metadata=about("what the set holds"))
     name = fields.Str(
         validate=validate.Length(min=1, max=40),
         metadata=about("the condition's short name in a card's summary (default: the title's first words)"),
     )
-    version = fields.Str(required=True, validate=_TEXT, metadata=about("the set's version"))
-    source = fields.Str(required=True, validate=_TEXT, metadata=about("where the membership comes from"))
+    version = fields.Str(required=True, validate=TEXT, metadata=about("the set's version"))
+    source = fields.Str(required=True, validate=TEXT, metadata=about("where the membership comes from"))
     ingredients = fields.List(
-        fields.Str(validate=_TEXT),
+        fields.Str(validate=TEXT),
         required=True,
         validate=validate.Length(min=1),
         metadata=about("member ingredients (names the terminology table knows)"),
@@ -266,23 +291,23 @@ class DrugValueSetSchema(_Strict):
 
 
 class ConditionValueSetSchema(_Strict):
-    id = fields.Str(required=True, validate=_ID, metadata=about("the value set's id, which rules name in valueset"))
-    title = fields.Str(required=True, validate=_TEXT, metadata=about("what the set holds, as cards name it"))
-    version = fields.Str(required=True, validate=_TEXT, metadata=about("the set's version"))
-    source = fields.Str(required=True, validate=_TEXT, metadata=about("where the membership comes from"))
+    id = fields.Str(required=True, validate=ID, metadata=about("the value set's id, which rules name in valueset"))
+    title = fields.Str(required=True, validate=TEXT, metadata=about("what the set holds, as cards name it"))
+    version = fields.Str(required=True, validate=TEXT, metadata=about("the set's version"))
+    source = fields.Str(required=True, validate=TEXT, metadata=about("where the membership comes from"))
     icd10cm = fields.List(
-        fields.Str(validate=_TEXT), load_default=list, metadata=about("ICD-10-CM code prefixes (with or without dots)")
+        fields.Str(validate=TEXT), load_default=list, metadata=about("ICD-10-CM code prefixes (with or without dots)")
     )
     snomed = fields.List(
         fields.Str(validate=validate.Regexp(r"^\d+$")), load_default=list, metadata=about("SNOMED CT codes")
     )
     text = fields.List(
-        fields.Str(validate=_TEXT),
+        fields.Str(validate=TEXT),
         load_default=list,
         metadata=about("words or phrases that name the condition in a problem's text"),
     )
     exclude_text = fields.List(
-        fields.Str(validate=_TEXT),
+        fields.Str(validate=TEXT),
         load_default=list,
         metadata=about("phrases that contain a member word but mean something else"),
     )
@@ -303,10 +328,10 @@ class WhenSchema(_Strict):
         validate=validate.OneOf(("anaesthesia",)),
         metadata=about("anaesthesia: only when the order is for anaesthesia or procedural sedation"),
     )
-    ordered_routes = _route_list("only when the ketamine order is given by one of these routes")
-    comedication_routes = _route_list("only when the co-medication is given by one of these routes")
+    ordered_routes = route_list("only when the ketamine order is given by one of these routes")
+    comedication_routes = route_list("only when the co-medication is given by one of these routes")
     comedication_ingredients = fields.List(
-        fields.Str(validate=_TEXT), load_default=list, metadata=about("only for these co-medication ingredients")
+        fields.Str(validate=TEXT), load_default=list, metadata=about("only for these co-medication ingredients")
     )
 
     @validates_schema
@@ -316,14 +341,14 @@ class WhenSchema(_Strict):
 
 
 class ModifierSchema(_Strict):
-    id = fields.Str(required=True, validate=_ID, metadata=about("the modifier's id within the rule"))
-    description = fields.Str(required=True, validate=_TEXT, metadata=about("when it applies, in words"))
+    id = fields.Str(required=True, validate=ID, metadata=about("the modifier's id within the rule"))
+    description = fields.Str(required=True, validate=TEXT, metadata=about("when it applies, in words"))
     when = fields.Nested(
         WhenSchema, required=True, metadata=about("the situation it applies to; every stated part must hold")
     )
-    advice = _advice_map(required=False, about="the advice per ordered drug when the modifier applies")
-    note = fields.Str(required=True, validate=_TEXT, metadata=about("what the card says when it applies"))
-    evidence = fields.Str(validate=_TEXT, metadata=about("the evidence for the changed advice"))
+    advice = advice_map(required=False, about="the advice per ordered drug when the modifier applies")
+    note = fields.Str(required=True, validate=TEXT, metadata=about("what the card says when it applies"))
+    evidence = fields.Str(validate=TEXT, metadata=about("the evidence for the changed advice"))
     text = fields.Nested(
         AdviceTextSchema, metadata=about("the card's text while this modifier sets the advice (default: the rule's)")
     )
@@ -336,7 +361,7 @@ class EvidenceSchema(_Strict):
         metadata=about("label, pk-study, observational, weak, conflicting or policy"),
     )
     summary = fields.Str(
-        required=True, validate=_TEXT, metadata=about("the evidence in a sentence or two, shown on the card")
+        required=True, validate=TEXT, metadata=about("the evidence in a sentence or two, shown on the card")
     )
 
 
@@ -404,7 +429,7 @@ class LimitValuesSchema(_Strict):
         metadata=about("frequency check: the most sessions a week"),
     )
     home_categories = fields.List(
-        fields.Str(validate=_ID),
+        fields.Str(validate=ID),
         validate=validate.Length(min=1),
         metadata=about("setting check: MedicationRequest.category codes that mean use at home"),
     )
@@ -426,7 +451,7 @@ class LimitSchema(LimitValuesSchema):
     )
     describe = fields.Str(
         required=True,
-        validate=_TEXT,
+        validate=TEXT,
         metadata=about("what the rule looks for, for the rules table; may name its limits (`{allowed}`)"),
     )
 
@@ -445,68 +470,8 @@ def check_limits(check: str, data: dict, *, complete: bool) -> None:
             raise ValidationError(f"a {check} check needs {name}", name)
 
 
-class RuleSchema(_Strict):
-    id = fields.Str(
-        required=True,
-        validate=_ID,
-        metadata=about("the rule's id: lower-case letters, digits and hyphens; the file is named after it"),
-    )
-    title = fields.Str(required=True, validate=_TEXT, metadata=about("what the rule is about, for the committee"))
-    kind = fields.Str(
-        required=True, validate=validate.OneOf(RULE_KINDS),
-        metadata=about("medication, condition, allergy (to a drug value set), blood-pressure or order (the ketamine "
-                       "or esketamine order itself: dose, frequency, setting)"),
-    )
-    valueset = fields.Str(
-        validate=_ID,
-        metadata=about("the drug or condition value set whose members the rule is about (required for a medication, "
-                       "condition or allergy rule; a blood-pressure or order rule has none)"),
-    )
-    blood_pressure = fields.Nested(
-        ThresholdSchema, metadata=about("a blood-pressure rule's threshold for the latest reading")
-    )
-    limit = fields.Nested(LimitSchema, metadata=about("an order rule's check and its limits (order rules only)"))
-    enabled = fields.Bool(
-        load_default=True, metadata=about("false: the rule is off unless a site switches it on (default true)")
-    )
-    advice = _advice_map(
-        required=True, about="the advice per ordered drug (ketamine, esketamine): avoid, hold, monitor or none"
-    )
-    summary = fields.Str(
-        required=True,
-        validate=validate.Length(min=1, max=60),
-        metadata=about("the reason in the card's summary line (at most 60 characters)"),
-    )
-    topic = fields.Str(required=True, validate=_TEXT, metadata=about("the card's topic, as the EHR may show it"))
-    consequence = fields.Str(required=True, validate=_TEXT, metadata=about("what can happen"))
-    seriousness = fields.Str(
-        required=True,
-        validate=validate.OneOf(("serious", "moderate", "minor")),
-        metadata=about("serious, moderate or minor"),
-    )
-    mechanism = fields.Str(required=True, validate=_TEXT, metadata=about("why it happens"))
-    texts = _texts_map("the card's text per advice level the rule can give: action, monitoring, timing, label")
-    evidence = fields.Nested(EvidenceSchema, required=True, metadata=about("the evidence grade and its summary"))
-    citations = fields.List(
-        fields.Str(validate=_ID),
-        required=True,
-        validate=validate.Length(min=1),
-        metadata=about("ids of the manifest's citations that support the rule"),
-    )
-    washout = fields.Nested(
-        WashoutSchema, metadata=about("how long after its last dose an ended co-medication still counts")
-    )
-    history_counts = fields.Bool(load_default=False, metadata=about("a past (no longer active) condition counts too"))
-    comedication_routes = _route_list("the rule counts a co-medication only when given by one of these routes")
-    modifiers = fields.List(
-        fields.Nested(ModifierSchema),
-        load_default=list,
-        metadata=about("situations that change the advice (a route, a use, an ingredient)"),
-    )
-    absolute_contraindication = fields.Bool(
-        load_default=False,
-        metadata=about("an absolute contraindication: no site override may switch it off or lower it below hold"),
-    )
+class RuleChecks(_Strict):
+    """What a rule file must hold as a whole; its fields are declared on ``model.Rule``."""
 
     @validates_schema
     def _every_drug_advised(self, data: dict, **kwargs: object) -> None:
@@ -534,30 +499,90 @@ class RuleSchema(_Strict):
             raise ValidationError("only an order rule has a limit", "limit")
 
 
+NEVER_COUNTS = "a record entered in error never counts"
+
+
+def _classes(element: StatusElement) -> fields.Dict:
+    return fields.Dict(keys=fields.Str(validate=validate.OneOf(element.codes)),
+                       values=fields.Str(validate=validate.OneOf(element.classes)),
+                       required=True, metadata=about(element.meaning))
+
+
+def _codes(codes: tuple[str, ...], description: str) -> fields.List:
+    return fields.List(fields.Str(validate=validate.OneOf(codes)), required=True, validate=validate.Length(min=1),
+                       metadata=about(description))
+
+
+class _StatusChecks(_Strict):
+    @validates_schema
+    def _classed(self, data: dict, *, partial: object = None, **kwargs: object) -> None:
+        """``entered-in-error`` is excluded wherever FHIR defines it; in the release (not a site's partial file)
+        every code FHIR R4 defines is classed, so that none is left out by omission."""
+        for kind, elements in ELEMENTS.items():
+            for name, element in elements.items():
+                classes: Mapping[str, str] | None = data.get(kind, {}).get(name)
+                if classes is None:
+                    continue
+                if classes.get(ENTERED_IN_ERROR, EXCLUDED) != EXCLUDED:
+                    raise ValidationError({name: {ENTERED_IN_ERROR: [f"{NEVER_COUNTS}: it must stay excluded"]}}, kind)
+                missing = [code for code in element.codes if code not in classes]
+                if missing and not partial:
+                    raise ValidationError({name: [f"every status FHIR R4 defines needs a class: {missing[0]!r} has "
+                                                  "none"]}, kind)
+        for name in ("planned_orders", "booked_sessions"):
+            if ENTERED_IN_ERROR in data.get(name, ()):
+                raise ValidationError(f"{NEVER_COUNTS}: entered-in-error may not be listed", name)
+        if ENTERED_IN_ERROR not in data.get("draft_orders_excluded", [ENTERED_IN_ERROR]):
+            raise ValidationError(f"{NEVER_COUNTS}: entered-in-error must be listed", "draft_orders_excluded")
+
+
+_REQUEST_STATUSES = ELEMENTS["MedicationRequest"]["status"].codes
+_DRAFT_STATUSES = tuple(dict.fromkeys([*_REQUEST_STATUSES, *ELEMENTS["MedicationStatement"]["status"].codes]))
+_STATUS_FIELDS: dict[str, fields.Field] = {
+    kind: fields.Nested(_Strict.from_dict({name: _classes(element) for name, element in elements.items()},
+                                          name=f"{kind}StatusesSchema"),
+                        required=True, metadata=about(f"the classes of {kind} statuses"))
+    for kind, elements in ELEMENTS.items()
+}
+_STATUS_FIELDS.update(
+    draft_orders_excluded=_codes(
+        _DRAFT_STATUSES, "the statuses in which this hook call's own draft orders do not count (they count as "
+        "current in any other); entered-in-error must be among them"),
+    planned_orders=_codes(
+        _REQUEST_STATUSES, "patient-view: the MedicationRequest statuses of a current or planned ketamine or "
+        "esketamine order, the one checked first (never entered-in-error)"),
+    booked_sessions=_codes(
+        APPOINTMENT_STATUSES, "patient-view: the Appointment statuses of a scheduled or in-progress treatment "
+        "session (never entered-in-error)"),
+)
+StatusesSchema = _StatusChecks.from_dict(_STATUS_FIELDS, name="StatusesSchema")
+"""Which records count, by status (``data/statuses.yaml``; ``statuses`` in a site's override file, in part)."""
+
+
 class RuleOverrideSchema(_Strict):
     enabled = fields.Bool(metadata=about("false switches the rule off at this site, true switches it on"))
-    advice = _advice_map(required=False, about="the site's advice per ordered drug, replacing the rule's")
+    advice = advice_map(required=False, about="the site's advice per ordered drug, replacing the rule's")
     note = fields.Str(
-        validate=_TEXT, metadata=about("the site's note, shown on the cards whose advice the site changed")
+        validate=TEXT, metadata=about("the site's note, shown on the cards whose advice the site changed")
     )
     blood_pressure = fields.Nested(
         ThresholdSchema, metadata=about("the site's threshold for a blood-pressure rule, replacing the rule's")
     )
-    texts = _texts_map("the site's text per advice level it sets (default: the rule's, then the plain text)")
+    texts = texts_map("the site's text per advice level it sets (default: the rule's, then the plain text)")
     limits = fields.Nested(
         LimitValuesSchema,
         metadata=about("an order rule's limits the site changes (`allowed_mg: [28, 56, 84]`), checked against the "
                        "rule's check"),
     )
     approved_by = fields.Str(
-        required=True, validate=_TEXT, metadata=about("who approved the override (the committee, a person)")
+        required=True, validate=TEXT, metadata=about("who approved the override (the committee, a person)")
     )
     approved_on = fields.Date(required=True, metadata=about("the day it was approved (YYYY-MM-DD)"))
-    reason = fields.Str(required=True, validate=_TEXT, metadata=about("why the site differs from the release"))
+    reason = fields.Str(required=True, validate=TEXT, metadata=about("why the site differs from the release"))
 
 
 class SiteOverridesSchema(_Strict):
-    site = fields.Str(required=True, validate=_TEXT, metadata=about("the site's name"))
+    site = fields.Str(required=True, validate=TEXT, metadata=about("the site's name"))
     blood_pressure = fields.Nested(
         BloodPressureWindowSchema, metadata=about("the site's blood-pressure window, replacing the manifest's")
     )
@@ -565,8 +590,13 @@ class SiteOverridesSchema(_Strict):
         strict=True, validate=validate.Range(min=1, max=366),
         metadata=about("the site's default supply of a dispense with no daysSupply, in days"),
     )
+    statuses = fields.Dict(
+        metadata=about("the site's classes of record statuses, as in the record statuses file; only those it "
+                       "gives replace the release's (entered-in-error stays excluded)"),
+    )
+    """Checked with ``StatusesSchema`` in part (``partial``), so an error names ``statuses.<type>.<element>``."""
     rules = fields.Dict(
-        keys=fields.Str(validate=_ID),
+        keys=fields.Str(validate=ID),
         values=fields.Dict(),
         load_default=dict,
         metadata=about("overrides by rule id, each an entry as in the table below"),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from cds_hooks.knowledge.model import (
+from cds_hooks.knowledge.model import KnowledgeBase, Rule
+from cds_hooks.knowledge.vocabulary import (
     ADVICE_RANK,
     AVOID,
     CONDITION,
@@ -11,8 +12,6 @@ from cds_hooks.knowledge.model import (
     MONITOR,
     ORDER,
     ORDERED_DRUGS,
-    KnowledgeBase,
-    Rule,
 )
 
 START = "<!-- rules:start -->"

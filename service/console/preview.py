@@ -15,11 +15,11 @@ from datetime import date
 from typing import Any
 
 from cds_hooks.errors import InvalidRequest
-from cds_hooks.fhir_json import reference_of
+from cds_hooks.fhir_json import bundle_resources, codings, first_code, items, reference_of
 from cds_hooks.gaps import MEDICATION_KEYS
 from cds_hooks.order_check import Answer, answer
 from cds_hooks.protocol import load_request
-from cds_hooks.services import PREFETCH, SERVICES, service_by_id
+from cds_hooks.services import OFFERS, record_prefetch
 from service.fhir.sandbox import fixture_requests, on_day
 from service.runtime import runtime
 
@@ -31,7 +31,7 @@ ORDERABLE = {
 """The draft order a pasted Bundle is checked against, per drug: RxNorm code, display, order text."""
 _TYPES = {"medicationRequests": "MedicationRequest", "medicationStatements": "MedicationStatement",
           "conditions": "Condition"}
-SERVICE_BY_HOOK = {definition.hook: definition.id for definition in SERVICES}
+SERVICE_BY_HOOK = {offer.hook: offer.id for offer in OFFERS}
 BUNDLE_HOOKS = ("order-select", "order-sign")
 """The hooks a pasted Bundle is checked against: it becomes a draft order of the drug chosen, which patient-view has
 not (paste a patient-view request instead)."""
@@ -80,7 +80,7 @@ def evaluate(body: Mapping[str, Any], service_id: str) -> Answer:
     """The core's answer to a hook request, from the same entry point ``/cds-services/{id}`` calls, but with no
     fetch port (the preview reads only what it was given: what it lacks is a data gap) and nothing recorded."""
     state = runtime()
-    definition = service_by_id(service_id)
+    definition = state.services.by_id(service_id)
     hook_request = load_request(body, definition.hook)
     return answer(hook_request, definition, state.knowledge, state.clock(), None, state.resolver)
 
@@ -116,8 +116,7 @@ def preview_text(text: str, drug: str, hook: str) -> Preview:
 
 def request_from_bundle(bundle: Mapping[str, Any], drug: str, hook: str) -> dict[str, Any]:
     """A hook request whose prefetch holds the Bundle's resources by type and whose draft order is ``drug``."""
-    resources = [entry["resource"] for entry in _list(bundle.get("entry"))
-                 if isinstance(entry, dict) and isinstance(entry.get("resource"), dict)]
+    resources = [resource for resource in bundle_resources(bundle) if isinstance(resource, dict)]
     patient = next((r.get("id") for r in resources if r.get("resourceType") == "Patient"), None) or "preview"
     code, display, text = ORDERABLE[drug]
     draft = {
@@ -174,13 +173,13 @@ def _outcomes(result: Answer) -> dict[str, str]:
 
 def _read(body: Mapping[str, Any], prefetch: Mapping[str, Any]) -> Iterator[tuple[str | None, DataRead]]:
     drafts = _dict(_dict(body.get("context")).get("draftOrders"))
-    sources = [("draft orders", drafts), *((key, prefetch.get(key)) for key in PREFETCH if key in prefetch)]
+    records = record_prefetch(runtime().knowledge.statuses)
+    sources = [("draft orders", drafts), *((key, prefetch.get(key)) for key in records if key in prefetch)]
     for source, bundle in sources:
         if not isinstance(bundle, dict):
             yield None, DataRead(source, "-", "-", "sent as null: no such data" if bundle is None else "not a Bundle")
             continue
-        for entry in _list(bundle.get("entry")):
-            resource = entry.get("resource") if isinstance(entry, dict) else None
+        for resource in bundle_resources(bundle):
             if isinstance(resource, dict):
                 row = DataRead(source, str(resource.get("resourceType", "?")), _status(resource), _names(resource))
                 yield reference_of(resource), row
@@ -190,9 +189,7 @@ def _status(resource: Mapping[str, Any]) -> str:
     status = resource.get("status")
     if isinstance(status, str):
         return status
-    clinical = resource.get("clinicalStatus")
-    codings = clinical.get("coding") if isinstance(clinical, dict) else None
-    return next((str(c["code"]) for c in _list(codings) if isinstance(c, dict) and c.get("code")), "-")
+    return first_code(resource.get("clinicalStatus")) or "-"
 
 
 def _names(resource: Mapping[str, Any]) -> str:
@@ -202,19 +199,15 @@ def _names(resource: Mapping[str, Any]) -> str:
         concept = resource.get(key)
         if isinstance(concept, dict):
             names += [concept["text"]] if isinstance(concept.get("text"), str) else []
-            for coding in _list(concept.get("coding")):
-                if isinstance(coding, dict) and isinstance(coding.get("display"), str):
+            for coding in codings(concept):
+                if isinstance(coding.get("display"), str):
                     names.append(f"{coding['display']} ({coding.get('code', '?')})")
     if isinstance(resource.get("medicationReference"), dict):
         names.append("a Medication it references")
-    for dosage in _list(resource.get("dosageInstruction") or resource.get("dosage")):
+    for dosage in items(resource.get("dosageInstruction") or resource.get("dosage")):
         if isinstance(dosage, dict) and isinstance(dosage.get("text"), str):
             names.append(f"dosage: {dosage['text']}")
     return "; ".join(dict.fromkeys(names)) or "-"
-
-
-def _list(value: object) -> list[Any]:
-    return value if isinstance(value, list) else []
 
 
 def _dict(value: object) -> dict[str, Any]:

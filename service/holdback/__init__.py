@@ -20,7 +20,7 @@ from flask import Flask, current_app
 
 from cds_hooks.engine import Finding
 from cds_hooks.ids import finding_hash
-from cds_hooks.knowledge.model import AVOID
+from cds_hooks.knowledge.vocabulary import AVOID
 from cds_hooks.protocol import HookRequest
 from service import metrics
 from service.config import Settings

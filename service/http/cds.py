@@ -15,7 +15,7 @@ from cds_hooks.fetch import Fetcher, FetchResult, QueryRunner
 from cds_hooks.ids import DIGEST_PREFIX, finding_hash
 from cds_hooks.order_check import Answer, answer
 from cds_hooks.protocol import HookRequest, load_request
-from cds_hooks.services import SERVICES, ServiceDefinition, service_by_id
+from cds_hooks.services import ServiceDefinition
 from service import auth, holdback, logging_setup, metrics
 from service.fhir.client import Refused
 from service.http.bodies import json_body
@@ -33,20 +33,20 @@ def discovery() -> Response:
         {**definition.discovery(),
          **({"extension": {"configuration-items": [holdback.CONFIGURATION_ITEMS[definition.hook]]}}
             if definition.hook in holdback.CONFIGURATION_ITEMS else {})}
-        for definition in SERVICES
+        for definition in runtime().services.definitions
     ]})
 
 
 @blueprint.post("/cds-services/<service_id>")
 def call_service(service_id: str) -> Response:
     """The core's answer, with its cards counted (metrics, the request's log line) and queued for the record."""
-    definition = service_by_id(service_id)
+    state = runtime()
+    definition = state.services.by_id(service_id)
     hook_request = load_request(json_body(), definition.hook)
     instance = storage().hook_instance_label(hook_request.hook_instance)
     logging_setup.bind_hook_instance(instance)
     if instance.startswith(DIGEST_PREFIX):  # answered all the same: refusing would lose an Avoid over a slip
         metrics.hook_instance_not_uuid(definition.id)
-    state = runtime()
     now = state.clock()
     held: list[holdback.HeldBack] = []
 

@@ -13,7 +13,7 @@ import yaml
 
 from cds_hooks.errors import KnowledgeError
 from cds_hooks.knowledge import DATA_DIR, apply_overrides, load_knowledge
-from cds_hooks.knowledge.model import ORDERED_DRUGS
+from cds_hooks.knowledge.vocabulary import ORDERED_DRUGS
 from service import create_app
 from service.config import ConfigError, Settings
 from tests.builders import advice_by_rule, hook_request, medication, ordered, run
@@ -317,6 +317,7 @@ def test_the_guides_override_example_is_a_valid_override_file(knowledge, tmp_pat
     kb = apply_overrides(knowledge, _overrides(tmp_path, example))
     assert kb.rule("benzodiazepines").advice["esketamine"] == "monitor"
     assert kb.rule("thyroid-hormones") is None
+    assert kb.statuses.classes["MedicationRequest.status"]["on-hold"] == "ended"
 
 
 def test_a_bad_override_file_stops_the_service_at_start_up(tmp_path):

@@ -12,12 +12,12 @@ from cds_hooks.fetch import FetchResult, QueryRunner
 from cds_hooks.knowledge import load_knowledge
 from cds_hooks.order_check import answer
 from cds_hooks.protocol import HookRequest, load_request
-from cds_hooks.services import service_by_id
+from cds_hooks.services import definitions
 from tests.builders import advice_by_rule, allergy, blood_pressure, bundle, hook_request, ordered, run
 from tests.conftest import NOW
 
 KB = load_knowledge()
-SIGN = service_by_id("ketamine-order-sign")
+SIGN = definitions(KB).by_id("ketamine-order-sign")
 WHAT = {"medicationAdministrations": "Medication administrations", "medicationDispenses": "Medication dispenses",
         "allergies": "Allergies", "bloodPressure": "Blood pressure readings"}
 OUTCOME = {"resourceType": "OperationOutcome",

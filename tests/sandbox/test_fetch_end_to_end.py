@@ -15,7 +15,7 @@ from cds_hooks.ids import EXTENSION_KEY
 from cds_hooks.knowledge import load_knowledge
 from cds_hooks.order_check import needed
 from cds_hooks.protocol import load_request
-from cds_hooks.services import PREFETCH, service_by_id
+from cds_hooks.services import definitions, record_prefetch
 from service.fhir.client import FAILURE_REASONS, FhirClient
 from service.fhir.sandbox import fixture_requests, without_prefetch
 from tests.sandbox.conftest import SANDBOX_TOKEN
@@ -114,12 +114,13 @@ def test_a_medication_reference_is_resolved_with_the_include_the_core_asks_for(s
         reads.append(sorted(queries))
         return opened(queries)
 
-    service = needed(service_by_id("ketamine-order-sign"), load_knowledge())  # no Patient: no rule reads it
-    data = gather(load_request(body, "order-sign"), service, lambda request: run)
+    kb = load_knowledge()
+    service = needed(definitions(kb).by_id("ketamine-order-sign"), kb)  # no Patient: no rule reads it
+    data = gather(load_request(body, "order-sign"), service, lambda request: run, kb.statuses)
     assert [(r["resourceType"], r["id"]) for r in data.resources["medicationRequests"]] == [
         ("MedicationRequest", "e2e-nardil-order"), ("Medication", "e2e-nardil")
     ]
-    assert reads == [sorted(PREFETCH)], "no second round was needed"
+    assert reads == [sorted(record_prefetch(kb.statuses))], "no second round was needed"
 
 
 def test_the_token_and_patient_data_never_reach_the_logs(service_client, strict_sandbox, caplog):

@@ -8,13 +8,15 @@ from typing import Any
 import pytest
 import requests
 
-from cds_hooks.medications import COUNTED_STATUSES
+from cds_hooks.knowledge import load_knowledge
 from cds_hooks.prefetch import render
-from cds_hooks.services import PREFETCH
+from cds_hooks.services import record_prefetch
+from cds_hooks.statuses import CURRENT, ENDED, MEDICATION_RECORDS
 from service.fhir.sandbox import fixture_requests
 from tests.sandbox.conftest import SANDBOX_TOKEN
 
 FIXTURES = fixture_requests()
+STATUSES = load_knowledge().statuses
 pytestmark = pytest.mark.integration
 
 
@@ -41,10 +43,11 @@ def test_the_capability_statement_lists_the_medication_includes(fhir_sandbox):
 def test_the_prefetch_queries_find_each_fixture_patients_records(fhir_sandbox, name):
     request = FIXTURES[name]
     patient = request["context"]["patientId"]
-    for key, template in PREFETCH.items():
+    for key, template in record_prefetch(STATUSES).items():
         found = get(f"{fhir_sandbox.base_url}/{render(template, {'context.patientId': patient})}")
         sent = [entry["resource"] for entry in request["prefetch"][key]["entry"]]
-        counted = COUNTED_STATUSES.get(sent[0]["resourceType"]) if sent else None
+        kind = sent[0]["resourceType"] if sent else None
+        counted = STATUSES.having(f"{kind}.status", CURRENT, ENDED) if kind in MEDICATION_RECORDS else None
         expected = [r["id"] for r in sent if counted is None or r["status"] in counted]
         renamed = {f"{identifier}-{patient}": identifier for identifier in expected}
         assert [renamed.get(identifier, identifier) for identifier in match_ids(found)] == expected, key
