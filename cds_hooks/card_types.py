@@ -139,6 +139,8 @@ class FindingOrigin:
     """The site override set the advice."""
     order_check: OrderCheck | None = None
     """An order rule's finding: what the order says that breaks its limit (in place of ``implicated``)."""
+    supersedes: tuple[str, ...] = ()
+    """The rules whose findings this one took in: their records are among ``implicated``."""
 
     def as_json(self) -> dict[str, Any]:
         finding: dict[str, Any] = {
@@ -159,6 +161,8 @@ class FindingOrigin:
                 finding["modifier"]["evidence"] = self.modifier_evidence
         if self.site_policy:
             finding["sitePolicy"] = True
+        if self.supersedes:
+            finding["supersedes"] = list(self.supersedes)
         return finding
 
 

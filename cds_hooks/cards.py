@@ -38,7 +38,7 @@ from cds_hooks.engine import Finding, Implicated
 from cds_hooks.facts import UnreadableEntry
 from cds_hooks.gaps import Gap
 from cds_hooks.ids import new_uuid
-from cds_hooks.knowledge.model import Citation, KnowledgeBase, Rule
+from cds_hooks.knowledge.model import AdviceText, Citation, KnowledgeBase, Rule
 from cds_hooks.knowledge.vocabulary import AVOID, HOLD, MONITOR
 from cds_hooks.markup import escape
 
@@ -60,6 +60,9 @@ EVIDENCE_WORDS = {
     "policy": "weak; a precaution beyond the label",
 }
 """The evidence grade in a few words, as the card says it."""
+INGREDIENTS = "{ingredients}"
+"""In a rule's summary, the ingredients its records are of: such a summary names them itself ("allergy to
+{ingredients} recorded"), so they are not listed after "with"."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,9 +139,11 @@ def _advice_card(finding: Finding, kb: KnowledgeBase, said: _Said, under_decisio
     rule, advice = finding.rule, finding.advice
     text = kb.text(rule, advice, finding.modifier, finding.site_set)
     ordered = escape(finding.ordered.label)
-    reason = text.summary or rule.filled(rule.summary)
+    reason = _reason(finding, text)
     if finding.observed:  # the service's own words and numbers, from limits the knowledge base holds
         headline = _cut(f"{ADVICE_WORD[advice]} {ordered} {finding.observed}: {reason}")
+    elif INGREDIENTS in (text.summary or rule.summary):
+        headline = _cut(f"{ADVICE_WORD[advice]} {ordered}: {reason}")
     else:
         headline = summary(ADVICE_WORD[advice], ordered, [escape(i.label) for i in finding.implicated], reason)
     reference = finding.ordered.order.reference
@@ -200,6 +205,14 @@ def summary(word: str, ordered: str, names: Iterable[str], reason: str) -> str:
     return _cut(f"{text}: {reason}")
 
 
+def _reason(finding: Finding, text: AdviceText) -> str:
+    """The summary's reason: the text's own, else the rule's, its placeholders filled."""
+    reason = text.summary or finding.rule.filled(finding.rule.summary)
+    names = list(dict.fromkeys(match.ingredient.name for item in finding.implicated for match in item.matches))
+    listed = " and ".join(filter(None, (", ".join(names[:-1]), names[-1]))) if names else ""
+    return reason.replace(INGREDIENTS, listed)
+
+
 def _cut(text: str, limit: int = SUMMARY_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip(" ,;:") + "…"
 
@@ -214,7 +227,7 @@ def _detail(finding: Finding, kb: KnowledgeBase, said: _Said, under_decision: bo
     if finding.observed:
         paragraphs.append(f"**Order:** {_order_line(finding)}")
     else:
-        paragraphs.append(_with(finding.implicated, _factor_notes(finding)))
+        paragraphs.append(_with(finding.named, _factor_notes(finding)))
     paragraphs += said.once(f"**Why:** {text.why or _why(rule)}")
     if text.monitoring:
         paragraphs += said.once(f"**Watch:** {text.monitoring}")
@@ -309,7 +322,7 @@ def _monitor_card(findings: Sequence[Finding], kb: KnowledgeBase, said: _Said, u
     names = [escape(item.label) for finding in findings for item in finding.implicated]
     texts = [kb.text(finding.rule, MONITOR, finding.modifier, finding.site_set) for finding in findings]
     reasons = ", ".join(dict.fromkeys(part.strip() for finding, advice_text in zip(findings, texts, strict=True)
-                                      for part in re.split(r"[,;]", advice_text.summary or finding.rule.summary)))
+                                      for part in re.split(r"[,;]", _reason(finding, advice_text))))
     text = summary("Monitor", escape(ordered.label), names, reasons)
     if not text.endswith(reasons):
         text = summary("Monitor", escape(ordered.label), names, f"{len(findings)} interactions, a check for each")
@@ -317,9 +330,9 @@ def _monitor_card(findings: Sequence[Finding], kb: KnowledgeBase, said: _Said, u
     lines = [f"**Monitor:** {review}Each of these with {escape(ordered.label)}:"]
     more = []
     for finding, advice_text in zip(findings, texts, strict=True):
-        implicated = ", ".join(_implicated_line(item, _factor_notes(finding)) for item in finding.implicated)
+        implicated = ", ".join(_implicated_line(item, _factor_notes(finding)) for item in finding.named)
         first, _, rest = advice_text.action.partition(". ")
-        reason = advice_text.summary or finding.rule.summary
+        reason = _reason(finding, advice_text)
         lines.append(f"- **{implicated}** ({reason}): {first.rstrip('.')}.")
         if rest:
             more.append(rest)
@@ -401,11 +414,12 @@ def _finding_origin(finding: Finding) -> FindingOrigin:
         evidence_grade=finding.rule.evidence.grade,
         evidence=finding.rule.evidence.summary,
         citations=tuple(citation.id for citation in finding.rule.citations),
-        implicated=tuple(entry for item in finding.implicated for entry in _implicated_entries(item)),
+        implicated=tuple(entry for item in finding.named for entry in _implicated_entries(item)),
         modifier=modifier.id if modifier is not None else None,
         modifier_evidence=modifier.evidence if modifier is not None else None,
         site_policy=finding.site_set,
         order_check=OrderCheck(limit.check, finding.observed) if finding.observed and limit is not None else None,
+        supersedes=tuple(other.rule.id for other in finding.superseded),
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from cds_hooks.administrations import moment
@@ -85,6 +85,20 @@ class Finding:
     """When the patient takes enough serotonergic drugs for the knowledge base's serotonin watch: their names."""
     observed: str | None = None
     """An order rule's finding: what the order says that breaks the limit (``112 mg per session``)."""
+    superseded: tuple[Finding, ...] = ()
+    """The findings for the same ordered drug this one takes in (its rule's ``supersedes``): one card says it."""
+
+    @property
+    def named(self) -> tuple[Implicated, ...]:
+        """The records a card of this finding names: its own, then those of the findings it took in, without the
+        notes of those rules' modifying factors (they belong to an advice this card does not give)."""
+        taken_in = tuple(
+            replace(item, notes=tuple(note for note in item.notes
+                                      if note not in {modifier.note for modifier in finding.rule.modifiers}),
+                    modifier=None)
+            for finding in self.superseded for item in finding.implicated
+        )
+        return self.implicated + taken_in
 
     @property
     def modifier(self) -> Modifier | None:
@@ -180,7 +194,7 @@ def evaluate(
             if implicated:
                 advice = min((item.advice for item in implicated), key=ADVICE_RANK.__getitem__)
                 findings.append(Finding(rule, drug, advice, tuple(implicated)))
-    return by_severity(_with_serotonin_watch(findings, co_medications, kb), kb)
+    return by_severity(_with_serotonin_watch(_taken_in(findings), co_medications, kb), kb)
 
 
 def by_severity(findings: Iterable[Finding], kb: KnowledgeBase) -> list[Finding]:
@@ -230,21 +244,21 @@ def _counts(fact: MedicationFact, rule: Rule, now: datetime) -> tuple[bool, str 
     if fact.ended_at is None:
         return True, (
             f"{fact.fhir_status}, but the date of the last dose is not recorded: counted as within the "
-            f"{rule.washout.label} washout to be safe; confirm the last dose"
+            f"{rule.washout.compound} washout to be safe; confirm the last dose"
         )
     if fact.resource_type in _LAST_DOSE:
         if now - fact.ended_at <= rule.washout.period:
             return True, f"{_LAST_DOSE[fact.resource_type]} {moment(fact.ended_at)}: within the " \
-                         f"{rule.washout.label} washout"
+                         f"{rule.washout.compound} washout"
         return False, None
     last = fact.ended_at.date().isoformat()
     if fact.ended_at > now:
         return True, (
             f"{fact.fhir_status} before its planned end ({last}); the date of the last dose is not recorded: "
-            f"counted as within the {rule.washout.label} washout to be safe; confirm the last dose"
+            f"counted as within the {rule.washout.compound} washout to be safe; confirm the last dose"
         )
     if now - fact.ended_at <= rule.washout.period:
-        return True, f"{fact.fhir_status}, last dose {last}: within the {rule.washout.label} washout"
+        return True, f"{fact.fhir_status}, last dose {last}: within the {rule.washout.compound} washout"
     return False, None
 
 
@@ -330,8 +344,24 @@ def _implicated_reading(rule: Rule, drug: OrderedDrug, reading: BloodPressure) -
     if advice == NONE:
         return []
     threshold = rule.blood_pressure.label if rule.blood_pressure else ""
-    taken = f"measured {moment(reading.at)}, {threshold}"
+    taken = f"measured {moment(reading.at)}; threshold: {threshold}"
     return [Implicated(advice, (taken, *notes), reading=reading, modifier=modifier)]
+
+
+def _taken_in(findings: list[Finding]) -> list[Finding]:
+    """Say a thing once: a finding whose rule the rule of another finding for the same ordered drug supersedes
+    (``supersedes`` in the rule file) is taken into that finding when its advice is at least as strong, so that an
+    Avoid is never folded under a weaker card."""
+    superseded: dict[int, list[Finding]] = {}
+    taken: set[int] = set()
+    for finding in findings:
+        for other in findings:
+            if other.ordered is finding.ordered and other.rule.id in finding.rule.supersedes \
+                    and ADVICE_RANK[finding.advice] <= ADVICE_RANK[other.advice]:
+                superseded.setdefault(id(finding), []).append(other)
+                taken.add(id(other))
+    return [replace(finding, superseded=tuple(superseded[id(finding)])) if id(finding) in superseded else finding
+            for finding in findings if id(finding) not in taken]
 
 
 def _with_serotonin_watch(
@@ -359,7 +389,7 @@ def _with_serotonin_watch(
         return findings
     names = tuple(sorted(taken.values()))
     return [
-        Finding(f.rule, f.ordered, f.advice, f.implicated, names)
+        replace(f, serotonergic=names)
         if any(match.ingredient.name in members for item in f.implicated for match in item.matches)
         else f
         for f in findings

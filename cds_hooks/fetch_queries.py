@@ -2,8 +2,9 @@
 
 A prefetch template cannot compute a date, so the EHR sends every record and the service applies the windows
 itself. When the service reads a key from fhirServer it can ask for less: blood-pressure readings taken within the
-knowledge base's window, and administrations given within the longest washout of any rule. Dispenses are not
-narrowed: a dispense handed over long ago may still be within its supply.
+knowledge base's window, and administrations given within the longest washout of any rule (all of them while a rule
+that is on asks whether the ordered drug was ever had: a first dose). Dispenses are not narrowed: a dispense handed
+over long ago may still be within its supply.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def _bounds(kb: KnowledgeBase, now: datetime) -> dict[str, tuple[str, datetime]]
     if kb.blood_pressure is not None:
         bounds["bloodPressure"] = ("date", now - kb.blood_pressure.window)
     washouts = [rule.washout.period for rule in kb.rules if rule.washout is not None]
-    if washouts:
+    if washouts and not kb.first_dose_checked:
         bounds["medicationAdministrations"] = ("effective-time", now - max(washouts) - timedelta(days=1))
     return bounds
 

@@ -21,6 +21,8 @@ _LIST_START = re.compile(r"\d{1,9}[.)]")
 _PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 _CANDIDATE = re.compile("[" + re.escape("".join(sorted(_ALWAYS | {".", "/"}))) + "]")
 """Where an escape may be needed past the first character: the characters of ``_ALWAYS``, and those of links."""
+_ESCAPED_OR_BOLD = re.compile(r"\\([!-/:-@\[-`{-~])|\*\*")
+"""A backslash escape of ASCII punctuation (what CommonMark shows as the character itself), or a bold marker."""
 
 
 def escape(text: str) -> str:
@@ -68,3 +70,15 @@ def _links(text: str, index: int, char: str, last: int) -> bool:
     if char == "/":
         return (index > 0 and text[index - 1] in "/:") or (index < last and text[index + 1] == "/")
     return False
+
+
+def plain(markdown: str) -> str:
+    r"""A card's text as a Markdown renderer shows it, for a reader of plain text (a terminal): each backslash
+    escape is the character it escapes, and the cards' bold markers are gone. Inverse of ``escape`` on its text.
+
+    >>> plain(r"**With:** alprazolam 0\.5 MG Oral Tablet \[Xanax\].")
+    'With: alprazolam 0.5 MG Oral Tablet [Xanax].'
+    >>> plain(escape(r"**BOLD** C:\temp"))
+    '**BOLD** C:\\temp'
+    """
+    return _ESCAPED_OR_BOLD.sub(lambda match: match.group(1) or "", markdown)

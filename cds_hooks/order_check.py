@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from cds_hooks import cards, engine, fetch_queries, fhir_json, order_limits, patient_view
+from cds_hooks import cards, dispenses, engine, fetch_queries, fhir_json, order_limits, patient_view
 from cds_hooks.card_types import Card
 from cds_hooks.engine import Finding, OrderedDrug
 from cds_hooks.facts import MEDICATION_TYPES, Flaw, UnreadableEntry, checked, patient_facts
@@ -28,7 +28,7 @@ from cds_hooks.medications import Identified, MedicationFact, MedicationIndex, i
 from cds_hooks.prefetch import PatientData
 from cds_hooks.protocol import PATIENT_VIEW, HookRequest
 from cds_hooks.services import PATIENT_KEY, ServiceDefinition
-from cds_hooks.statuses import EXCLUDED
+from cds_hooks.statuses import ENDED, EXCLUDED, MEDICATION_RECORDS, StatusClasses
 from cds_hooks.terminology import CodeResolver
 
 _ORDERED_NAMES = frozenset(ORDERED_DRUGS)
@@ -271,17 +271,26 @@ def _patient(data: PatientData) -> Mapping[str, Any] | None:
 def _earlier_orders(
     data: PatientData, kb: KnowledgeBase, index: MedicationIndex, resolver: CodeResolver | None
 ) -> order_limits.EarlierOrders:
-    """Whether the patient's records hold another order or statement of the ordered drug (any counted status):
-    then this is not the first. Read only when a rule asks."""
+    """Whether the patient's records show the ordered drug before: another order or statement (any counted status),
+    an administration given or being given, or a dispense handed over. Then this is not the first dose. Read only
+    when a rule asks."""
 
     def earlier(drug: OrderedDrug) -> bool:
         names = frozenset({drug.name})
         return any(
-            resource.get("resourceType") in MEDICATION_TYPES
+            resource.get("resourceType") in MEDICATION_RECORDS
             and fhir_json.reference_of(resource) != drug.order.reference
-            and status_of(resource, kb.statuses) != EXCLUDED
+            and _had(resource, kb.statuses)
             and identify(resource, kb.terminology, index, resolver).names_any(names)
             for resource in data.all_resources()
         )
 
     return earlier
+
+
+def _had(resource: Mapping[str, Any], statuses: StatusClasses) -> bool:
+    """The record shows the drug was had: its status not excluded (cancelled, not given, declined, in error); a
+    dispense only once handed over, its status classed ended (one in preparation, in progress or on hold may be this
+    very dose). The classes are the knowledge base's (``data/statuses.yaml``)."""
+    status = status_of(resource, statuses)
+    return status == ENDED if resource.get("resourceType") == dispenses.KIND else status != EXCLUDED

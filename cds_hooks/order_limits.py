@@ -18,7 +18,6 @@ from cds_hooks.knowledge.model import KnowledgeBase, OrderLimit, milligrams, num
 from cds_hooks.knowledge.vocabulary import NONE
 from cds_hooks.medications import dosage_instructions
 
-AGE_CHECK = "first-dose-by-age"
 CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/medicationrequest-category"
 _MILLIGRAMS_PER = {"mg": 1.0, "g": 1000.0, "ug": 0.001, "mcg": 0.001}
 """Mass units (UCUM code or the unit as written) a dose is read in; any other unit is not read."""
@@ -32,12 +31,14 @@ _PER_WEEK_OF_CODE = {
 _PERFORMER_WORDS = {"Patient": "the patient is to take it", "RelatedPerson": "a relative or carer is to give it"}
 
 EarlierOrders = Callable[[OrderedDrug], bool]
-"""Whether the patient has had an order or record of this ordered drug before this one."""
+"""Whether the patient's records show this ordered drug before this order: an order, a statement, an administration
+or a dispense."""
 
 
 def needs_patient(kb: KnowledgeBase) -> bool:
-    """Whether a rule that is on reads the patient's birth date: only then is the Patient worth reading."""
-    return any(rule.enabled and rule.limit is not None and rule.limit.check == AGE_CHECK for rule in kb.rules)
+    """Whether a rule that is on reads the patient's birth date (the first dose by age): only then is the Patient
+    worth reading."""
+    return kb.first_dose_checked
 
 
 def evaluate(

@@ -20,6 +20,7 @@ from cds_hooks.errors import CdsError
 from cds_hooks.knowledge import DATA_DIR, load_knowledge, replace_section, rules_markdown
 from cds_hooks.knowledge.diff import knowledge_diff
 from cds_hooks.knowledge.reference import field_reference
+from cds_hooks.markup import plain
 from cds_hooks.order_check import answer
 from cds_hooks.protocol import load_request
 from cds_hooks.services import definitions
@@ -197,13 +198,15 @@ def _check(path: Path, service_id: str | None, output: str, now_text: str | None
 
 
 def _as_text(cards: list[dict[str, Any]]) -> str:
+    """The cards for a reader at a terminal: their Markdown as a renderer would show it (no backslash escapes, no
+    bold markers)."""
     if not cards:
         return "No cards: nothing to advise."
     blocks = []
     for card in cards:
-        block = [f"[{card['indicator'].upper()}] {card['summary']}", "", card.get("detail", "")]
+        block = [f"[{card['indicator'].upper()}] {plain(card['summary'])}", "", plain(card.get("detail", ""))]
         for suggestion in card.get("suggestions", ()):
-            block.append(f"Suggestion: {suggestion['label']}")
+            block.append(f"Suggestion: {plain(suggestion['label'])}")
         blocks.append("\n".join(block))
     return ("\n\n" + "-" * 78 + "\n\n").join(blocks)
 

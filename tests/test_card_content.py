@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tests.builders import condition, hook_request, medication, ordered, run
+import pytest
+
+from tests.builders import allergy, condition, hook_request, medication, ordered, run
 from tests.conftest import NOW
 
 
@@ -67,3 +69,15 @@ def test_an_avoid_card_for_a_condition_names_the_problem(knowledge):
     assert "(recorded as Hypertensive urgency)" not in card["detail"]
     assert card["indicator"] == "critical"
     assert "condition-not-current" in {reason["code"] for reason in card["overrideReasons"]}
+
+
+@pytest.mark.parametrize(("drug", "allergies", "summary"), [
+    ("ketamine", [allergy(text="Ketalar")], "Avoid ketamine: allergy to ketamine recorded"),
+    ("esketamine", [allergy(text="ketamine")], "Avoid esketamine: allergy to ketamine recorded"),
+    ("esketamine", [allergy(text="Spravato"), allergy(text="Ketalar")],
+     "Avoid esketamine: allergy to esketamine and ketamine recorded"),
+])
+def test_an_allergy_card_says_advice_drug_and_allergy_at_a_glance(knowledge, drug, allergies, summary):
+    (card,) = run(hook_request(ordered(drug), allergies=allergies), knowledge, NOW)
+    assert card["summary"] == summary
+    assert "allergy" in card["detail"].split("\n\n")[1]  # the record itself is named below, as the EHR wrote it

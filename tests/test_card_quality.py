@@ -103,6 +103,17 @@ def test_no_paragraph_is_said_twice_in_one_answer(answers):
                 said.add(paragraph)
 
 
+PERIOD_AS_ADJECTIVE = re.compile(r"\b\d+ (?:days|hours|weeks|day|hour|week) (?:washout|window|gap|interval|supply)\b")
+"""A period before the noun it describes reads as one word: "the 14-day washout", never "the 14 days washout"."""
+
+
+def test_a_period_before_its_noun_is_one_word(answers):
+    for name, cards in answers:
+        for card in cards:
+            for text in (card["summary"], card.get("detail", "")):
+                assert not PERIOD_AS_ADJECTIVE.search(text), f"{name}: {PERIOD_AS_ADJECTIVE.search(text).group(0)!r}"
+
+
 def test_sources_are_public_links_with_short_labels_that_match_their_urls(answers):
     by_url = {citation.url: citation for citation in KB.citations.values() if citation.url}
     for name, card in _advice_cards(answers):

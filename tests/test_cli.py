@@ -19,6 +19,17 @@ def test_check_prints_json_and_honours_now_for_washout_windows(capsys):
     assert json.loads(capsys.readouterr().out)["cards"] == []
 
 
+def test_check_shows_text_as_a_markdown_renderer_would_and_json_as_the_service_sends_it(capsys):
+    path = str(FIXTURES / "order-sign-ketamine-benzodiazepine.json")
+    assert main(["check", path, "--now", "2026-11-21T12:00:00+00:00"]) == 0
+    out = capsys.readouterr().out
+    assert "With: alprazolam 0.5 MG Oral Tablet [Xanax]." in out
+    assert "\\" not in out and "**" not in out
+    assert main(["check", path, "--format", "json", "--now", "2026-11-21T12:00:00+00:00"]) == 0
+    detail = json.loads(capsys.readouterr().out)["cards"][0]["detail"]
+    assert "**With:** alprazolam 0\\.5 MG Oral Tablet \\[Xanax\\]." in detail
+
+
 def test_check_runs_a_patient_view_request_without_suggesting_to_cancel(capsys):
     assert main(["check", str(FIXTURES / "patient-view-esketamine-maoi.json")]) == 0
     out = capsys.readouterr().out

@@ -36,7 +36,14 @@ def test_the_packaged_knowledge_base_loads_with_a_version_and_every_rule_cited(k
         ("valuesets/medications.yaml", lambda d: d[0]["ingredients"].append("unobtainium"), "0.ingredients"),
         ("rules/blood-pressure-severe.yaml", lambda d: d.pop("blood_pressure"), "blood_pressure"),
         ("rules/blood-pressure-severe.yaml", lambda d: d.__setitem__("valueset", "maoi"), "valueset"),
+        ("rules/blood-pressure-raised.yaml",
+         lambda d: d["texts"]["monitor"].__setitem__("action", "Recheck above {start_mg}."), "texts.monitor.action"),
         ("rules/ketamine-allergy.yaml", lambda d: d.pop("valueset"), "valueset"),
+        ("rules/blood-pressure-raised.yaml", lambda d: d.__setitem__("supersedes", ["no-such-rule"]), "supersedes.0"),
+        ("rules/blood-pressure-raised.yaml", lambda d: d.__setitem__("supersedes", ["blood-pressure-raised"]),
+         "supersedes.0"),
+        ("rules/ketamine-allergy.yaml", lambda d: d.__setitem__("summary", "allergy to {drug}"), "summary"),
+        ("rules/blood-pressure-severe.yaml", lambda d: d.__setitem__("summary", "{ingredients} high"), "summary"),
         ("rules/ketamine-allergy.yaml", lambda d: d.__setitem__("blood_pressure", {"above": {"systolic": 1,
                                                                                               "diastolic": 1}}),
          "blood_pressure"),
@@ -59,6 +66,14 @@ def test_a_bad_knowledge_file_stops_loading_naming_file_and_field(data_dir, file
     assert raised.value.file.endswith(file)
     assert raised.value.field == field
     assert file.split("/")[-1] in str(raised.value) and field in str(raised.value)
+
+
+def test_a_superseded_rule_that_supersedes_others_stops_loading(data_dir):
+    edit_yaml(data_dir / "rules/hypertension.yaml", lambda d: d.__setitem__("supersedes", ["pregnancy"]))
+    with pytest.raises(KnowledgeError) as raised:
+        load_knowledge(data_dir)
+    assert raised.value.file.endswith("blood-pressure-raised.yaml") and raised.value.field == "supersedes.0"
+    assert "'hypertension' supersedes rules itself" in str(raised.value)
 
 
 def test_two_rules_with_one_id_stop_loading(data_dir):

@@ -13,7 +13,7 @@ from hypothesis import given
 from markdown_it import MarkdownIt
 
 from cds_hooks.knowledge import load_knowledge
-from cds_hooks.markup import escape
+from cds_hooks.markup import escape, plain
 from tests.builders import condition, hook_request, medication, ordered, run
 from tests.conftest import NOW
 from tests.strategies import PAYLOADS, hostile_text
@@ -126,6 +126,11 @@ def test_escaped_text_is_one_line_of_text_in_every_renderer(payload):
         page = rendered(f"- {escape(payload)}", renderer)
         assert [tag for tag, _ in page.elements] == ["ul", "li"]
         assert "".join(page.text).strip() == _normalised(payload)
+
+
+@given(text=hostile_text)
+def test_the_plain_text_of_escaped_ehr_text_is_the_text_as_written(text):
+    assert plain(escape(text)) == _normalised(text)
 
 
 def test_ordinary_clinical_text_is_left_as_written():

@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
+from cds_hooks.fetch_queries import narrowed
 from cds_hooks.knowledge import apply_overrides, load_knowledge
 from cds_hooks.services import record_prefetch
-from tests.builders import advice_by_rule, bundle, hook_request, medication, ordered, run
+from tests.builders import administration, advice_by_rule, bundle, dispense, hook_request, medication, ordered, run
 from tests.cardcheck import assert_valid_card
 from tests.conftest import NOW
 
@@ -80,14 +81,19 @@ NOTHING_ELSE = {key: bundle([]) for key in record_prefetch(KB.statuses) if key !
 
 def cards(hook: str, draft: dict[str, Any], kb=KB, *, born: str | None = "1979-06-14",
           history: tuple[dict[str, Any], ...] = ()) -> list[dict[str, Any]]:
-    """The cards for this order through the core, as ``hook`` sends it (patient-view: the order is active)."""
+    """The cards for this order through the core, as ``hook`` sends it (patient-view: the order is active); each
+    record of ``history`` under the prefetch key of its type."""
+    orders = [r for r in history if r["resourceType"] in ("MedicationRequest", "MedicationStatement")]
+    given = [r for r in history if r["resourceType"] == "MedicationAdministration"]
+    dispensed = [r for r in history if r["resourceType"] == "MedicationDispense"]
     if hook == "patient-view":
         placed = {**draft, "status": "active"}
         body = {"hookInstance": "00000000-0000-4000-8000-000000000002", "hook": hook,
                 "context": {"userId": "Practitioner/case", "patientId": "case"},
-                "prefetch": {"medicationRequests": bundle([placed, *history]), **NOTHING_ELSE}}
+                "prefetch": {**NOTHING_ELSE, "medicationRequests": bundle([placed, *orders]),
+                             "medicationAdministrations": bundle(given), "medicationDispenses": bundle(dispensed)}}
     else:
-        body = hook_request(draft, medications=history, hook=hook)
+        body = hook_request(draft, medications=orders, administrations=given, dispenses=dispensed, hook=hook)
     if born is not None:
         body["prefetch"]["patient"] = {"resourceType": "Patient", "id": "case", "birthDate": born}
     return run(body, kb, NOW)
@@ -180,6 +186,25 @@ AGE_CASES = [
                  (medication(code="2201625", display="esketamine Nasal Spray [Spravato]", status="completed",
                              ident="spravato-2025"),),
                  {}, id="switched on: an earlier esketamine order, nothing"),
+    pytest.param("site", "1954-03-10", 56, (administration(text="Spravato 28 mg", given="2025-03-02T10:00:00Z"),),
+                 {}, id="switched on: esketamine given before, nothing"),
+    pytest.param("site", "1954-03-10", 56, (administration(text="Spravato 28 mg", status="in-progress"),),
+                 {}, id="switched on: esketamine being given, nothing"),
+    pytest.param("site", "1954-03-10", 56, (dispense(text="Spravato 28 mg nasal spray", handed="2025-03-02"),),
+                 {}, id="switched on: esketamine dispensed before, nothing"),
+    pytest.param("site", "1954-03-10", 56,
+                 (administration(text="Spravato 28 mg", status="not-done", given="2025-03-02T10:00:00Z"),),
+                 {"esketamine-older-adult-start": "hold"}, id="switched on: a dose not given, fires"),
+    pytest.param("site", "1954-03-10", 56,
+                 (administration(text="Spravato 28 mg", status="entered-in-error", given="2025-03-02T10:00:00Z"),),
+                 {"esketamine-older-adult-start": "hold"}, id="switched on: an administration in error, fires"),
+    pytest.param("site", "1954-03-10", 56, (dispense(text="Spravato 28 mg nasal spray", status="preparation"),),
+                 {"esketamine-older-adult-start": "hold"}, id="switched on: a dispense not handed over, fires"),
+    pytest.param("site", "1954-03-10", 56,
+                 (dispense(text="Spravato 28 mg nasal spray", status="declined", handed="2025-03-02"),),
+                 {"esketamine-older-adult-start": "hold"}, id="switched on: a declined dispense, fires"),
+    pytest.param("site", "1954-03-10", 56, (administration(text="ketamine 50 mg IV", given="2025-03-02T10:00:00Z"),),
+                 {"esketamine-older-adult-start": "hold"}, id="switched on: ketamine (not esketamine) given, fires"),
 ]
 
 
@@ -195,6 +220,32 @@ def test_the_first_dose_rule_is_off_by_default_and_a_site_switches_it_on(tmp_pat
     assert advice_by_rule(found) == expected
     if kb is not KB and born is None:  # the rule needs the Patient and it was not sent: the card says so
         assert "patient's record (birth date): it was not sent" in found[-1]["detail"]
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+@pytest.mark.parametrize("record", [
+    administration(text="Spravato 28 mg", status="unknown", given="2025-03-02T10:00:00Z"),
+    dispense(text="Spravato 28 mg nasal spray", status="unknown", handed="2025-03-02"),
+], ids=["administration", "dispense"])
+def test_whether_an_earlier_record_shows_a_first_dose_follows_the_knowledge_bases_status_classes(tmp_path, hook,
+                                                                                                 record):
+    path = tmp_path / "site.yaml"
+    path.write_text(SITE, encoding="utf-8")
+    site = apply_overrides(KB, path)
+    assert advice_by_rule(cards(hook, order(), site, born="1954-03-10", history=(record,))) == {}
+    path.write_text(SITE + "statuses:\n  MedicationAdministration:\n    status: {unknown: excluded}\n"
+                           "  MedicationDispense:\n    status: {unknown: current}\n", encoding="utf-8")
+    reclassed = apply_overrides(KB, path)  # an administration of unknown status not counted, a dispense not handed over
+    assert advice_by_rule(cards(hook, order(), reclassed, born="1954-03-10", history=(record,))) == {
+        "esketamine-older-adult-start": "hold"}
+
+
+def test_in_fetch_mode_every_administration_is_read_while_the_first_dose_rule_is_on(tmp_path):
+    path = tmp_path / "site.yaml"
+    path.write_text(SITE, encoding="utf-8")
+    query = {"medicationAdministrations": "MedicationAdministration?patient=case"}
+    assert narrowed(query, KB, NOW) != query  # off: only the longest washout is asked for
+    assert narrowed(query, apply_overrides(KB, path), NOW) == query
 
 
 def test_a_site_that_adds_28_mg_gets_no_dose_card_for_it(tmp_path):

@@ -103,7 +103,7 @@ def test_maoi_stopped_six_days_ago_still_blocks_ketamine_but_one_stopped_last_ye
     cards = cards_for(client, SELECT, fixture("order-select-ketamine-maoi-washout"))
     assert rule_ids(cards) == ["maoi"]
     assert "tranylcypromine" in cards[0]["summary"] and "phenelzine" not in cards[0]["summary"]
-    assert "within the 14 days washout" in cards[0]["detail"]
+    assert "within the 14-day washout" in cards[0]["detail"]
 
 
 def test_maoi_stopped_without_an_end_date_counts_and_the_card_says_so(client, fixture):

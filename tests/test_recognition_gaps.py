@@ -73,6 +73,7 @@ FAMILY_HISTORIES = [
     {"text": "father - intracerebral haemorrhage at 60"},
     {"text": "fhx psychosis (brother)"},
     {"snomed": "416471007", "display": "Family history of clinical finding", "text": "aortic aneurysm"},
+    *({"snomed": code, "text": "aortic aneurysm"} for code in ("57177007", "416471007", "281666001")),
 ]
 
 
@@ -81,6 +82,13 @@ FAMILY_HISTORIES = [
 def test_a_family_history_never_fires_a_condition_rule(drug, spec):
     body = hook_request(ordered(drug), conditions=[condition(**spec)])
     assert run(body, KB, NOW) == []
+
+
+def test_every_family_history_code_has_its_source_recorded():
+    family = KB.family_history
+    assert family is not None and family.snomed
+    for code in family.snomed:
+        assert code in family.source
 
 
 @pytest.mark.parametrize("drug", ORDERED_DRUGS)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from cds_hooks.knowledge.model import KnowledgeBase, Rule
 
 _TEXT_FIELDS = ("title", "summary", "topic", "consequence", "seriousness", "mechanism", "history_counts",
-                "absolute_contraindication", "enabled")
+                "absolute_contraindication", "enabled", "supersedes")
 _ADVICE_TEXT_PARTS = ("action", "monitoring", "timing", "label", "summary", "why")
 """The parts of a card's text per advice level (``texts.avoid.timing``)."""
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -73,6 +73,7 @@ def load_knowledge(data_dir: Path = DATA_DIR, overrides: Path | None = None) -> 
         for path in sorted((data_dir / "rules").glob("*.yaml"))
     )
     _unique((rule.id for rule in rules), "id", data_dir / "rules")
+    _supersedes_known_rules(rules, data_dir / "rules")
     watch = manifest.get("serotonin_watch")
     if watch and watch["valueset"] not in drug_sets:
         raise KnowledgeError(f"unknown value set {watch['valueset']!r}", file=str(data_dir / "manifest.yaml"),
@@ -105,6 +106,20 @@ def load_knowledge(data_dir: Path = DATA_DIR, overrides: Path | None = None) -> 
                              file=str(data_dir / "manifest.yaml"), field="blood_pressure")
     _every_advice_has_text(base, data_dir / "rules")
     return apply_overrides(base, overrides) if overrides else base
+
+
+def _supersedes_known_rules(rules: Sequence[Rule], where: Path) -> None:
+    """Each rule a rule supersedes exists, is another rule, and supersedes none itself: which card says a thing is
+    then plain from the two files alone."""
+    by_id = {rule.id: rule for rule in rules}
+    for rule in rules:
+        for number, other in enumerate(rule.supersedes):
+            field = f"supersedes.{number}"
+            if other not in by_id or other == rule.id:
+                raise KnowledgeError(f"{other!r} is not another rule", file=str(where / rule.file), field=field)
+            if by_id[other].supersedes:
+                raise KnowledgeError(f"{other!r} supersedes rules itself; name those here instead",
+                                     file=str(where / rule.file), field=field)
 
 
 def _override_reason(data: Mapping[str, Any]) -> OverrideReason:
@@ -185,9 +200,9 @@ def apply_overrides(base: KnowledgeBase, path: Path) -> KnowledgeBase:
                           blood_pressure=thresholds.get(rule.id, rule.blood_pressure))
         if "limits" in asked:
             changed = _with_limits(changed, asked["limits"], path)
-        if changed.limit is not None:
+        if (values := changed.placeholders) is not None:
             for level, text in changed.site_texts.items():
-                _texts_fillable(changed.limit, text, path, f"rules.{rule.id}.texts.{level}")
+                _texts_fillable(values, text, path, f"rules.{rule.id}.texts.{level}")
         rules.append(changed)
     codes = base.blood_pressure
     if "blood_pressure" in data and codes is not None:
@@ -292,11 +307,6 @@ def _rule(
             )
         )
     limit = _limit(data["limit"]) if "limit" in data else None
-    if limit is not None:
-        _fillable(limit, data["summary"], path, "summary")
-        _fillable(limit, limit.describe, path, "limit.describe")
-        for level, text in _texts(data["texts"]).items():
-            _texts_fillable(limit, text, path, f"texts.{level}")
     converted = {
         "valueset": data.get("valueset", ""),
         "evidence": Evidence(**data["evidence"], weak=data["evidence"]["grade"] in weak_grades),
@@ -307,9 +317,18 @@ def _rule(
         "blood_pressure": _threshold(data["blood_pressure"]) if "blood_pressure" in data else None,
         "texts": _texts(data["texts"]),
         "limit": limit,
+        "supersedes": tuple(data["supersedes"]),
     }
     # Every other field is taken as the schema loaded it: a rule field is declared once, on the Rule.
-    return Rule(**{**data, **converted}, file=path.name)
+    rule = Rule(**{**data, **converted}, file=path.name)
+    values = rule.placeholders
+    _fillable(values if values is not None else {"ingredients": ""}, rule.summary, path, "summary")
+    if values is not None:
+        if rule.limit is not None:
+            _fillable(values, rule.limit.describe, path, "limit.describe")
+        for level, text in rule.texts.items():
+            _texts_fillable(values, text, path, f"texts.{level}")
+    return rule
 
 
 def _threshold(data: Mapping[str, Mapping[str, float]]) -> BloodPressureThreshold:
@@ -350,24 +369,29 @@ def _blood_pressure_codes(data: Mapping[str, Any] | None) -> BloodPressureCodes 
     if not data:
         return None
     return BloodPressureCodes(window=timedelta(hours=data["within_hours"]))
-def _fillable(limit: OrderLimit, text: str, path: Path, field: str) -> None:
-    """An order rule's text may name its limits (``{allowed}``), and nothing else."""
+def _fillable(values: Mapping[str, str], text: str, path: Path, field: str) -> None:
+    """An order rule's text may name its limits (``{allowed}``), a blood-pressure rule's its threshold
+    (``{systolic}``), another rule's summary the ingredients found (``{ingredients}``), and nothing else."""
     try:
-        limit.fill(text)
+        text.format_map(values)
     except (KeyError, ValueError, IndexError) as error:
-        raise KnowledgeError(f"names no limit this rule has ({error})", file=str(path), field=field) from None
+        raise KnowledgeError(f"names a placeholder this rule does not fill ({error})", file=str(path),
+                             field=field) from None
 
 
-def _texts_fillable(limit: OrderLimit, text: AdviceText, path: Path, field: str) -> None:
+def _texts_fillable(values: Mapping[str, str], text: AdviceText, path: Path, field: str) -> None:
     for part in AdviceText.__slots__:
         if value := getattr(text, part):
-            _fillable(limit, value, path, f"{field}.{part}")
+            _fillable(values, value, path, f"{field}.{part}")
 
 
 def _washout(data: Mapping[str, int]) -> Washout:
+    """``{days: 14}``: 14 days, said "14 days" in a sentence and "14-day" before a noun."""
     if "days" in data:
-        return Washout(timedelta(days=data["days"]), f"{data['days']} days")
-    return Washout(timedelta(hours=data["hours"]), f"{data['hours']} hours")
+        amount, unit, period = data["days"], "day", timedelta(days=data["days"])
+    else:
+        amount, unit, period = data["hours"], "hour", timedelta(hours=data["hours"])
+    return Washout(period, f"{amount} {unit}{'' if amount == 1 else 's'}", f"{amount}-{unit}")
 
 
 def _drug_valuesets(path: Path, known: frozenset[str]) -> dict[str, DrugValueSet]:
@@ -406,11 +430,11 @@ def _condition_valuesets(path: Path) -> dict[str, ConditionValueSet]:
     return result
 
 
-def _family_history(data: Mapping[str, list[str]] | None) -> ConditionValueSet | None:
+def _family_history(data: Mapping[str, Any] | None) -> ConditionValueSet | None:
     if not data:
         return None
     return ConditionValueSet(
-        id="family-history", title="Family history", version="manifest", source="manifest.yaml",
+        id="family-history", title="Family history", version="manifest", source=data.get("source", "manifest.yaml"),
         icd10cm=tuple(icd10_key(code) for code in data["icd10cm"]), snomed=frozenset(data["snomed"]),
         text=_words(data["text"]) if data["text"] else None,
     )

@@ -19,7 +19,7 @@ from marshmallow import fields, validate
 from cds_hooks.fhir_json import ICD10CM, SNOMED
 from cds_hooks.knowledge import schema
 from cds_hooks.knowledge.schema import ID, TEXT, about, advice_map, in_file, route_list, texts_map
-from cds_hooks.knowledge.vocabulary import INTERACTION_KINDS, MEDICATION, RULE_KINDS
+from cds_hooks.knowledge.vocabulary import FIRST_DOSE_CHECK, INTERACTION_KINDS, MEDICATION, RULE_KINDS
 from cds_hooks.statuses import StatusClasses
 from cds_hooks.terminology import Terminology
 from cds_hooks.vitals import BloodPressure, BloodPressureCodes
@@ -147,6 +147,9 @@ class Washout:
 
     period: timedelta
     label: str
+    """``14 days``, ``24 hours``: as a sentence says how long ("counts 14 days after the last dose")."""
+    compound: str
+    """``14-day``, ``24-hour``: as it stands before a noun ("within the 14-day washout")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,9 +227,18 @@ class BloodPressureThreshold:
 
     @property
     def label(self) -> str:
-        """``at or above 180/110 mmHg``; ``above 140/90 mmHg``."""
-        word = "at or above" if self.inclusive else "above"
-        return f"{word} {self.systolic:g}/{self.diastolic:g} mmHg"
+        """Either value meets it, as a reader takes it in at once.
+
+        >>> BloodPressureThreshold(180, 110, True).label, BloodPressureThreshold(140, 90, False).label
+        ('systolic 180 or diastolic 110 mmHg or higher', 'systolic above 140 or diastolic above 90 mmHg')
+        """
+        if self.inclusive:
+            return f"systolic {number(self.systolic)} or diastolic {number(self.diastolic)} mmHg or higher"
+        return f"systolic above {number(self.systolic)} or diastolic above {number(self.diastolic)} mmHg"
+
+    def values(self) -> dict[str, str]:
+        """What a blood-pressure rule's texts may name: ``{systolic}`` and ``{diastolic}``, the limits in mmHg."""
+        return {"systolic": number(self.systolic), "diastolic": number(self.diastolic)}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -260,7 +272,9 @@ class Rule:
         required=True, about="the advice per ordered drug (ketamine, esketamine): avoid, hold, monitor or none")))
     summary: str = field(metadata=in_file(fields.Str(
         required=True, validate=validate.Length(min=1, max=60),
-        metadata=about("the reason in the card's summary line (at most 60 characters)"))))
+        metadata=about("the reason in the card's summary line (at most 60 characters); a medication, condition or "
+                       "allergy rule's may name `{ingredients}`, the ingredients of the records found, and then "
+                       "says the whole reason itself (\"allergy to {ingredients} recorded\")"))))
     topic: str = field(metadata=in_file(fields.Str(
         required=True, validate=TEXT, metadata=about("the card's topic, as the EHR may show it"))))
     consequence: str = field(metadata=in_file(fields.Str(
@@ -271,7 +285,8 @@ class Rule:
     mechanism: str = field(metadata=in_file(fields.Str(
         required=True, validate=TEXT, metadata=about("why it happens"))))
     texts: Mapping[str, AdviceText] = field(default_factory=dict, metadata=in_file(texts_map(
-        "the card's text per advice level the rule can give: action, monitoring, timing, label")))
+        "the card's text per advice level the rule can give: action, monitoring, timing, label; an order rule's may "
+        "name its limits (`{allowed}`), a blood-pressure rule's its threshold (`{systolic}`, `{diastolic}`)")))
     evidence: Evidence = field(metadata=in_file(fields.Nested(
         schema.EvidenceSchema, required=True, metadata=about("the evidence grade and its summary"))))
     citations: tuple[Citation, ...] = field(metadata=in_file(fields.List(
@@ -290,6 +305,15 @@ class Rule:
     absolute_contraindication: bool = field(default=False, metadata=in_file(fields.Bool(
         load_default=False,
         metadata=about("an absolute contraindication: no site override may switch it off or lower it below hold"))))
+    supersedes: tuple[str, ...] = field(default=(), metadata=in_file(fields.List(
+        fields.Str(validate=ID), load_default=list,
+        metadata=about("ids of rules whose card this rule's card replaces for the same ordered drug when both fire and "
+                       "this one's advice is at least as strong: their records are named on this card and their "
+                       "rules in its extension (say a thing once; an Avoid is never folded under a weaker card); a "
+                       "rule named here may not itself supersede another"))))
+    """Rules whose finding for the same ordered drug this rule's finding takes in when both fire and this one's advice
+    is at least as strong: one card says it, naming their records too (a measured blood pressure over a recorded
+    hypertension)."""
     site_note: str | None = None
     """Why the site changed this rule, when a site override did."""
     site_changed: frozenset[str] = frozenset()
@@ -301,21 +325,33 @@ class Rule:
 
     def text(self, advice: str, modifier: Modifier | None = None, site: bool = False) -> AdviceText | None:
         """The text of ``advice`` as given by a modifying factor, by the site, or by the rule itself; an order
-        rule's placeholders filled with its limits."""
+        rule's placeholders filled with its limits, a blood-pressure rule's with its threshold."""
         if modifier is not None and modifier.text is not None:
             chosen: AdviceText | None = modifier.text
         elif site and advice in self.site_texts:
             chosen = self.site_texts[advice]
         else:
             chosen = self.texts.get(advice)
-        if chosen is None or self.limit is None:
+        if chosen is None or self.placeholders is None:
             return chosen
         parts = {name: self.filled(value) for name in AdviceText.__slots__ if (value := getattr(chosen, name))}
         return AdviceText(**parts)
 
+    @property
+    def placeholders(self) -> dict[str, str] | None:
+        """What this rule's texts may name and are filled with: an order rule's limits (``{allowed}``), a
+        blood-pressure rule's threshold (``{systolic}``, ``{diastolic}``); None for any other rule, whose texts
+        are shown as written. Filled from the rule as loaded, so a site's changed limit is what the card says."""
+        if self.limit is not None:
+            return self.limit.values()
+        if self.blood_pressure is not None:
+            return self.blood_pressure.values()
+        return None
+
     def filled(self, value: str) -> str:
-        """A text of this rule as shown: an order rule's placeholders filled with its limits."""
-        return self.limit.fill(value) if self.limit is not None else value
+        """A text of this rule as shown, its placeholders filled."""
+        values = self.placeholders
+        return value.format_map(values) if values is not None else value
 
 
 RuleSchema = schema.declared(Rule, schema.RuleChecks)
@@ -401,6 +437,13 @@ class KnowledgeBase:
         if text is None:
             raise LookupError(f"rule {rule.id} has no text for the advice {advice}")
         return text
+
+    @cached_property
+    def first_dose_checked(self) -> bool:
+        """A rule that is on checks a first dose by age: it reads the patient's birth date, and every earlier record
+        of the ordered drug counts, however old."""
+        return any(rule.enabled and rule.limit is not None and rule.limit.check == FIRST_DOSE_CHECK
+                   for rule in self.rules)
 
     @cached_property
     def interacting_ingredients(self) -> frozenset[str]:

@@ -180,6 +180,9 @@ class NegationSchema(_Strict):
 
 
 class FamilyHistorySchema(_Strict):
+    source = fields.Str(
+        validate=TEXT, metadata=about("where the codes come from, per code system and code, for the committee")
+    )
     icd10cm = fields.List(
         fields.Str(validate=TEXT), load_default=list, metadata=about("ICD-10-CM code prefixes of family histories")
     )

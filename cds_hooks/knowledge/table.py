@@ -91,6 +91,9 @@ def _also(rule: Rule, kb: KnowledgeBase) -> list[str]:
         notes.append("absolute contraindication (no site override may lower it)")
     if rule.washout:
         notes.append(f"counts {rule.washout.label} after the last dose")
+    if rule.supersedes:
+        others = ", ".join(f"`{other}`" for other in rule.supersedes)
+        notes.append(f"replaces the card of {others} when both fire, naming its records")
     if rule.history_counts:
         notes.append("a past condition counts")
     if rule.comedication_routes:

@@ -16,7 +16,9 @@ INTERACTION_KINDS = (MEDICATION, CONDITION, ALLERGY, BLOOD_PRESSURE)
 RULE_KINDS = (*INTERACTION_KINDS, ORDER)
 """What a rule is about: a co-medication value set, a condition value set, an allergy to a drug value set (the
 ordered drugs themselves), or the latest blood-pressure reading against a threshold."""
-ORDER_CHECKS = ("dose", "frequency", "setting", "first-dose-by-age")
+FIRST_DOSE_CHECK = "first-dose-by-age"
+"""The order check that asks whether the ordered drug was ever had before, in any record however old."""
+ORDER_CHECKS = ("dose", "frequency", "setting", FIRST_DOSE_CHECK)
 """What an ``order`` rule checks on the ketamine or esketamine order itself."""
 GRADES = ("label", "pk-study", "observational", "weak", "conflicting", "policy")
 """The evidence grades a rule may state; the manifest says which of them cards call weak."""

@@ -33,6 +33,17 @@ def test_a_site_raises_the_monitor_threshold(tmp_path):
     assert _bp(kb, 151, 80) == {"blood-pressure-raised": "monitor"}
 
 
+def test_the_card_says_the_sites_threshold(tmp_path):
+    kb = _site(tmp_path, "rules:\n  blood-pressure-raised:\n"
+                         "    blood_pressure: {above: {systolic: 150, diastolic: 95}}\n" + APPROVAL)
+    body = hook_request(ordered("esketamine"), observations=[blood_pressure(151, 80, "2026-11-21T11:00:00Z")])
+    [card] = run(body, kb, NOW)
+    lead = card["detail"].split("\n")[0]
+    assert "if systolic stays above 150 or diastolic above 95 mmHg" in lead
+    assert "threshold: systolic above 150 or diastolic above 95 mmHg" in card["detail"]
+    assert "140" not in card["detail"] and "90 mmHg" not in card["detail"]
+
+
 def test_a_site_widens_the_window(tmp_path):
     kb = _site(tmp_path, "blood_pressure: {within_hours: 72}\n")
     assert _bp(load_knowledge(), 186, 100, "2026-11-19T12:00:00Z") == {}
