@@ -21,6 +21,10 @@ made at the edge.
 ``feedback`` validates clinicians' feedback. The service layer (``service/``) does all input
 and output around this core.
 
+Values are slotted dataclasses. Those made once (the knowledge base, terminology readings) are frozen; those a
+call makes by the dozen (facts, findings, cards) are not, since a frozen dataclass costs several times as much to
+build (``object.__setattr__`` for each field), and no stage changes a value it was given.
+
 The names below are imported on first use, so importing one small module (``cds_hooks.ids``, say) does not load
 the whole core and its FHIR models.
 """

@@ -14,7 +14,7 @@ from cds_hooks.ids import EXTENSION_KEY
 NOTICE_DATA_INCOMPLETE = "data-incomplete"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Coding:
     system: str
     code: str
@@ -27,7 +27,7 @@ class Coding:
         return coding
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Source:
     label: str
     topic: Coding | None = None
@@ -42,7 +42,7 @@ class Source:
         return source
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Action:
     type: str
     description: str
@@ -52,7 +52,7 @@ class Action:
         return {"type": self.type, "description": self.description, "resourceId": self.resource_id}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Suggestion:
     label: str
     uuid: str
@@ -64,7 +64,7 @@ class Suggestion:
                 "actions": [action.as_json() for action in self.actions]}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Link:
     label: str
     url: str
@@ -74,7 +74,7 @@ class Link:
         return {"label": self.label, "url": self.url, "type": self.type}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ImplicatedEntry:
     """One co-medication ingredient, condition, allergy or blood-pressure reading an advice card is about, with the
     advice it earned."""
@@ -108,7 +108,7 @@ class ImplicatedEntry:
         return entry
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OrderCheck:
     """What an order rule's card found in the order itself: the check (``dose``, ``frequency``, ...) and what the
     order says that breaks its limit (``112 mg per session``)."""
@@ -120,7 +120,7 @@ class OrderCheck:
         return {"check": self.check, "observed": self.observed}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class FindingOrigin:
     """One finding a card shows: what a system or an audit needs and a clinician does not."""
 
@@ -166,7 +166,7 @@ class FindingOrigin:
         return finding
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class NotRead:
     """What a notice card says could not be read: a prefetch key, or a record by its FHIR reference."""
 
@@ -180,7 +180,7 @@ class NotRead:
         return {**item, key: self.problem}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Origin:
     """What produced a card, carried in its ``org.ketamine-cds`` extension: the findings of an advice card (one, or
     several on a combined Monitor card; an order rule's with what it found in the order), or the kind of a notice;
@@ -216,7 +216,7 @@ class Origin:
         return {**common, "findings": [finding.as_json() for finding in self.findings]}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Card:
     uuid: str
     summary: str

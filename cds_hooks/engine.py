@@ -41,7 +41,7 @@ class OrderedDrug:
         return self.match.label
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Implicated:
     """A co-medication or condition that makes a rule fire, with the advice it earns."""
 
@@ -75,7 +75,7 @@ class Implicated:
         return ", ".join(match.label for match in self.matches)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Finding:
     rule: Rule
     ordered: OrderedDrug

@@ -91,8 +91,7 @@ def patient_facts(
     for resource in data.all_resources():
         kind = resource.get("resourceType")
         if kind in MEDICATION_RECORDS:
-            status_unread = not isinstance(resource.get("status"), str) and resource.get("doNotPerform") is not True
-            if status_of(resource, kb.statuses) == EXCLUDED and not status_unread:
+            if status_of(resource, kb.statuses) == EXCLUDED and not _status_unread(resource):
                 continue
             drug = identify_relevant(resource, kb.terminology, index, relevant, resolver)
             if drug is None:
@@ -129,6 +128,11 @@ def patient_facts(
                                 now - kb.blood_pressure.window)
                 if kb.blood_pressure and observations else [])
     return Facts(medications, conditions, allergies, readings)
+
+
+def _status_unread(resource: Mapping[str, Any]) -> bool:
+    """No status to read (and no ``doNotPerform``): such an entry is evaluated as current, and named."""
+    return not isinstance(resource.get("status"), str) and resource.get("doNotPerform") is not True
 
 
 _Fact = TypeVar("_Fact", MedicationFact, ConditionFact, AllergyFact)

@@ -166,7 +166,7 @@ def load_feedback(body: object) -> list[Feedback]:
         raise InvalidRequest(f"{field}: {message}", field=field) from None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CardOrigin:
     """What produced an issued card (its ``org.ketamine-cds`` extension), as the card's record keeps it."""
 

@@ -46,27 +46,15 @@ def parse_datetime(value: object, *, upper: bool = False) -> datetime | None:
     """
     if not isinstance(value, str):
         return None
-    match = _DATE.match(value.strip())
+    value = value.strip()
+    match = _DATE.match(value)
     if not match:
         return None
-    parts = match.groupdict()
     try:
-        year = int(parts["y"])
-        if parts["m"] is None:
-            start = datetime(year, 1, 1, tzinfo=UTC)
-            return start.replace(year=year + 1) - timedelta(microseconds=1) if upper else start
-        month = int(parts["m"])
-        if parts["d"] is None:
-            start = datetime(year, month, 1, tzinfo=UTC)
-            if not upper:
-                return start
-            last_day = calendar.monthrange(year, month)[1]
-            return start.replace(day=last_day) + timedelta(days=1, microseconds=-1)
-        day = int(parts["d"])
-        if parts["H"] is None:
-            start = datetime(year, month, day, tzinfo=UTC)
-            return start + timedelta(days=1, microseconds=-1) if upper else start
-        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        if match.group("H") is not None:  # a full dateTime or instant, the commonest: no period to widen
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        else:
+            return _partial(*match.group("y", "m", "d"), upper=upper)
     except (ValueError, OverflowError):
         return None
     if moment.tzinfo is None:
@@ -75,6 +63,23 @@ def parse_datetime(value: object, *, upper: bool = False) -> datetime | None:
         return moment.astimezone(UTC)
     except OverflowError:  # the first or last hours of year 1 or 9999, moved across the date line
         return None
+
+
+def _partial(year_text: str, month_text: str | None, day_text: str | None, *, upper: bool) -> datetime:
+    """The first (or, with ``upper``, the last) instant of a year, month or day."""
+    year = int(year_text)
+    if month_text is None:
+        start = datetime(year, 1, 1, tzinfo=UTC)
+        return start.replace(year=year + 1) - timedelta(microseconds=1) if upper else start
+    month = int(month_text)
+    if day_text is None:
+        start = datetime(year, month, 1, tzinfo=UTC)
+        if not upper:
+            return start
+        last_day = calendar.monthrange(year, month)[1]
+        return start.replace(day=last_day) + timedelta(days=1, microseconds=-1)
+    start = datetime(year, month, int(day_text), tzinfo=UTC)
+    return start + timedelta(days=1, microseconds=-1) if upper else start
 
 
 def canonical_system(system: object) -> str:

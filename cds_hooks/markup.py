@@ -19,6 +19,8 @@ _SPACE = re.compile(r"\s+")
 _DROPPED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 _LIST_START = re.compile(r"\d{1,9}[.)]")
 _PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+_CANDIDATE = re.compile("[" + re.escape("".join(sorted(_ALWAYS | {".", "/"}))) + "]")
+"""Where an escape may be needed past the first character: the characters of ``_ALWAYS``, and those of links."""
 _ESCAPED_OR_BOLD = re.compile(r"\\([!-/:-@\[-`{-~])|\*\*")
 """A backslash escape of ASCII punctuation (what CommonMark shows as the character itself), or a bold marker."""
 
@@ -33,19 +35,31 @@ def escape(text: str) -> str:
     >>> escape("line one\n\n# two")
     'line one \\# two'
     """
-    text = _SPACE.sub(" ", _DROPPED.sub("", text)).strip()
-    out = []
-    last = len(text) - 1
-    for index, char in enumerate(text):
-        if char in _ALWAYS or (index == 0 and char in _PUNCTUATION) or _links(text, index, char, last):
-            out.append("\\" + char)
-        else:
-            out.append(char)
-    escaped = "".join(out)
+    text = _one_line(text)
+    pieces, start, last = [], 0, len(text) - 1
+    if text and text[0] in _PUNCTUATION:
+        pieces.append("\\")
+    for candidate in _CANDIDATE.finditer(text):
+        index = candidate.start()
+        char = text[index]
+        if index and (char in _ALWAYS or _links(text, index, char, last)):
+            pieces += (text[start:index], "\\")
+            start = index
+    pieces.append(text[start:])
+    escaped = "".join(pieces)
     if match := _LIST_START.match(escaped):  # "1. x" or "1) x" would start a list where the text starts a line
         end = match.end() - 1
         escaped = escaped[:end] + "\\" + escaped[end:]
     return escaped
+
+
+def _one_line(text: str) -> str:
+    """The text with control and invisible characters dropped and every run of spaces and line breaks made one
+    space. Text that has none of them (``isprintable`` is false for each, the ASCII space aside) is most of it,
+    and is only stripped."""
+    if text.isprintable() and "  " not in text:
+        return text.strip(" ")
+    return _SPACE.sub(" ", _DROPPED.sub("", text)).strip()
 
 
 def _links(text: str, index: int, char: str, last: int) -> bool:

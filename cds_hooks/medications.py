@@ -28,7 +28,7 @@ free text read for context (reason, category, note) is not among them: a flaw th
 use, which would make the advice stricter, never weaker."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MedicationFact:
     """One medication of the patient's, as the engine needs it."""
 
@@ -102,17 +102,19 @@ def unresolved_references(
     """
     found: dict[str, None] = {}
     for resource in resources:
-        if not isinstance(resource, dict) or status_of(resource, statuses) == EXCLUDED:
+        if not isinstance(resource, dict):
             continue
         reference = resource.get("medicationReference")
-        target = reference.get("reference") if isinstance(reference, dict) else None
+        if not isinstance(reference, dict) or status_of(resource, statuses) == EXCLUDED:
+            continue
+        target = reference.get("reference")
         target = target.strip() if isinstance(target, str) else ""
         if target and not target.startswith("#") and index.resolve(target, resource) is None:
             found[target] = None
     return list(found)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Identified:
     """What drug an entry names, before the rest of it is read."""
 
@@ -168,9 +170,7 @@ def identify_relevant(
     concept = resource.get("medicationCodeableConcept")
     if concept.__class__ is dict:
         reading = terminology.read_concept(concept, resolver)
-        if not any(match.ingredient.name in names for match in reading.ingredients) and (
-            reading.ingredients or reading.named
-        ):
+        if names.isdisjoint(reading.names) and (reading.ingredients or reading.named):
             return None
     drug = identify(resource, terminology, index, resolver)
     return drug if drug.problem or drug.names_any(names) else None

@@ -108,6 +108,12 @@ class ConceptReading:
     """It carries a text or a display: a drug with a name, even when the name is of no drug tracked here."""
     unknown_rxnorm: bool = False
     """Its RxNorm codes are all unknown to the tables, so a resolver might know more."""
+    names: frozenset[str] = field(init=False)
+    """The ingredients' names: whether a concept names any of a rule's drugs is one set operation (most of a
+    medication list is let go on it)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "names", frozenset(match.ingredient.name for match in self.ingredients))
 
 
 @lru_cache(maxsize=4096)

@@ -63,6 +63,8 @@ class Recorder:
         self._app, self._database = app, database
         self._queue: queue.Queue[list[dict[str, Any]] | threading.Event | None] = queue.Queue(maxsize=QUEUE_CALLS)
         self._lock = threading.Lock()
+        self._hurry = threading.Event()
+        """Set by ``flush`` and ``close``: stop lingering and write now."""
         self._thread: threading.Thread | None = None
         self._unlogged = 0
         self._logged_at: float | None = None
@@ -79,12 +81,14 @@ class Recorder:
         self._ensure_thread()
         done = threading.Event()
         self._queue.put(done, timeout=timeout)
+        self._hurry.set()
         return done.wait(timeout)
 
     def close(self) -> None:
         """Write what is queued and stop the thread (at process exit)."""
         if self._thread is not None and self._thread.is_alive():
             self._queue.put(None)
+            self._hurry.set()
             self._thread.join(timeout=10)
 
     def _ensure_thread(self) -> None:
@@ -111,10 +115,15 @@ class Recorder:
                 return
 
     def _gather(self) -> tuple[list[dict[str, Any]], list[threading.Event], bool]:
+        """Wait for a call, linger, then take what queued meanwhile. The writer does not watch the queue while it
+        lingers, so a request's ``submit`` wakes no thread (a wake-up would take the interpreter from the request
+        threads); ``flush`` and ``close`` cut the linger short."""
         batch: list[dict[str, Any]] = []
         flushes: list[threading.Event] = []
         item = self._queue.get()
-        deadline = time.monotonic() + LINGER_SECONDS
+        if isinstance(item, list):
+            self._hurry.wait(LINGER_SECONDS)
+        self._hurry.clear()
         while True:
             if item is None:
                 return batch, flushes, True
@@ -122,11 +131,10 @@ class Recorder:
                 flushes.append(item)
                 return batch, flushes, False
             batch.extend(item)
-            remaining = deadline - time.monotonic()
-            if len(batch) >= BATCH_ROWS or remaining <= 0:
+            if len(batch) >= BATCH_ROWS:
                 return batch, flushes, False
             try:
-                item = self._queue.get(timeout=remaining)
+                item = self._queue.get_nowait()
             except queue.Empty:
                 return batch, flushes, False
 
