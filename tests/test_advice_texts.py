@@ -128,3 +128,14 @@ def test_an_anaesthetic_ketamine_card_says_nothing_of_an_antidepressant_response
     [card] = run(hook_request(order, medications=medications, conditions=conditions), KB, NOW)
     shown = f"{card['summary']}\n{card['detail']}".lower()
     assert "antidepressant" not in shown and "blunt" not in shown and "madrs" not in shown
+
+
+def test_a_monitor_card_on_pregnancy_for_anaesthesia_does_not_give_the_avoid_reason():
+    """The label does not recommend ketamine in pregnancy; the anaesthetic exception is a Monitor, whose summary
+    must say why it is one rather than repeat the Avoid's reason."""
+    order, medications, conditions = FACTOR_CASES[("pregnancy", "anaesthesia-context")]
+    cards = run(hook_request(order, medications=medications, conditions=conditions), KB, NOW)
+    [card] = [card for card in cards if "pregnancy" in [f["ruleId"] for f in card_findings(card)]]
+    assert card["summary"].startswith("Monitor ketamine with pregnancy: ")
+    assert "not recommended" not in card["summary"]
+    assert "anaesthetist" in card["summary"]
