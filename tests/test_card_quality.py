@@ -103,6 +103,23 @@ def test_no_paragraph_is_said_twice_in_one_answer(answers):
                 said.add(paragraph)
 
 
+REPEAT_WORDS = 5
+"""A run of this many words said twice in one paragraph is the same thing said twice ("additive sedation and
+respiratory depression ... additive CNS and respiratory depression" is not; the same five words are)."""
+
+
+def test_no_paragraph_says_the_same_words_twice(answers):
+    for name, cards in answers:
+        for card in cards:
+            for paragraph in card.get("detail", "").split("\n\n"):
+                if paragraph.startswith("**With:**") or "\n- " in paragraph:  # a list: one line per record
+                    continue
+                words = re.findall(r"[a-z0-9]+", paragraph.lower())
+                runs = [tuple(words[i:i + REPEAT_WORDS]) for i in range(len(words) - REPEAT_WORDS + 1)]
+                repeated = {run for run in runs if runs.count(run) > 1}
+                assert not repeated, f"{name}: said twice in {paragraph[:60]!r}: {sorted(repeated)[:2]}"
+
+
 PERIOD_AS_ADJECTIVE = re.compile(r"\b\d+ (?:days|hours|weeks|day|hour|week) (?:washout|window|gap|interval|supply)\b")
 """A period before the noun it describes reads as one word: "the 14-day washout", never "the 14 days washout"."""
 
